@@ -1,0 +1,84 @@
+//! `sluice bench`: throughput measured against the raw engine in the same run, since the machine
+//! is shared and noisy. Each scenario prints rows/s (or requests/s) and the ratio to raw SQLite.
+
+pub mod raw;
+pub mod records;
+
+use reqwest::Client;
+use serde_json::{json, Value};
+use sluice_server::{Config, Server};
+use std::net::SocketAddr;
+use std::time::Duration;
+use tempfile::TempDir;
+
+pub const ADMIN: &str = "bench-admin";
+
+/// The bench object: 8 fields, `email` unique — the same shape the raw baseline writes.
+pub fn bench_fields() -> Value {
+    json!([
+        {"name": "email", "type": "text", "required": true, "unique": true},
+        {"name": "first_name", "type": "text"},
+        {"name": "last_name", "type": "text"},
+        {"name": "age", "type": "integer"},
+        {"name": "score", "type": "number"},
+        {"name": "active", "type": "boolean"},
+        {"name": "joined", "type": "date"},
+        {"name": "notes", "type": "text"}
+    ])
+}
+
+/// Row `i` of the bench data set, as a JSON record.
+pub fn bench_record(i: usize) -> Value {
+    json!({
+        "email": format!("user{i}@example.com"),
+        "first_name": format!("First{}", i % 1000),
+        "last_name": format!("Last{}", i % 777),
+        "age": (i % 90) as i64,
+        "score": (i % 1000) as f64 / 7.0,
+        "active": i % 2 == 0,
+        "joined": format!("20{:02}-{:02}-{:02}", i % 25, i % 12 + 1, i % 28 + 1),
+        "notes": "imported by the bench",
+    })
+}
+
+/// A server on a fresh temp dir, in this process, with the bench app and object made.
+pub struct BenchServer {
+    pub addr: SocketAddr,
+    pub client: Client,
+    _dir: TempDir,
+    _task: tokio::task::JoinHandle<()>,
+}
+
+impl BenchServer {
+    pub async fn start(tweak: impl FnOnce(&mut Config)) -> anyhow::Result<BenchServer> {
+        let dir = tempfile::tempdir()?;
+        let mut config = Config::new(dir.path().to_owned());
+        config.admin_token = Some(ADMIN.into());
+        tweak(&mut config);
+        let server = Server::bind(config).await?;
+        let addr = server.addr;
+        let task = tokio::spawn(async move {
+            let _ = server.serve(std::future::pending()).await;
+        });
+        let b = BenchServer { addr, client: Client::new(), _dir: dir, _task: task };
+        b.post("/v1/apps", json!({"name": "bench"})).await?;
+        b.post("/v1/apps/bench/objects", json!({"name": "people", "fields": bench_fields()})).await?;
+        Ok(b)
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> anyhow::Result<Value> {
+        let resp = self.client.post(self.url(path)).bearer_auth(ADMIN).json(&body).send().await?;
+        let status = resp.status();
+        let v: Value = resp.json().await?;
+        anyhow::ensure!(status.is_success(), "{path}: {status} {v}");
+        Ok(v)
+    }
+}
+
+pub fn rate(n: usize, d: Duration) -> f64 {
+    n as f64 / d.as_secs_f64()
+}

@@ -1,0 +1,60 @@
+//! The `sluice` binary: `serve` runs the server; `bench` measures it against raw SQLite.
+
+mod bench;
+
+use clap::{Parser, Subcommand};
+use sluice_server::{shutdown_signal, Config, Server};
+
+#[derive(Parser)]
+#[command(name = "sluice", version, about = "A self-hostable records API server built for bulk work")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server (embedded SQLite in the data dir by default).
+    Serve(Config),
+    /// Measure throughput against raw SQLite in the same run (build with --release).
+    #[command(subcommand)]
+    Bench(BenchCommand),
+}
+
+#[derive(Subcommand)]
+enum BenchCommand {
+    /// Key layout (raw) and single-record creates over HTTP, one client and many.
+    Records {
+        #[arg(long, default_value_t = 1_000_000)]
+        layout_rows: usize,
+        #[arg(long, default_value_t = 5_000)]
+        single: usize,
+        #[arg(long, default_value_t = 16)]
+        concurrency: usize,
+    },
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let default_filter = match cli.command {
+        Command::Serve(_) => "sluice=info,warn",
+        Command::Bench(_) => "error",
+    };
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| default_filter.into()),
+        )
+        .init();
+    match cli.command {
+        Command::Serve(config) => {
+            let server = Server::bind(config).await?;
+            tracing::info!(addr = %server.addr, "sluice listening");
+            println!("sluice listening on http://{}", server.addr);
+            server.serve(shutdown_signal()).await
+        }
+        Command::Bench(BenchCommand::Records { layout_rows, single, concurrency }) => {
+            bench::records::run(layout_rows, single, concurrency).await
+        }
+    }
+}

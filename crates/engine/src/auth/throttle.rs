@@ -1,0 +1,112 @@
+//! Slows down password guessing: after a few failures for one login, further attempts wait out a growing lockout.
+
+use crate::error::{Error, ErrorCode, Result};
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+#[derive(Debug, Clone)]
+pub struct ThrottleSettings {
+    /// Failures allowed before the first lockout.
+    pub free_failures: u32,
+    /// The first lockout; each further failure doubles it.
+    pub base_lockout: Duration,
+    pub max_lockout: Duration,
+}
+
+impl Default for ThrottleSettings {
+    fn default() -> Self {
+        Self {
+            free_failures: 5,
+            base_lockout: Duration::from_secs(1),
+            max_lockout: Duration::from_secs(300),
+        }
+    }
+}
+
+#[derive(Default)]
+struct Entry {
+    failures: u32,
+    locked_until: Option<Instant>,
+}
+
+/// Failed-login bookkeeping, keyed by app and user name (so one attacker cannot lock out everyone).
+pub struct LoginThrottle {
+    settings: ThrottleSettings,
+    entries: Mutex<HashMap<String, Entry>>,
+}
+
+/// Bound on tracked keys, so a flood of made-up user names cannot grow memory without end.
+const MAX_ENTRIES: usize = 100_000;
+
+impl LoginThrottle {
+    pub fn new(settings: ThrottleSettings) -> Self {
+        Self {
+            settings,
+            entries: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Refuses the attempt while the key is locked out.
+    pub fn check(&self, key: &str) -> Result<()> {
+        let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(until) = entries.get(key).and_then(|e| e.locked_until) {
+            let now = Instant::now();
+            if until > now {
+                let secs = (until - now).as_secs() + 1;
+                return Err(Error::new(
+                    ErrorCode::TooManyAttempts,
+                    format!("too many failed logins; retry in {secs} s"),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    pub fn failed(&self, key: &str) {
+        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        if entries.len() >= MAX_ENTRIES && !entries.contains_key(key) {
+            let now = Instant::now();
+            entries.retain(|_, e| e.locked_until.is_some_and(|u| u > now));
+        }
+        let e = entries.entry(key.to_owned()).or_default();
+        e.failures += 1;
+        if e.failures >= self.settings.free_failures {
+            let extra = (e.failures - self.settings.free_failures).min(20);
+            let lock = self
+                .settings
+                .base_lockout
+                .saturating_mul(1 << extra)
+                .min(self.settings.max_lockout);
+            e.locked_until = Some(Instant::now() + lock);
+        }
+    }
+
+    pub fn succeeded(&self, key: &str) {
+        self.entries
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(key);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn locks_after_free_failures() {
+        let t = LoginThrottle::new(ThrottleSettings {
+            free_failures: 2,
+            base_lockout: Duration::from_secs(60),
+            max_lockout: Duration::from_secs(60),
+        });
+        t.failed("a");
+        assert!(t.check("a").is_ok());
+        t.failed("a");
+        assert_eq!(t.check("a").unwrap_err().code, ErrorCode::TooManyAttempts);
+        assert!(t.check("b").is_ok());
+        t.succeeded("a");
+        assert!(t.check("a").is_ok());
+    }
+}

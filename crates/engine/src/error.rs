@@ -1,0 +1,155 @@
+//! The one table of error codes: every failure the engine reports carries a stable code, never an HTTP status.
+
+use std::fmt;
+
+/// Stable, machine-readable error codes. Front doors map each to a status in one place.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ErrorCode {
+    InvalidJson,
+    InvalidRequest,
+    ValidationFailed,
+    Required,
+    UnknownField,
+    UniqueViolation,
+    NotFound,
+    Conflict,
+    Unauthorized,
+    Forbidden,
+    TooLarge,
+    LimitExceeded,
+    TooManyAttempts,
+    MethodNotAllowed,
+    InvalidReference,
+    NotApplied,
+    Timeout,
+    Unavailable,
+    Internal,
+}
+
+impl ErrorCode {
+    pub const ALL: [ErrorCode; 19] = [
+        Self::InvalidJson,
+        Self::InvalidRequest,
+        Self::ValidationFailed,
+        Self::Required,
+        Self::UnknownField,
+        Self::UniqueViolation,
+        Self::NotFound,
+        Self::Conflict,
+        Self::Unauthorized,
+        Self::Forbidden,
+        Self::TooLarge,
+        Self::LimitExceeded,
+        Self::TooManyAttempts,
+        Self::MethodNotAllowed,
+        Self::InvalidReference,
+        Self::NotApplied,
+        Self::Timeout,
+        Self::Unavailable,
+        Self::Internal,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::InvalidJson => "invalid_json",
+            Self::InvalidRequest => "invalid_request",
+            Self::ValidationFailed => "validation_failed",
+            Self::Required => "required",
+            Self::UnknownField => "unknown_field",
+            Self::UniqueViolation => "unique_violation",
+            Self::NotFound => "not_found",
+            Self::Conflict => "conflict",
+            Self::Unauthorized => "unauthorized",
+            Self::Forbidden => "forbidden",
+            Self::TooLarge => "too_large",
+            Self::LimitExceeded => "limit_exceeded",
+            Self::TooManyAttempts => "too_many_attempts",
+            Self::MethodNotAllowed => "method_not_allowed",
+            Self::InvalidReference => "invalid_reference",
+            Self::NotApplied => "not_applied",
+            Self::Timeout => "timeout",
+            Self::Unavailable => "unavailable",
+            Self::Internal => "internal",
+        }
+    }
+}
+
+impl fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A domain error: a code, a human message, and where it applies the field or input row.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{code}: {message}")]
+pub struct Error {
+    pub code: ErrorCode,
+    pub message: String,
+    pub field: Option<String>,
+    pub row: Option<u64>,
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+            field: None,
+            row: None,
+        }
+    }
+
+    pub fn with_field(mut self, field: impl Into<String>) -> Self {
+        self.field = Some(field.into());
+        self
+    }
+
+    pub fn with_row(mut self, row: u64) -> Self {
+        self.row = Some(row);
+        self
+    }
+
+    pub fn invalid(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::InvalidRequest, message)
+    }
+
+    pub fn validation(field: &str, message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::ValidationFailed, message).with_field(field)
+    }
+
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::NotFound, message)
+    }
+
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::Forbidden, message)
+    }
+
+    pub fn unauthorized() -> Self {
+        Self::new(ErrorCode::Unauthorized, "missing or invalid credentials")
+    }
+
+    /// An unexpected failure: the detail goes to the log, the caller gets a generic message.
+    pub fn internal(detail: impl fmt::Display) -> Self {
+        tracing::error!(%detail, "internal error");
+        Self::new(ErrorCode::Internal, "internal error")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    #[test]
+    fn codes_are_unique_snake_case() {
+        let names: HashSet<_> = ErrorCode::ALL.iter().map(|c| c.as_str()).collect();
+        assert_eq!(names.len(), ErrorCode::ALL.len());
+        for n in names {
+            assert!(n.chars().all(|c| c.is_ascii_lowercase() || c == '_'), "{n}");
+        }
+    }
+}

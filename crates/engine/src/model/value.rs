@@ -1,0 +1,193 @@
+//! Typed field values and their conversions from JSON and from text (CSV cells, query strings).
+
+use super::catalog::FieldType;
+use chrono::{DateTime, NaiveDate, NaiveDateTime, SecondsFormat, Utc};
+use serde_json::{json, Value as Json};
+
+/// A field value, already checked against its field's type.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    Null,
+    Text(String),
+    Integer(i64),
+    Number(f64),
+    Boolean(bool),
+    /// `YYYY-MM-DD`.
+    Date(String),
+    /// RFC 3339 in UTC with milliseconds, so that text order is time order.
+    DateTime(String),
+    /// JSON text.
+    Json(String),
+}
+
+/// Date forms accepted besides ISO 8601 (Zoho Bigin's defaults, see dialects.md).
+const DATE_FORMATS: [&str; 2] = ["%Y-%m-%d", "%m/%d/%Y"];
+const DATETIME_FORMATS: [&str; 4] = [
+    "%Y-%m-%dT%H:%M:%S%.f",
+    "%Y-%m-%d %H:%M:%S%.f",
+    "%m/%d/%Y %H:%M:%S",
+    "%Y-%m-%dT%H:%M",
+];
+
+impl Value {
+    pub fn is_null(&self) -> bool {
+        matches!(self, Value::Null)
+    }
+
+    /// Converts a JSON value for a field of type `ty`; wrong types are refused, not coerced.
+    pub fn from_json(ty: FieldType, v: &Json) -> Result<Value, String> {
+        if v.is_null() {
+            return Ok(Value::Null);
+        }
+        let wrong = || format!("expected {}, got {}", ty.as_str(), json_kind(v));
+        match ty {
+            FieldType::Text => v
+                .as_str()
+                .map(|s| Value::Text(s.to_owned()))
+                .ok_or_else(wrong),
+            FieldType::Integer => match v {
+                Json::Number(n) => n
+                    .as_i64()
+                    .or_else(|| {
+                        n.as_f64()
+                            .filter(|f| f.fract() == 0.0 && f.abs() < 9.0e15)
+                            .map(|f| f as i64)
+                    })
+                    .map(Value::Integer)
+                    .ok_or_else(wrong),
+                _ => Err(wrong()),
+            },
+            FieldType::Number => v.as_f64().map(Value::Number).ok_or_else(wrong),
+            FieldType::Boolean => v.as_bool().map(Value::Boolean).ok_or_else(wrong),
+            FieldType::Date => v.as_str().ok_or_else(wrong).and_then(parse_date),
+            FieldType::Datetime => v.as_str().ok_or_else(wrong).and_then(parse_datetime),
+            FieldType::Json => Ok(Value::Json(v.to_string())),
+        }
+    }
+
+    /// Converts text (a CSV cell, a query-string value) for a field of type `ty`.
+    pub fn from_text(ty: FieldType, s: &str) -> Result<Value, String> {
+        let t = s.trim();
+        let wrong = || format!("{s:?} is not a valid {}", ty.as_str());
+        match ty {
+            FieldType::Text => Ok(Value::Text(s.to_owned())),
+            _ if t.is_empty() => Ok(Value::Null),
+            FieldType::Integer => t.parse().map(Value::Integer).map_err(|_| wrong()),
+            FieldType::Number => t
+                .parse::<f64>()
+                .ok()
+                .filter(|f| f.is_finite())
+                .map(Value::Number)
+                .ok_or_else(wrong),
+            FieldType::Boolean => match t.to_ascii_lowercase().as_str() {
+                "true" | "1" | "yes" => Ok(Value::Boolean(true)),
+                "false" | "0" | "no" => Ok(Value::Boolean(false)),
+                _ => Err(wrong()),
+            },
+            FieldType::Date => parse_date(t),
+            FieldType::Datetime => parse_datetime(t),
+            FieldType::Json => serde_json::from_str::<Json>(t)
+                .map(|j| Value::Json(j.to_string()))
+                .map_err(|_| wrong()),
+        }
+    }
+
+    pub fn to_json(&self) -> Json {
+        match self {
+            Value::Null => Json::Null,
+            Value::Text(s) | Value::Date(s) | Value::DateTime(s) => json!(s),
+            Value::Integer(i) => json!(i),
+            Value::Number(f) => json!(f),
+            Value::Boolean(b) => json!(b),
+            Value::Json(s) => serde_json::from_str(s).unwrap_or(Json::Null),
+        }
+    }
+}
+
+fn json_kind(v: &Json) -> &'static str {
+    match v {
+        Json::Null => "null",
+        Json::Bool(_) => "boolean",
+        Json::Number(_) => "number",
+        Json::String(_) => "string",
+        Json::Array(_) => "array",
+        Json::Object(_) => "object",
+    }
+}
+
+fn parse_date(s: &str) -> Result<Value, String> {
+    DATE_FORMATS
+        .iter()
+        .find_map(|f| NaiveDate::parse_from_str(s, f).ok())
+        .map(|d| Value::Date(d.format("%Y-%m-%d").to_string()))
+        .ok_or_else(|| format!("{s:?} is not a date (YYYY-MM-DD)"))
+}
+
+fn parse_datetime(s: &str) -> Result<Value, String> {
+    let utc = DateTime::parse_from_rfc3339(s)
+        .map(|d| d.with_timezone(&Utc))
+        .ok()
+        .or_else(|| {
+            DATETIME_FORMATS
+                .iter()
+                .find_map(|f| NaiveDateTime::parse_from_str(s, f).ok())
+                .map(|n| n.and_utc())
+        })
+        .ok_or_else(|| format!("{s:?} is not a date-time (RFC 3339)"))?;
+    Ok(Value::DateTime(
+        utc.to_rfc3339_opts(SecondsFormat::Millis, true),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_types_are_strict() {
+        assert_eq!(
+            Value::from_json(FieldType::Integer, &json!(3)),
+            Ok(Value::Integer(3))
+        );
+        assert!(Value::from_json(FieldType::Integer, &json!("3")).is_err());
+        assert!(Value::from_json(FieldType::Integer, &json!(3.5)).is_err());
+        assert!(Value::from_json(FieldType::Text, &json!(3)).is_err());
+        assert!(Value::from_json(FieldType::Boolean, &json!("true")).is_err());
+        assert_eq!(
+            Value::from_json(FieldType::Number, &json!(2)),
+            Ok(Value::Number(2.0))
+        );
+    }
+
+    #[test]
+    fn datetimes_normalise_to_utc_millis() {
+        let v = Value::from_json(FieldType::Datetime, &json!("2014-04-22T03:56:24-04:00")).unwrap();
+        assert_eq!(v, Value::DateTime("2014-04-22T07:56:24.000Z".into()));
+        let v = Value::from_text(FieldType::Datetime, "04/22/2014 03:56:24").unwrap();
+        assert_eq!(v, Value::DateTime("2014-04-22T03:56:24.000Z".into()));
+        assert!(Value::from_text(FieldType::Datetime, "yesterday").is_err());
+    }
+
+    #[test]
+    fn text_cells_convert() {
+        assert_eq!(
+            Value::from_text(FieldType::Integer, " 42 "),
+            Ok(Value::Integer(42))
+        );
+        assert_eq!(Value::from_text(FieldType::Integer, ""), Ok(Value::Null));
+        assert!(Value::from_text(FieldType::Integer, "4x").is_err());
+        assert_eq!(
+            Value::from_text(FieldType::Boolean, "Yes"),
+            Ok(Value::Boolean(true))
+        );
+        assert_eq!(
+            Value::from_text(FieldType::Date, "12/31/2020"),
+            Ok(Value::Date("2020-12-31".into()))
+        );
+        assert!(Value::from_text(FieldType::Number, "NaN").is_err());
+        assert_eq!(
+            Value::from_text(FieldType::Json, "[1, 2]"),
+            Ok(Value::Json("[1,2]".into()))
+        );
+    }
+}

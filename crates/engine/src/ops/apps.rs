@@ -1,0 +1,282 @@
+//! App and object operations: tenants, and schema changes applied as DDL inside the transaction.
+
+use super::exec::{parse_body, Ctx};
+use super::{Output, Target};
+use crate::auth::{Need, Principal, Role};
+use crate::error::{Error, ErrorCode, Result};
+use crate::model::{App, Cond, Field, FieldSpec, Name, Object, ObjectSpec, Selection};
+use crate::store::SchemaChange;
+use serde::Deserialize;
+use serde_json::{json, Value as Json};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use uuid::Uuid;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AppSpec {
+    name: String,
+    label: Option<String>,
+    anonymous_role: Option<Role>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AppPatch {
+    label: Option<String>,
+    /// `null` removes anonymous access; absent leaves it.
+    #[serde(default, deserialize_with = "present")]
+    anonymous_role: Option<Option<Role>>,
+}
+
+/// Tells "absent" from "null" for patch bodies.
+fn present<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(
+    d: D,
+) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(d).map(Some)
+}
+
+fn secret() -> Result<String> {
+    let mut buf = [0u8; 32];
+    getrandom::getrandom(&mut buf).map_err(Error::internal)?;
+    Ok(hex::encode(buf))
+}
+
+fn app_json(app: &App, who: &Principal) -> Json {
+    let owner = who.is_admin()
+        || matches!(
+            who,
+            Principal::Member {
+                role: Role::Owner,
+                ..
+            }
+        );
+    app.to_json(owner)
+}
+
+pub fn list_apps(ctx: &mut Ctx<'_>, who: &Principal) -> Result<Output> {
+    let apps: Vec<Json> = match who {
+        Principal::Admin { .. } => ctx.catalog.apps().map(|a| app_json(a, who)).collect(),
+        Principal::Member { app_id, .. } => ctx
+            .catalog
+            .apps()
+            .filter(|a| a.id == *app_id)
+            .map(|a| app_json(a, who))
+            .collect(),
+        Principal::Anonymous => return Err(Error::unauthorized()),
+    };
+    Ok(Output::Ok(json!({ "apps": apps })))
+}
+
+pub fn create_app(ctx: &mut Ctx<'_>, who: &Principal, body: Json) -> Result<Output> {
+    who.require_admin()?;
+    let spec: AppSpec = parse_body(body, "app")?;
+    let name = Name::parse(&spec.name, "app")?;
+    if ctx.catalog.app(name.as_str()).is_some() {
+        return Err(Error::new(
+            ErrorCode::Conflict,
+            format!("an app named {name} already exists"),
+        )
+        .with_field("name"));
+    }
+    let app = App {
+        id: Uuid::now_v7(),
+        label: spec.label.unwrap_or_else(|| name.to_string()),
+        name,
+        anonymous_role: spec.anonymous_role,
+        secret: secret()?,
+        created_at: ctx.now.clone(),
+        updated_at: ctx.now.clone(),
+        objects: BTreeMap::new(),
+    };
+    ctx.tx.put_app(&app)?;
+    let out = app_json(&app, who);
+    ctx.catalog_mut().put_app(app);
+    Ok(Output::Created(out))
+}
+
+pub fn get_app(ctx: &mut Ctx<'_>, who: &Principal, name: &str) -> Result<Output> {
+    let app = ctx.app(who, name, Need::Read)?;
+    Ok(Output::Ok(app_json(&app, who)))
+}
+
+pub fn patch_app(ctx: &mut Ctx<'_>, who: &Principal, name: &str, body: Json) -> Result<Output> {
+    let app = ctx.app(who, name, Need::Own)?;
+    let patch: AppPatch = parse_body(body, "app")?;
+    let mut app = (*app).clone();
+    if let Some(label) = patch.label {
+        app.label = label;
+    }
+    if let Some(role) = patch.anonymous_role {
+        app.anonymous_role = role;
+    }
+    app.updated_at = ctx.now.clone();
+    ctx.tx.put_app(&app)?;
+    let out = app_json(&app, who);
+    ctx.catalog_mut().put_app(app);
+    Ok(Output::Ok(out))
+}
+
+pub fn delete_app(ctx: &mut Ctx<'_>, who: &Principal, name: &str) -> Result<Output> {
+    let app = ctx.app(who, name, Need::Admin)?;
+    ctx.tx.delete_app(&app)?;
+    ctx.catalog_mut().remove_app(name);
+    Ok(Output::Deleted)
+}
+
+pub fn list_objects(ctx: &mut Ctx<'_>, who: &Principal, app: &str) -> Result<Output> {
+    let app = ctx.app(who, app, Need::Read)?;
+    let objects: Vec<Json> = app.objects.values().map(|o| o.to_json()).collect();
+    Ok(Output::Ok(json!({ "objects": objects })))
+}
+
+fn check_name_free(app: &App, name: &str) -> Result<()> {
+    if app.objects.keys().any(|k| k.eq_ignore_ascii_case(name)) {
+        return Err(Error::new(
+            ErrorCode::Conflict,
+            format!("an object named {name} already exists"),
+        )
+        .with_field("name"));
+    }
+    Ok(())
+}
+
+pub fn create_object(
+    ctx: &mut Ctx<'_>,
+    who: &Principal,
+    app_name: &str,
+    body: Json,
+) -> Result<Output> {
+    let app = ctx.app(who, app_name, Need::Own)?;
+    let spec: ObjectSpec = parse_body(body, "object")?;
+    if spec.fields.len() > ctx.settings.max_fields {
+        return Err(Error::new(
+            ErrorCode::LimitExceeded,
+            format!(
+                "an object may have at most {} fields",
+                ctx.settings.max_fields
+            ),
+        )
+        .with_field("fields"));
+    }
+    let obj = Object::from_spec(app.id, spec, ctx.now.clone())?;
+    check_name_free(&app, obj.name.as_str())?;
+    ctx.tx.create_object(&obj)?;
+    let out = obj.to_json();
+    if let Some(app) = ctx.catalog_mut().app_mut(app_name) {
+        app.objects.insert(obj.name.to_string(), Arc::new(obj));
+    }
+    Ok(Output::Created(out))
+}
+
+pub fn get_object(ctx: &mut Ctx<'_>, who: &Principal, t: &Target) -> Result<Output> {
+    let (_, obj) = ctx.object(who, t, Need::Read)?;
+    Ok(Output::Ok(obj.to_json()))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ObjectPatch {
+    label: Option<String>,
+    #[serde(default)]
+    add: Vec<FieldSpec>,
+    /// Old name → new name.
+    #[serde(default)]
+    rename: BTreeMap<String, String>,
+    #[serde(default)]
+    drop: Vec<String>,
+}
+
+/// Applies adds, renames and drops in that order; any failure undoes them all (the op's savepoint).
+pub fn patch_object(ctx: &mut Ctx<'_>, who: &Principal, t: &Target, body: Json) -> Result<Output> {
+    let (_, obj) = ctx.object(who, t, Need::Own)?;
+    let patch: ObjectPatch = parse_body(body, "object change")?;
+    let mut obj = (*obj).clone();
+    if let Some(label) = patch.label {
+        obj.label = label;
+    }
+    let mut changes = Vec::new();
+    let needs_default = patch.add.iter().any(|f| f.required && f.default.is_none());
+    let nonempty = needs_default && has_records(ctx, &obj)?;
+    for spec in patch.add {
+        let field = Field::parse(spec)?;
+        if obj.field_ci(field.name.as_str()).is_some() {
+            return Err(Error::new(
+                ErrorCode::Conflict,
+                format!("field {} already exists", field.name),
+            )
+            .with_field(field.name.as_str()));
+        }
+        if field.required && field.default.is_none() && nonempty {
+            return Err(Error::validation(
+                field.name.as_str(),
+                format!(
+                    "a required field added to an object with records needs a default ({})",
+                    field.name
+                ),
+            ));
+        }
+        obj.fields.push(field.clone());
+        changes.push(SchemaChange::Add(field));
+    }
+    for (from, to) in patch.rename {
+        let to_name = Name::parse_field(&to)?;
+        if obj
+            .field_ci(&to)
+            .is_some_and(|(_, f)| f.name.as_str() != from)
+        {
+            return Err(
+                Error::new(ErrorCode::Conflict, format!("field {to} already exists"))
+                    .with_field(to.as_str()),
+            );
+        }
+        let (i, _) = obj.field(&from).ok_or_else(|| unknown(&obj, &from))?;
+        obj.fields[i].name = to_name;
+        changes.push(SchemaChange::Rename { from, to });
+    }
+    for name in patch.drop {
+        let (i, _) = obj.field(&name).ok_or_else(|| unknown(&obj, &name))?;
+        changes.push(SchemaChange::Drop(obj.fields.remove(i)));
+    }
+    if obj.fields.len() > ctx.settings.max_fields {
+        return Err(Error::new(ErrorCode::LimitExceeded, "too many fields").with_field("add"));
+    }
+    for change in &changes {
+        ctx.tx.alter_object(&obj, change)?;
+    }
+    obj.updated_at = ctx.now.clone();
+    ctx.tx.put_object(&obj)?;
+    let out = obj.to_json();
+    if let Some(app) = ctx.catalog_mut().app_mut(&t.app) {
+        app.objects.insert(obj.name.to_string(), Arc::new(obj));
+    }
+    Ok(Output::Ok(out))
+}
+
+fn unknown(obj: &Object, name: &str) -> Error {
+    Error::new(
+        ErrorCode::UnknownField,
+        format!("{} has no field {name:?}", obj.name),
+    )
+    .with_field(name)
+}
+
+fn has_records(ctx: &mut Ctx<'_>, obj: &Object) -> Result<bool> {
+    let sel = Selection {
+        cond: Cond::True,
+        sort: Vec::new(),
+        limit: 1,
+        offset: 0,
+        after: None,
+    };
+    Ok(!ctx.tx.list_records(obj, &sel)?.is_empty())
+}
+
+pub fn delete_object(ctx: &mut Ctx<'_>, who: &Principal, t: &Target) -> Result<Output> {
+    let (_, obj) = ctx.object(who, t, Need::Own)?;
+    ctx.tx.drop_object(&obj)?;
+    if let Some(app) = ctx.catalog_mut().app_mut(&t.app) {
+        app.objects.remove(&t.object);
+    }
+    Ok(Output::Deleted)
+}

@@ -1,0 +1,155 @@
+//! Operations: every native call, bulk entry and dialect request becomes one of these values, run by
+//! one executor inside a store transaction (a savepoint each).
+
+mod apps;
+mod bulk;
+mod exec;
+mod principals;
+mod records;
+
+pub use bulk::{run_bulk, run_one, BulkItem, BulkPlan};
+pub use exec::{run, Ctx};
+pub use records::resolve_filter;
+
+use serde_json::Value as Json;
+
+/// Names an object inside an app.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    pub app: String,
+    pub object: String,
+}
+
+impl Target {
+    pub fn new(app: impl Into<String>, object: impl Into<String>) -> Self {
+        Self {
+            app: app.into(),
+            object: object.into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FilterOp {
+    Eq,
+    Ne,
+    Gt,
+    Gte,
+    Lt,
+    Lte,
+    Like,
+    StartsWith,
+    EndsWith,
+    Contains,
+    In,
+    NotIn,
+    IsNull,
+    NotNull,
+    Between,
+}
+
+/// A filter by field names, as clients write it; resolved against the object when the op runs.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Filter {
+    And(Vec<Filter>),
+    Or(Vec<Filter>),
+    Cmp {
+        field: String,
+        op: FilterOp,
+        value: Json,
+    },
+}
+
+/// A list request: filter, sort (`(field, descending)`), page size and position.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ListSpec {
+    pub filter: Vec<Filter>,
+    pub sort: Vec<(String, bool)>,
+    pub limit: Option<usize>,
+    pub cursor: Option<String>,
+    pub offset: Option<u64>,
+    pub count: bool,
+}
+
+/// One operation. Bodies stay JSON until the executor checks them against the catalog.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Op {
+    ListApps,
+    CreateApp(Json),
+    GetApp(String),
+    PatchApp(String, Json),
+    DeleteApp(String),
+
+    ListObjects(String),
+    CreateObject(String, Json),
+    GetObject(Target),
+    PatchObject(Target, Json),
+    DeleteObject(Target),
+
+    ListTokens(String),
+    CreateToken(String, Json),
+    DeleteToken(String, String),
+
+    ListUsers(String),
+    CreateUser(String, Json),
+    GetUser(String, String),
+    PatchUser(String, String, Json),
+    DeleteUser(String, String),
+
+    ListRecords(Target, ListSpec),
+    CreateRecord(Target, Json),
+    GetRecord(Target, String),
+    UpdateRecord(Target, String, Json),
+    ReplaceRecord(Target, String, Json),
+    DeleteRecord(Target, String),
+}
+
+impl Op {
+    /// Reads run on a read snapshot, outside the writer.
+    pub fn is_read(&self) -> bool {
+        matches!(
+            self,
+            Op::ListApps
+                | Op::GetApp(_)
+                | Op::ListObjects(_)
+                | Op::GetObject(_)
+                | Op::ListTokens(_)
+                | Op::ListUsers(_)
+                | Op::GetUser(..)
+                | Op::ListRecords(..)
+                | Op::GetRecord(..)
+        )
+    }
+
+    /// Ops after which cached token lookups may be stale.
+    pub fn touches_tokens(&self) -> bool {
+        matches!(
+            self,
+            Op::DeleteApp(_) | Op::DeleteToken(..) | Op::PatchUser(..) | Op::DeleteUser(..)
+        )
+    }
+}
+
+/// What an op produced: a created resource, a plain answer, or nothing (a deletion).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Output {
+    Created(Json),
+    Ok(Json),
+    Deleted,
+}
+
+impl Output {
+    pub fn body(&self) -> Option<&Json> {
+        match self {
+            Output::Created(j) | Output::Ok(j) => Some(j),
+            Output::Deleted => None,
+        }
+    }
+
+    pub fn into_body(self) -> Json {
+        match self {
+            Output::Created(j) | Output::Ok(j) => j,
+            Output::Deleted => Json::Null,
+        }
+    }
+}

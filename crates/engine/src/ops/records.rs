@@ -1,0 +1,266 @@
+//! Record operations: create, read, list, merge, replace and delete, each checked against the object.
+
+use super::exec::Ctx;
+use super::{Filter, FilterOp, ListSpec, Output, Target};
+use crate::auth::{Need, Principal};
+use crate::error::{Error, ErrorCode, Result};
+use crate::model::{
+    decode_cursor, encode_cursor, CmpOp, Column, Cond, Object, Record, RecordId, Selection,
+    SortKey, Stamp, Value, WriteMode, Writes,
+};
+use serde_json::{json, Value as Json};
+
+/// Deepest filter nesting accepted, so a hostile filter cannot exhaust the stack.
+const MAX_FILTER_DEPTH: usize = 16;
+
+pub fn stamp(ctx: &Ctx<'_>, who: &Principal) -> Stamp {
+    Stamp {
+        user: who.user_name().to_owned(),
+        at: ctx.now.clone(),
+    }
+}
+
+/// Rewrites a store unique violation so it names the value too: `email a@b.c already exists`.
+pub fn explain_unique(err: Error, obj: &Object, writes: &Writes) -> Error {
+    if err.code != ErrorCode::UniqueViolation {
+        return err;
+    }
+    let Some(field) = err.field.clone() else {
+        return err;
+    };
+    let value = obj
+        .field(&field)
+        .and_then(|(i, _)| writes.0.iter().find(|(j, _)| *j == i))
+        .map(|(_, v)| match v.to_json() {
+            Json::String(s) => s,
+            other => other.to_string(),
+        });
+    match value {
+        Some(v) => Error::new(
+            ErrorCode::UniqueViolation,
+            format!("{field} {v} already exists"),
+        )
+        .with_field(field),
+        None => err,
+    }
+}
+
+pub fn create(ctx: &mut Ctx<'_>, who: &Principal, t: &Target, body: &Json) -> Result<Output> {
+    let (_, obj) = ctx.object(who, t, Need::Write)?;
+    let writes = Writes::from_body(&obj, body, WriteMode::Whole)?;
+    let id = RecordId::new();
+    let stamp = stamp(ctx, who);
+    ctx.tx
+        .insert_record(&obj, id.as_str(), &writes, &stamp)
+        .map_err(|e| explain_unique(e, &obj, &writes))?;
+    let record = Record {
+        id: id.as_str().to_owned(),
+        created_at: stamp.at.as_str().to_owned(),
+        updated_at: stamp.at.as_str().to_owned(),
+        created_by: stamp.user.clone(),
+        updated_by: stamp.user,
+        values: writes.0.into_iter().map(|(_, v)| v).collect(),
+    };
+    Ok(Output::Created(record.to_json(&obj)))
+}
+
+fn missing(id: &str) -> Error {
+    Error::not_found(format!("no record with id {id:?}"))
+}
+
+pub fn get(ctx: &mut Ctx<'_>, who: &Principal, t: &Target, id: &str) -> Result<Output> {
+    let (_, obj) = ctx.object(who, t, Need::Read)?;
+    let id = RecordId::parse(id)?;
+    let record = ctx
+        .tx
+        .get_record(&obj, id.as_str())?
+        .ok_or_else(|| missing(id.as_str()))?;
+    Ok(Output::Ok(record.to_json(&obj)))
+}
+
+pub fn update(
+    ctx: &mut Ctx<'_>,
+    who: &Principal,
+    t: &Target,
+    id: &str,
+    body: &Json,
+    replace: bool,
+) -> Result<Output> {
+    let (_, obj) = ctx.object(who, t, Need::Write)?;
+    let id = RecordId::parse(id)?;
+    let mode = if replace {
+        WriteMode::Whole
+    } else {
+        WriteMode::Merge
+    };
+    let writes = Writes::from_body(&obj, body, mode)?;
+    let stamp = stamp(ctx, who);
+    let found = ctx
+        .tx
+        .update_record(&obj, id.as_str(), &writes, &stamp)
+        .map_err(|e| explain_unique(e, &obj, &writes))?;
+    if !found {
+        return Err(missing(id.as_str()));
+    }
+    let record = ctx
+        .tx
+        .get_record(&obj, id.as_str())?
+        .ok_or_else(|| missing(id.as_str()))?;
+    Ok(Output::Ok(record.to_json(&obj)))
+}
+
+pub fn delete(ctx: &mut Ctx<'_>, who: &Principal, t: &Target, id: &str) -> Result<Output> {
+    let (_, obj) = ctx.object(who, t, Need::Write)?;
+    let id = RecordId::parse(id)?;
+    if !ctx.tx.delete_record(&obj, id.as_str())? {
+        return Err(missing(id.as_str()));
+    }
+    Ok(Output::Deleted)
+}
+
+/// The value of a sort column in a record, for building the next page's cursor.
+fn key_value(rec: &Record, c: Column) -> Value {
+    match c {
+        Column::Id => Value::Text(rec.id.clone()),
+        Column::CreatedAt => Value::DateTime(rec.created_at.clone()),
+        Column::UpdatedAt => Value::DateTime(rec.updated_at.clone()),
+        Column::CreatedBy => Value::Text(rec.created_by.clone()),
+        Column::UpdatedBy => Value::Text(rec.updated_by.clone()),
+        Column::Field(i) => rec.values[i].clone(),
+    }
+}
+
+/// Resolves a list request against `obj`: field names, typed values, page size and cursor.
+pub fn selection(ctx: &Ctx<'_>, obj: &Object, spec: &ListSpec) -> Result<Selection> {
+    let limit = spec.limit.unwrap_or(ctx.settings.default_page_size);
+    if limit == 0 || limit > ctx.settings.max_page_size {
+        return Err(Error::new(
+            ErrorCode::InvalidRequest,
+            format!("limit must be between 1 and {}", ctx.settings.max_page_size),
+        )
+        .with_field("limit"));
+    }
+    let cond = Cond::and(
+        spec.filter
+            .iter()
+            .map(|f| resolve_filter(obj, f, 0))
+            .collect::<Result<_>>()?,
+    );
+    let sort = spec
+        .sort
+        .iter()
+        .map(|(name, desc)| {
+            Ok(SortKey {
+                column: Column::resolve(obj, name)?,
+                desc: *desc,
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let mut sel = Selection {
+        cond,
+        sort,
+        limit,
+        offset: spec.offset.unwrap_or(0),
+        after: None,
+    };
+    if let Some(c) = &spec.cursor {
+        sel.after = Some(decode_cursor(obj, &sel.keys(), c)?);
+        sel.offset = 0;
+    }
+    Ok(sel)
+}
+
+pub fn list(ctx: &mut Ctx<'_>, who: &Principal, t: &Target, spec: &ListSpec) -> Result<Output> {
+    let (_, obj) = ctx.object(who, t, Need::Read)?;
+    let mut sel = selection(ctx, &obj, spec)?;
+    let limit = sel.limit;
+    sel.limit = limit + 1;
+    let mut records = ctx.tx.list_records(&obj, &sel)?;
+    let more = records.len() > limit;
+    records.truncate(limit);
+    let next_cursor = match records.last() {
+        Some(last) if more => {
+            let values: Vec<Value> = sel
+                .keys()
+                .iter()
+                .map(|k| key_value(last, k.column))
+                .collect();
+            Json::String(encode_cursor(&values))
+        }
+        _ => Json::Null,
+    };
+    let mut out = json!({
+        "records": records.iter().map(|r| r.to_json(&obj)).collect::<Vec<_>>(),
+        "next_cursor": next_cursor,
+    });
+    if spec.count {
+        sel.limit = limit;
+        out["total"] = json!(ctx.tx.count_records(&obj, &sel)?);
+    }
+    Ok(Output::Ok(out))
+}
+
+fn values_of(obj: &Object, col: Column, v: &Json) -> Result<Vec<Value>> {
+    match v {
+        Json::Array(items) => items.iter().map(|i| col.value(obj, i)).collect(),
+        Json::String(s) => s
+            .split(',')
+            .map(|p| col.value(obj, &Json::String(p.to_owned())))
+            .collect(),
+        other => Ok(vec![col.value(obj, other)?]),
+    }
+}
+
+/// Resolves a client filter to a typed condition over `obj`'s columns.
+pub fn resolve_filter(obj: &Object, f: &Filter, depth: usize) -> Result<Cond> {
+    if depth > MAX_FILTER_DEPTH {
+        return Err(Error::invalid("the filter is nested too deeply"));
+    }
+    let (field, op, value) = match f {
+        Filter::And(fs) => {
+            return fs
+                .iter()
+                .map(|f| resolve_filter(obj, f, depth + 1))
+                .collect::<Result<_>>()
+                .map(Cond::And)
+        }
+        Filter::Or(fs) => {
+            return fs
+                .iter()
+                .map(|f| resolve_filter(obj, f, depth + 1))
+                .collect::<Result<_>>()
+                .map(Cond::Or)
+        }
+        Filter::Cmp { field, op, value } => (field, *op, value),
+    };
+    let col = Column::resolve(obj, field)?;
+    let text = |v: &Json| match v {
+        Json::String(s) => Value::Text(s.clone()),
+        other => Value::Text(other.to_string()),
+    };
+    Ok(match op {
+        FilterOp::Eq => Cond::Cmp(col, CmpOp::Eq, col.value(obj, value)?),
+        FilterOp::Ne => Cond::Cmp(col, CmpOp::Ne, col.value(obj, value)?),
+        FilterOp::Gt => Cond::Cmp(col, CmpOp::Gt, col.value(obj, value)?),
+        FilterOp::Gte => Cond::Cmp(col, CmpOp::Gte, col.value(obj, value)?),
+        FilterOp::Lt => Cond::Cmp(col, CmpOp::Lt, col.value(obj, value)?),
+        FilterOp::Lte => Cond::Cmp(col, CmpOp::Lte, col.value(obj, value)?),
+        FilterOp::Like => Cond::Cmp(col, CmpOp::Like, text(value)),
+        FilterOp::StartsWith => Cond::Cmp(col, CmpOp::StartsWith, text(value)),
+        FilterOp::EndsWith => Cond::Cmp(col, CmpOp::EndsWith, text(value)),
+        FilterOp::Contains => Cond::Cmp(col, CmpOp::Contains, text(value)),
+        FilterOp::In => Cond::In(col, values_of(obj, col, value)?, false),
+        FilterOp::NotIn => Cond::In(col, values_of(obj, col, value)?, true),
+        FilterOp::IsNull => Cond::IsNull(
+            col,
+            value.as_bool() != Some(false) && value.as_str() != Some("false"),
+        ),
+        FilterOp::NotNull => Cond::IsNull(col, false),
+        FilterOp::Between => {
+            let vs = values_of(obj, col, value)?;
+            let [lo, hi] = <[Value; 2]>::try_from(vs)
+                .map_err(|_| Error::validation(field, "between takes exactly two values"))?;
+            Cond::Between(col, lo, hi)
+        }
+    })
+}

@@ -1,0 +1,132 @@
+//! SQLite schema: the system tables (migrated by `user_version`) and the DDL for object tables.
+
+use super::records::SqlValue;
+use crate::error::{Error, Result};
+use crate::model::{Field, FieldType, Object};
+use crate::store::SchemaChange;
+use rusqlite::Connection;
+
+/// Each entry migrates from version `i` to `i + 1`.
+const MIGRATIONS: &[&str] = &["
+    CREATE TABLE _apps (id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, doc TEXT NOT NULL) STRICT;
+    CREATE TABLE _objects (
+        id TEXT PRIMARY KEY, app_id TEXT NOT NULL, name TEXT NOT NULL, doc TEXT NOT NULL,
+        UNIQUE (app_id, name)) STRICT;
+    CREATE TABLE _tokens (
+        id TEXT PRIMARY KEY, hash TEXT NOT NULL UNIQUE, app_id TEXT, user TEXT NOT NULL,
+        user_id TEXT NOT NULL, role TEXT, kind TEXT NOT NULL, expires_at INTEGER,
+        created_at TEXT NOT NULL) STRICT;
+    CREATE INDEX _tokens_app ON _tokens (app_id, kind);
+    CREATE TABLE _users (
+        id TEXT PRIMARY KEY, app_id TEXT NOT NULL, name TEXT NOT NULL, password_hash TEXT NOT NULL,
+        role TEXT NOT NULL, first_name TEXT NOT NULL, last_name TEXT NOT NULL,
+        created_at TEXT NOT NULL, updated_at TEXT NOT NULL, UNIQUE (app_id, name)) STRICT;
+"];
+
+pub fn migrate(conn: &mut Connection) -> Result<()> {
+    let version: i64 = conn
+        .pragma_query_value(None, "user_version", |r| r.get(0))
+        .map_err(Error::internal)?;
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+        let tx = conn.transaction().map_err(Error::internal)?;
+        tx.execute_batch(sql).map_err(Error::internal)?;
+        tx.pragma_update(None, "user_version", i as i64 + 1)
+            .map_err(Error::internal)?;
+        tx.commit().map_err(Error::internal)?;
+    }
+    Ok(())
+}
+
+/// Quotes an identifier; names are already checked identifiers, this is defence in depth.
+pub fn quote(ident: &str) -> String {
+    format!("\"{}\"", ident.replace('"', "\"\""))
+}
+
+fn sql_type(ty: FieldType) -> &'static str {
+    match ty {
+        FieldType::Integer | FieldType::Boolean => "INTEGER",
+        FieldType::Number => "REAL",
+        FieldType::Text | FieldType::Date | FieldType::Datetime | FieldType::Json => "TEXT",
+    }
+}
+
+fn index_name(obj: &Object, field: &str) -> String {
+    quote(&format!("{}_u_{}", obj.table(), field))
+}
+
+/// The record table: `id` is a time-ordered UUID v7, so inserts append at the end of its index.
+/// Required-ness is enforced by the engine (clear errors, cheap schema changes); uniqueness by
+/// real unique indexes, so concurrent writers cannot both win.
+pub fn create_table(conn: &Connection, obj: &Object) -> Result<()> {
+    let mut sql = format!(
+        "CREATE TABLE {} (id TEXT NOT NULL PRIMARY KEY, created_at TEXT NOT NULL, \
+         updated_at TEXT NOT NULL, created_by TEXT NOT NULL, updated_by TEXT NOT NULL",
+        quote(&obj.table())
+    );
+    for f in &obj.fields {
+        sql.push_str(&format!(", {} {}", quote(f.name.as_str()), sql_type(f.ty)));
+    }
+    sql.push_str(") STRICT;");
+    for f in obj.fields.iter().filter(|f| f.unique) {
+        sql.push_str(&unique_index(obj, f));
+    }
+    conn.execute_batch(&sql).map_err(Error::internal)
+}
+
+fn unique_index(obj: &Object, f: &Field) -> String {
+    format!(
+        "CREATE UNIQUE INDEX {} ON {} ({});",
+        index_name(obj, f.name.as_str()),
+        quote(&obj.table()),
+        quote(f.name.as_str())
+    )
+}
+
+/// Applies one field change. SQLite cannot drop an indexed column, so a unique field's index goes first.
+pub fn alter_table(conn: &Connection, obj: &Object, change: &SchemaChange) -> Result<()> {
+    let table = quote(&obj.table());
+    let sql = match change {
+        SchemaChange::Add(f) => {
+            let column = quote(f.name.as_str());
+            let exec = |sql: &str| conn.execute_batch(sql).map_err(Error::internal);
+            exec(&format!(
+                "ALTER TABLE {table} ADD COLUMN {column} {};",
+                sql_type(f.ty)
+            ))?;
+            if let Some(d) = f.default_value() {
+                // Existing records take the new field's default.
+                conn.execute(&format!("UPDATE {table} SET {column} = ?1"), [SqlValue(&d)])
+                    .map_err(Error::internal)?;
+            }
+            if f.unique {
+                exec(&unique_index(obj, f))?;
+            }
+            return Ok(());
+        }
+        SchemaChange::Rename { from, to } => {
+            let mut s = format!(
+                "ALTER TABLE {table} RENAME COLUMN {} TO {};",
+                quote(from),
+                quote(to)
+            );
+            if obj.field(to).is_some_and(|(_, f)| f.unique) {
+                s.push_str(&format!("DROP INDEX IF EXISTS {};", index_name(obj, from)));
+                if let Some((_, f)) = obj.field(to) {
+                    s.push_str(&unique_index(obj, f));
+                }
+            }
+            s
+        }
+        SchemaChange::Drop(f) => format!(
+            "DROP INDEX IF EXISTS {}; ALTER TABLE {table} DROP COLUMN {};",
+            index_name(obj, f.name.as_str()),
+            quote(f.name.as_str())
+        ),
+    };
+    conn.execute_batch(&sql).map_err(Error::internal)
+}
+
+pub fn drop_table(conn: &Connection, obj: &Object) -> Result<()> {
+    conn.execute_batch(&format!("DROP TABLE IF EXISTS {};", quote(&obj.table())))
+        .map_err(Error::internal)
+}

@@ -1,0 +1,102 @@
+//! sluice's HTTP front doors: the native API and (later) the vendor dialects, all thin translators
+//! onto the engine's operations.
+
+pub mod config;
+mod credentials;
+pub mod error;
+mod native;
+mod url;
+
+pub use config::Config;
+
+use axum::Router;
+use sluice_engine::Engine;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+
+/// What every handler shares.
+pub struct AppState {
+    pub engine: Engine,
+    pub config: Config,
+}
+
+pub type State = Arc<AppState>;
+
+/// Builds the whole HTTP surface over an engine.
+pub fn router(state: State) -> Router {
+    native::router(state.clone())
+}
+
+fn open_engine(config: &Config) -> anyhow::Result<Engine> {
+    if let Some(url) = &config.database_url {
+        anyhow::ensure!(
+            url.starts_with("sqlite:"),
+            "database {url:?} is not supported yet: only the embedded SQLite store is built"
+        );
+    }
+    Ok(Engine::open(&config.data_dir, config.engine_settings())?)
+}
+
+/// A server bound to its address, ready to serve.
+pub struct Server {
+    pub addr: SocketAddr,
+    listener: TcpListener,
+    state: State,
+}
+
+impl Server {
+    /// Opens the store, bootstraps the admin token and binds the listener.
+    pub async fn bind(config: Config) -> anyhow::Result<Server> {
+        let engine = open_engine(&config)?;
+        if let Some(token) = engine.bootstrap_admin(&config.data_dir).await? {
+            println!(
+                "sluice: generated admin token (saved to {}):\n{token}",
+                config.data_dir.join("admin-token").display()
+            );
+        }
+        let listener = TcpListener::bind(config.listen).await?;
+        let addr = listener.local_addr()?;
+        Ok(Server {
+            addr,
+            listener,
+            state: Arc::new(AppState { engine, config }),
+        })
+    }
+
+    /// Serves until `shutdown` resolves, then finishes in-flight requests and closes the store.
+    pub async fn serve(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let app = router(self.state.clone());
+        axum::serve(self.listener, app)
+            .with_graceful_shutdown(shutdown)
+            .await?;
+        self.state.engine.close();
+        Ok(())
+    }
+}
+
+/// Resolves on SIGTERM or Ctrl-C.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}

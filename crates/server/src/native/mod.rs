@@ -1,0 +1,41 @@
+//! The native API (`/v1`): resource routes, bulk, login, health and limits.
+
+mod auth;
+mod bulk;
+mod handler;
+mod records;
+mod refs;
+pub mod render;
+pub mod route;
+mod system;
+
+use crate::State;
+use axum::routing::{any, get, post};
+use axum::Router;
+
+pub fn router(state: State) -> Router {
+    let max_body = state.config.max_body_bytes;
+    let resources = [
+        "/v1/apps",
+        "/v1/apps/{app}",
+        "/v1/apps/{app}/objects",
+        "/v1/apps/{app}/objects/{object}",
+        "/v1/apps/{app}/objects/{object}/records",
+        "/v1/apps/{app}/objects/{object}/records/{id}",
+        "/v1/apps/{app}/tokens",
+        "/v1/apps/{app}/tokens/{id}",
+        "/v1/apps/{app}/users",
+        "/v1/apps/{app}/users/{name}",
+    ];
+    let mut r = Router::new()
+        .route("/healthz", get(system::healthz))
+        .route("/v1/limits", get(system::limits))
+        .route("/v1/auth/token", post(auth::token))
+        .route("/v1/bulk", post(bulk::bulk));
+    for path in resources {
+        r = r.route(path, any(handler::dispatch));
+    }
+    r.fallback(handler::fallback)
+        .layer(axum::extract::DefaultBodyLimit::max(max_body))
+        .with_state(state)
+}

@@ -1,0 +1,148 @@
+//! Bulk references: `${c1.body.path}` in a later entry's url or body takes a value from the result
+//! of the earlier entry whose `id` is `c1`.
+
+use serde_json::Value as Json;
+use sluice_engine::ops::Output;
+use sluice_engine::{Error, ErrorCode, Result};
+use std::collections::HashMap;
+
+/// Earlier results, and which index each entry id names.
+pub struct Scope<'a> {
+    pub ids: &'a HashMap<String, usize>,
+    pub results: &'a [Result<Output>],
+}
+
+fn bad(msg: String) -> Error {
+    Error::new(ErrorCode::InvalidReference, msg)
+}
+
+impl Scope<'_> {
+    /// The JSON value an expression such as `c1.body.author.id` points at.
+    fn lookup(&self, expr: &str) -> Result<Json> {
+        let mut parts = expr.split('.');
+        let name = parts.next().unwrap_or_default();
+        let idx = *self
+            .ids
+            .get(name)
+            .filter(|i| **i < self.results.len())
+            .ok_or_else(|| bad(format!("${{{expr}}}: no earlier operation has id {name:?}")))?;
+        if parts.next() != Some("body") {
+            return Err(bad(format!(
+                "${{{expr}}}: a reference reads from an operation's body: ${{{name}.body.…}}"
+            )));
+        }
+        let output = self.results[idx]
+            .as_ref()
+            .map_err(|_| bad(format!("${{{expr}}}: operation {name:?} failed")))?;
+        let mut v = output
+            .body()
+            .ok_or_else(|| bad(format!("${{{expr}}}: operation {name:?} has no body")))?;
+        for p in parts {
+            v = match v {
+                Json::Object(m) => m.get(p),
+                Json::Array(a) => p.parse::<usize>().ok().and_then(|i| a.get(i)),
+                _ => None,
+            }
+            .ok_or_else(|| {
+                bad(format!(
+                    "${{{expr}}}: the body of {name:?} has nothing at {p:?}"
+                ))
+            })?;
+        }
+        Ok(v.clone())
+    }
+
+    /// Replaces every reference inside a string.
+    pub fn substitute(&self, s: &str) -> Result<String> {
+        if !s.contains("${") {
+            return Ok(s.to_owned());
+        }
+        let mut out = String::with_capacity(s.len());
+        let mut rest = s;
+        while let Some(start) = rest.find("${") {
+            out.push_str(&rest[..start]);
+            let tail = &rest[start + 2..];
+            let end = tail
+                .find('}')
+                .ok_or_else(|| bad(format!("unclosed reference in {s:?}")))?;
+            match self.lookup(&tail[..end])? {
+                Json::String(v) => out.push_str(&v),
+                other => out.push_str(&other.to_string()),
+            }
+            rest = &tail[end + 1..];
+        }
+        out.push_str(rest);
+        Ok(out)
+    }
+
+    /// Replaces references in every string of a body; a string that is one whole reference takes
+    /// the referenced value with its JSON type.
+    pub fn substitute_json(&self, v: Json) -> Result<Json> {
+        Ok(match v {
+            Json::String(s) => {
+                let whole = s
+                    .strip_prefix("${")
+                    .and_then(|r| r.strip_suffix('}'))
+                    .filter(|e| !e.contains("${"));
+                match whole {
+                    Some(expr) if !expr.contains('}') => self.lookup(expr)?,
+                    _ => Json::String(self.substitute(&s)?),
+                }
+            }
+            Json::Array(a) => Json::Array(
+                a.into_iter()
+                    .map(|x| self.substitute_json(x))
+                    .collect::<Result<_>>()?,
+            ),
+            Json::Object(m) => Json::Object(
+                m.into_iter()
+                    .map(|(k, x)| Ok((k, self.substitute_json(x)?)))
+                    .collect::<Result<_>>()?,
+            ),
+            other => other,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn substitutes_from_earlier_results() {
+        let ids = HashMap::from([
+            ("a".to_string(), 0),
+            ("b".to_string(), 1),
+            ("later".to_string(), 5),
+        ]);
+        let results = vec![
+            Ok(Output::Created(json!({"id": "r1", "n": 3, "tags": ["x"]}))),
+            Err(Error::not_found("gone")),
+        ];
+        let s = Scope {
+            ids: &ids,
+            results: &results,
+        };
+        assert_eq!(s.substitute("/x/${a.body.id}/y").unwrap(), "/x/r1/y");
+        assert_eq!(
+            s.substitute_json(json!({"n": "${a.body.n}", "t": "${a.body.tags.0}!"}))
+                .unwrap(),
+            json!({"n": 3, "t": "x!"})
+        );
+        for bad in [
+            "${b.body.id}",
+            "${later.body.id}",
+            "${zz.body.id}",
+            "${a.body.nope}",
+            "${a.status}",
+            "${a.body.id",
+        ] {
+            assert_eq!(
+                s.substitute(bad).unwrap_err().code,
+                ErrorCode::InvalidReference,
+                "{bad}"
+            );
+        }
+    }
+}

@@ -1,0 +1,21 @@
+//! Health and limits: what a client can ask without credentials.
+
+use crate::State;
+use axum::extract::State as S;
+use axum::Json;
+use serde_json::{json, Value};
+
+pub async fn healthz() -> Json<Value> {
+    Json(json!({"status": "ok"}))
+}
+
+/// The configured limits, so clients can size their requests.
+pub async fn limits(S(state): S<State>) -> Json<Value> {
+    let c = &state.config;
+    Json(json!({
+        "max_bulk_ops": c.max_bulk_ops,
+        "max_body_bytes": c.max_body_bytes,
+        "max_page_size": c.max_page_size,
+        "max_fields": state.engine.settings().max_fields,
+    }))
+}

@@ -1,0 +1,242 @@
+//! Test helpers: a real server on an ephemeral port with a fresh data dir, in-process or as a
+//! child process (for kill -9), and a small JSON client.
+
+use reqwest::{Client, Method, StatusCode};
+use serde_json::{json, Value};
+use sluice_server::{Config, Server};
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use tempfile::TempDir;
+
+pub const ADMIN: &str = "test-admin-token";
+
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub client: Client,
+    pub dir: Option<TempDir>,
+    pub data_dir: PathBuf,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+pub fn test_config(data_dir: &Path) -> Config {
+    let mut c = Config::new(data_dir.to_owned());
+    c.admin_token = Some(ADMIN.into());
+    c
+}
+
+/// Starts a server in this process on port 0 with a fresh temp data dir.
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+/// Like `spawn_app`, with a chance to change the configuration first.
+pub async fn spawn_app_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut config = test_config(dir.path());
+    tweak(&mut config);
+    let mut app = start_in_process(config).await;
+    app.dir = Some(dir);
+    app
+}
+
+pub async fn start_in_process(config: Config) -> TestApp {
+    let data_dir = config.data_dir.clone();
+    let server = Server::bind(config).await.expect("server binds");
+    let addr = server.addr;
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        server
+            .serve(async {
+                let _ = rx.await;
+            })
+            .await
+            .expect("server runs");
+    });
+    TestApp {
+        addr,
+        client: Client::new(),
+        dir: None,
+        data_dir,
+        shutdown: Some(tx),
+        task: Some(task),
+    }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    /// Sends a JSON request with a bearer token (or none) and returns status and JSON body.
+    pub async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let method = Method::from_bytes(method.as_bytes()).expect("method");
+        let mut req = self.client.request(method, self.url(path));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let resp = req.send().await.expect("request sent");
+        let status = resp.status();
+        let text = resp.text().await.expect("body read");
+        let json = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(Value::String(text))
+        };
+        (status, json)
+    }
+
+    pub async fn admin(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        self.call(method, path, Some(ADMIN), body).await
+    }
+
+    /// Creates app `crm` with object `contacts` (email: required unique text, age: integer, vip: boolean).
+    pub async fn setup_crm(&self) {
+        let (s, _) = self
+            .admin(
+                "POST",
+                "/v1/apps",
+                Some(json!({"name": "crm", "label": "CRM"})),
+            )
+            .await;
+        assert_eq!(s, 201);
+        let (s, b) = self
+            .admin(
+                "POST",
+                "/v1/apps/crm/objects",
+                Some(json!({"name": "contacts", "label": "Contacts", "fields": [
+                    {"name": "email", "type": "text", "required": true, "unique": true},
+                    {"name": "age", "type": "integer"},
+                    {"name": "vip", "type": "boolean", "default": false}
+                ]})),
+            )
+            .await;
+        assert_eq!(s, 201, "{b}");
+    }
+
+    /// Makes an app token for `user` with `role` and returns its secret.
+    pub async fn token(&self, app: &str, user: &str, role: &str) -> String {
+        let (s, b) = self
+            .admin(
+                "POST",
+                &format!("/v1/apps/{app}/tokens"),
+                Some(json!({"user": user, "role": role})),
+            )
+            .await;
+        assert_eq!(s, 201, "{b}");
+        b["token"].as_str().expect("token").to_owned()
+    }
+
+    pub async fn count(&self, app: &str, object: &str) -> u64 {
+        let (s, b) = self
+            .admin(
+                "GET",
+                &format!("/v1/apps/{app}/objects/{object}/records?count=true&limit=1"),
+                None,
+            )
+            .await;
+        assert_eq!(s, 200, "{b}");
+        b["total"].as_u64().expect("total")
+    }
+
+    pub async fn stop(mut self) -> Option<TempDir> {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(t) = self.task.take() {
+            let _ = t.await;
+        }
+        self.dir.take()
+    }
+}
+
+/// A server in a child process, which a test may kill with SIGKILL.
+pub struct ChildServer {
+    pub addr: SocketAddr,
+    pub child: Child,
+}
+
+/// Runs the server in a child process: this test binary runs itself, selecting only `child_server`.
+pub fn spawn_process(data_dir: &Path, extra_env: &[(&str, &str)]) -> ChildServer {
+    let exe = std::env::current_exe().expect("test exe");
+    let mut cmd = Command::new(exe);
+    cmd.args([
+        "common::child_server",
+        "--exact",
+        "--nocapture",
+        "--test-threads=1",
+    ])
+    .env("SLUICE_TEST_CHILD_DIR", data_dir)
+    .stdout(Stdio::piped())
+    .stderr(Stdio::null());
+    for (k, v) in extra_env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().expect("child starts");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut lines = BufReader::new(stdout).lines();
+    let addr = loop {
+        let line = lines
+            .next()
+            .expect("child printed its address")
+            .expect("line");
+        // The test harness may print its own words before ours on the same line.
+        if let Some((_, a)) = line.split_once("CHILD LISTENING ") {
+            break a.trim().parse().expect("address");
+        }
+    };
+    // Keep draining so the child never blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines {});
+    ChildServer { addr, child }
+}
+
+impl ChildServer {
+    pub fn kill9(mut self) {
+        self.child.kill().expect("SIGKILL");
+        let _ = self.child.wait();
+    }
+
+    pub fn app(&self) -> TestApp {
+        TestApp {
+            addr: self.addr,
+            client: Client::new(),
+            dir: None,
+            data_dir: PathBuf::new(),
+            shutdown: None,
+            task: None,
+        }
+    }
+}
+
+/// Not a test: the entry point of `spawn_process` children. Without its environment variable it
+/// returns at once.
+#[test]
+fn child_server() {
+    let Ok(dir) = std::env::var("SLUICE_TEST_CHILD_DIR") else {
+        return;
+    };
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    rt.block_on(async {
+        let server = Server::bind(test_config(Path::new(&dir)))
+            .await
+            .expect("binds");
+        println!("CHILD LISTENING {}", server.addr);
+        server.serve(std::future::pending()).await.expect("serves");
+    });
+}

@@ -1,0 +1,8 @@
+//! End-to-end tests over HTTP against real servers; one module per area.
+
+mod auth;
+mod common;
+mod durability;
+mod errors;
+mod records;
+mod schema;
