@@ -6,7 +6,11 @@ use clap::{Parser, Subcommand};
 use sluice_server::{shutdown_signal, Config, Server};
 
 #[derive(Parser)]
-#[command(name = "sluice", version, about = "A self-hostable records API server built for bulk work")]
+#[command(
+    name = "sluice",
+    version,
+    about = "A self-hostable records API server built for bulk work"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -32,6 +36,11 @@ enum BenchCommand {
         #[arg(long, default_value_t = 16)]
         concurrency: usize,
     },
+    /// 1,000-insert `/v1/bulk` requests against raw rusqlite in one transaction.
+    Bulk {
+        #[arg(long, default_value_t = 100_000)]
+        rows: usize,
+    },
 }
 
 #[tokio::main]
@@ -43,7 +52,8 @@ async fn main() -> anyhow::Result<()> {
     };
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| default_filter.into()),
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| default_filter.into()),
         )
         .init();
     match cli.command {
@@ -53,8 +63,11 @@ async fn main() -> anyhow::Result<()> {
             println!("sluice listening on http://{}", server.addr);
             server.serve(shutdown_signal()).await
         }
-        Command::Bench(BenchCommand::Records { layout_rows, single, concurrency }) => {
-            bench::records::run(layout_rows, single, concurrency).await
-        }
+        Command::Bench(BenchCommand::Records {
+            layout_rows,
+            single,
+            concurrency,
+        }) => bench::records::run(layout_rows, single, concurrency).await,
+        Command::Bench(BenchCommand::Bulk { rows }) => bench::bulk::run(rows).await,
     }
 }

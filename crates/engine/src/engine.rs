@@ -6,7 +6,7 @@ use crate::auth::{
 };
 use crate::error::{Error, ErrorCode, Result};
 use crate::model::Timestamp;
-use crate::ops::{self, BulkItem, Ctx, Op, Output};
+use crate::ops::{self, BulkItem, BulkMsg, Ctx, Op, Output};
 use crate::settings::Settings;
 use crate::store::sqlite::SqliteStore;
 use crate::store::{Finish, Store, TokenRow, UserRow};
@@ -145,21 +145,33 @@ impl Engine {
     pub async fn bulk(&self, items: Vec<BulkItem>, atomic: bool) -> Result<Vec<Result<Output>>> {
         let max = self.settings.max_bulk_ops;
         if items.len() > max {
-            return Err(Error::new(
-                ErrorCode::LimitExceeded,
-                format!(
-                    "a bulk request holds at most {max} operations; this one has {}",
-                    items.len()
-                ),
-            ));
+            return Err(ops::too_many(max));
         }
+        let (tx, rx) = std::sync::mpsc::channel();
+        if atomic {
+            let _ = tx.send(BulkMsg::Atomic);
+        }
+        for item in items {
+            let _ = tx.send(BulkMsg::Item(item));
+        }
+        let _ = tx.send(BulkMsg::End(Ok(atomic)));
+        self.bulk_stream(rx).await
+    }
+
+    /// Runs a bulk request whose items are still being decoded: the writer executes each item as it
+    /// arrives. An invalid end (bad JSON late in the body, too many items) undoes everything.
+    pub async fn bulk_stream(
+        &self,
+        rx: std::sync::mpsc::Receiver<BulkMsg>,
+    ) -> Result<Vec<Result<Output>>> {
+        let max = self.settings.max_bulk_ops;
         let results = self.write(move |ctx| {
-            let (results, keep) = ops::run_bulk(ctx, items, atomic);
+            let (results, keep) = ops::run_bulk(ctx, &rx, max);
             (keep, results)
         });
         let results = results.await;
         self.clear_token_cache();
-        results
+        results?
     }
 
     fn clear_token_cache(&self) {

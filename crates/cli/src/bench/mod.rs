@@ -1,6 +1,7 @@
 //! `sluice bench`: throughput measured against the raw engine in the same run, since the machine
 //! is shared and noisy. Each scenario prints rows/s (or requests/s) and the ratio to raw SQLite.
 
+pub mod bulk;
 pub mod raw;
 pub mod records;
 
@@ -60,9 +61,18 @@ impl BenchServer {
         let task = tokio::spawn(async move {
             let _ = server.serve(std::future::pending()).await;
         });
-        let b = BenchServer { addr, client: Client::new(), _dir: dir, _task: task };
+        let b = BenchServer {
+            addr,
+            client: Client::new(),
+            _dir: dir,
+            _task: task,
+        };
         b.post("/v1/apps", json!({"name": "bench"})).await?;
-        b.post("/v1/apps/bench/objects", json!({"name": "people", "fields": bench_fields()})).await?;
+        b.post(
+            "/v1/apps/bench/objects",
+            json!({"name": "people", "fields": bench_fields()}),
+        )
+        .await?;
         Ok(b)
     }
 
@@ -71,7 +81,13 @@ impl BenchServer {
     }
 
     pub async fn post(&self, path: &str, body: Value) -> anyhow::Result<Value> {
-        let resp = self.client.post(self.url(path)).bearer_auth(ADMIN).json(&body).send().await?;
+        let resp = self
+            .client
+            .post(self.url(path))
+            .bearer_auth(ADMIN)
+            .json(&body)
+            .send()
+            .await?;
         let status = resp.status();
         let v: Value = resp.json().await?;
         anyhow::ensure!(status.is_success(), "{path}: {status} {v}");

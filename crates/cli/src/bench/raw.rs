@@ -8,7 +8,9 @@ use std::time::{Duration, Instant};
 
 pub fn open(path: &Path) -> rusqlite::Result<Connection> {
     let conn = Connection::open(path)?;
-    conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA cache_size = -65536;")?;
+    conn.execute_batch(
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA cache_size = -65536;",
+    )?;
     Ok(conn)
 }
 
@@ -30,21 +32,56 @@ pub enum Key {
     UuidV4,
 }
 
-/// Inserts rows `0..n` in transactions of `per_tx` rows with one prepared statement; returns the time.
-pub fn insert(conn: &mut Connection, key: Key, n: usize, per_tx: usize) -> rusqlite::Result<Duration> {
+/// One bench row, as the raw baseline binds it.
+pub struct Row {
+    email: String,
+    first_name: String,
+    last_name: String,
+    age: i64,
+    score: f64,
+    active: bool,
+    joined: String,
+    notes: String,
+}
+
+/// Rows `0..n`, made before any clock starts.
+pub fn rows(n: usize) -> Vec<Row> {
+    (0..n)
+        .map(|i| {
+            let r = bench_record(i);
+            let s = |k: &str| r[k].as_str().unwrap_or_default().to_owned();
+            Row {
+                email: s("email"),
+                first_name: s("first_name"),
+                last_name: s("last_name"),
+                age: r["age"].as_i64().unwrap_or_default(),
+                score: r["score"].as_f64().unwrap_or_default(),
+                active: r["active"].as_bool().unwrap_or_default(),
+                joined: s("joined"),
+                notes: s("notes"),
+            }
+        })
+        .collect()
+}
+
+/// Inserts `rows` in transactions of `per_tx` rows with one prepared statement; returns the time.
+pub fn insert(
+    conn: &mut Connection,
+    key: Key,
+    rows: &[Row],
+    per_tx: usize,
+) -> rusqlite::Result<Duration> {
     let start = Instant::now();
     let now = "2026-01-01T00:00:00.000Z";
-    let mut i = 0;
-    while i < n {
+    for (c, chunk) in rows.chunks(per_tx).enumerate() {
         let tx = conn.transaction()?;
         {
             let mut stmt = tx.prepare_cached(
                 "INSERT INTO people VALUES (?1, ?2, ?2, ?3, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
             )?;
-            for j in i..(i + per_tx).min(n) {
-                let r = bench_record(j);
+            for (j, r) in chunk.iter().enumerate() {
                 let id: rusqlite::types::Value = match key {
-                    Key::Integer => (j as i64).into(),
+                    Key::Integer => ((c * per_tx + j) as i64).into(),
                     Key::UuidV7 => uuid::Uuid::now_v7().to_string().into(),
                     Key::UuidV4 => uuid::Uuid::new_v4().to_string().into(),
                 };
@@ -52,19 +89,18 @@ pub fn insert(conn: &mut Connection, key: Key, n: usize, per_tx: usize) -> rusql
                     id,
                     now,
                     "bench",
-                    r["email"].as_str(),
-                    r["first_name"].as_str(),
-                    r["last_name"].as_str(),
-                    r["age"].as_i64(),
-                    r["score"].as_f64(),
-                    r["active"].as_bool(),
-                    r["joined"].as_str(),
-                    r["notes"].as_str(),
+                    r.email,
+                    r.first_name,
+                    r.last_name,
+                    r.age,
+                    r.score,
+                    r.active,
+                    r.joined,
+                    r.notes,
                 ])?;
             }
         }
         tx.commit()?;
-        i += per_tx;
     }
     Ok(start.elapsed())
 }

@@ -66,7 +66,7 @@ pub struct ObjectSpec {
 }
 
 /// A parsed field: its name is an identifier, its default already has the field's type.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Field {
     pub name: Name,
     #[serde(rename = "type")]
@@ -118,7 +118,7 @@ impl Field {
 }
 
 /// An object: a typed table of records inside an app.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Object {
     pub id: Uuid,
     pub app_id: Uuid,

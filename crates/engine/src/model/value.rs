@@ -21,7 +21,7 @@ pub enum Value {
 }
 
 /// Date forms accepted besides ISO 8601 (Zoho Bigin's defaults, see dialects.md).
-const DATE_FORMATS: [&str; 2] = ["%Y-%m-%d", "%m/%d/%Y"];
+const DATE_FORMATS: [&str; 1] = ["%m/%d/%Y"];
 const DATETIME_FORMATS: [&str; 4] = [
     "%Y-%m-%dT%H:%M:%S%.f",
     "%Y-%m-%d %H:%M:%S%.f",
@@ -116,11 +116,29 @@ fn json_kind(v: &Json) -> &'static str {
 }
 
 fn parse_date(s: &str) -> Result<Value, String> {
+    // ISO dates are checked by hand and kept as they are (the bulk hot path); other forms are rewritten.
+    if iso_date(s).is_some() {
+        return Ok(Value::Date(s.to_owned()));
+    }
     DATE_FORMATS
         .iter()
         .find_map(|f| NaiveDate::parse_from_str(s, f).ok())
         .map(|d| Value::Date(d.format("%Y-%m-%d").to_string()))
         .ok_or_else(|| format!("{s:?} is not a date (YYYY-MM-DD)"))
+}
+
+/// `YYYY-MM-DD` exactly.
+fn iso_date(s: &str) -> Option<NaiveDate> {
+    let b = s.as_bytes();
+    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| -> Option<u32> {
+        b[r].iter().try_fold(0u32, |acc, c| {
+            c.is_ascii_digit().then(|| acc * 10 + u32::from(c - b'0'))
+        })
+    };
+    NaiveDate::from_ymd_opt(num(0..4)? as i32, num(5..7)?, num(8..10)?)
 }
 
 fn parse_datetime(s: &str) -> Result<Value, String> {

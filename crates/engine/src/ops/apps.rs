@@ -65,7 +65,7 @@ pub fn list_apps(ctx: &mut Ctx<'_>, who: &Principal) -> Result<Output> {
             .collect(),
         Principal::Anonymous => return Err(Error::unauthorized()),
     };
-    Ok(Output::Ok(json!({ "apps": apps })))
+    Ok(Output::ok(json!({ "apps": apps })))
 }
 
 pub fn create_app(ctx: &mut Ctx<'_>, who: &Principal, body: Json) -> Result<Output> {
@@ -92,12 +92,12 @@ pub fn create_app(ctx: &mut Ctx<'_>, who: &Principal, body: Json) -> Result<Outp
     ctx.tx.put_app(&app)?;
     let out = app_json(&app, who);
     ctx.catalog_mut().put_app(app);
-    Ok(Output::Created(out))
+    Ok(Output::created(out))
 }
 
 pub fn get_app(ctx: &mut Ctx<'_>, who: &Principal, name: &str) -> Result<Output> {
     let app = ctx.app(who, name, Need::Read)?;
-    Ok(Output::Ok(app_json(&app, who)))
+    Ok(Output::ok(app_json(&app, who)))
 }
 
 pub fn patch_app(ctx: &mut Ctx<'_>, who: &Principal, name: &str, body: Json) -> Result<Output> {
@@ -114,7 +114,7 @@ pub fn patch_app(ctx: &mut Ctx<'_>, who: &Principal, name: &str, body: Json) -> 
     ctx.tx.put_app(&app)?;
     let out = app_json(&app, who);
     ctx.catalog_mut().put_app(app);
-    Ok(Output::Ok(out))
+    Ok(Output::ok(out))
 }
 
 pub fn delete_app(ctx: &mut Ctx<'_>, who: &Principal, name: &str) -> Result<Output> {
@@ -127,7 +127,7 @@ pub fn delete_app(ctx: &mut Ctx<'_>, who: &Principal, name: &str) -> Result<Outp
 pub fn list_objects(ctx: &mut Ctx<'_>, who: &Principal, app: &str) -> Result<Output> {
     let app = ctx.app(who, app, Need::Read)?;
     let objects: Vec<Json> = app.objects.values().map(|o| o.to_json()).collect();
-    Ok(Output::Ok(json!({ "objects": objects })))
+    Ok(Output::ok(json!({ "objects": objects })))
 }
 
 fn check_name_free(app: &App, name: &str) -> Result<()> {
@@ -166,12 +166,12 @@ pub fn create_object(
     if let Some(app) = ctx.catalog_mut().app_mut(app_name) {
         app.objects.insert(obj.name.to_string(), Arc::new(obj));
     }
-    Ok(Output::Created(out))
+    Ok(Output::created(out))
 }
 
 pub fn get_object(ctx: &mut Ctx<'_>, who: &Principal, t: &Target) -> Result<Output> {
     let (_, obj) = ctx.object(who, t, Need::Read)?;
-    Ok(Output::Ok(obj.to_json()))
+    Ok(Output::ok(obj.to_json()))
 }
 
 #[derive(Deserialize)]
@@ -250,7 +250,7 @@ pub fn patch_object(ctx: &mut Ctx<'_>, who: &Principal, t: &Target, body: Json) 
     if let Some(app) = ctx.catalog_mut().app_mut(&t.app) {
         app.objects.insert(obj.name.to_string(), Arc::new(obj));
     }
-    Ok(Output::Ok(out))
+    Ok(Output::ok(out))
 }
 
 fn unknown(obj: &Object, name: &str) -> Error {

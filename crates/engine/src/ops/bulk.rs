@@ -5,6 +5,7 @@ use super::exec::{run, Ctx};
 use super::{Op, Output};
 use crate::auth::Principal;
 use crate::error::{Error, ErrorCode, Result};
+use std::sync::mpsc::Receiver;
 
 /// Builds an item's op once the earlier results are known (for references such as `${c1.body.id}`).
 pub type BulkPlan = Box<dyn FnOnce(&[Result<Output>]) -> Result<Op> + Send>;
@@ -27,43 +28,91 @@ impl BulkItem {
     }
 }
 
-/// Runs `items` in order. Returns one result per item and whether the transaction's work is kept:
-/// atomic runs stop at the first failure, which keeps its error while every other item reports
-/// `not_applied`.
-pub fn run_bulk(
-    ctx: &mut Ctx<'_>,
-    items: Vec<BulkItem>,
-    atomic: bool,
-) -> (Vec<Result<Output>>, bool) {
-    let total = items.len();
-    let mut results: Vec<Result<Output>> = Vec::with_capacity(total);
-    for item in items {
-        let result = item.who.and_then(|who| {
-            let op = (item.plan)(&results)?;
-            run_one(ctx, &who, op)
-        });
-        let failed = result.is_err();
-        results.push(result);
-        if atomic && failed {
-            let at = results.len() - 1;
-            let not_applied = || {
-                Error::new(
-                    ErrorCode::NotApplied,
-                    format!("not applied: operation {at} failed and the request is atomic"),
-                )
-            };
-            for r in results.iter_mut().take(at) {
-                *r = Err(not_applied());
-            }
-            results.extend((at + 1..total).map(|_| Err(not_applied())));
-            return (results, false);
-        }
-    }
-    (results, true)
+/// What feeds a bulk run: items as the front door decodes them, then the end of the request
+/// (with whether it is atomic, or why it is invalid). Streaming lets decoding overlap execution.
+pub enum BulkMsg {
+    /// The request is atomic; sent as soon as it is known, so execution can stop at a failure.
+    Atomic,
+    Item(BulkItem),
+    End(Result<bool>),
 }
 
-/// Runs one op in its own savepoint, so a failure undoes only its own writes (and catalog changes).
+fn not_applied(at: usize) -> Error {
+    Error::new(
+        ErrorCode::NotApplied,
+        format!("not applied: operation {at} failed and the request is atomic"),
+    )
+}
+
+/// Runs items in arrival order. Returns one result per item and whether the transaction's work is
+/// kept: atomic runs keep nothing after a failure, which keeps its error while every other item
+/// reports `not_applied`; an invalid or oversized request keeps nothing and fails whole.
+pub fn run_bulk(
+    ctx: &mut Ctx<'_>,
+    rx: &Receiver<BulkMsg>,
+    max: usize,
+) -> (Result<Vec<Result<Output>>>, bool) {
+    let mut results: Vec<Result<Output>> = Vec::new();
+    let mut atomic = false;
+    let mut failed_at: Option<usize> = None;
+    loop {
+        match rx.recv() {
+            Ok(BulkMsg::Atomic) => atomic = true,
+            Ok(BulkMsg::Item(item)) => {
+                if results.len() == max {
+                    return (Err(too_many(max)), false);
+                }
+                if atomic && failed_at.is_some() {
+                    results.push(Err(not_applied(0)));
+                    continue;
+                }
+                let result = item.who.and_then(|who| {
+                    let op = (item.plan)(&results)?;
+                    run_one(ctx, &who, op)
+                });
+                if result.is_err() && failed_at.is_none() {
+                    failed_at = Some(results.len());
+                }
+                results.push(result);
+            }
+            Ok(BulkMsg::End(Ok(is_atomic))) => {
+                return match failed_at {
+                    Some(at) if is_atomic => {
+                        for (i, r) in results.iter_mut().enumerate() {
+                            if i != at {
+                                *r = Err(not_applied(at));
+                            }
+                        }
+                        (Ok(results), false)
+                    }
+                    _ => (Ok(results), true),
+                };
+            }
+            Ok(BulkMsg::End(Err(e))) => return (Err(e), false),
+            Err(_) => {
+                return (
+                    Err(Error::internal("a bulk request ended without its end")),
+                    false,
+                )
+            }
+        }
+    }
+}
+
+pub fn too_many(max: usize) -> Error {
+    Error::new(
+        ErrorCode::LimitExceeded,
+        format!("a bulk request holds at most {max} operations"),
+    )
+}
+
+/// Runs one op so that a failure undoes only its own writes (and catalog changes). Ops that write
+/// with a single statement rely on SQLite's statement atomicity (a failing statement leaves
+/// nothing behind); every other op runs in its own savepoint.
 pub fn run_one(ctx: &mut Ctx<'_>, who: &Principal, op: Op) -> Result<Output> {
+    if op.is_single_statement() {
+        return run(ctx, who, op);
+    }
     let snapshot = ctx.catalog.clone();
     ctx.tx.savepoint()?;
     let result = run(ctx, who, op);

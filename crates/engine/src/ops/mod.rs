@@ -2,12 +2,14 @@
 //! one executor inside a store transaction (a savepoint each).
 
 mod apps;
+mod body;
 mod bulk;
 mod exec;
 mod principals;
 mod records;
 
-pub use bulk::{run_bulk, run_one, BulkItem, BulkPlan};
+pub use body::{Body, ListBody, RecordBody};
+pub use bulk::{run_bulk, run_one, too_many, BulkItem, BulkMsg, BulkPlan};
 pub use exec::{run, Ctx};
 pub use records::resolve_filter;
 
@@ -121,6 +123,18 @@ impl Op {
         )
     }
 
+    /// Ops whose writes are one SQL statement, all-or-nothing by themselves, touching no catalog.
+    pub fn is_single_statement(&self) -> bool {
+        self.is_read()
+            || matches!(
+                self,
+                Op::CreateRecord(..)
+                    | Op::UpdateRecord(..)
+                    | Op::ReplaceRecord(..)
+                    | Op::DeleteRecord(..)
+            )
+    }
+
     /// Ops after which cached token lookups may be stale.
     pub fn touches_tokens(&self) -> bool {
         matches!(
@@ -133,22 +147,31 @@ impl Op {
 /// What an op produced: a created resource, a plain answer, or nothing (a deletion).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Output {
-    Created(Json),
-    Ok(Json),
+    Created(Body),
+    Ok(Body),
     Deleted,
 }
 
 impl Output {
-    pub fn body(&self) -> Option<&Json> {
+    pub fn ok(j: Json) -> Output {
+        Output::Ok(Body::Json(j))
+    }
+
+    pub fn created(j: Json) -> Output {
+        Output::Created(Body::Json(j))
+    }
+
+    pub fn body(&self) -> Option<&Body> {
         match self {
-            Output::Created(j) | Output::Ok(j) => Some(j),
+            Output::Created(b) | Output::Ok(b) => Some(b),
             Output::Deleted => None,
         }
     }
 
-    pub fn into_body(self) -> Json {
+    /// The body as a JSON value (`null` for a deletion).
+    pub fn into_json(self) -> Json {
         match self {
-            Output::Created(j) | Output::Ok(j) => j,
+            Output::Created(b) | Output::Ok(b) => b.into_json(),
             Output::Deleted => Json::Null,
         }
     }

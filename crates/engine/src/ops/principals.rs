@@ -38,7 +38,7 @@ fn token_json(t: &TokenRow) -> Json {
 pub fn list_tokens(ctx: &mut Ctx<'_>, who: &Principal, app: &str) -> Result<Output> {
     let app = ctx.app(who, app, Need::Own)?;
     let tokens: Vec<Json> = ctx.tx.list_tokens(app.id)?.iter().map(token_json).collect();
-    Ok(Output::Ok(json!({ "tokens": tokens })))
+    Ok(Output::ok(json!({ "tokens": tokens })))
 }
 
 pub fn create_token(ctx: &mut Ctx<'_>, who: &Principal, app: &str, body: Json) -> Result<Output> {
@@ -66,7 +66,7 @@ pub fn create_token(ctx: &mut Ctx<'_>, who: &Principal, app: &str, body: Json) -
     ctx.tx.insert_token(&row, &hash_token(&token))?;
     let mut out = token_json(&row);
     out["token"] = json!(token);
-    Ok(Output::Created(out))
+    Ok(Output::created(out))
 }
 
 pub fn delete_token(ctx: &mut Ctx<'_>, who: &Principal, app: &str, id: &str) -> Result<Output> {
@@ -118,7 +118,7 @@ pub fn user_json(u: &UserRow) -> Json {
 pub fn list_users(ctx: &mut Ctx<'_>, who: &Principal, app: &str) -> Result<Output> {
     let app = ctx.app(who, app, Need::Own)?;
     let users: Vec<Json> = ctx.tx.list_users(app.id)?.iter().map(user_json).collect();
-    Ok(Output::Ok(json!({ "users": users })))
+    Ok(Output::ok(json!({ "users": users })))
 }
 
 pub fn create_user(ctx: &mut Ctx<'_>, who: &Principal, app: &str, body: Json) -> Result<Output> {
@@ -145,7 +145,7 @@ pub fn create_user(ctx: &mut Ctx<'_>, who: &Principal, app: &str, body: Json) ->
         updated_at: ctx.now.as_str().to_owned(),
     };
     ctx.tx.insert_user(&user)?;
-    Ok(Output::Created(user_json(&user)))
+    Ok(Output::created(user_json(&user)))
 }
 
 fn find_user(ctx: &mut Ctx<'_>, app_id: Uuid, name: &str) -> Result<UserRow> {
@@ -156,7 +156,7 @@ fn find_user(ctx: &mut Ctx<'_>, app_id: Uuid, name: &str) -> Result<UserRow> {
 
 pub fn get_user(ctx: &mut Ctx<'_>, who: &Principal, app: &str, name: &str) -> Result<Output> {
     let app = ctx.app(who, app, Need::Own)?;
-    Ok(Output::Ok(user_json(&find_user(ctx, app.id, name)?)))
+    Ok(Output::ok(user_json(&find_user(ctx, app.id, name)?)))
 }
 
 pub fn patch_user(
@@ -184,7 +184,7 @@ pub fn patch_user(
     }
     user.updated_at = ctx.now.as_str().to_owned();
     ctx.tx.update_user(&user)?;
-    Ok(Output::Ok(user_json(&user)))
+    Ok(Output::ok(user_json(&user)))
 }
 
 pub fn delete_user(ctx: &mut Ctx<'_>, who: &Principal, app: &str, name: &str) -> Result<Output> {

@@ -1,14 +1,14 @@
 //! Record operations: create, read, list, merge, replace and delete, each checked against the object.
 
 use super::exec::Ctx;
-use super::{Filter, FilterOp, ListSpec, Output, Target};
+use super::{Body, Filter, FilterOp, ListBody, ListSpec, Output, Target};
 use crate::auth::{Need, Principal};
 use crate::error::{Error, ErrorCode, Result};
 use crate::model::{
     decode_cursor, encode_cursor, CmpOp, Column, Cond, Object, Record, RecordId, Selection,
     SortKey, Stamp, Value, WriteMode, Writes,
 };
-use serde_json::{json, Value as Json};
+use serde_json::Value as Json;
 
 /// Deepest filter nesting accepted, so a hostile filter cannot exhaust the stack.
 const MAX_FILTER_DEPTH: usize = 16;
@@ -61,7 +61,7 @@ pub fn create(ctx: &mut Ctx<'_>, who: &Principal, t: &Target, body: &Json) -> Re
         updated_by: stamp.user,
         values: writes.0.into_iter().map(|(_, v)| v).collect(),
     };
-    Ok(Output::Created(record.to_json(&obj)))
+    Ok(Output::Created(Body::record(&obj, record)))
 }
 
 fn missing(id: &str) -> Error {
@@ -75,7 +75,7 @@ pub fn get(ctx: &mut Ctx<'_>, who: &Principal, t: &Target, id: &str) -> Result<O
         .tx
         .get_record(&obj, id.as_str())?
         .ok_or_else(|| missing(id.as_str()))?;
-    Ok(Output::Ok(record.to_json(&obj)))
+    Ok(Output::Ok(Body::record(&obj, record)))
 }
 
 pub fn update(
@@ -106,7 +106,7 @@ pub fn update(
         .tx
         .get_record(&obj, id.as_str())?
         .ok_or_else(|| missing(id.as_str()))?;
-    Ok(Output::Ok(record.to_json(&obj)))
+    Ok(Output::Ok(Body::record(&obj, record)))
 }
 
 pub fn delete(ctx: &mut Ctx<'_>, who: &Principal, t: &Target, id: &str) -> Result<Output> {
@@ -185,19 +185,22 @@ pub fn list(ctx: &mut Ctx<'_>, who: &Principal, t: &Target, spec: &ListSpec) -> 
                 .iter()
                 .map(|k| key_value(last, k.column))
                 .collect();
-            Json::String(encode_cursor(&values))
+            Some(encode_cursor(&values))
         }
-        _ => Json::Null,
+        _ => None,
     };
-    let mut out = json!({
-        "records": records.iter().map(|r| r.to_json(&obj)).collect::<Vec<_>>(),
-        "next_cursor": next_cursor,
-    });
-    if spec.count {
+    let total = if spec.count {
         sel.limit = limit;
-        out["total"] = json!(ctx.tx.count_records(&obj, &sel)?);
-    }
-    Ok(Output::Ok(out))
+        Some(ctx.tx.count_records(&obj, &sel)?)
+    } else {
+        None
+    };
+    Ok(Output::Ok(Body::List(ListBody {
+        object: obj,
+        records,
+        next_cursor,
+        total,
+    })))
 }
 
 fn values_of(obj: &Object, col: Column, v: &Json) -> Result<Vec<Value>> {

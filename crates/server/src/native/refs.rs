@@ -34,9 +34,11 @@ impl Scope<'_> {
         let output = self.results[idx]
             .as_ref()
             .map_err(|_| bad(format!("${{{expr}}}: operation {name:?} failed")))?;
-        let mut v = output
+        let json = output
             .body()
-            .ok_or_else(|| bad(format!("${{{expr}}}: operation {name:?} has no body")))?;
+            .ok_or_else(|| bad(format!("${{{expr}}}: operation {name:?} has no body")))?
+            .to_json();
+        let mut v = &json;
         for p in parts {
             v = match v {
                 Json::Object(m) => m.get(p),
@@ -75,32 +77,25 @@ impl Scope<'_> {
         Ok(out)
     }
 
-    /// Replaces references in every string of a body; a string that is one whole reference takes
-    /// the referenced value with its JSON type.
-    pub fn substitute_json(&self, v: Json) -> Result<Json> {
-        Ok(match v {
-            Json::String(s) => {
+    /// Replaces references in every string of a body, in place; a string that is one whole
+    /// reference takes the referenced value with its JSON type.
+    pub fn substitute_json(&self, v: &mut Json) -> Result<()> {
+        match v {
+            Json::String(s) if s.contains("${") => {
                 let whole = s
                     .strip_prefix("${")
                     .and_then(|r| r.strip_suffix('}'))
-                    .filter(|e| !e.contains("${"));
-                match whole {
-                    Some(expr) if !expr.contains('}') => self.lookup(expr)?,
-                    _ => Json::String(self.substitute(&s)?),
-                }
+                    .filter(|e| !e.contains(['$', '}']));
+                *v = match whole {
+                    Some(expr) => self.lookup(expr)?,
+                    None => Json::String(self.substitute(s)?),
+                };
             }
-            Json::Array(a) => Json::Array(
-                a.into_iter()
-                    .map(|x| self.substitute_json(x))
-                    .collect::<Result<_>>()?,
-            ),
-            Json::Object(m) => Json::Object(
-                m.into_iter()
-                    .map(|(k, x)| Ok((k, self.substitute_json(x)?)))
-                    .collect::<Result<_>>()?,
-            ),
-            other => other,
-        })
+            Json::Array(a) => a.iter_mut().try_for_each(|x| self.substitute_json(x))?,
+            Json::Object(m) => m.values_mut().try_for_each(|x| self.substitute_json(x))?,
+            _ => {}
+        }
+        Ok(())
     }
 }
 
@@ -117,7 +112,7 @@ mod tests {
             ("later".to_string(), 5),
         ]);
         let results = vec![
-            Ok(Output::Created(json!({"id": "r1", "n": 3, "tags": ["x"]}))),
+            Ok(Output::created(json!({"id": "r1", "n": 3, "tags": ["x"]}))),
             Err(Error::not_found("gone")),
         ];
         let s = Scope {
@@ -125,11 +120,9 @@ mod tests {
             results: &results,
         };
         assert_eq!(s.substitute("/x/${a.body.id}/y").unwrap(), "/x/r1/y");
-        assert_eq!(
-            s.substitute_json(json!({"n": "${a.body.n}", "t": "${a.body.tags.0}!"}))
-                .unwrap(),
-            json!({"n": 3, "t": "x!"})
-        );
+        let mut body = json!({"n": "${a.body.n}", "t": "${a.body.tags.0}!", "plain": "$x"});
+        s.substitute_json(&mut body).unwrap();
+        assert_eq!(body, json!({"n": 3, "t": "x!", "plain": "$x"}));
         for bad in [
             "${b.body.id}",
             "${later.body.id}",

@@ -1,31 +1,60 @@
 //! Turns an op's outcome into the native status and body — for single calls and bulk entries alike.
 
-use crate::error::{error_body, status_of, ApiError};
+use crate::error::{error_body, status_of};
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use serde::Serialize;
 use serde_json::Value;
-use sluice_engine::ops::Output;
+use sluice_engine::ops::{Body, Output};
 use sluice_engine::{Error, ErrorCode, Result};
 
-pub fn render(result: &Result<Output>) -> (StatusCode, Value) {
+/// A rendered body: an op's typed body, an error document, or nothing.
+pub enum Reply {
+    Body(Body),
+    Value(Value),
+    Empty,
+}
+
+impl Serialize for Reply {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        match self {
+            Reply::Body(b) => b.serialize(s),
+            Reply::Value(v) => v.serialize(s),
+            Reply::Empty => s.serialize_unit(),
+        }
+    }
+}
+
+pub fn render(result: Result<Output>) -> (StatusCode, Reply) {
     match result {
-        Ok(Output::Created(j)) => (StatusCode::CREATED, j.clone()),
-        Ok(Output::Ok(j)) => (StatusCode::OK, j.clone()),
-        Ok(Output::Deleted) => (StatusCode::NO_CONTENT, Value::Null),
-        Err(e) => (status_of(e.code), error_body(e)),
+        Ok(Output::Created(b)) => (StatusCode::CREATED, Reply::Body(b)),
+        Ok(Output::Ok(b)) => (StatusCode::OK, Reply::Body(b)),
+        Ok(Output::Deleted) => (StatusCode::NO_CONTENT, Reply::Empty),
+        Err(e) => (status_of(e.code), Reply::Value(error_body(&e))),
     }
 }
 
 pub fn respond(result: Result<Output>) -> Response {
-    match result {
-        Ok(Output::Created(j)) => (StatusCode::CREATED, Json(j)).into_response(),
-        Ok(Output::Ok(j)) => Json(j).into_response(),
-        Ok(Output::Deleted) => StatusCode::NO_CONTENT.into_response(),
-        Err(e) => ApiError(e).into_response(),
+    match render(result) {
+        (StatusCode::NO_CONTENT, _) => StatusCode::NO_CONTENT.into_response(),
+        (status, reply) => (status, Json(reply)).into_response(),
     }
+}
+
+pub fn read_bytes(body: std::result::Result<Bytes, BytesRejection>) -> Result<Bytes> {
+    body.map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            Error::new(
+                ErrorCode::TooLarge,
+                "the request body is larger than the configured limit",
+            )
+        } else {
+            Error::invalid("the request body could not be read")
+        }
+    })
 }
 
 /// The body as JSON: `None` when empty; oversized and malformed bodies get clear errors.

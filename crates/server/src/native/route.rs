@@ -7,6 +7,7 @@ use percent_encoding::percent_decode_str;
 use serde_json::Value as Json;
 use sluice_engine::ops::{Op, Target};
 use sluice_engine::{Error, ErrorCode, Result};
+use std::borrow::Cow;
 
 /// A request in native terms, before it becomes an op.
 pub struct NativeRequest<'a> {
@@ -16,10 +17,12 @@ pub struct NativeRequest<'a> {
     pub body: Option<Json>,
 }
 
-fn decode(seg: &str) -> Result<String> {
+fn decode(seg: &str) -> Result<Cow<'_, str>> {
+    if !seg.contains('%') {
+        return Ok(Cow::Borrowed(seg));
+    }
     percent_decode_str(seg)
         .decode_utf8()
-        .map(|s| s.into_owned())
         .map_err(|_| Error::invalid("the path is not valid UTF-8"))
 }
 
@@ -38,11 +41,12 @@ pub fn parse(req: NativeRequest<'_>) -> Result<Op> {
         .skip(1)
         .map(decode)
         .collect::<Result<Vec<_>>>()?;
-    let segs: Vec<&str> = segs.iter().map(String::as_str).collect();
+    let segs: Vec<&str> = segs.iter().map(|s| s.as_ref()).collect();
     let m = req.method;
-    let body = || {
-        req.body
-            .clone()
+    // Each arm takes the body at most once, so it moves instead of being copied.
+    let mut body = req.body;
+    let mut body = || {
+        body.take()
             .ok_or_else(|| Error::new(ErrorCode::InvalidJson, "this call needs a JSON body"))
     };
     let t = |a: &str, o: &str| Target::new(a, o);

@@ -1,6 +1,7 @@
 //! End-to-end tests over HTTP against real servers; one module per area.
 
 mod auth;
+mod bulk;
 mod common;
 mod durability;
 mod errors;

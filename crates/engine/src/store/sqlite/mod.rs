@@ -14,7 +14,7 @@ use crate::model::Catalog;
 use rusqlite::{Connection, OpenFlags};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
-use std::sync::mpsc::{self, Receiver, Sender};
+use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
@@ -22,6 +22,8 @@ use std::time::Duration;
 const MAX_GROUP: usize = 256;
 /// Prepared statements kept per connection.
 const STATEMENT_CACHE: usize = 512;
+/// Pause between a commit and the checkpoint it triggers, so one checkpoint covers many commits.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(100);
 
 pub struct SqliteStore {
     path: PathBuf,
@@ -70,9 +72,15 @@ impl SqliteStore {
         let catalog = Arc::new(RwLock::new(Arc::new(catalog)));
         let (tx, rx) = mpsc::channel();
         let shared = catalog.clone();
+        let (commits, committed) = mpsc::sync_channel(1);
+        let checkpointer = open(path, false)?;
+        std::thread::Builder::new()
+            .name("sluice-checkpoint".into())
+            .spawn(move || checkpoint_loop(checkpointer, committed))
+            .map_err(Error::internal)?;
         let handle = std::thread::Builder::new()
             .name("sluice-writer".into())
-            .spawn(move || writer_loop(conn, rx, shared))
+            .spawn(move || writer_loop(conn, rx, shared, commits))
             .map_err(Error::internal)?;
         Ok(SqliteStore {
             path: path.to_owned(),
@@ -156,7 +164,24 @@ impl Store for SqliteStore {
     }
 }
 
-fn writer_loop(conn: Connection, rx: Receiver<WriteJob>, shared: Arc<RwLock<Arc<Catalog>>>) {
+/// Copies committed WAL frames into the database file while the writer goes on (a PASSIVE
+/// checkpoint never blocks it), at most every `CHECKPOINT_EVERY` after a commit.
+fn checkpoint_loop(conn: Connection, committed: Receiver<()>) {
+    while committed.recv().is_ok() {
+        std::thread::sleep(CHECKPOINT_EVERY);
+        while committed.try_recv().is_ok() {}
+        if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+            tracing::warn!(error = %e, "checkpoint failed");
+        }
+    }
+}
+
+fn writer_loop(
+    conn: Connection,
+    rx: Receiver<WriteJob>,
+    shared: Arc<RwLock<Arc<Catalog>>>,
+    commits: SyncSender<()>,
+) {
     let mut catalog = shared.read().unwrap_or_else(|p| p.into_inner()).clone();
     while let Ok(first) = rx.recv() {
         let mut jobs = vec![first];
@@ -200,6 +225,9 @@ fn writer_loop(conn: Connection, rx: Receiver<WriteJob>, shared: Arc<RwLock<Arc<
             let _ = conn.execute_batch("ROLLBACK");
             Error::internal(e)
         });
+        if committed.is_ok() {
+            let _ = commits.try_send(());
+        }
         match &committed {
             Ok(()) if !Arc::ptr_eq(&before, &catalog) => {
                 *shared.write().unwrap_or_else(|p| p.into_inner()) = catalog.clone();

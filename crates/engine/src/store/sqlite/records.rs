@@ -1,6 +1,6 @@
 //! Record SQL: inserts, updates, deletes, point reads, and selections (conditions, keyset paging, counts).
 
-use super::schema::quote;
+use super::schema::{push_ident, quote};
 use super::tx::map_err;
 use crate::error::Result;
 use crate::model::{
@@ -73,18 +73,26 @@ fn read_record(obj: &Object, row: &Row<'_>) -> rusqlite::Result<Record> {
     })
 }
 
+fn push_param(sql: &mut String, n: usize) {
+    use std::fmt::Write;
+    let _ = write!(sql, "?{n}");
+}
+
 pub fn insert(conn: &Connection, obj: &Object, id: &str, w: &Writes, stamp: &Stamp) -> Result<()> {
-    let mut cols = String::from("id, created_at, updated_at, created_by, updated_by");
-    let mut marks = String::from("?1, ?2, ?2, ?3, ?3");
-    for (n, (i, _)) in w.0.iter().enumerate() {
-        cols.push_str(", ");
-        cols.push_str(&quote(obj.fields[*i].name.as_str()));
-        marks.push_str(&format!(", ?{}", n + 4));
+    let mut sql = String::with_capacity(128 + 24 * w.0.len());
+    sql.push_str("INSERT INTO ");
+    push_ident(&mut sql, &obj.table());
+    sql.push_str(" (id, created_at, updated_at, created_by, updated_by");
+    for (i, _) in &w.0 {
+        sql.push_str(", ");
+        push_ident(&mut sql, obj.fields[*i].name.as_str());
     }
-    let sql = format!(
-        "INSERT INTO {} ({cols}) VALUES ({marks})",
-        quote(&obj.table())
-    );
+    sql.push_str(") VALUES (?1, ?2, ?2, ?3, ?3");
+    for n in 0..w.0.len() {
+        sql.push_str(", ");
+        push_param(&mut sql, n + 4);
+    }
+    sql.push(')');
     let mut stmt = conn.prepare_cached(&sql).map_err(map_err)?;
     let at = stamp.at.as_str();
     let values: Vec<SqlValue> = w.0.iter().map(|(_, v)| SqlValue(v)).collect();
@@ -101,15 +109,17 @@ pub fn update(
     w: &Writes,
     stamp: &Stamp,
 ) -> Result<bool> {
-    let mut sets = String::from("updated_at = ?1, updated_by = ?2");
+    let mut sql = String::with_capacity(96 + 24 * w.0.len());
+    sql.push_str("UPDATE ");
+    push_ident(&mut sql, &obj.table());
+    sql.push_str(" SET updated_at = ?1, updated_by = ?2");
     for (n, (i, _)) in w.0.iter().enumerate() {
-        sets.push_str(&format!(
-            ", {} = ?{}",
-            quote(obj.fields[*i].name.as_str()),
-            n + 4
-        ));
+        sql.push_str(", ");
+        push_ident(&mut sql, obj.fields[*i].name.as_str());
+        sql.push_str(" = ");
+        push_param(&mut sql, n + 4);
     }
-    let sql = format!("UPDATE {} SET {sets} WHERE id = ?3", quote(&obj.table()));
+    sql.push_str(" WHERE id = ?3");
     let mut stmt = conn.prepare_cached(&sql).map_err(map_err)?;
     let at = stamp.at.as_str();
     let values: Vec<SqlValue> = w.0.iter().map(|(_, v)| SqlValue(v)).collect();

@@ -39,7 +39,26 @@ pub fn migrate(conn: &mut Connection) -> Result<()> {
 
 /// Quotes an identifier; names are already checked identifiers, this is defence in depth.
 pub fn quote(ident: &str) -> String {
-    format!("\"{}\"", ident.replace('"', "\"\""))
+    let mut s = String::with_capacity(ident.len() + 2);
+    push_ident(&mut s, ident);
+    s
+}
+
+/// Appends `"ident"` to `sql` without allocating.
+pub fn push_ident(sql: &mut String, ident: &str) {
+    sql.push('"');
+    if !ident.contains('"') {
+        sql.push_str(ident);
+        sql.push('"');
+        return;
+    }
+    for c in ident.chars() {
+        if c == '"' {
+            sql.push('"');
+        }
+        sql.push(c);
+    }
+    sql.push('"');
 }
 
 fn sql_type(ty: FieldType) -> &'static str {

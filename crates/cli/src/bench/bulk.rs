@@ -1,0 +1,146 @@
+//! `sluice bench bulk`: 1,000-insert bulk requests over HTTP against raw rusqlite inserting the
+//! same rows in one transaction with a prepared statement.
+
+use super::raw::{self, Key};
+use super::{bench_record, rate, BenchServer, ADMIN};
+use serde_json::{json, Value};
+use std::time::{Duration, Instant};
+
+const PER_REQUEST: usize = 1000;
+
+fn bulk_body(url: &str, from: usize) -> Value {
+    let ops: Vec<Value> = (from..from + PER_REQUEST)
+        .map(|i| json!({"method": "POST", "url": url, "body": bench_record(i)}))
+        .collect();
+    json!({"operations": ops})
+}
+
+/// Builds the request bodies for `requests` bulk requests of 1,000 inserts starting at row `from`,
+/// before any clock starts: making the data is the client's work, not sluice's.
+fn bodies(from: usize, requests: usize) -> anyhow::Result<Vec<Vec<u8>>> {
+    (0..requests)
+        .map(|r| {
+            Ok(serde_json::to_vec(&bulk_body(
+                "/v1/apps/bench/objects/people/records",
+                from + r * PER_REQUEST,
+            ))?)
+        })
+        .collect()
+}
+
+/// Sends prepared bulk requests; returns each latency. Success is checked by counting the `201`
+/// statuses in the answer, which costs the client far less than parsing it whole.
+async fn send(
+    server: &BenchServer,
+    path: &str,
+    bodies: Vec<Vec<u8>>,
+) -> anyhow::Result<Vec<Duration>> {
+    let mut latencies = Vec::with_capacity(bodies.len());
+    for body in bodies {
+        let t = Instant::now();
+        let resp = server
+            .client
+            .post(server.url(path))
+            .bearer_auth(ADMIN)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await?;
+        anyhow::ensure!(resp.status() == 200, "bulk failed: {}", resp.status());
+        let bytes = resp.bytes().await?;
+        latencies.push(t.elapsed());
+        let ok = count(&bytes, b"\"status\":201");
+        anyhow::ensure!(
+            ok == PER_REQUEST,
+            "only {ok} of {PER_REQUEST} inserts succeeded"
+        );
+    }
+    Ok(latencies)
+}
+
+fn count(haystack: &[u8], needle: &[u8]) -> usize {
+    haystack
+        .windows(needle.len())
+        .filter(|w| *w == needle)
+        .count()
+}
+
+fn pct(sorted: &[Duration], p: f64) -> f64 {
+    let i = ((sorted.len().saturating_sub(1)) as f64 * p).round() as usize;
+    sorted.get(i).map_or(0.0, |d| d.as_secs_f64() * 1000.0)
+}
+
+pub async fn run(rows: usize) -> anyhow::Result<()> {
+    let requests = rows / PER_REQUEST;
+    let dir = tempfile::tempdir()?;
+    let mut conn = raw::open(&dir.path().join("raw.db"))?;
+    raw::create(&conn, "id TEXT NOT NULL PRIMARY KEY")?;
+    let d = raw::insert(&mut conn, Key::UuidV7, &raw::rows(rows), rows)?;
+    let raw_rate = rate(rows, d);
+    println!("## bulk inserts: {rows} rows, {PER_REQUEST} per request");
+    println!(
+        "{:<40} {raw_rate:>10.0} rows/s",
+        "(a) raw rusqlite, one transaction"
+    );
+
+    let server = BenchServer::start(|_| {}).await?;
+    let prepared = bodies(0, requests)?;
+    let start = Instant::now();
+    let mut lat = send(&server, "/v1/bulk", prepared).await?;
+    let one = rate(rows, start.elapsed());
+    lat.sort();
+    println!(
+        "{:<40} {one:>10.0} rows/s  ratio {:.2}  p50 {:.1} ms  p99 {:.1} ms",
+        "(b) sluice /v1/bulk, 1 client",
+        one / raw_rate,
+        pct(&lat, 0.5),
+        pct(&lat, 0.99)
+    );
+
+    let server = std::sync::Arc::new(BenchServer::start(|_| {}).await?);
+    let prepared = (0..4)
+        .map(|c| bodies(c * rows, requests / 4))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let start = Instant::now();
+    let mut tasks = Vec::new();
+    for bodies in prepared {
+        let server = server.clone();
+        tasks.push(tokio::spawn(async move {
+            send(&server, "/v1/bulk", bodies).await
+        }));
+    }
+    let mut lat = Vec::new();
+    for t in tasks {
+        lat.extend(t.await??);
+    }
+    let four = rate(requests / 4 * 4 * PER_REQUEST, start.elapsed());
+    lat.sort();
+    println!(
+        "{:<40} {four:>10.0} rows/s  ratio {:.2}  p50 {:.1} ms  p99 {:.1} ms",
+        "(b) sluice /v1/bulk, 4 clients",
+        four / raw_rate,
+        pct(&lat, 0.5),
+        pct(&lat, 0.99)
+    );
+
+    let server = BenchServer::start(|_| {}).await?;
+    let url = server.url("/v1/apps/bench/objects/people/records");
+    let start = Instant::now();
+    for i in 0..PER_REQUEST {
+        let resp = server
+            .client
+            .post(&url)
+            .bearer_auth(ADMIN)
+            .json(&bench_record(i))
+            .send()
+            .await?;
+        anyhow::ensure!(resp.status() == 201, "create failed: {}", resp.status());
+    }
+    let single = rate(PER_REQUEST, start.elapsed());
+    println!(
+        "{:<40} {single:>10.0} rows/s  ratio {:.2}",
+        "(c) 1,000 single POSTs, 1 client",
+        single / raw_rate
+    );
+    Ok(())
+}
