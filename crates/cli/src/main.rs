@@ -2,6 +2,10 @@
 
 mod bench;
 
+/// mimalloc: per-thread heaps, so the decoding threads and the writer do not contend on frees.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use clap::{Parser, Subcommand};
 use sluice_server::{shutdown_signal, Config, Server};
 

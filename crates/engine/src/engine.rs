@@ -129,6 +129,7 @@ impl Engine {
             return self.read(move |ctx| ops::run(ctx, &who, op)).await?;
         }
         let clears = op.touches_tokens();
+        let op = ops::precheck(&self.catalog(), op);
         let result = self
             .write(move |ctx| {
                 let r = ops::run(ctx, &who, op);
@@ -151,9 +152,7 @@ impl Engine {
         if atomic {
             let _ = tx.send(BulkMsg::Atomic);
         }
-        for item in items {
-            let _ = tx.send(BulkMsg::Item(item));
-        }
+        let _ = tx.send(BulkMsg::Items(items));
         let _ = tx.send(BulkMsg::End(Ok(atomic)));
         self.bulk_stream(rx).await
     }

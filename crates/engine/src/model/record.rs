@@ -89,7 +89,7 @@ impl Record {
 }
 
 /// Checked assignments of values to an object's fields, by field index.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Writes(pub Vec<(usize, Value)>);
 
 /// How a body's absent fields are treated.
@@ -102,6 +102,16 @@ pub enum WriteMode {
 }
 
 impl Writes {
+    /// The writes as a JSON body for `obj`, the object they were checked against.
+    pub fn to_json(&self, obj: &Object) -> Json {
+        Json::Object(
+            self.0
+                .iter()
+                .map(|(i, v)| (obj.fields[*i].name.to_string(), v.to_json()))
+                .collect(),
+        )
+    }
+
     /// Checks a JSON body against `obj`: unknown fields are refused, types are strict, required fields present.
     /// System fields are read-only and ignored, so a record fetched and sent back is accepted.
     pub fn from_body(obj: &Object, body: &Json, mode: WriteMode) -> Result<Writes> {

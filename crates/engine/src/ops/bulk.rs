@@ -33,7 +33,8 @@ impl BulkItem {
 pub enum BulkMsg {
     /// The request is atomic; sent as soon as it is known, so execution can stop at a failure.
     Atomic,
-    Item(BulkItem),
+    /// The next items, in order; sent in batches so the writer is not woken once per item.
+    Items(Vec<BulkItem>),
     End(Result<bool>),
 }
 
@@ -58,22 +59,24 @@ pub fn run_bulk(
     loop {
         match rx.recv() {
             Ok(BulkMsg::Atomic) => atomic = true,
-            Ok(BulkMsg::Item(item)) => {
-                if results.len() == max {
-                    return (Err(too_many(max)), false);
+            Ok(BulkMsg::Items(items)) => {
+                for item in items {
+                    if results.len() == max {
+                        return (Err(too_many(max)), false);
+                    }
+                    if atomic && failed_at.is_some() {
+                        results.push(Err(not_applied(0)));
+                        continue;
+                    }
+                    let result = item.who.and_then(|who| {
+                        let op = (item.plan)(&results)?;
+                        run_one(ctx, &who, op)
+                    });
+                    if result.is_err() && failed_at.is_none() {
+                        failed_at = Some(results.len());
+                    }
+                    results.push(result);
                 }
-                if atomic && failed_at.is_some() {
-                    results.push(Err(not_applied(0)));
-                    continue;
-                }
-                let result = item.who.and_then(|who| {
-                    let op = (item.plan)(&results)?;
-                    run_one(ctx, &who, op)
-                });
-                if result.is_err() && failed_at.is_none() {
-                    failed_at = Some(results.len());
-                }
-                results.push(result);
             }
             Ok(BulkMsg::End(Ok(is_atomic))) => {
                 return match failed_at {

@@ -67,10 +67,10 @@ pub fn run(ctx: &mut Ctx<'_>, who: &Principal, op: Op) -> Result<Output> {
         Op::PatchUser(app, name, body) => principals::patch_user(ctx, who, &app, &name, body),
         Op::DeleteUser(app, name) => principals::delete_user(ctx, who, &app, &name),
         Op::ListRecords(t, spec) => records::list(ctx, who, &t, &spec),
-        Op::CreateRecord(t, body) => records::create(ctx, who, &t, &body),
+        Op::CreateRecord(t, input) => records::create(ctx, who, &t, input),
         Op::GetRecord(t, id) => records::get(ctx, who, &t, &id),
-        Op::UpdateRecord(t, id, body) => records::update(ctx, who, &t, &id, &body, false),
-        Op::ReplaceRecord(t, id, body) => records::update(ctx, who, &t, &id, &body, true),
+        Op::UpdateRecord(t, id, input) => records::update(ctx, who, &t, &id, input, false),
+        Op::ReplaceRecord(t, id, input) => records::update(ctx, who, &t, &id, input, true),
         Op::DeleteRecord(t, id) => records::delete(ctx, who, &t, &id),
     }
 }

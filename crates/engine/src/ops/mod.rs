@@ -13,7 +13,10 @@ pub use bulk::{run_bulk, run_one, too_many, BulkItem, BulkMsg, BulkPlan};
 pub use exec::{run, Ctx};
 pub use records::resolve_filter;
 
+use crate::error::Result;
+use crate::model::{Catalog, Object, WriteMode, Writes};
 use serde_json::Value as Json;
+use std::sync::Arc;
 
 /// Names an object inside an app.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -99,10 +102,10 @@ pub enum Op {
     DeleteUser(String, String),
 
     ListRecords(Target, ListSpec),
-    CreateRecord(Target, Json),
+    CreateRecord(Target, Input),
     GetRecord(Target, String),
-    UpdateRecord(Target, String, Json),
-    ReplaceRecord(Target, String, Json),
+    UpdateRecord(Target, String, Input),
+    ReplaceRecord(Target, String, Input),
     DeleteRecord(Target, String),
 }
 
@@ -141,6 +144,81 @@ impl Op {
             self,
             Op::DeleteApp(_) | Op::DeleteToken(..) | Op::PatchUser(..) | Op::DeleteUser(..)
         )
+    }
+}
+
+/// A record body: as sent, or already checked against one version of its object (then the JSON
+/// is kept only if the check failed: good writes say the same thing, and dropping the tree where
+/// it was parsed keeps that work off the writer).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Input {
+    Json(Json),
+    Checked {
+        object: Arc<Object>,
+        writes: Result<Writes>,
+        json: Option<Json>,
+    },
+}
+
+impl From<Json> for Input {
+    fn from(j: Json) -> Self {
+        Input::Json(j)
+    }
+}
+
+impl Input {
+    /// The checked writes for `obj`; a check made against another version of the object is redone.
+    pub fn into_writes(self, obj: &Arc<Object>, mode: WriteMode) -> Result<Writes> {
+        match self {
+            Input::Checked { object, writes, .. } if Arc::ptr_eq(&object, obj) => writes,
+            Input::Checked {
+                json: Some(json), ..
+            }
+            | Input::Json(json) => Writes::from_body(obj, &json, mode),
+            Input::Checked {
+                object,
+                writes,
+                json: None,
+            } => {
+                let json = writes.map(|w| w.to_json(&object)).unwrap_or_default();
+                Writes::from_body(obj, &json, mode)
+            }
+        }
+    }
+}
+
+/// Checks record bodies against a catalog snapshot before the op reaches the writer, so that work
+/// runs in parallel on the caller's thread; the executor only redoes it if the object changed since.
+pub fn precheck(catalog: &Catalog, op: Op) -> Op {
+    let check = |t: &Target, input: Input, mode: WriteMode| match input {
+        Input::Json(json) => match catalog.app(&t.app).and_then(|a| a.object(&t.object)) {
+            Some(object) => {
+                let writes = Writes::from_body(object, &json, mode);
+                let json = writes.is_err().then_some(json);
+                Input::Checked {
+                    writes,
+                    object: object.clone(),
+                    json,
+                }
+            }
+            None => Input::Json(json),
+        },
+        checked => checked,
+    };
+    match op {
+        Op::CreateRecord(t, i) => {
+            let i = check(&t, i, WriteMode::Whole);
+            Op::CreateRecord(t, i)
+        }
+        Op::UpdateRecord(t, id, i) => {
+            let i = check(&t, i, WriteMode::Merge);
+            Op::UpdateRecord(t, id, i)
+        }
+        Op::ReplaceRecord(t, id, i) => {
+            let i = check(&t, i, WriteMode::Whole);
+            Op::ReplaceRecord(t, id, i)
+        }
+        other => other,
     }
 }
 

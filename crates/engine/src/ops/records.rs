@@ -1,7 +1,7 @@
 //! Record operations: create, read, list, merge, replace and delete, each checked against the object.
 
 use super::exec::Ctx;
-use super::{Body, Filter, FilterOp, ListBody, ListSpec, Output, Target};
+use super::{Body, Filter, FilterOp, Input, ListBody, ListSpec, Output, Target};
 use crate::auth::{Need, Principal};
 use crate::error::{Error, ErrorCode, Result};
 use crate::model::{
@@ -45,9 +45,9 @@ pub fn explain_unique(err: Error, obj: &Object, writes: &Writes) -> Error {
     }
 }
 
-pub fn create(ctx: &mut Ctx<'_>, who: &Principal, t: &Target, body: &Json) -> Result<Output> {
+pub fn create(ctx: &mut Ctx<'_>, who: &Principal, t: &Target, input: Input) -> Result<Output> {
     let (_, obj) = ctx.object(who, t, Need::Write)?;
-    let writes = Writes::from_body(&obj, body, WriteMode::Whole)?;
+    let writes = input.into_writes(&obj, WriteMode::Whole)?;
     let id = RecordId::new();
     let stamp = stamp(ctx, who);
     ctx.tx
@@ -83,7 +83,7 @@ pub fn update(
     who: &Principal,
     t: &Target,
     id: &str,
-    body: &Json,
+    input: Input,
     replace: bool,
 ) -> Result<Output> {
     let (_, obj) = ctx.object(who, t, Need::Write)?;
@@ -93,7 +93,7 @@ pub fn update(
     } else {
         WriteMode::Merge
     };
-    let writes = Writes::from_body(&obj, body, mode)?;
+    let writes = input.into_writes(&obj, mode)?;
     let stamp = stamp(ctx, who);
     let found = ctx
         .tx

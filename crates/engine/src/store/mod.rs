@@ -64,7 +64,7 @@ pub trait Tx {
 
     fn insert_record(
         &mut self,
-        obj: &Object,
+        obj: &Arc<Object>,
         id: &str,
         writes: &Writes,
         stamp: &Stamp,
@@ -72,7 +72,7 @@ pub trait Tx {
     /// Returns false when no record has this id.
     fn update_record(
         &mut self,
-        obj: &Object,
+        obj: &Arc<Object>,
         id: &str,
         writes: &Writes,
         stamp: &Stamp,

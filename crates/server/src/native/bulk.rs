@@ -18,7 +18,8 @@ use serde::de::{DeserializeSeed, Deserializer, Error as _, MapAccess, SeqAccess,
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sluice_engine::auth::Principal;
-use sluice_engine::ops::{too_many, BulkItem, BulkMsg};
+use sluice_engine::model::Catalog;
+use sluice_engine::ops::{precheck, too_many, BulkItem, BulkMsg};
 use sluice_engine::{Engine, Error, ErrorCode, Result};
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -59,16 +60,23 @@ pub fn header<'a>(headers: &'a HashMap<String, String>, name: &str) -> Option<&'
         .map(|(_, v)| v.as_str())
 }
 
+/// Items per message to the writer.
+const BATCH: usize = 50;
+
 /// Turns decoded entries into engine items and sends them on.
 struct Sink {
     state: State,
     rt: tokio::runtime::Handle,
     tx: Sender<BulkMsg>,
     outer: Principal,
+    /// The catalog as the request starts, for checking bodies before they reach the writer.
+    catalog: Arc<Catalog>,
     creds: Credentials,
     /// Entry ids seen so far, for references; `None` when the body holds no `${`.
     ids: Option<Arc<Mutex<HashMap<String, usize>>>>,
     labels: Vec<Option<String>>,
+    /// Items decoded but not yet sent.
+    pending: Vec<BulkItem>,
     atomic: bool,
     max: usize,
     /// Why decoding stopped early, when it was not the JSON's fault.
@@ -96,30 +104,53 @@ impl Sink {
                 .insert(id.clone(), self.labels.len());
         }
         self.labels.push(op.id);
-        let ids = self.ids.clone();
         let method = op
             .method
             .unwrap_or_else(|| "GET".into())
             .to_ascii_uppercase();
         let (mut url, mut body) = (op.url, op.body);
-        let item = BulkItem::new(who, move |results| {
-            if let Some(ids) = ids {
+        let item = match self.ids.clone() {
+            // Without references an entry is decoded and checked here, beside the writer.
+            None => {
+                let (path, query) = url::split(&url);
+                let op = parse(NativeRequest {
+                    method: &method,
+                    path,
+                    query,
+                    body,
+                })
+                .map(|op| precheck(&self.catalog, op));
+                BulkItem::new(who, move |_| op)
+            }
+            Some(ids) => BulkItem::new(who, move |results| {
                 let ids = ids.lock().unwrap_or_else(|p| p.into_inner());
                 let scope = Scope { ids: &ids, results };
                 url = scope.substitute(&url)?;
                 if let Some(b) = body.as_mut() {
                     scope.substitute_json(b)?;
                 }
-            }
-            let (path, query) = url::split(&url);
-            parse(NativeRequest {
-                method: &method,
-                path,
-                query,
-                body,
-            })
-        });
-        self.tx.send(BulkMsg::Item(item)).map_err(|_| ())
+                let (path, query) = url::split(&url);
+                parse(NativeRequest {
+                    method: &method,
+                    path,
+                    query,
+                    body,
+                })
+            }),
+        };
+        self.pending.push(item);
+        if self.pending.len() == BATCH {
+            return self.flush();
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> std::result::Result<(), ()> {
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        let items = std::mem::take(&mut self.pending);
+        self.tx.send(BulkMsg::Items(items)).map_err(|_| ())
     }
 }
 
@@ -145,6 +176,7 @@ impl<'de> Visitor<'de> for Top<'_> {
                 "atomic" => {
                     self.0.atomic = map.next_value()?;
                     if self.0.atomic {
+                        let _ = self.0.flush();
                         let _ = self.0.tx.send(BulkMsg::Atomic);
                     }
                 }
@@ -204,6 +236,7 @@ fn produce(mut sink: Sink, bytes: &[u8]) -> Vec<Option<String>> {
             ),
         }),
     };
+    let _ = sink.flush();
     let _ = sink.tx.send(BulkMsg::End(end));
     sink.labels
 }
@@ -226,9 +259,11 @@ pub async fn bulk(
         rt: tokio::runtime::Handle::current(),
         tx,
         outer,
+        catalog: state.engine.catalog(),
         creds: Credentials::default(),
         ids: has_refs.then(Default::default),
         labels: Vec::new(),
+        pending: Vec::new(),
         atomic: false,
         max: state.engine.settings().max_bulk_ops,
         stop: None,

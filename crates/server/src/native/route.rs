@@ -65,15 +65,17 @@ pub fn parse(req: NativeRequest<'_>) -> Result<Op> {
         (["v1", "apps", a, "objects", o, "records"], "GET") => {
             Op::ListRecords(t(a, o), list_spec(req.query.unwrap_or(""))?)
         }
-        (["v1", "apps", a, "objects", o, "records"], "POST") => Op::CreateRecord(t(a, o), body()?),
+        (["v1", "apps", a, "objects", o, "records"], "POST") => {
+            Op::CreateRecord(t(a, o), body()?.into())
+        }
         (["v1", "apps", a, "objects", o, "records", id], "GET") => {
             Op::GetRecord(t(a, o), id.to_string())
         }
         (["v1", "apps", a, "objects", o, "records", id], "PATCH") => {
-            Op::UpdateRecord(t(a, o), id.to_string(), body()?)
+            Op::UpdateRecord(t(a, o), id.to_string(), body()?.into())
         }
         (["v1", "apps", a, "objects", o, "records", id], "PUT") => {
-            Op::ReplaceRecord(t(a, o), id.to_string(), body()?)
+            Op::ReplaceRecord(t(a, o), id.to_string(), body()?.into())
         }
         (["v1", "apps", a, "objects", o, "records", id], "DELETE") => {
             Op::DeleteRecord(t(a, o), id.to_string())
@@ -138,7 +140,7 @@ mod tests {
                 None,
                 Some(json!({}))
             ),
-            Ok(Op::CreateRecord(t, json!({})))
+            Ok(Op::CreateRecord(t, json!({}).into()))
         );
         assert_eq!(
             p("GET", "/v1/apps/crm/users/a%40b.c", None, None),

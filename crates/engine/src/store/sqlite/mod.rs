@@ -2,6 +2,7 @@
 //! transaction (a savepoint each), and a pool of read-only connections for snapshots.
 
 mod meta;
+mod prepared;
 mod records;
 mod schema;
 mod tx;

@@ -1,5 +1,6 @@
 //! Record SQL: inserts, updates, deletes, point reads, and selections (conditions, keyset paging, counts).
 
+use super::prepared::{Kind, Prepared};
 use super::schema::{push_ident, quote};
 use super::tx::map_err;
 use crate::error::Result;
@@ -7,7 +8,8 @@ use crate::model::{
     CmpOp, Column, Cond, FieldType, Object, Record, Selection, SortKey, Stamp, Value, Writes,
 };
 use rusqlite::types::{ToSqlOutput, ValueRef};
-use rusqlite::{params_from_iter, Connection, Row, ToSql};
+use rusqlite::{params_from_iter, Connection, Row, Statement, ToSql};
+use std::sync::Arc;
 
 /// A value bound as a SQL parameter.
 pub struct SqlValue<'a>(pub &'a Value);
@@ -78,7 +80,7 @@ fn push_param(sql: &mut String, n: usize) {
     let _ = write!(sql, "?{n}");
 }
 
-pub fn insert(conn: &Connection, obj: &Object, id: &str, w: &Writes, stamp: &Stamp) -> Result<()> {
+fn insert_sql(obj: &Object, w: &Writes) -> String {
     let mut sql = String::with_capacity(128 + 24 * w.0.len());
     sql.push_str("INSERT INTO ");
     push_ident(&mut sql, &obj.table());
@@ -93,22 +95,10 @@ pub fn insert(conn: &Connection, obj: &Object, id: &str, w: &Writes, stamp: &Sta
         push_param(&mut sql, n + 4);
     }
     sql.push(')');
-    let mut stmt = conn.prepare_cached(&sql).map_err(map_err)?;
-    let at = stamp.at.as_str();
-    let values: Vec<SqlValue> = w.0.iter().map(|(_, v)| SqlValue(v)).collect();
-    let mut params: Vec<&dyn ToSql> = vec![&id, &at, &stamp.user];
-    params.extend(values.iter().map(|v| v as &dyn ToSql));
-    stmt.execute(params.as_slice()).map_err(map_err)?;
-    Ok(())
+    sql
 }
 
-pub fn update(
-    conn: &Connection,
-    obj: &Object,
-    id: &str,
-    w: &Writes,
-    stamp: &Stamp,
-) -> Result<bool> {
+fn update_sql(obj: &Object, w: &Writes) -> String {
     let mut sql = String::with_capacity(96 + 24 * w.0.len());
     sql.push_str("UPDATE ");
     push_ident(&mut sql, &obj.table());
@@ -120,12 +110,80 @@ pub fn update(
         push_param(&mut sql, n + 4);
     }
     sql.push_str(" WHERE id = ?3");
-    let mut stmt = conn.prepare_cached(&sql).map_err(map_err)?;
-    let at = stamp.at.as_str();
-    let values: Vec<SqlValue> = w.0.iter().map(|(_, v)| SqlValue(v)).collect();
-    let mut params: Vec<&dyn ToSql> = vec![&at, &stamp.user, &id];
-    params.extend(values.iter().map(|v| v as &dyn ToSql));
-    Ok(stmt.execute(params.as_slice()).map_err(map_err)? > 0)
+    sql
+}
+
+/// Binds the three leading parameters and the written values, then runs the statement.
+fn bind_and_run(stmt: &mut Statement<'_>, first: [&str; 3], w: &Writes) -> Result<usize> {
+    for (n, p) in first.iter().enumerate() {
+        stmt.raw_bind_parameter(n + 1, p).map_err(map_err)?;
+    }
+    for (n, (_, v)) in w.0.iter().enumerate() {
+        stmt.raw_bind_parameter(n + 4, SqlValue(v))
+            .map_err(map_err)?;
+    }
+    stmt.raw_execute().map_err(map_err)
+}
+
+/// Runs an insert or update through the per-transaction statements, or SQLite's statement cache.
+fn write<'c>(
+    conn: &'c Connection,
+    prepared: &mut Prepared<'c>,
+    obj: &Arc<Object>,
+    w: &Writes,
+    kind: Kind,
+    first: [&str; 3],
+) -> Result<usize> {
+    let sql = || match kind {
+        Kind::Insert => insert_sql(obj, w),
+        Kind::Update => update_sql(obj, w),
+    };
+    match prepared.get(conn, obj, w, kind, sql)? {
+        Some(stmt) => bind_and_run(stmt, first, w),
+        None => bind_and_run(
+            &mut *conn.prepare_cached(&sql()).map_err(map_err)?,
+            first,
+            w,
+        ),
+    }
+}
+
+pub fn insert<'c>(
+    conn: &'c Connection,
+    prepared: &mut Prepared<'c>,
+    obj: &Arc<Object>,
+    id: &str,
+    w: &Writes,
+    stamp: &Stamp,
+) -> Result<()> {
+    write(
+        conn,
+        prepared,
+        obj,
+        w,
+        Kind::Insert,
+        [id, stamp.at.as_str(), &stamp.user],
+    )
+    .map(|_| ())
+}
+
+pub fn update<'c>(
+    conn: &'c Connection,
+    prepared: &mut Prepared<'c>,
+    obj: &Arc<Object>,
+    id: &str,
+    w: &Writes,
+    stamp: &Stamp,
+) -> Result<bool> {
+    write(
+        conn,
+        prepared,
+        obj,
+        w,
+        Kind::Update,
+        [stamp.at.as_str(), &stamp.user, id],
+    )
+    .map(|n| n > 0)
 }
 
 pub fn delete(conn: &Connection, obj: &Object, id: &str) -> Result<bool> {

@@ -1,19 +1,25 @@
 //! `SqliteTx`: the store's transaction trait over one SQLite connection.
 
+use super::prepared::Prepared;
 use super::{meta, records, schema};
 use crate::error::{Error, ErrorCode, Result};
 use crate::model::{App, Catalog, Object, Record, Selection, Stamp, Value, Writes};
 use crate::store::{SchemaChange, TokenRow, Tx, UserRow};
 use rusqlite::{Connection, ErrorCode as SqliteCode};
+use std::sync::Arc;
 use uuid::Uuid;
 
 pub struct SqliteTx<'c> {
     conn: &'c Connection,
+    prepared: Prepared<'c>,
 }
 
 impl<'c> SqliteTx<'c> {
     pub fn new(conn: &'c Connection) -> Self {
-        Self { conn }
+        Self {
+            conn,
+            prepared: Prepared::default(),
+        }
     }
 
     pub fn conn(&self) -> &'c Connection {
@@ -100,22 +106,22 @@ impl Tx for SqliteTx<'_> {
 
     fn insert_record(
         &mut self,
-        obj: &Object,
+        obj: &Arc<Object>,
         id: &str,
         writes: &Writes,
         stamp: &Stamp,
     ) -> Result<()> {
-        records::insert(self.conn, obj, id, writes, stamp)
+        records::insert(self.conn, &mut self.prepared, obj, id, writes, stamp)
     }
 
     fn update_record(
         &mut self,
-        obj: &Object,
+        obj: &Arc<Object>,
         id: &str,
         writes: &Writes,
         stamp: &Stamp,
     ) -> Result<bool> {
-        records::update(self.conn, obj, id, writes, stamp)
+        records::update(self.conn, &mut self.prepared, obj, id, writes, stamp)
     }
 
     fn delete_record(&mut self, obj: &Object, id: &str) -> Result<bool> {
