@@ -32,6 +32,9 @@ pub struct Config {
     /// Lifetime of access tokens issued at login, in seconds.
     #[arg(long, env = "SLUICE_ACCESS_TOKEN_TTL", default_value_t = 3600)]
     pub access_token_ttl: u64,
+    /// Origins allowed by CORS: `*` (any, for development) or a comma-separated list.
+    #[arg(long, env = "SLUICE_CORS_ORIGINS", default_value = "*")]
+    pub cors_origins: String,
 }
 
 impl Config {
@@ -46,6 +49,7 @@ impl Config {
             max_body_bytes: 32 * 1024 * 1024,
             max_page_size: 1000,
             access_token_ttl: 3600,
+            cors_origins: "*".into(),
         }
     }
 

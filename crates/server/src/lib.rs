@@ -3,13 +3,16 @@
 
 pub mod config;
 mod credentials;
+mod dialects;
 pub mod error;
 mod native;
 mod url;
 
 pub use config::Config;
 
+use axum::http::HeaderValue;
 use axum::Router;
+use tower_http::cors::{AllowHeaders, AllowMethods, AllowOrigin, CorsLayer};
 use sluice_engine::Engine;
 use std::future::Future;
 use std::net::SocketAddr;
@@ -26,7 +29,31 @@ pub type State = Arc<AppState>;
 
 /// Builds the whole HTTP surface over an engine.
 pub fn router(state: State) -> Router {
-    native::router(state.clone())
+    let max_body = state.config.max_body_bytes;
+    let cors = cors_layer(&state.config.cors_origins);
+    native::router()
+        .merge(dialects::router())
+        .fallback(native::fallback)
+        .layer(axum::extract::DefaultBodyLimit::max(max_body))
+        .layer(cors)
+        .with_state(state)
+}
+
+/// CORS for browser clients (Backand's SDK runs in browsers): `*` allows any origin (the default,
+/// for development); otherwise a comma-separated list of exact origins.
+fn cors_layer(origins: &str) -> CorsLayer {
+    let layer = CorsLayer::new()
+        .allow_methods(AllowMethods::mirror_request())
+        .allow_headers(AllowHeaders::mirror_request())
+        .max_age(std::time::Duration::from_secs(3600));
+    if origins.trim() == "*" {
+        return layer.allow_origin(AllowOrigin::any());
+    }
+    let list: Vec<HeaderValue> = origins
+        .split(',')
+        .filter_map(|o| HeaderValue::from_str(o.trim()).ok())
+        .collect();
+    layer.allow_origin(AllowOrigin::list(list)).vary([axum::http::header::ORIGIN])
 }
 
 fn open_engine(config: &Config) -> anyhow::Result<Engine> {

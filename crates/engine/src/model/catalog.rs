@@ -199,8 +199,11 @@ pub struct App {
     pub name: Name,
     pub label: String,
     pub anonymous_role: Option<Role>,
-    /// Secret for signing job callbacks and anonymous access; shown to owners only.
+    /// Secret for signing job callbacks; shown to owners only.
     pub secret: String,
+    /// What Backand clients send as `AnonymousToken` to act with the anonymous role; shown to owners.
+    #[serde(default)]
+    pub anonymous_token: String,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
     #[serde(skip)]
@@ -236,6 +239,7 @@ impl App {
         });
         if with_secret {
             v["secret"] = json!(self.secret);
+            v["anonymous_token"] = json!(self.anonymous_token);
         }
         v
     }

@@ -87,6 +87,7 @@ pub enum Cond {
     True,
     And(Vec<Cond>),
     Or(Vec<Cond>),
+    Not(Box<Cond>),
     Cmp(Column, CmpOp, Value),
     In(Column, Vec<Value>, bool),
     IsNull(Column, bool),

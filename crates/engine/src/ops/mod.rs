@@ -46,6 +46,7 @@ pub enum FilterOp {
     StartsWith,
     EndsWith,
     Contains,
+    NotContains,
     In,
     NotIn,
     IsNull,

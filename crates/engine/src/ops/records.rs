@@ -252,6 +252,7 @@ pub fn resolve_filter(obj: &Object, f: &Filter, depth: usize) -> Result<Cond> {
         FilterOp::StartsWith => Cond::Cmp(col, CmpOp::StartsWith, text(value)),
         FilterOp::EndsWith => Cond::Cmp(col, CmpOp::EndsWith, text(value)),
         FilterOp::Contains => Cond::Cmp(col, CmpOp::Contains, text(value)),
+        FilterOp::NotContains => Cond::Not(Box::new(Cond::Cmp(col, CmpOp::Contains, text(value)))),
         FilterOp::In => Cond::In(col, values_of(obj, col, value)?, false),
         FilterOp::NotIn => Cond::In(col, values_of(obj, col, value)?, true),
         FilterOp::IsNull => Cond::IsNull(

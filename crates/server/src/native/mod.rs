@@ -1,8 +1,8 @@
 //! The native API (`/v1`): resource routes, bulk, login, health and limits.
 
 mod auth;
-mod bulk;
-mod handler;
+pub mod bulk;
+pub mod handler;
 mod records;
 mod refs;
 pub mod render;
@@ -13,8 +13,7 @@ use crate::State;
 use axum::routing::{any, get, post};
 use axum::Router;
 
-pub fn router(state: State) -> Router {
-    let max_body = state.config.max_body_bytes;
+pub fn router() -> Router<State> {
     let resources = [
         "/v1/apps",
         "/v1/apps/{app}",
@@ -35,7 +34,7 @@ pub fn router(state: State) -> Router {
     for path in resources {
         r = r.route(path, any(handler::dispatch));
     }
-    r.fallback(handler::fallback)
-        .layer(axum::extract::DefaultBodyLimit::max(max_body))
-        .with_state(state)
+    r
 }
+
+pub use handler::fallback;

@@ -1,9 +1,11 @@
 //! End-to-end tests over HTTP against real servers; one module per area.
 
 mod auth;
+mod backand;
 mod bulk;
 mod common;
 mod durability;
 mod errors;
 mod records;
 mod schema;
+mod sugar;

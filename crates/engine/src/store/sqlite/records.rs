@@ -257,6 +257,11 @@ impl<'a> Where<'a> {
                 }
                 self.sql.push(')');
             }
+            Cond::Not(c) => {
+                self.sql.push_str("NOT (");
+                self.cond(c);
+                self.sql.push(')');
+            }
             Cond::Cmp(col, op, v) => {
                 let col = column_sql(self.obj, *col);
                 if v.is_null() {

@@ -1,0 +1,380 @@
+//! Backand: `/1/objects/{object}[/{id}]`, `POST /1/bulk` and `POST /token`, translated onto the
+//! engine (dialects.md, "Backand"; seed 000_54ab992a09983bdc.txt).
+
+use super::app_for;
+use crate::error::status_of;
+use crate::native::render::json_body;
+use crate::url;
+use crate::State;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::State as S;
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{any, post};
+use axum::{Json as AxJson, Router};
+use base64::Engine as _;
+use serde_json::{json, Map, Value as Json};
+use sluice_engine::auth::Principal;
+use sluice_engine::ops::{precheck, BulkItem, Filter, FilterOp, ListSpec, Op, Output, Target};
+use sluice_engine::{Engine, Error, ErrorCode, Result, Session};
+use std::collections::HashMap;
+
+pub fn router() -> Router<State> {
+    Router::new()
+        .route("/1/objects/{object}", any(objects))
+        .route("/1/objects/{object}/{id}", any(objects))
+        .route("/1/bulk", post(bulk))
+        .route("/token", post(token))
+}
+
+/// Backand's page size when the caller names none.
+const DEFAULT_PAGE_SIZE: usize = 20;
+
+/// Backand's error body: `{"Message": text, "code": sluice code}`. A 401 says "invalid or expired
+/// token": the SDK's interceptor looks for exactly that text to refresh its token.
+fn error(e: &Error) -> (StatusCode, Json) {
+    let message = if e.code == ErrorCode::Unauthorized { "invalid or expired token" } else { e.message.as_str() };
+    (status_of(e.code), json!({"Message": message, "code": e.code.as_str()}))
+}
+
+fn reply((status, body): (StatusCode, Json)) -> Response {
+    (status, AxJson(body)).into_response()
+}
+
+/// How a command's result is rendered.
+#[derive(Clone, Copy)]
+enum Kind {
+    List,
+    Get,
+    Create { return_object: bool },
+    Update { return_object: bool },
+    Delete,
+}
+
+/// Credentials as a Backand client sends them, before they are checked.
+enum Creds {
+    None,
+    Bearer(String),
+    Anonymous(String),
+}
+
+/// Reads credentials and the app from headers (an HTTP request's or a bulk command's).
+fn read_creds(get: &dyn Fn(&str) -> Option<String>) -> Result<(Creds, Option<String>)> {
+    let app = get("appname");
+    // Some SDKs send both; `Authorization` wins.
+    let Some(auth) = get("authorization") else {
+        return Ok((get("anonymoustoken").map_or(Creds::None, Creds::Anonymous), app));
+    };
+    let (scheme, rest) = auth.trim().split_once(' ').ok_or_else(Error::unauthorized)?;
+    let token = if scheme.eq_ignore_ascii_case("bearer") {
+        rest.trim().to_owned()
+    } else if scheme.eq_ignore_ascii_case("basic") {
+        // Basic base64(master:user): the user token acts; without one, the master token does (ours).
+        let raw = base64::engine::general_purpose::STANDARD
+            .decode(rest.trim())
+            .map_err(|_| Error::unauthorized())?;
+        let text = String::from_utf8(raw).map_err(|_| Error::unauthorized())?;
+        let (master, user) = text.split_once(':').unwrap_or((&text, ""));
+        if user.is_empty() { master } else { user }.to_owned()
+    } else {
+        return Err(Error::unauthorized());
+    };
+    Ok((Creds::Bearer(token), app))
+}
+
+/// Checks credentials and settles the app the call acts in.
+async fn resolve(engine: &Engine, creds: Creds, app: Option<String>) -> Result<(Principal, String)> {
+    match creds {
+        Creds::Anonymous(token) => {
+            let catalog = engine.catalog();
+            let found = catalog
+                .apps()
+                .find(|a| !a.anonymous_token.is_empty() && a.anonymous_token == token)
+                .ok_or_else(Error::unauthorized)?;
+            Ok((Principal::Anonymous, found.name.to_string()))
+        }
+        Creds::Bearer(token) => {
+            let who = engine.authenticate(Some(&token)).await?;
+            let app = app_for(engine, &who, app.as_deref())?;
+            Ok((who, app))
+        }
+        Creds::None => {
+            let who = Principal::Anonymous;
+            let app = app_for(engine, &who, app.as_deref()).map_err(|_| Error::unauthorized())?;
+            Ok((who, app))
+        }
+    }
+}
+
+fn headers_get(h: &HeaderMap) -> impl Fn(&str) -> Option<String> + '_ {
+    move |name| h.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned)
+}
+
+/// A parameter as text (query strings carry text; bulk `parameters` may carry JSON values).
+fn text(v: &Json) -> String {
+    match v {
+        Json::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+fn flag(params: &Map<String, Json>, name: &str) -> bool {
+    params.get(name).is_some_and(|v| matches!(text(v).as_str(), "true" | "1"))
+}
+
+/// A parameter holding JSON, given either as JSON or as a JSON string.
+fn json_param(params: &Map<String, Json>, name: &str) -> Result<Option<Json>> {
+    match params.get(name) {
+        None => Ok(None),
+        Some(Json::String(s)) if s.trim().is_empty() => Ok(None),
+        Some(Json::String(s)) => serde_json::from_str(s)
+            .map(Some)
+            .map_err(|_| Error::invalid(format!("{name} is not valid JSON")).with_field(name)),
+        Some(other) => Ok(Some(other.clone())),
+    }
+}
+
+/// Backand's filter operators → engine filters.
+fn operator(op: &str) -> Option<FilterOp> {
+    Some(match op {
+        "equals" => FilterOp::Eq,
+        "notEquals" => FilterOp::Ne,
+        "greaterThan" => FilterOp::Gt,
+        "greaterThanOrEqualsTo" => FilterOp::Gte,
+        "lessThan" => FilterOp::Lt,
+        "lessThanOrEqualsTo" => FilterOp::Lte,
+        "contains" => FilterOp::Contains,
+        "notContains" => FilterOp::NotContains,
+        "startsWith" => FilterOp::StartsWith,
+        "endsWith" => FilterOp::EndsWith,
+        "empty" => FilterOp::IsNull,
+        "notEmpty" => FilterOp::NotNull,
+        "in" => FilterOp::In,
+        _ => return None,
+    })
+}
+
+fn list_spec(params: &Map<String, Json>, max: usize) -> Result<ListSpec> {
+    let number = |name: &str, default: usize| -> Result<usize> {
+        params.get(name).map_or(Ok(default), |v| {
+            text(v).trim().parse().map_err(|_| Error::invalid(format!("{name} must be a whole number")).with_field(name))
+        })
+    };
+    let size = number("pageSize", DEFAULT_PAGE_SIZE)?.clamp(1, max);
+    let page = number("pageNumber", 1)?.max(1);
+    let mut spec = ListSpec { limit: Some(size), offset: Some(((page - 1) * size) as u64), count: true, ..Default::default() };
+    if let Some(sort) = json_param(params, "sort")? {
+        let items = match sort {
+            Json::Array(a) => a,
+            one => vec![one],
+        };
+        for s in items {
+            let field = s["fieldName"].as_str().ok_or_else(|| Error::invalid("each sort needs a fieldName"))?;
+            let desc = s["order"].as_str().is_some_and(|o| o.eq_ignore_ascii_case("desc"));
+            spec.sort.push((field.to_owned(), desc));
+        }
+    }
+    if let Some(filter) = json_param(params, "filter")? {
+        let items = match filter {
+            Json::Array(a) => a,
+            one => vec![one],
+        };
+        for f in items {
+            let field = f["fieldName"].as_str().ok_or_else(|| Error::invalid("each filter needs a fieldName"))?;
+            let name = f["operator"].as_str().unwrap_or("equals");
+            let op = operator(name).ok_or_else(|| Error::invalid(format!("unknown filter operator {name:?}")))?;
+            spec.filter.push(Filter::Cmp { field: field.to_owned(), op, value: f["value"].clone() });
+        }
+    }
+    Ok(spec)
+}
+
+/// Decodes one Backand call (an HTTP request or a bulk command) into an op and how to render it.
+fn decode(app: &str, method: &str, path: &str, params: &Map<String, Json>, data: Option<Json>, max: usize) -> Result<(Op, Kind)> {
+    let segs: Vec<&str> = path.trim_end_matches('/').split('/').skip(1).collect();
+    // Each arm takes the data at most once, so it moves instead of being copied.
+    let mut data = data;
+    let mut data = || data.take().ok_or_else(|| Error::new(ErrorCode::InvalidJson, "this command needs data"));
+    let return_object = flag(params, "returnObject");
+    let t = |o: &str| Target::new(app, o);
+    Ok(match (segs.as_slice(), method) {
+        (["1", "objects", o], "GET") => (Op::ListRecords(t(o), list_spec(params, max)?), Kind::List),
+        (["1", "objects", o], "POST") => (Op::CreateRecord(t(o), data()?.into()), Kind::Create { return_object }),
+        (["1", "objects", o, id], "GET") => (Op::GetRecord(t(o), id.to_string()), Kind::Get),
+        // Backand's PUT changes the fields it is given.
+        (["1", "objects", o, id], "PUT") => {
+            (Op::UpdateRecord(t(o), id.to_string(), data()?.into()), Kind::Update { return_object })
+        }
+        (["1", "objects", o, id], "DELETE") => (Op::DeleteRecord(t(o), id.to_string()), Kind::Delete),
+        (["1", "objects", ..], _) => {
+            return Err(Error::new(ErrorCode::MethodNotAllowed, format!("{method} is not allowed here")))
+        }
+        _ => return Err(Error::not_found(format!("{path} is not a Backand objects URL"))),
+    })
+}
+
+fn encode(kind: Kind, result: Result<Output>) -> (StatusCode, Json) {
+    let out = match result {
+        Ok(out) => out,
+        Err(e) => return error(&e),
+    };
+    let body = match (kind, out) {
+        (Kind::List, out) => {
+            let v = out.into_json();
+            json!({"totalRows": v["total"], "data": v["records"]})
+        }
+        (Kind::Create { return_object: false }, out) => {
+            json!({"__metadata": {"id": out.into_json()["id"]}})
+        }
+        (Kind::Update { return_object: false }, _) | (Kind::Delete, _) => json!({}),
+        (_, out) => out.into_json(),
+    };
+    (StatusCode::OK, body)
+}
+
+fn query_params(query: Option<&str>) -> Result<Map<String, Json>> {
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query.unwrap_or(""))
+        .map_err(|_| Error::invalid("the query string is malformed"))?;
+    Ok(pairs.into_iter().map(|(k, v)| (k, Json::String(v))).collect())
+}
+
+async fn objects(
+    S(state): S<State>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: std::result::Result<Bytes, BytesRejection>,
+) -> Response {
+    let max = state.engine.settings().max_page_size;
+    let result = async {
+        let (creds, app) = read_creds(&headers_get(&headers))?;
+        let (who, app) = resolve(&state.engine, creds, app).await?;
+        let params = query_params(uri.query())?;
+        let (op, kind) = decode(&app, method.as_str(), uri.path(), &params, json_body(body)?, max)?;
+        Ok((kind, state.engine.run(&who, op).await))
+    }
+    .await;
+    reply(match result {
+        Ok((kind, r)) => encode(kind, r),
+        Err(e) => error(&e),
+    })
+}
+
+/// Headers of a bulk command: a JSON object, or a JSON string holding one.
+fn command_headers(v: Option<&Json>) -> Result<Option<HashMap<String, String>>> {
+    let v = match v {
+        None | Some(Json::Null) => return Ok(None),
+        Some(Json::String(s)) => serde_json::from_str(s).map_err(|_| Error::invalid("headers is not a JSON object"))?,
+        Some(other) => other.clone(),
+    };
+    let map = v.as_object().ok_or_else(|| Error::invalid("headers must be an object"))?;
+    Ok(Some(map.iter().map(|(k, v)| (k.to_ascii_lowercase(), text(v))).collect()))
+}
+
+async fn bulk(S(state): S<State>, headers: HeaderMap, body: std::result::Result<Bytes, BytesRejection>) -> Response {
+    let engine = &state.engine;
+    let result = async {
+        let body = json_body(body)?.ok_or_else(|| Error::new(ErrorCode::InvalidJson, "the body must be a JSON array of commands"))?;
+        let Json::Array(commands) = body else {
+            return Err(Error::invalid("the body must be a JSON array of commands"));
+        };
+        let max = engine.settings().max_bulk_ops;
+        if commands.len() > max {
+            return Err(sluice_engine::ops::too_many(max));
+        }
+        let (outer_creds, outer_app) = read_creds(&headers_get(&headers))?;
+        let outer = resolve(engine, outer_creds, outer_app).await;
+        let catalog = engine.catalog();
+        let page_max = engine.settings().max_page_size;
+        let mut kinds = Vec::with_capacity(commands.len());
+        let mut items = Vec::with_capacity(commands.len());
+        for mut cmd in commands {
+            let planned = async {
+                let caller = match command_headers(cmd.get("headers"))? {
+                    Some(h) => {
+                        let (creds, app) = read_creds(&|n: &str| h.get(n).cloned())?;
+                        resolve(engine, creds, app).await?
+                    }
+                    None => outer.clone()?,
+                };
+                let data = cmd.as_object_mut().and_then(|m| m.remove("data"));
+                let method = cmd["method"].as_str().unwrap_or("GET").to_ascii_uppercase();
+                let url_text = cmd["url"].as_str().ok_or_else(|| Error::invalid("each command needs a url"))?;
+                let (path, query) = url::split(url_text);
+                let mut params = query_params(query)?;
+                if let Some(p) = json_param(cmd.as_object().unwrap_or(&Map::new()), "parameters")? {
+                    if let Json::Object(m) = p {
+                        params.extend(m);
+                    }
+                }
+                let (op, kind) = decode(&caller.1, &method, path, &params, data, page_max)?;
+                Ok::<_, Error>((caller.0, precheck(&catalog, op), kind))
+            }
+            .await;
+            match planned {
+                Ok((who, op, kind)) => {
+                    kinds.push(kind);
+                    items.push(BulkItem::new(Ok(who), move |_| Ok(op)));
+                }
+                Err(e) => {
+                    kinds.push(Kind::Get);
+                    items.push(BulkItem::new(Err(e), |_| Err(Error::invalid("unreachable"))));
+                }
+            }
+        }
+        let results = engine.bulk(items, false).await?;
+        Ok(kinds
+            .into_iter()
+            .zip(results)
+            .map(|(kind, r)| {
+                let (status, data) = encode(kind, r);
+                json!({"status": status.as_u16(), "data": data})
+            })
+            .collect::<Vec<_>>())
+    }
+    .await;
+    match result {
+        Ok(results) => AxJson(Json::Array(results)).into_response(),
+        Err(e) => reply(error(&e)),
+    }
+}
+
+/// `POST /token`: Backand's password sign-in (form-encoded), or a renewal with `refreshToken`.
+async fn token(S(state): S<State>, body: Bytes) -> Response {
+    // Field names are matched ignoring case: the Angular SDK sends `appname`, the vanilla one `appName`.
+    let form: Vec<(String, String)> = serde_urlencoded::from_bytes(&body).unwrap_or_default();
+    let get = |k: &str| form.iter().find(|(f, _)| f.eq_ignore_ascii_case(k)).map(|(_, v)| v.as_str()).unwrap_or_default();
+    let session = if !get("refreshToken").is_empty() {
+        state.engine.refresh(get("refreshToken")).await
+    } else if get("grant_type") != "password" {
+        Err(Error::invalid("grant_type must be password"))
+    } else {
+        state.engine.login(get("appName"), get("username"), get("password")).await
+    };
+    match session {
+        Ok(s) => AxJson(session_json(&s)).into_response(),
+        Err(e) => {
+            let status = if e.code == ErrorCode::TooManyAttempts { StatusCode::TOO_MANY_REQUESTS } else { StatusCode::BAD_REQUEST };
+            (status, AxJson(json!({"error": "invalid_grant", "error_description": e.message}))).into_response()
+        }
+    }
+}
+
+fn session_json(s: &Session) -> Json {
+    let u = &s.user;
+    json!({
+        "access_token": s.token,
+        "token_type": "bearer",
+        "expires_in": s.expires_in,
+        "appName": s.app,
+        "username": u.name,
+        "role": u.role,
+        "firstName": u.first_name,
+        "lastName": u.last_name,
+        "fullName": format!("{} {}", u.first_name, u.last_name).trim(),
+        "regId": u.id,
+        "userId": u.id,
+        "refresh_token": s.refresh_token,
+    })
+}

@@ -1,0 +1,40 @@
+//! Vendor dialects: each translates a vendor's wire format into engine operations and the results
+//! back into the vendor's shapes. No business logic lives here.
+
+pub mod backand;
+pub mod sugar;
+
+use crate::State;
+use axum::Router;
+use sluice_engine::auth::Principal;
+use sluice_engine::{Engine, Error, Result};
+
+pub fn router() -> Router<State> {
+    Router::new().merge(backand::router()).merge(sugar::router())
+}
+
+/// The app a dialect call acts in: the one the request names, else an app token's own app.
+pub fn app_for(engine: &Engine, who: &Principal, named: Option<&str>) -> Result<String> {
+    if let Some(name) = named.filter(|n| !n.is_empty()) {
+        return Ok(name.to_owned());
+    }
+    match who.app_id() {
+        Some(id) => engine
+            .catalog()
+            .app_by_id(id)
+            .map(|a| a.name.to_string())
+            .ok_or_else(|| Error::not_found("the token's app no longer exists")),
+        None => Err(Error::invalid("this token belongs to no app: name the app in the request")),
+    }
+}
+
+/// Renames keys of a JSON object in place (`from` → `to`).
+pub fn rename_keys(v: &mut serde_json::Value, pairs: &[(&str, &str)]) {
+    if let Some(m) = v.as_object_mut() {
+        for (from, to) in pairs {
+            if let Some(x) = m.remove(*from) {
+                m.insert((*to).to_owned(), x);
+            }
+        }
+    }
+}
