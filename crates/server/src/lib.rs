@@ -5,6 +5,7 @@ pub mod config;
 mod credentials;
 mod dialects;
 pub mod error;
+mod feed;
 mod native;
 mod url;
 
@@ -12,12 +13,12 @@ pub use config::Config;
 
 use axum::http::HeaderValue;
 use axum::Router;
-use tower_http::cors::{AllowHeaders, AllowMethods, AllowOrigin, CorsLayer};
 use sluice_engine::Engine;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::net::TcpListener;
+use tower_http::cors::{AllowHeaders, AllowMethods, AllowOrigin, CorsLayer};
 
 /// What every handler shares.
 pub struct AppState {
@@ -53,7 +54,9 @@ fn cors_layer(origins: &str) -> CorsLayer {
         .split(',')
         .filter_map(|o| HeaderValue::from_str(o.trim()).ok())
         .collect();
-    layer.allow_origin(AllowOrigin::list(list)).vary([axum::http::header::ORIGIN])
+    layer
+        .allow_origin(AllowOrigin::list(list))
+        .vary([axum::http::header::ORIGIN])
 }
 
 fn open_engine(config: &Config) -> anyhow::Result<Engine> {

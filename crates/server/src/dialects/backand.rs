@@ -3,7 +3,8 @@
 
 use super::app_for;
 use crate::error::status_of;
-use crate::native::render::json_body;
+use crate::feed::{self, Elements, Feed};
+use crate::native::render::{json_body, read_bytes};
 use crate::url;
 use crate::State;
 use axum::body::Bytes;
@@ -14,11 +15,14 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{any, post};
 use axum::{Json as AxJson, Router};
 use base64::Engine as _;
+use serde::de::DeserializeSeed;
 use serde_json::{json, Map, Value as Json};
 use sluice_engine::auth::Principal;
+use sluice_engine::model::Catalog;
 use sluice_engine::ops::{precheck, BulkItem, Filter, FilterOp, ListSpec, Op, Output, Target};
 use sluice_engine::{Engine, Error, ErrorCode, Result, Session};
 use std::collections::HashMap;
+use std::marker::PhantomData;
 
 pub fn router() -> Router<State> {
     Router::new()
@@ -34,8 +38,15 @@ const DEFAULT_PAGE_SIZE: usize = 20;
 /// Backand's error body: `{"Message": text, "code": sluice code}`. A 401 says "invalid or expired
 /// token": the SDK's interceptor looks for exactly that text to refresh its token.
 fn error(e: &Error) -> (StatusCode, Json) {
-    let message = if e.code == ErrorCode::Unauthorized { "invalid or expired token" } else { e.message.as_str() };
-    (status_of(e.code), json!({"Message": message, "code": e.code.as_str()}))
+    let message = if e.code == ErrorCode::Unauthorized {
+        "invalid or expired token"
+    } else {
+        e.message.as_str()
+    };
+    (
+        status_of(e.code),
+        json!({"Message": message, "code": e.code.as_str()}),
+    )
 }
 
 fn reply((status, body): (StatusCode, Json)) -> Response {
@@ -64,9 +75,15 @@ fn read_creds(get: &dyn Fn(&str) -> Option<String>) -> Result<(Creds, Option<Str
     let app = get("appname");
     // Some SDKs send both; `Authorization` wins.
     let Some(auth) = get("authorization") else {
-        return Ok((get("anonymoustoken").map_or(Creds::None, Creds::Anonymous), app));
+        return Ok((
+            get("anonymoustoken").map_or(Creds::None, Creds::Anonymous),
+            app,
+        ));
     };
-    let (scheme, rest) = auth.trim().split_once(' ').ok_or_else(Error::unauthorized)?;
+    let (scheme, rest) = auth
+        .trim()
+        .split_once(' ')
+        .ok_or_else(Error::unauthorized)?;
     let token = if scheme.eq_ignore_ascii_case("bearer") {
         rest.trim().to_owned()
     } else if scheme.eq_ignore_ascii_case("basic") {
@@ -84,7 +101,11 @@ fn read_creds(get: &dyn Fn(&str) -> Option<String>) -> Result<(Creds, Option<Str
 }
 
 /// Checks credentials and settles the app the call acts in.
-async fn resolve(engine: &Engine, creds: Creds, app: Option<String>) -> Result<(Principal, String)> {
+async fn resolve(
+    engine: &Engine,
+    creds: Creds,
+    app: Option<String>,
+) -> Result<(Principal, String)> {
     match creds {
         Creds::Anonymous(token) => {
             let catalog = engine.catalog();
@@ -120,7 +141,9 @@ fn text(v: &Json) -> String {
 }
 
 fn flag(params: &Map<String, Json>, name: &str) -> bool {
-    params.get(name).is_some_and(|v| matches!(text(v).as_str(), "true" | "1"))
+    params
+        .get(name)
+        .is_some_and(|v| matches!(text(v).as_str(), "true" | "1"))
 }
 
 /// A parameter holding JSON, given either as JSON or as a JSON string.
@@ -158,20 +181,31 @@ fn operator(op: &str) -> Option<FilterOp> {
 fn list_spec(params: &Map<String, Json>, max: usize) -> Result<ListSpec> {
     let number = |name: &str, default: usize| -> Result<usize> {
         params.get(name).map_or(Ok(default), |v| {
-            text(v).trim().parse().map_err(|_| Error::invalid(format!("{name} must be a whole number")).with_field(name))
+            text(v).trim().parse().map_err(|_| {
+                Error::invalid(format!("{name} must be a whole number")).with_field(name)
+            })
         })
     };
     let size = number("pageSize", DEFAULT_PAGE_SIZE)?.clamp(1, max);
     let page = number("pageNumber", 1)?.max(1);
-    let mut spec = ListSpec { limit: Some(size), offset: Some(((page - 1) * size) as u64), count: true, ..Default::default() };
+    let mut spec = ListSpec {
+        limit: Some(size),
+        offset: Some(((page - 1) * size) as u64),
+        count: true,
+        ..Default::default()
+    };
     if let Some(sort) = json_param(params, "sort")? {
         let items = match sort {
             Json::Array(a) => a,
             one => vec![one],
         };
         for s in items {
-            let field = s["fieldName"].as_str().ok_or_else(|| Error::invalid("each sort needs a fieldName"))?;
-            let desc = s["order"].as_str().is_some_and(|o| o.eq_ignore_ascii_case("desc"));
+            let field = s["fieldName"]
+                .as_str()
+                .ok_or_else(|| Error::invalid("each sort needs a fieldName"))?;
+            let desc = s["order"]
+                .as_str()
+                .is_some_and(|o| o.eq_ignore_ascii_case("desc"));
             spec.sort.push((field.to_owned(), desc));
         }
     }
@@ -181,36 +215,68 @@ fn list_spec(params: &Map<String, Json>, max: usize) -> Result<ListSpec> {
             one => vec![one],
         };
         for f in items {
-            let field = f["fieldName"].as_str().ok_or_else(|| Error::invalid("each filter needs a fieldName"))?;
+            let field = f["fieldName"]
+                .as_str()
+                .ok_or_else(|| Error::invalid("each filter needs a fieldName"))?;
             let name = f["operator"].as_str().unwrap_or("equals");
-            let op = operator(name).ok_or_else(|| Error::invalid(format!("unknown filter operator {name:?}")))?;
-            spec.filter.push(Filter::Cmp { field: field.to_owned(), op, value: f["value"].clone() });
+            let op = operator(name)
+                .ok_or_else(|| Error::invalid(format!("unknown filter operator {name:?}")))?;
+            spec.filter.push(Filter::Cmp {
+                field: field.to_owned(),
+                op,
+                value: f["value"].clone(),
+            });
         }
     }
     Ok(spec)
 }
 
 /// Decodes one Backand call (an HTTP request or a bulk command) into an op and how to render it.
-fn decode(app: &str, method: &str, path: &str, params: &Map<String, Json>, data: Option<Json>, max: usize) -> Result<(Op, Kind)> {
+fn decode(
+    app: &str,
+    method: &str,
+    path: &str,
+    params: &Map<String, Json>,
+    data: Option<Json>,
+    max: usize,
+) -> Result<(Op, Kind)> {
     let segs: Vec<&str> = path.trim_end_matches('/').split('/').skip(1).collect();
     // Each arm takes the data at most once, so it moves instead of being copied.
     let mut data = data;
-    let mut data = || data.take().ok_or_else(|| Error::new(ErrorCode::InvalidJson, "this command needs data"));
+    let mut data = || {
+        data.take()
+            .ok_or_else(|| Error::new(ErrorCode::InvalidJson, "this command needs data"))
+    };
     let return_object = flag(params, "returnObject");
     let t = |o: &str| Target::new(app, o);
     Ok(match (segs.as_slice(), method) {
-        (["1", "objects", o], "GET") => (Op::ListRecords(t(o), list_spec(params, max)?), Kind::List),
-        (["1", "objects", o], "POST") => (Op::CreateRecord(t(o), data()?.into()), Kind::Create { return_object }),
+        (["1", "objects", o], "GET") => {
+            (Op::ListRecords(t(o), list_spec(params, max)?), Kind::List)
+        }
+        (["1", "objects", o], "POST") => (
+            Op::CreateRecord(t(o), data()?.into()),
+            Kind::Create { return_object },
+        ),
         (["1", "objects", o, id], "GET") => (Op::GetRecord(t(o), id.to_string()), Kind::Get),
         // Backand's PUT changes the fields it is given.
-        (["1", "objects", o, id], "PUT") => {
-            (Op::UpdateRecord(t(o), id.to_string(), data()?.into()), Kind::Update { return_object })
+        (["1", "objects", o, id], "PUT") => (
+            Op::UpdateRecord(t(o), id.to_string(), data()?.into()),
+            Kind::Update { return_object },
+        ),
+        (["1", "objects", o, id], "DELETE") => {
+            (Op::DeleteRecord(t(o), id.to_string()), Kind::Delete)
         }
-        (["1", "objects", o, id], "DELETE") => (Op::DeleteRecord(t(o), id.to_string()), Kind::Delete),
         (["1", "objects", ..], _) => {
-            return Err(Error::new(ErrorCode::MethodNotAllowed, format!("{method} is not allowed here")))
+            return Err(Error::new(
+                ErrorCode::MethodNotAllowed,
+                format!("{method} is not allowed here"),
+            ))
         }
-        _ => return Err(Error::not_found(format!("{path} is not a Backand objects URL"))),
+        _ => {
+            return Err(Error::not_found(format!(
+                "{path} is not a Backand objects URL"
+            )))
+        }
     })
 }
 
@@ -224,10 +290,21 @@ fn encode(kind: Kind, result: Result<Output>) -> (StatusCode, Json) {
             let v = out.into_json();
             json!({"totalRows": v["total"], "data": v["records"]})
         }
-        (Kind::Create { return_object: false }, out) => {
+        (
+            Kind::Create {
+                return_object: false,
+            },
+            out,
+        ) => {
             json!({"__metadata": {"id": out.into_json()["id"]}})
         }
-        (Kind::Update { return_object: false }, _) | (Kind::Delete, _) => json!({}),
+        (
+            Kind::Update {
+                return_object: false,
+            },
+            _,
+        )
+        | (Kind::Delete, _) => json!({}),
         (_, out) => out.into_json(),
     };
     (StatusCode::OK, body)
@@ -236,7 +313,10 @@ fn encode(kind: Kind, result: Result<Output>) -> (StatusCode, Json) {
 fn query_params(query: Option<&str>) -> Result<Map<String, Json>> {
     let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query.unwrap_or(""))
         .map_err(|_| Error::invalid("the query string is malformed"))?;
-    Ok(pairs.into_iter().map(|(k, v)| (k, Json::String(v))).collect())
+    Ok(pairs
+        .into_iter()
+        .map(|(k, v)| (k, Json::String(v)))
+        .collect())
 }
 
 async fn objects(
@@ -251,7 +331,14 @@ async fn objects(
         let (creds, app) = read_creds(&headers_get(&headers))?;
         let (who, app) = resolve(&state.engine, creds, app).await?;
         let params = query_params(uri.query())?;
-        let (op, kind) = decode(&app, method.as_str(), uri.path(), &params, json_body(body)?, max)?;
+        let (op, kind) = decode(
+            &app,
+            method.as_str(),
+            uri.path(),
+            &params,
+            json_body(body)?,
+            max,
+        )?;
         Ok((kind, state.engine.run(&who, op).await))
     }
     .await;
@@ -265,77 +352,100 @@ async fn objects(
 fn command_headers(v: Option<&Json>) -> Result<Option<HashMap<String, String>>> {
     let v = match v {
         None | Some(Json::Null) => return Ok(None),
-        Some(Json::String(s)) => serde_json::from_str(s).map_err(|_| Error::invalid("headers is not a JSON object"))?,
+        Some(Json::String(s)) => {
+            serde_json::from_str(s).map_err(|_| Error::invalid("headers is not a JSON object"))?
+        }
         Some(other) => other.clone(),
     };
-    let map = v.as_object().ok_or_else(|| Error::invalid("headers must be an object"))?;
-    Ok(Some(map.iter().map(|(k, v)| (k.to_ascii_lowercase(), text(v))).collect()))
+    let map = v
+        .as_object()
+        .ok_or_else(|| Error::invalid("headers must be an object"))?;
+    Ok(Some(
+        map.iter()
+            .map(|(k, v)| (k.to_ascii_lowercase(), text(v)))
+            .collect(),
+    ))
 }
 
-async fn bulk(S(state): S<State>, headers: HeaderMap, body: std::result::Result<Bytes, BytesRejection>) -> Response {
-    let engine = &state.engine;
-    let result = async {
-        let body = json_body(body)?.ok_or_else(|| Error::new(ErrorCode::InvalidJson, "the body must be a JSON array of commands"))?;
-        let Json::Array(commands) = body else {
-            return Err(Error::invalid("the body must be a JSON array of commands"));
+/// Plans one bulk command: its credentials (or the request's), its op, and how to render it.
+fn plan(
+    feed: &Feed<Kind>,
+    outer: &Result<(Principal, String)>,
+    catalog: &Catalog,
+    mut cmd: Json,
+) -> (Kind, BulkItem) {
+    let planned = (|| {
+        let (who, app) = match command_headers(cmd.get("headers"))? {
+            Some(h) => {
+                let (creds, app) = read_creds(&|n: &str| h.get(n).cloned())?;
+                feed.rt.block_on(resolve(&feed.state.engine, creds, app))?
+            }
+            None => outer.clone()?,
         };
-        let max = engine.settings().max_bulk_ops;
-        if commands.len() > max {
-            return Err(sluice_engine::ops::too_many(max));
+        let data = cmd.as_object_mut().and_then(|m| m.remove("data"));
+        let method = cmd["method"].as_str().unwrap_or("GET").to_ascii_uppercase();
+        let url_text = cmd["url"]
+            .as_str()
+            .ok_or_else(|| Error::invalid("each command needs a url"))?;
+        let (path, query) = url::split(url_text);
+        let mut params = query_params(query)?;
+        if let Some(Json::Object(m)) =
+            json_param(cmd.as_object().unwrap_or(&Map::new()), "parameters")?
+        {
+            params.extend(m);
         }
-        let (outer_creds, outer_app) = read_creds(&headers_get(&headers))?;
-        let outer = resolve(engine, outer_creds, outer_app).await;
-        let catalog = engine.catalog();
-        let page_max = engine.settings().max_page_size;
-        let mut kinds = Vec::with_capacity(commands.len());
-        let mut items = Vec::with_capacity(commands.len());
-        for mut cmd in commands {
-            let planned = async {
-                let caller = match command_headers(cmd.get("headers"))? {
-                    Some(h) => {
-                        let (creds, app) = read_creds(&|n: &str| h.get(n).cloned())?;
-                        resolve(engine, creds, app).await?
-                    }
-                    None => outer.clone()?,
+        let max = feed.state.engine.settings().max_page_size;
+        let (op, kind) = decode(&app, &method, path, &params, data, max)?;
+        Ok::<_, Error>((who, precheck(catalog, op), kind))
+    })();
+    match planned {
+        Ok((who, op, kind)) => (kind, BulkItem::new(Ok(who), move |_| Ok(op))),
+        Err(e) => (
+            Kind::Get,
+            BulkItem::new(Err(e), |_| Err(Error::invalid("not planned"))),
+        ),
+    }
+}
+
+/// `POST /1/bulk`: a bare array of commands, run in order in one transaction; each answers
+/// `{"status", "data"}` (ours: Backand documents no response shape).
+async fn bulk(
+    S(state): S<State>,
+    headers: HeaderMap,
+    body: std::result::Result<Bytes, BytesRejection>,
+) -> Response {
+    let result = async {
+        let bytes = read_bytes(body)?;
+        let (creds, app) = read_creds(&headers_get(&headers))?;
+        let outer = resolve(&state.engine, creds, app).await;
+        let catalog = state.engine.catalog();
+        feed::run(
+            &state,
+            bytes,
+            "bulk request: the body must be a JSON array of commands",
+            move |de, feed| {
+                let each = |cmd: Json| {
+                    let (kind, item) = plan(feed, &outer, &catalog, cmd);
+                    feed.push(kind, item)
                 };
-                let data = cmd.as_object_mut().and_then(|m| m.remove("data"));
-                let method = cmd["method"].as_str().unwrap_or("GET").to_ascii_uppercase();
-                let url_text = cmd["url"].as_str().ok_or_else(|| Error::invalid("each command needs a url"))?;
-                let (path, query) = url::split(url_text);
-                let mut params = query_params(query)?;
-                if let Some(p) = json_param(cmd.as_object().unwrap_or(&Map::new()), "parameters")? {
-                    if let Json::Object(m) = p {
-                        params.extend(m);
-                    }
-                }
-                let (op, kind) = decode(&caller.1, &method, path, &params, data, page_max)?;
-                Ok::<_, Error>((caller.0, precheck(&catalog, op), kind))
-            }
-            .await;
-            match planned {
-                Ok((who, op, kind)) => {
-                    kinds.push(kind);
-                    items.push(BulkItem::new(Ok(who), move |_| Ok(op)));
-                }
-                Err(e) => {
-                    kinds.push(Kind::Get);
-                    items.push(BulkItem::new(Err(e), |_| Err(Error::invalid("unreachable"))));
-                }
-            }
-        }
-        let results = engine.bulk(items, false).await?;
-        Ok(kinds
-            .into_iter()
-            .zip(results)
-            .map(|(kind, r)| {
-                let (status, data) = encode(kind, r);
-                json!({"status": status.as_u16(), "data": data})
-            })
-            .collect::<Vec<_>>())
+                Elements(each, PhantomData).deserialize(de)?;
+                Ok(false)
+            },
+        )
+        .await
     }
     .await;
     match result {
-        Ok(results) => AxJson(Json::Array(results)).into_response(),
+        Ok(results) => AxJson(Json::Array(
+            results
+                .into_iter()
+                .map(|(kind, r)| {
+                    let (status, data) = encode(kind, r);
+                    json!({"status": status.as_u16(), "data": data})
+                })
+                .collect(),
+        ))
+        .into_response(),
         Err(e) => reply(error(&e)),
     }
 }
@@ -344,19 +454,35 @@ async fn bulk(S(state): S<State>, headers: HeaderMap, body: std::result::Result<
 async fn token(S(state): S<State>, body: Bytes) -> Response {
     // Field names are matched ignoring case: the Angular SDK sends `appname`, the vanilla one `appName`.
     let form: Vec<(String, String)> = serde_urlencoded::from_bytes(&body).unwrap_or_default();
-    let get = |k: &str| form.iter().find(|(f, _)| f.eq_ignore_ascii_case(k)).map(|(_, v)| v.as_str()).unwrap_or_default();
+    let get = |k: &str| {
+        form.iter()
+            .find(|(f, _)| f.eq_ignore_ascii_case(k))
+            .map(|(_, v)| v.as_str())
+            .unwrap_or_default()
+    };
     let session = if !get("refreshToken").is_empty() {
         state.engine.refresh(get("refreshToken")).await
     } else if get("grant_type") != "password" {
         Err(Error::invalid("grant_type must be password"))
     } else {
-        state.engine.login(get("appName"), get("username"), get("password")).await
+        state
+            .engine
+            .login(get("appName"), get("username"), get("password"))
+            .await
     };
     match session {
         Ok(s) => AxJson(session_json(&s)).into_response(),
         Err(e) => {
-            let status = if e.code == ErrorCode::TooManyAttempts { StatusCode::TOO_MANY_REQUESTS } else { StatusCode::BAD_REQUEST };
-            (status, AxJson(json!({"error": "invalid_grant", "error_description": e.message}))).into_response()
+            let status = if e.code == ErrorCode::TooManyAttempts {
+                StatusCode::TOO_MANY_REQUESTS
+            } else {
+                StatusCode::BAD_REQUEST
+            };
+            (
+                status,
+                AxJson(json!({"error": "invalid_grant", "error_description": e.message})),
+            )
+                .into_response()
         }
     }
 }

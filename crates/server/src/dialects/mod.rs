@@ -10,7 +10,9 @@ use sluice_engine::auth::Principal;
 use sluice_engine::{Engine, Error, Result};
 
 pub fn router() -> Router<State> {
-    Router::new().merge(backand::router()).merge(sugar::router())
+    Router::new()
+        .merge(backand::router())
+        .merge(sugar::router())
 }
 
 /// The app a dialect call acts in: the one the request names, else an app token's own app.
@@ -24,7 +26,9 @@ pub fn app_for(engine: &Engine, who: &Principal, named: Option<&str>) -> Result<
             .app_by_id(id)
             .map(|a| a.name.to_string())
             .ok_or_else(|| Error::not_found("the token's app no longer exists")),
-        None => Err(Error::invalid("this token belongs to no app: name the app in the request")),
+        None => Err(Error::invalid(
+            "this token belongs to no app: name the app in the request",
+        )),
     }
 }
 

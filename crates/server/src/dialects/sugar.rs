@@ -4,7 +4,8 @@
 
 use super::{app_for, rename_keys};
 use crate::error::status_of;
-use crate::native::render::json_body;
+use crate::feed::{self, Feed, Keyed};
+use crate::native::render::{json_body, read_bytes};
 use crate::url;
 use crate::State;
 use axum::body::Bytes;
@@ -14,11 +15,14 @@ use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 use axum::{Json as AxJson, Router};
+use serde::de::DeserializeSeed;
 use serde_json::{json, Map, Value as Json};
 use sluice_engine::auth::Principal;
-use sluice_engine::ops::{precheck, too_many, BulkItem, Filter, FilterOp, ListSpec, Op, Output, Target};
+use sluice_engine::model::Catalog;
+use sluice_engine::ops::{precheck, BulkItem, Filter, FilterOp, ListSpec, Op, Output, Target};
 use sluice_engine::{Engine, Error, ErrorCode, Result, Session};
 use std::collections::HashMap;
+use std::marker::PhantomData;
 
 pub fn router() -> Router<State> {
     Router::new()
@@ -32,13 +36,26 @@ const DEFAULT_MAX_NUM: usize = 20;
 const REFRESH_EXPIRES_IN: u64 = 30 * 24 * 3600;
 /// Record keys Sugar adds on output; ignored when clients send them back.
 const READ_ONLY: [&str; 12] = [
-    "id", "date_entered", "date_modified", "_module", "_acl", "created_by", "modified_user_id",
-    "created_by_name", "modified_by_name", "my_favorite", "following", "deleted",
+    "id",
+    "date_entered",
+    "date_modified",
+    "_module",
+    "_acl",
+    "created_by",
+    "modified_user_id",
+    "created_by_name",
+    "modified_by_name",
+    "my_favorite",
+    "following",
+    "deleted",
 ];
 
 /// Sugar's error body: `{"error": code, "error_message": text}` (the code is sluice's).
 fn error(e: &Error) -> (StatusCode, Json) {
-    (status_of(e.code), json!({"error": e.code.as_str(), "error_message": e.message}))
+    (
+        status_of(e.code),
+        json!({"error": e.code.as_str(), "error_message": e.message}),
+    )
 }
 
 fn reply((status, body): (StatusCode, Json)) -> Response {
@@ -48,12 +65,17 @@ fn reply((status, body): (StatusCode, Json)) -> Response {
 /// Sugar versions look like `v10`, `v11`, `v11_1` … `v11_24`.
 fn check_version(v: &str) -> Result<()> {
     let ok = v.strip_prefix('v').is_some_and(|rest| {
-        !rest.is_empty() && rest.split('_').all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+        !rest.is_empty()
+            && rest
+                .split('_')
+                .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
     });
     if ok {
         Ok(())
     } else {
-        Err(Error::not_found(format!("{v:?} is not a Sugar API version")))
+        Err(Error::not_found(format!(
+            "{v:?} is not a Sugar API version"
+        )))
     }
 }
 
@@ -77,7 +99,14 @@ fn sugar_date(v: &Json) -> Json {
 
 /// A sluice record as a Sugar record: Sugar's system fields and `_module`, optionally only `fields`.
 fn record(mut v: Json, module: &str, fields: Option<&[String]>) -> Json {
-    rename_keys(&mut v, &[("created_at", "date_entered"), ("updated_at", "date_modified"), ("updated_by", "modified_user_id")]);
+    rename_keys(
+        &mut v,
+        &[
+            ("created_at", "date_entered"),
+            ("updated_at", "date_modified"),
+            ("updated_by", "modified_user_id"),
+        ],
+    );
     if let Some(m) = v.as_object_mut() {
         for k in ["date_entered", "date_modified"] {
             if let Some(d) = m.get(k) {
@@ -97,10 +126,19 @@ fn record(mut v: Json, module: &str, fields: Option<&[String]>) -> Json {
 /// How a request's result is rendered.
 #[derive(Clone)]
 enum Kind {
-    Record { module: String, fields: Option<Vec<String>> },
-    List { module: String, fields: Option<Vec<String>>, offset: u64 },
+    Record {
+        module: String,
+        fields: Option<Vec<String>>,
+    },
+    List {
+        module: String,
+        fields: Option<Vec<String>>,
+        offset: u64,
+    },
     Count,
-    Deleted { id: String },
+    Deleted {
+        id: String,
+    },
 }
 
 fn encode(kind: Kind, result: Result<Output>) -> (StatusCode, Json) {
@@ -110,12 +148,23 @@ fn encode(kind: Kind, result: Result<Output>) -> (StatusCode, Json) {
     };
     let body = match kind {
         Kind::Record { module, fields } => record(out, &module, fields.as_deref()),
-        Kind::List { module, fields, offset } => {
+        Kind::List {
+            module,
+            fields,
+            offset,
+        } => {
             let records: Vec<Json> = match out["records"].clone() {
-                Json::Array(rs) => rs.into_iter().map(|r| record(r, &module, fields.as_deref())).collect(),
+                Json::Array(rs) => rs
+                    .into_iter()
+                    .map(|r| record(r, &module, fields.as_deref()))
+                    .collect(),
                 _ => Vec::new(),
             };
-            let next = if out["next_cursor"].is_null() { -1 } else { (offset + records.len() as u64) as i64 };
+            let next = if out["next_cursor"].is_null() {
+                -1
+            } else {
+                (offset + records.len() as u64) as i64
+            };
             json!({"next_offset": next, "records": records})
         }
         Kind::Count => json!({"record_count": out["total"]}),
@@ -129,14 +178,28 @@ fn nest(pairs: Vec<(String, String)>) -> Map<String, Json> {
     let mut root = Json::Object(Map::new());
     for (key, value) in pairs {
         let mut parts = vec![key.split('[').next().unwrap_or_default().to_owned()];
-        parts.extend(key.split('[').skip(1).map(|p| p.trim_end_matches(']').to_owned()));
+        parts.extend(
+            key.split('[')
+                .skip(1)
+                .map(|p| p.trim_end_matches(']').to_owned()),
+        );
         let mut node = &mut root;
         for (i, p) in parts.iter().enumerate() {
             let last = i + 1 == parts.len();
             let Json::Object(m) = node else { break };
             // `[]` appends: the next index.
-            let p = if p.is_empty() { m.len().to_string() } else { p.clone() };
-            node = m.entry(p).or_insert_with(|| if last { Json::Null } else { Json::Object(Map::new()) });
+            let p = if p.is_empty() {
+                m.len().to_string()
+            } else {
+                p.clone()
+            };
+            node = m.entry(p).or_insert_with(|| {
+                if last {
+                    Json::Null
+                } else {
+                    Json::Object(Map::new())
+                }
+            });
             if last {
                 *node = Json::String(value.clone());
             }
@@ -152,8 +215,10 @@ fn nest(pairs: Vec<(String, String)>) -> Map<String, Json> {
 fn arrays(v: Json) -> Json {
     match v {
         Json::Object(m) if !m.is_empty() && m.keys().all(|k| k.parse::<usize>().is_ok()) => {
-            let mut items: Vec<(usize, Json)> =
-                m.into_iter().map(|(k, v)| (k.parse().unwrap_or(0), arrays(v))).collect();
+            let mut items: Vec<(usize, Json)> = m
+                .into_iter()
+                .map(|(k, v)| (k.parse().unwrap_or(0), arrays(v)))
+                .collect();
             items.sort_by_key(|(i, _)| *i);
             Json::Array(items.into_iter().map(|(_, v)| v).collect())
         }
@@ -199,7 +264,9 @@ fn filters(def: &Json, depth: usize) -> Result<Vec<Filter>> {
     };
     let mut out = Vec::new();
     for item in items {
-        let obj = item.as_object().ok_or_else(|| Error::invalid("each filter condition must be an object"))?;
+        let obj = item
+            .as_object()
+            .ok_or_else(|| Error::invalid("each filter condition must be an object"))?;
         for (key, v) in obj {
             match key.as_str() {
                 "$and" => out.push(Filter::And(filters(v, depth + 1)?)),
@@ -210,13 +277,22 @@ fn filters(def: &Json, depth: usize) -> Result<Vec<Filter>> {
                         // `{"age": {"$gte": 30}}`; several operators on one field all apply.
                         Some(ops) => {
                             for (op, value) in ops {
-                                let op = operator(op)
-                                    .ok_or_else(|| Error::invalid(format!("unknown filter operator {op:?}")))?;
-                                out.push(Filter::Cmp { field: field.clone(), op, value: value.clone() });
+                                let op = operator(op).ok_or_else(|| {
+                                    Error::invalid(format!("unknown filter operator {op:?}"))
+                                })?;
+                                out.push(Filter::Cmp {
+                                    field: field.clone(),
+                                    op,
+                                    value: value.clone(),
+                                });
                             }
                         }
                         // A bare value means `$equals`.
-                        None => out.push(Filter::Cmp { field, op: FilterOp::Eq, value: v.clone() }),
+                        None => out.push(Filter::Cmp {
+                            field,
+                            op: FilterOp::Eq,
+                            value: v.clone(),
+                        }),
                     }
                 }
             }
@@ -233,22 +309,41 @@ fn text(v: &Json) -> String {
 }
 
 fn fields_of(params: &Map<String, Json>) -> Option<Vec<String>> {
-    params.get("fields").map(|f| text(f).split(',').map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect())
+    params.get("fields").map(|f| {
+        text(f)
+            .split(',')
+            .map(|s| s.trim().to_owned())
+            .filter(|s| !s.is_empty())
+            .collect()
+    })
 }
 
 fn list_spec(params: &Map<String, Json>, max: usize) -> Result<(ListSpec, u64)> {
     let number = |name: &str| -> Result<Option<u64>> {
         params.get(name).map_or(Ok(None), |v| {
-            text(v).trim().parse().map(Some).map_err(|_| Error::invalid(format!("{name} must be a whole number")))
+            text(v)
+                .trim()
+                .parse()
+                .map(Some)
+                .map_err(|_| Error::invalid(format!("{name} must be a whole number")))
         })
     };
-    let limit = number("max_num")?.map_or(DEFAULT_MAX_NUM, |n| n as usize).clamp(1, max);
+    let limit = number("max_num")?
+        .map_or(DEFAULT_MAX_NUM, |n| n as usize)
+        .clamp(1, max);
     let offset = number("offset")?.unwrap_or(0);
-    let mut spec = ListSpec { limit: Some(limit), offset: Some(offset), ..Default::default() };
+    let mut spec = ListSpec {
+        limit: Some(limit),
+        offset: Some(offset),
+        ..Default::default()
+    };
     if let Some(order) = params.get("order_by") {
         for part in text(order).split(',').filter(|p| !p.trim().is_empty()) {
             let (f, dir) = part.split_once(':').unwrap_or((part, "asc"));
-            spec.sort.push((field_name(f.trim()).to_owned(), dir.trim().eq_ignore_ascii_case("desc")));
+            spec.sort.push((
+                field_name(f.trim()).to_owned(),
+                dir.trim().eq_ignore_ascii_case("desc"),
+            ));
         }
     }
     if spec.sort.is_empty() {
@@ -260,7 +355,8 @@ fn list_spec(params: &Map<String, Json>, max: usize) -> Result<(ListSpec, u64)> 
         let parsed;
         let f = match f {
             Json::String(s) if s.trim_start().starts_with(['[', '{']) => {
-                parsed = serde_json::from_str(s).map_err(|_| Error::invalid("filter is not valid JSON"))?;
+                parsed = serde_json::from_str(s)
+                    .map_err(|_| Error::invalid("filter is not valid JSON"))?;
                 &parsed
             }
             other => other,
@@ -279,16 +375,37 @@ fn input(mut data: Json) -> Json {
 }
 
 /// Decodes one Sugar request (below the version) into an op and how to render it.
-fn decode(app: &str, method: &str, segs: &[&str], params: &Map<String, Json>, data: Option<Json>, max: usize) -> Result<(Op, Kind)> {
+fn decode(
+    app: &str,
+    method: &str,
+    segs: &[&str],
+    params: &Map<String, Json>,
+    data: Option<Json>,
+    max: usize,
+) -> Result<(Op, Kind)> {
     let mut data = data;
-    let mut body = || data.take().map(input).ok_or_else(|| Error::new(ErrorCode::InvalidJson, "this request needs data"));
+    let mut body = || {
+        data.take()
+            .map(input)
+            .ok_or_else(|| Error::new(ErrorCode::InvalidJson, "this request needs data"))
+    };
     let fields = fields_of(params);
     let t = |m: &str| Target::new(app, m);
-    let rec = |m: &str| Kind::Record { module: m.to_owned(), fields: fields.clone() };
+    let rec = |m: &str| Kind::Record {
+        module: m.to_owned(),
+        fields: fields.clone(),
+    };
     Ok(match (segs, method) {
         ([m], "GET") | ([m, "filter"], "GET" | "POST") => {
             let (spec, offset) = list_spec(params, max)?;
-            (Op::ListRecords(t(m), spec), Kind::List { module: m.to_string(), fields: fields.clone(), offset })
+            (
+                Op::ListRecords(t(m), spec),
+                Kind::List {
+                    module: m.to_string(),
+                    fields: fields.clone(),
+                    offset,
+                },
+            )
         }
         ([m, "count"], "GET" | "POST") => {
             let (mut spec, _) = list_spec(params, max)?;
@@ -298,11 +415,31 @@ fn decode(app: &str, method: &str, segs: &[&str], params: &Map<String, Json>, da
         }
         ([m], "POST") => (Op::CreateRecord(t(m), body()?.into()), rec(m)),
         ([m, id], "GET") => (Op::GetRecord(t(m), id.to_string()), rec(m)),
-        ([m, id], "PUT") => (Op::UpdateRecord(t(m), id.to_string(), body()?.into()), rec(m)),
-        ([m, id], "DELETE") => (Op::DeleteRecord(t(m), id.to_string()), Kind::Deleted { id: id.to_string() }),
-        (["bulk"] | ["oauth2", ..], _) => return Err(Error::invalid("this request cannot run inside a bulk request")),
-        ([_] | [_, _], _) => return Err(Error::new(ErrorCode::MethodNotAllowed, format!("{method} is not allowed here"))),
-        _ => return Err(Error::not_found(format!("no Sugar endpoint at /{}", segs.join("/")))),
+        ([m, id], "PUT") => (
+            Op::UpdateRecord(t(m), id.to_string(), body()?.into()),
+            rec(m),
+        ),
+        ([m, id], "DELETE") => (
+            Op::DeleteRecord(t(m), id.to_string()),
+            Kind::Deleted { id: id.to_string() },
+        ),
+        (["bulk"] | ["oauth2", ..], _) => {
+            return Err(Error::invalid(
+                "this request cannot run inside a bulk request",
+            ))
+        }
+        ([_] | [_, _], _) => {
+            return Err(Error::new(
+                ErrorCode::MethodNotAllowed,
+                format!("{method} is not allowed here"),
+            ))
+        }
+        _ => {
+            return Err(Error::not_found(format!(
+                "no Sugar endpoint at /{}",
+                segs.join("/")
+            )))
+        }
     })
 }
 
@@ -327,9 +464,19 @@ fn token_of(get: &dyn Fn(&str) -> Option<String>) -> Result<Option<String>> {
     }
 }
 
-async fn caller(engine: &Engine, token: Option<String>, app: Option<&str>) -> Result<(Principal, String)> {
+async fn caller(
+    engine: &Engine,
+    token: Option<String>,
+    app: Option<&str>,
+) -> Result<(Principal, String)> {
     let who = engine.authenticate(token.as_deref()).await?;
-    let app = app_for(engine, &who, app).map_err(|e| if who == Principal::Anonymous { Error::unauthorized() } else { e })?;
+    let app = app_for(engine, &who, app).map_err(|e| {
+        if who == Principal::Anonymous {
+            Error::unauthorized()
+        } else {
+            e
+        }
+    })?;
     Ok((who, app))
 }
 
@@ -346,21 +493,38 @@ async fn api(
         let rest = path.get("rest").map(String::as_str).unwrap_or_default();
         let segs: Vec<&str> = rest.split('/').filter(|s| !s.is_empty()).collect();
         let app = path.get("app").map(String::as_str);
-        let data = json_body(body)?;
-        match (segs.as_slice(), method.as_str()) {
-            (["oauth2", "token"], "POST") => return Ok(login(&state.engine, app, data).await),
-            (["bulk"], "POST") => {
-                let get = |n: &str| headers.get(n).and_then(|v| v.to_str().ok()).map(str::to_owned);
-                return Ok(bulk(&state.engine, app, token_of(&get)?, data).await);
-            }
-            _ => {}
+        if segs == ["bulk"] && method == Method::POST {
+            let get = |n: &str| {
+                headers
+                    .get(n)
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_owned)
+            };
+            return Ok(bulk(&state, app, token_of(&get)?, read_bytes(body)?).await);
         }
-        let get = |n: &str| headers.get(n).and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let data = json_body(body)?;
+        if segs == ["oauth2", "token"] && method == Method::POST {
+            return Ok(login(&state.engine, app, data).await);
+        }
+        let get = |n: &str| {
+            headers
+                .get(n)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        };
         let (who, app) = caller(&state.engine, token_of(&get)?, app).await?;
         // Filter and count take their parameters from the body too; writes' bodies are records.
-        let writes = matches!(method, Method::POST | Method::PUT) && !matches!(segs.last(), Some(&"filter" | &"count"));
+        let writes = matches!(method, Method::POST | Method::PUT)
+            && !matches!(segs.last(), Some(&"filter" | &"count"));
         let params = params_of(uri.query(), data.as_ref().filter(|_| !writes))?;
-        let (op, kind) = decode(&app, method.as_str(), &segs, &params, data, state.engine.settings().max_page_size)?;
+        let (op, kind) = decode(
+            &app,
+            method.as_str(),
+            &segs,
+            &params,
+            data,
+            state.engine.settings().max_page_size,
+        )?;
         Ok(reply(encode(kind, state.engine.run(&who, op).await)))
     }
     .await;
@@ -374,7 +538,10 @@ async fn login(engine: &Engine, app: Option<&str>, data: Option<Json>) -> Respon
     let session: Result<Session> = match get("grant_type").as_str() {
         "password" => match app {
             Some(app) => engine.login(app, &get("username"), &get("password")).await,
-            None => Err(Error::new(ErrorCode::Unauthorized, "log in under /apps/{app}/rest/{version}/ to name the app")),
+            None => Err(Error::new(
+                ErrorCode::Unauthorized,
+                "log in under /apps/{app}/rest/{version}/ to name the app",
+            )),
         },
         "refresh_token" => engine.refresh(&get("refresh_token")).await,
         other => Err(Error::invalid(format!("unsupported grant_type {other:?}"))),
@@ -392,8 +559,16 @@ async fn login(engine: &Engine, app: Option<&str>, data: Option<Json>) -> Respon
         .into_response(),
         Err(e) if e.code == ErrorCode::InvalidRequest => reply(error(&e)),
         Err(e) => {
-            let status = if e.code == ErrorCode::TooManyAttempts { StatusCode::TOO_MANY_REQUESTS } else { StatusCode::UNAUTHORIZED };
-            (status, AxJson(json!({"error": "need_login", "error_message": e.message}))).into_response()
+            let status = if e.code == ErrorCode::TooManyAttempts {
+                StatusCode::TOO_MANY_REQUESTS
+            } else {
+                StatusCode::UNAUTHORIZED
+            };
+            (
+                status,
+                AxJson(json!({"error": "need_login", "error_message": e.message})),
+            )
+                .into_response()
         }
     }
 }
@@ -401,87 +576,128 @@ async fn login(engine: &Engine, app: Option<&str>, data: Option<Json>) -> Respon
 /// A bulk request's `headers`: an object, or an array of `"Name: value"` strings.
 fn request_headers(v: Option<&Json>) -> HashMap<String, String> {
     match v {
-        Some(Json::Object(m)) => m.iter().map(|(k, v)| (k.to_ascii_lowercase(), text(v))).collect(),
+        Some(Json::Object(m)) => m
+            .iter()
+            .map(|(k, v)| (k.to_ascii_lowercase(), text(v)))
+            .collect(),
         Some(Json::Array(a)) => a
             .iter()
-            .filter_map(|h| h.as_str()?.split_once(':').map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned())))
+            .filter_map(|h| {
+                h.as_str()?
+                    .split_once(':')
+                    .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
+            })
             .collect(),
         _ => HashMap::new(),
     }
 }
 
-/// `POST …/bulk`: requests run in order in one transaction; a failing one does not stop the rest.
-async fn bulk(engine: &Engine, app: Option<&str>, outer_token: Option<String>, data: Option<Json>) -> Response {
-    let result = async {
-        let requests = match data.as_ref().and_then(|d| d.get("requests")) {
-            Some(Json::Array(r)) => r.clone(),
-            _ => return Err(Error::invalid("the body must be {\"requests\": [...]}")),
+/// Plans one bulk request: its credentials (or the bulk call's), its op, and how to render it.
+fn plan(
+    feed: &Feed<Option<Kind>>,
+    outer: &Result<(Principal, String)>,
+    app: Option<&str>,
+    catalog: &Catalog,
+    req: Json,
+) -> (Option<Kind>, BulkItem) {
+    let planned = (|| {
+        let headers = request_headers(req.get("headers"));
+        let (who, app) = match token_of(&|n: &str| headers.get(n).cloned())? {
+            Some(token) => feed
+                .rt
+                .block_on(caller(&feed.state.engine, Some(token), app))?,
+            None => outer.clone()?,
         };
-        let max = engine.settings().max_bulk_ops;
-        if requests.len() > max {
-            return Err(too_many(max));
+        let method = req["method"].as_str().unwrap_or("GET").to_ascii_uppercase();
+        let url_text = req["url"]
+            .as_str()
+            .ok_or_else(|| Error::invalid("each request needs a url"))?;
+        let (path, query) = url::split(url_text);
+        // "/v10/Accounts", also accepted with a leading "/rest".
+        let mut segs: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+        if segs.first() == Some(&"rest") {
+            segs.remove(0);
         }
-        let outer = caller(engine, outer_token, app).await;
-        let catalog = engine.catalog();
-        let page_max = engine.settings().max_page_size;
-        let mut kinds = Vec::with_capacity(requests.len());
-        let mut items = Vec::with_capacity(requests.len());
-        for req in &requests {
-            let planned = async {
-                let headers = request_headers(req.get("headers"));
-                let (who, app) = match token_of(&|n: &str| headers.get(n).cloned())? {
-                    Some(token) => caller(engine, Some(token), app).await?,
-                    None => outer.clone()?,
+        check_version(segs.first().copied().unwrap_or_default())?;
+        let data = match req.get("data") {
+            Some(Json::String(s)) if s.trim().is_empty() => None,
+            Some(Json::String(s)) => Some(
+                serde_json::from_str(s)
+                    .map_err(|_| Error::new(ErrorCode::InvalidJson, "data is not a JSON string"))?,
+            ),
+            Some(Json::Null) | None => None,
+            Some(other) => Some(other.clone()),
+        };
+        let writes = matches!(method.as_str(), "POST" | "PUT")
+            && !matches!(segs.last(), Some(&"filter" | &"count"));
+        let params = params_of(query, data.as_ref().filter(|_| !writes))?;
+        let max = feed.state.engine.settings().max_page_size;
+        let (op, kind) = decode(&app, &method, &segs[1..], &params, data, max)?;
+        Ok::<_, Error>((who, precheck(catalog, op), kind))
+    })();
+    match planned {
+        Ok((who, op, kind)) => (Some(kind), BulkItem::new(Ok(who), move |_| Ok(op))),
+        Err(e) => (
+            None,
+            BulkItem::new(Err(e), |_| Err(Error::invalid("not planned"))),
+        ),
+    }
+}
+
+/// `POST …/bulk`: requests run in order in one transaction; a failing one does not stop the rest.
+async fn bulk(
+    state: &State,
+    app: Option<&str>,
+    outer_token: Option<String>,
+    bytes: Bytes,
+) -> Response {
+    let result = async {
+        let outer = caller(&state.engine, outer_token, app).await;
+        let catalog = state.engine.catalog();
+        let app = app.map(str::to_owned);
+        feed::run(
+            state,
+            bytes,
+            "bulk request: the body must be {\"requests\": [...]}",
+            move |de, feed| {
+                let each = |req: Json| {
+                    let (kind, item) = plan(feed, &outer, app.as_deref(), &catalog, req);
+                    feed.push(kind, item)
                 };
-                let method = req["method"].as_str().unwrap_or("GET").to_ascii_uppercase();
-                let url_text = req["url"].as_str().ok_or_else(|| Error::invalid("each request needs a url"))?;
-                let (path, query) = url::split(url_text);
-                // "/v10/Accounts", also accepted with a leading "/rest".
-                let mut segs: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
-                if segs.first() == Some(&"rest") {
-                    segs.remove(0);
+                // Other keys are ignored, as Sugar does.
+                let seen = Keyed {
+                    key: "requests",
+                    each,
+                    on_key: |_: &str, _: Json| true,
+                    _t: PhantomData,
                 }
-                let version = segs.first().copied().unwrap_or_default();
-                check_version(version)?;
-                let data = match req.get("data") {
-                    Some(Json::String(s)) if s.trim().is_empty() => None,
-                    Some(Json::String(s)) => Some(serde_json::from_str(s).map_err(|_| Error::new(ErrorCode::InvalidJson, "data is not a JSON string"))?),
-                    Some(Json::Null) | None => None,
-                    Some(other) => Some(other.clone()),
-                };
-                let writes = matches!(method.as_str(), "POST" | "PUT") && !matches!(segs.last(), Some(&"filter" | &"count"));
-                let params = params_of(query, data.as_ref().filter(|_| !writes))?;
-                let (op, kind) = decode(&app, &method, &segs[1..], &params, data, page_max)?;
-                Ok::<_, Error>((who, precheck(&catalog, op), kind))
-            }
-            .await;
-            match planned {
-                Ok((who, op, kind)) => {
-                    kinds.push(Some(kind));
-                    items.push(BulkItem::new(Ok(who), move |_| Ok(op)));
+                .deserialize(de)?;
+                if !seen {
+                    return Err(serde::de::Error::missing_field("requests"));
                 }
-                Err(e) => {
-                    kinds.push(None);
-                    items.push(BulkItem::new(Err(e), |_| Err(Error::invalid("unreachable"))));
-                }
-            }
-        }
-        let results = engine.bulk(items, false).await?;
-        Ok(kinds
-            .into_iter()
-            .zip(results)
-            .map(|(kind, r)| {
-                let (status, contents) = match kind {
-                    Some(kind) => encode(kind, r),
-                    None => error(&r.err().unwrap_or_else(|| Error::internal("bulk request without result"))),
-                };
-                json!({"contents": contents, "headers": [], "status": status.as_u16()})
-            })
-            .collect::<Vec<_>>())
+                Ok(false)
+            },
+        )
+        .await
     }
     .await;
     match result {
-        Ok(r) => AxJson(Json::Array(r)).into_response(),
+        Ok(results) => AxJson(Json::Array(
+            results
+                .into_iter()
+                .map(|(kind, r)| {
+                    let (status, contents) = match kind {
+                        Some(kind) => encode(kind, r),
+                        None => error(
+                            &r.err()
+                                .unwrap_or_else(|| Error::internal("bulk request without result")),
+                        ),
+                    };
+                    json!({"contents": contents, "headers": [], "status": status.as_u16()})
+                })
+                .collect(),
+        ))
+        .into_response(),
         Err(e) => reply(error(&e)),
     }
 }

@@ -1,12 +1,12 @@
-//! `POST /v1/bulk`: many native calls in one request, in order, in one transaction. The body is
-//! decoded on a blocking thread and each entry goes to the writer as soon as it is decoded, so
-//! decoding overlaps execution.
+//! `POST /v1/bulk`: many native calls in one request, in order, in one transaction; entries are
+//! decoded and checked while the writer executes the ones before them (see `feed`).
 
 use super::refs::Scope;
 use super::render::{read_bytes, render, Reply};
 use super::route::{parse, NativeRequest};
 use crate::credentials::{bearer, bearer_of};
 use crate::error::ApiResult;
+use crate::feed::{self, Feed, Keyed};
 use crate::url;
 use crate::State;
 use axum::body::Bytes;
@@ -14,17 +14,16 @@ use axum::extract::rejection::BytesRejection;
 use axum::extract::State as S;
 use axum::http::HeaderMap;
 use axum::Json;
-use serde::de::{DeserializeSeed, Deserializer, Error as _, MapAccess, SeqAccess, Visitor};
+use serde::de::{DeserializeSeed, Error as _};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sluice_engine::auth::Principal;
 use sluice_engine::model::Catalog;
-use sluice_engine::ops::{precheck, too_many, BulkItem, BulkMsg};
+use sluice_engine::ops::{precheck, BulkItem};
 use sluice_engine::{Engine, Error, ErrorCode, Result};
-use std::borrow::Cow;
+use std::cell::Cell;
 use std::collections::HashMap;
-use std::fmt;
-use std::sync::mpsc::Sender;
+use std::marker::PhantomData;
 use std::sync::{Arc, Mutex};
 
 #[derive(Deserialize)]
@@ -60,40 +59,23 @@ pub fn header<'a>(headers: &'a HashMap<String, String>, name: &str) -> Option<&'
         .map(|(_, v)| v.as_str())
 }
 
-/// Items per message to the writer.
-const BATCH: usize = 50;
-
-/// Turns decoded entries into engine items and sends them on.
-struct Sink {
-    state: State,
-    rt: tokio::runtime::Handle,
-    tx: Sender<BulkMsg>,
+/// Turns decoded entries into engine items: credentials, references, early checks.
+struct Planner {
     outer: Principal,
+    creds: Credentials,
     /// The catalog as the request starts, for checking bodies before they reach the writer.
     catalog: Arc<Catalog>,
-    creds: Credentials,
     /// Entry ids seen so far, for references; `None` when the body holds no `${`.
     ids: Option<Arc<Mutex<HashMap<String, usize>>>>,
-    labels: Vec<Option<String>>,
-    /// Items decoded but not yet sent.
-    pending: Vec<BulkItem>,
-    atomic: bool,
-    max: usize,
-    /// Why decoding stopped early, when it was not the JSON's fault.
-    stop: Option<Error>,
 }
 
-impl Sink {
-    fn push(&mut self, op: BulkOp) -> std::result::Result<(), ()> {
-        if self.labels.len() == self.max {
-            self.stop = Some(too_many(self.max));
-            return Err(());
-        }
+impl Planner {
+    fn plan(&mut self, feed: &Feed<Option<String>>, op: BulkOp) -> (Option<String>, BulkItem) {
         let who = match header(&op.headers, "authorization") {
             Some(v) => match bearer_of(v) {
-                Ok(token) => self
+                Ok(token) => feed
                     .rt
-                    .block_on(self.creds.resolve(&self.state.engine, token)),
+                    .block_on(self.creds.resolve(&feed.state.engine, token)),
                 Err(e) => Err(e),
             },
             None => Ok(self.outer.clone()),
@@ -101,9 +83,8 @@ impl Sink {
         if let (Some(ids), Some(id)) = (&self.ids, &op.id) {
             ids.lock()
                 .unwrap_or_else(|p| p.into_inner())
-                .insert(id.clone(), self.labels.len());
+                .insert(id.clone(), feed.len());
         }
-        self.labels.push(op.id);
         let method = op
             .method
             .unwrap_or_else(|| "GET".into())
@@ -138,107 +119,8 @@ impl Sink {
                 })
             }),
         };
-        self.pending.push(item);
-        if self.pending.len() == BATCH {
-            return self.flush();
-        }
-        Ok(())
+        (op.id, item)
     }
-
-    fn flush(&mut self) -> std::result::Result<(), ()> {
-        if self.pending.is_empty() {
-            return Ok(());
-        }
-        let items = std::mem::take(&mut self.pending);
-        self.tx.send(BulkMsg::Items(items)).map_err(|_| ())
-    }
-}
-
-struct Top<'a>(&'a mut Sink);
-
-impl<'de> DeserializeSeed<'de> for Top<'_> {
-    type Value = ();
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> std::result::Result<(), D::Error> {
-        d.deserialize_map(self)
-    }
-}
-
-impl<'de> Visitor<'de> for Top<'_> {
-    type Value = ();
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("an object with \"operations\" and optionally \"atomic\"")
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> std::result::Result<(), A::Error> {
-        let mut seen_ops = false;
-        while let Some(key) = map.next_key::<Cow<'de, str>>()? {
-            match key.as_ref() {
-                "atomic" => {
-                    self.0.atomic = map.next_value()?;
-                    if self.0.atomic {
-                        let _ = self.0.flush();
-                        let _ = self.0.tx.send(BulkMsg::Atomic);
-                    }
-                }
-                "operations" => {
-                    map.next_value_seed(Ops(&mut *self.0))?;
-                    seen_ops = true;
-                }
-                other => return Err(A::Error::unknown_field(other, &["atomic", "operations"])),
-            }
-        }
-        if !seen_ops {
-            return Err(A::Error::missing_field("operations"));
-        }
-        Ok(())
-    }
-}
-
-struct Ops<'a>(&'a mut Sink);
-
-impl<'de> DeserializeSeed<'de> for Ops<'_> {
-    type Value = ();
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> std::result::Result<(), D::Error> {
-        d.deserialize_seq(self)
-    }
-}
-
-impl<'de> Visitor<'de> for Ops<'_> {
-    type Value = ();
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("an array of operations")
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> std::result::Result<(), A::Error> {
-        while let Some(op) = seq.next_element::<BulkOp>()? {
-            if self.0.push(op).is_err() {
-                return Err(A::Error::custom("stopped"));
-            }
-        }
-        Ok(())
-    }
-}
-
-/// Decodes the body and feeds the writer; returns the entries' ids, in order.
-fn produce(mut sink: Sink, bytes: &[u8]) -> Vec<Option<String>> {
-    let mut de = serde_json::Deserializer::from_slice(bytes);
-    let decoded = Top(&mut sink).deserialize(&mut de).and_then(|()| de.end());
-    let end = match (decoded, sink.stop.take()) {
-        (_, Some(stop)) => Err(stop),
-        (Ok(()), None) => Ok(sink.atomic),
-        (Err(e), None) => Err(match e.classify() {
-            serde_json::error::Category::Data => {
-                Error::invalid(format!("invalid bulk request: {e}"))
-            }
-            _ => Error::new(
-                ErrorCode::InvalidJson,
-                format!("the body is not valid JSON: {e}"),
-            ),
-        }),
-    };
-    let _ = sink.flush();
-    let _ = sink.tx.send(BulkMsg::End(end));
-    sink.labels
 }
 
 pub async fn bulk(
@@ -253,27 +135,40 @@ pub async fn bulk(
     }
     // References are rare: without any `${` in the body, entries skip substitution entirely.
     let has_refs = std::str::from_utf8(&bytes).map_or(true, |s| s.contains("${"));
-    let (tx, rx) = std::sync::mpsc::channel();
-    let sink = Sink {
-        state: state.clone(),
-        rt: tokio::runtime::Handle::current(),
-        tx,
+    let mut planner = Planner {
         outer,
-        catalog: state.engine.catalog(),
         creds: Credentials::default(),
+        catalog: state.engine.catalog(),
         ids: has_refs.then(Default::default),
-        labels: Vec::new(),
-        pending: Vec::new(),
-        atomic: false,
-        max: state.engine.settings().max_bulk_ops,
-        stop: None,
     };
-    let producer = tokio::task::spawn_blocking(move || produce(sink, &bytes));
-    let results = state.engine.bulk_stream(rx).await;
-    let labels = producer.await.map_err(Error::internal)?;
-    let results = labels
+    let results = feed::run(&state, bytes, "bulk request", move |de, feed| {
+        let atomic = Cell::new(false);
+        let mut signalled = false;
+        let seen = Keyed {
+            key: "operations",
+            each: |op: BulkOp| {
+                if atomic.get() && !signalled {
+                    signalled = true;
+                    feed.atomic();
+                }
+                let (label, item) = planner.plan(feed, op);
+                feed.push(label, item)
+            },
+            on_key: |key: &str, v: Value| match key {
+                "atomic" => v.as_bool().map(|a| atomic.set(a)).is_some(),
+                _ => false,
+            },
+            _t: PhantomData,
+        }
+        .deserialize(de)?;
+        if !seen {
+            return Err(serde_json::Error::missing_field("operations"));
+        }
+        Ok(atomic.get())
+    })
+    .await?;
+    let results = results
         .into_iter()
-        .zip(results?)
         .map(|(id, r)| {
             let (status, body) = render(r);
             BulkResult {

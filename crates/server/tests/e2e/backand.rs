@@ -6,12 +6,25 @@ use serde_json::{json, Value};
 
 /// App `news` with objects `articles` and `authors`, a user `ann` (writer) and `rob` (reader).
 async fn setup(app: &TestApp) {
-    app.admin("POST", "/v1/apps", Some(json!({"name": "news"}))).await;
+    app.admin("POST", "/v1/apps", Some(json!({"name": "news"})))
+        .await;
     for (name, fields) in [
-        ("articles", json!([{"name": "title", "type": "text", "required": true}, {"name": "views", "type": "integer"}])),
-        ("authors", json!([{"name": "name", "type": "text", "required": true, "unique": true}, {"name": "age", "type": "integer"}])),
+        (
+            "articles",
+            json!([{"name": "title", "type": "text", "required": true}, {"name": "views", "type": "integer"}]),
+        ),
+        (
+            "authors",
+            json!([{"name": "name", "type": "text", "required": true, "unique": true}, {"name": "age", "type": "integer"}]),
+        ),
     ] {
-        let (s, b) = app.admin("POST", "/v1/apps/news/objects", Some(json!({"name": name, "fields": fields}))).await;
+        let (s, b) = app
+            .admin(
+                "POST",
+                "/v1/apps/news/objects",
+                Some(json!({"name": name, "fields": fields})),
+            )
+            .await;
         assert_eq!(s, 201, "{b}");
     }
     for (user, role) in [("ann@news.io", "writer"), ("rob@news.io", "reader")] {
@@ -28,7 +41,10 @@ async fn sign_in(app: &TestApp, user: &str) -> Value {
         .client
         .post(app.url("/token"))
         .header("content-type", "application/x-www-form-urlencoded")
-        .body(format!("username={}&password=password-1&appName=news&grant_type=password", user.replace('@', "%40")))
+        .body(format!(
+            "username={}&password=password-1&appName=news&grant_type=password",
+            user.replace('@', "%40")
+        ))
         .send()
         .await
         .unwrap();
@@ -36,7 +52,13 @@ async fn sign_in(app: &TestApp, user: &str) -> Value {
     resp.json().await.unwrap()
 }
 
-async fn send(app: &TestApp, method: &str, path: &str, token: &str, body: Option<Value>) -> (u16, Value) {
+async fn send(
+    app: &TestApp,
+    method: &str,
+    path: &str,
+    token: &str,
+    body: Option<Value>,
+) -> (u16, Value) {
     let mut req = app
         .client
         .request(method.parse().unwrap(), app.url(path))
@@ -54,61 +76,187 @@ async fn sign_in_then_objects_api() {
     let app = spawn_app().await;
     setup(&app).await;
     let session = sign_in(&app, "ann@news.io").await;
-    for key in ["access_token", "token_type", "expires_in", "appName", "username", "role", "firstName", "lastName", "fullName", "regId", "userId", "refresh_token"] {
+    for key in [
+        "access_token",
+        "token_type",
+        "expires_in",
+        "appName",
+        "username",
+        "role",
+        "firstName",
+        "lastName",
+        "fullName",
+        "regId",
+        "userId",
+        "refresh_token",
+    ] {
         assert!(session.get(key).is_some(), "{key} in {session}");
     }
     assert_eq!(session["token_type"], "bearer");
     assert_eq!(session["appName"], "news");
     let token = session["access_token"].as_str().unwrap();
 
-    let (s, created) = send(&app, "POST", "/1/objects/authors", token, Some(json!({"name": "Poe", "age": 40}))).await;
+    let (s, created) = send(
+        &app,
+        "POST",
+        "/1/objects/authors",
+        token,
+        Some(json!({"name": "Poe", "age": 40})),
+    )
+    .await;
     assert_eq!(s, 200);
     let id = created["__metadata"]["id"].as_str().unwrap().to_owned();
-    let (s, full) = send(&app, "POST", "/1/objects/authors?returnObject=true", token, Some(json!({"name": "Woolf", "age": 59}))).await;
-    assert_eq!((s, full["name"].as_str(), full["created_by"].as_str()), (200, Some("Woolf"), Some("ann@news.io")));
+    let (s, full) = send(
+        &app,
+        "POST",
+        "/1/objects/authors?returnObject=true",
+        token,
+        Some(json!({"name": "Woolf", "age": 59})),
+    )
+    .await;
+    assert_eq!(
+        (s, full["name"].as_str(), full["created_by"].as_str()),
+        (200, Some("Woolf"), Some("ann@news.io"))
+    );
     for (i, name) in ["Austen", "Borges", "Calvino"].iter().enumerate() {
-        send(&app, "POST", "/1/objects/authors", token, Some(json!({"name": name, "age": 30 + i}))).await;
+        send(
+            &app,
+            "POST",
+            "/1/objects/authors",
+            token,
+            Some(json!({"name": name, "age": 30 + i})),
+        )
+        .await;
     }
 
-    let (s, one) = send(&app, "GET", &format!("/1/objects/authors/{id}"), token, None).await;
+    let (s, one) = send(
+        &app,
+        "GET",
+        &format!("/1/objects/authors/{id}"),
+        token,
+        None,
+    )
+    .await;
     assert_eq!((s, one["name"].as_str()), (200, Some("Poe")));
-    let (s, upd) = send(&app, "PUT", &format!("/1/objects/authors/{id}"), token, Some(json!({"age": 41}))).await;
+    let (s, upd) = send(
+        &app,
+        "PUT",
+        &format!("/1/objects/authors/{id}"),
+        token,
+        Some(json!({"age": 41})),
+    )
+    .await;
     assert_eq!((s, upd), (200, json!({})));
-    let (_, upd) = send(&app, "PUT", &format!("/1/objects/authors/{id}?returnObject=true"), token, Some(json!({"age": 42}))).await;
-    assert_eq!((upd["age"].as_i64(), upd["name"].as_str()), (Some(42), Some("Poe")), "PUT merges");
+    let (_, upd) = send(
+        &app,
+        "PUT",
+        &format!("/1/objects/authors/{id}?returnObject=true"),
+        token,
+        Some(json!({"age": 42})),
+    )
+    .await;
+    assert_eq!(
+        (upd["age"].as_i64(), upd["name"].as_str()),
+        (Some(42), Some("Poe")),
+        "PUT merges"
+    );
 
     let sort = urlencode(r#"[{"fieldName":"age","order":"desc"}]"#);
     let filter = urlencode(r#"[{"fieldName":"age","operator":"greaterThan","value":30}]"#);
-    let (s, page) = send(&app, "GET", &format!("/1/objects/authors?pageSize=2&pageNumber=1&sort={sort}&filter={filter}"), token, None).await;
+    let (s, page) = send(
+        &app,
+        "GET",
+        &format!("/1/objects/authors?pageSize=2&pageNumber=1&sort={sort}&filter={filter}"),
+        token,
+        None,
+    )
+    .await;
     assert_eq!(s, 200, "{page}");
     assert_eq!(page["totalRows"], 4);
-    let names: Vec<&str> = page["data"].as_array().unwrap().iter().map(|r| r["name"].as_str().unwrap()).collect();
+    let names: Vec<&str> = page["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["name"].as_str().unwrap())
+        .collect();
     assert_eq!(names, ["Woolf", "Poe"]);
-    let (_, page2) = send(&app, "GET", &format!("/1/objects/authors?pageSize=2&pageNumber=2&sort={sort}&filter={filter}"), token, None).await;
-    let names: Vec<&str> = page2["data"].as_array().unwrap().iter().map(|r| r["name"].as_str().unwrap()).collect();
+    let (_, page2) = send(
+        &app,
+        "GET",
+        &format!("/1/objects/authors?pageSize=2&pageNumber=2&sort={sort}&filter={filter}"),
+        token,
+        None,
+    )
+    .await;
+    let names: Vec<&str> = page2["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["name"].as_str().unwrap())
+        .collect();
     assert_eq!(names, ["Calvino", "Borges"]);
     let starts = urlencode(r#"[{"fieldName":"name","operator":"startsWith","value":"C"}]"#);
-    let (_, b) = send(&app, "GET", &format!("/1/objects/authors?filter={starts}"), token, None).await;
+    let (_, b) = send(
+        &app,
+        "GET",
+        &format!("/1/objects/authors?filter={starts}"),
+        token,
+        None,
+    )
+    .await;
     assert_eq!(b["totalRows"], 1);
 
-    let (s, _) = send(&app, "DELETE", &format!("/1/objects/authors/{id}"), token, None).await;
+    let (s, _) = send(
+        &app,
+        "DELETE",
+        &format!("/1/objects/authors/{id}"),
+        token,
+        None,
+    )
+    .await;
     assert_eq!(s, 200);
-    let (s, err) = send(&app, "GET", &format!("/1/objects/authors/{id}"), token, None).await;
+    let (s, err) = send(
+        &app,
+        "GET",
+        &format!("/1/objects/authors/{id}"),
+        token,
+        None,
+    )
+    .await;
     assert_eq!((s, err["code"].as_str()), (404, Some("not_found")));
     assert!(err["Message"].is_string());
 
     // A bad token gets the text the SDK refreshes on; a refresh works at /token.
     let (s, err) = send(&app, "GET", "/1/objects/authors", "expired", None).await;
-    assert_eq!((s, err["Message"].as_str()), (401, Some("invalid or expired token")));
+    assert_eq!(
+        (s, err["Message"].as_str()),
+        (401, Some("invalid or expired token"))
+    );
     let resp = app
         .client
         .post(app.url("/token"))
-        .form(&[("username", "ann@news.io"), ("refreshToken", session["refresh_token"].as_str().unwrap()), ("appname", "news"), ("grant_type", "password")])
+        .form(&[
+            ("username", "ann@news.io"),
+            ("refreshToken", session["refresh_token"].as_str().unwrap()),
+            ("appname", "news"),
+            ("grant_type", "password"),
+        ])
         .send()
         .await
         .unwrap();
     assert_eq!(resp.status(), 200);
-    let resp = app.client.post(app.url("/token")).form(&[("username", "ann@news.io"), ("password", "wrong"), ("appName", "news"), ("grant_type", "password")]).send().await.unwrap();
+    let resp = app
+        .client
+        .post(app.url("/token"))
+        .form(&[
+            ("username", "ann@news.io"),
+            ("password", "wrong"),
+            ("appName", "news"),
+            ("grant_type", "password"),
+        ])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 400);
     let b: Value = resp.json().await.unwrap();
     assert_eq!(b["error"], "invalid_grant");
@@ -116,7 +264,13 @@ async fn sign_in_then_objects_api() {
 
 fn urlencode(s: &str) -> String {
     s.bytes()
-        .map(|b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("%{b:02X}") })
+        .map(|b| {
+            if b.is_ascii_alphanumeric() {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
         .collect()
 }
 
@@ -124,10 +278,30 @@ fn urlencode(s: &str) -> String {
 async fn the_seed_bulk_request_with_mixed_users_and_a_failure() {
     let app = spawn_app().await;
     setup(&app).await;
-    let ann = sign_in(&app, "ann@news.io").await["access_token"].as_str().unwrap().to_owned();
-    let rob = sign_in(&app, "rob@news.io").await["access_token"].as_str().unwrap().to_owned();
-    let (_, author) = send(&app, "POST", "/1/objects/authors?returnObject=true", &ann, Some(json!({"name": "Old", "age": 1}))).await;
-    let (_, news) = send(&app, "POST", "/1/objects/articles?returnObject=true", &ann, Some(json!({"title": "stale"}))).await;
+    let ann = sign_in(&app, "ann@news.io").await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let rob = sign_in(&app, "rob@news.io").await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (_, author) = send(
+        &app,
+        "POST",
+        "/1/objects/authors?returnObject=true",
+        &ann,
+        Some(json!({"name": "Old", "age": 1})),
+    )
+    .await;
+    let (_, news) = send(
+        &app,
+        "POST",
+        "/1/objects/articles?returnObject=true",
+        &ann,
+        Some(json!({"title": "stale"})),
+    )
+    .await;
     let api = "https://api.backand.com";
     // The seed's example: create a news article and an author, update an author, delete a news item.
     let commands = json!([
@@ -142,26 +316,61 @@ async fn the_seed_bulk_request_with_mixed_users_and_a_failure() {
     ]);
     let (s, b) = send(&app, "POST", "/1/bulk", &ann, Some(commands)).await;
     assert_eq!(s, 200, "{b}");
-    let statuses: Vec<u64> = b.as_array().unwrap().iter().map(|r| r["status"].as_u64().unwrap()).collect();
+    let statuses: Vec<u64> = b
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["status"].as_u64().unwrap())
+        .collect();
     assert_eq!(statuses, [200, 200, 200, 409, 403, 200, 200]);
     assert!(b[0]["data"]["__metadata"]["id"].is_string());
     assert_eq!(b[1]["data"]["name"], "New");
     assert_eq!(b[3]["data"]["code"], "unique_violation");
-    assert_eq!(b[6]["data"]["totalRows"], 1, "rob reads what the bulk wrote: {}", b[6]);
-    let (_, got) = send(&app, "GET", &format!("/1/objects/authors/{}", author["id"].as_str().unwrap()), &ann, None).await;
+    assert_eq!(
+        b[6]["data"]["totalRows"], 1,
+        "rob reads what the bulk wrote: {}",
+        b[6]
+    );
+    let (_, got) = send(
+        &app,
+        "GET",
+        &format!("/1/objects/authors/{}", author["id"].as_str().unwrap()),
+        &ann,
+        None,
+    )
+    .await;
     assert_eq!(got["age"], 2);
     assert_eq!(got["updated_by"], "ann@news.io");
 
     // Wrong shapes get Backand's error body.
-    let (s, e) = send(&app, "POST", "/1/bulk", &ann, Some(json!({"method": "GET"}))).await;
+    let (s, e) = send(
+        &app,
+        "POST",
+        "/1/bulk",
+        &ann,
+        Some(json!({"method": "GET"})),
+    )
+    .await;
     assert_eq!((s, e["code"].as_str()), (400, Some("invalid_request")));
     assert!(e["Message"].as_str().unwrap().contains("array"));
-    let (s, e) = send(&app, "POST", "/1/bulk", &ann, Some(json!([{"method": "GET", "url": "https://api.backand.com/2/other"}]))).await;
+    let (s, e) = send(
+        &app,
+        "POST",
+        "/1/bulk",
+        &ann,
+        Some(json!([{"method": "GET", "url": "https://api.backand.com/2/other"}])),
+    )
+    .await;
     assert_eq!(s, 200);
-    assert_eq!((e[0]["status"].as_u64(), e[0]["data"]["code"].as_str()), (Some(404), Some("not_found")));
+    assert_eq!(
+        (e[0]["status"].as_u64(), e[0]["data"]["code"].as_str()),
+        (Some(404), Some("not_found"))
+    );
     let (s, e) = send(&app, "GET", "/1/objects/nope", &ann, None).await;
     assert_eq!((s, e["code"].as_str()), (404, Some("not_found")));
-    let too_many: Vec<Value> = (0..1001).map(|_| json!({"method": "GET", "url": "/1/objects/articles"})).collect();
+    let too_many: Vec<Value> = (0..1001)
+        .map(|_| json!({"method": "GET", "url": "/1/objects/articles"}))
+        .collect();
     let (s, e) = send(&app, "POST", "/1/bulk", &ann, Some(Value::Array(too_many))).await;
     assert_eq!((s, e["code"].as_str()), (413, Some("limit_exceeded")));
 }
@@ -170,12 +379,25 @@ async fn the_seed_bulk_request_with_mixed_users_and_a_failure() {
 async fn commands_act_in_other_apps_and_anonymously() {
     let app = spawn_app().await;
     setup(&app).await;
-    app.admin("POST", "/v1/apps", Some(json!({"name": "blog", "anonymous_role": "writer"}))).await;
-    app.admin("POST", "/v1/apps/blog/objects", Some(json!({"name": "posts", "fields": [{"name": "t", "type": "text"}]}))).await;
+    app.admin(
+        "POST",
+        "/v1/apps",
+        Some(json!({"name": "blog", "anonymous_role": "writer"})),
+    )
+    .await;
+    app.admin(
+        "POST",
+        "/v1/apps/blog/objects",
+        Some(json!({"name": "posts", "fields": [{"name": "t", "type": "text"}]})),
+    )
+    .await;
     let (_, blog) = app.admin("GET", "/v1/apps/blog", None).await;
     let anon = blog["anonymous_token"].as_str().unwrap().to_owned();
     let blog_key = app.token("blog", "bot", "writer").await;
-    let ann = sign_in(&app, "ann@news.io").await["access_token"].as_str().unwrap().to_owned();
+    let ann = sign_in(&app, "ann@news.io").await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let commands = json!([
         {"method": "POST", "url": "/1/objects/articles", "data": {"title": "in news"}},
         {"method": "POST", "url": "/1/objects/posts", "data": {"t": "as bot"}, "headers": {"Authorization": format!("Bearer {blog_key}")}},
@@ -185,10 +407,26 @@ async fn commands_act_in_other_apps_and_anonymously() {
     ]);
     let (s, b) = send(&app, "POST", "/1/bulk", &ann, Some(commands)).await;
     assert_eq!(s, 200);
-    let statuses: Vec<u64> = b.as_array().unwrap().iter().map(|r| r["status"].as_u64().unwrap()).collect();
+    let statuses: Vec<u64> = b
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["status"].as_u64().unwrap())
+        .collect();
     assert_eq!(statuses, [200, 200, 200, 200, 404], "{b}");
-    let (_, posts) = app.admin("GET", "/v1/apps/blog/objects/posts/records?sort=created_at", None).await;
-    let by: Vec<&str> = posts["records"].as_array().unwrap().iter().map(|r| r["created_by"].as_str().unwrap()).collect();
+    let (_, posts) = app
+        .admin(
+            "GET",
+            "/v1/apps/blog/objects/posts/records?sort=created_at",
+            None,
+        )
+        .await;
+    let by: Vec<&str> = posts["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["created_by"].as_str().unwrap())
+        .collect();
     assert_eq!(by, ["bot", "anonymous", "admin"]);
 }
 
@@ -205,15 +443,30 @@ async fn browser_preflight_gets_cors_headers() {
         .request(reqwest::Method::OPTIONS, app.url("/1/objects/articles"))
         .header("Origin", "http://localhost:3000")
         .header("Access-Control-Request-Method", "PUT")
-        .header("Access-Control-Request-Headers", "authorization, anonymoustoken, content-type")
+        .header(
+            "Access-Control-Request-Headers",
+            "authorization, anonymoustoken, content-type",
+        )
         .send()
         .await
         .unwrap();
     assert!(resp.status().is_success(), "{}", resp.status());
     let h = resp.headers();
     assert_eq!(h["access-control-allow-origin"], "*");
-    assert!(h["access-control-allow-methods"].to_str().unwrap().contains("PUT"));
-    assert!(h["access-control-allow-headers"].to_str().unwrap().contains("anonymoustoken"));
-    let resp = app.client.get(app.url("/healthz")).header("Origin", "http://localhost:3000").send().await.unwrap();
+    assert!(h["access-control-allow-methods"]
+        .to_str()
+        .unwrap()
+        .contains("PUT"));
+    assert!(h["access-control-allow-headers"]
+        .to_str()
+        .unwrap()
+        .contains("anonymoustoken"));
+    let resp = app
+        .client
+        .get(app.url("/healthz"))
+        .header("Origin", "http://localhost:3000")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.headers()["access-control-allow-origin"], "*");
 }

@@ -1,0 +1,196 @@
+//! Streaming bulk bodies into the engine: a body is decoded on a blocking thread and each entry goes
+//! to the writer, in batches, as soon as it is decoded, so decoding overlaps execution. Shared by
+//! `/v1/bulk` and the vendor dialects' bulk endpoints; each brings its own framing and entries.
+
+use crate::State;
+use serde::de::{
+    DeserializeOwned, DeserializeSeed, Deserializer, Error as _, MapAccess, SeqAccess, Visitor,
+};
+use sluice_engine::ops::{too_many, BulkItem, BulkMsg, Output};
+use sluice_engine::{Error, ErrorCode, Result};
+use std::fmt;
+use std::marker::PhantomData;
+use std::sync::mpsc::Sender;
+
+/// Items per message to the writer: fewer wake-ups than one per item, little latency.
+const BATCH: usize = 50;
+
+/// Where decoded entries go: to the writer, with a label each for rendering its result.
+pub struct Feed<L> {
+    tx: Sender<BulkMsg>,
+    pending: Vec<BulkItem>,
+    labels: Vec<L>,
+    max: usize,
+    /// Why decoding stopped early, when it was not the body's fault.
+    stop: Option<Error>,
+    pub rt: tokio::runtime::Handle,
+    pub state: State,
+}
+
+impl<L> Feed<L> {
+    /// Queues one entry; `Err` stops decoding (the limit is reached, or the writer is gone).
+    pub fn push(&mut self, label: L, item: BulkItem) -> std::result::Result<(), ()> {
+        if self.labels.len() == self.max {
+            self.stop = Some(too_many(self.max));
+            return Err(());
+        }
+        self.labels.push(label);
+        self.pending.push(item);
+        if self.pending.len() == BATCH {
+            return self.flush();
+        }
+        Ok(())
+    }
+
+    /// The request is atomic: the writer can stop at the first failure.
+    pub fn atomic(&mut self) {
+        let _ = self.flush();
+        let _ = self.tx.send(BulkMsg::Atomic);
+    }
+
+    pub fn len(&self) -> usize {
+        self.labels.len()
+    }
+
+    fn flush(&mut self) -> std::result::Result<(), ()> {
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        let items = std::mem::take(&mut self.pending);
+        self.tx.send(BulkMsg::Items(items)).map_err(|_| ())
+    }
+}
+
+/// Maps a decoding failure to the request's error: the feed's own reason first, then the JSON's.
+fn decode_error(e: serde_json::Error, stop: Option<Error>, what: &str) -> Error {
+    stop.unwrap_or_else(|| match e.classify() {
+        serde_json::error::Category::Data => Error::invalid(format!("invalid {what}: {e}")),
+        _ => Error::new(
+            ErrorCode::InvalidJson,
+            format!("the body is not valid JSON: {e}"),
+        ),
+    })
+}
+
+/// Runs `decode` over `bytes` on a blocking thread while the engine executes what it feeds.
+/// `decode` returns whether the request is atomic. Returns each entry's label and result.
+pub async fn run<L: Send + 'static>(
+    state: &State,
+    bytes: axum::body::Bytes,
+    what: &'static str,
+    decode: impl FnOnce(
+            &mut serde_json::Deserializer<serde_json::de::SliceRead<'_>>,
+            &mut Feed<L>,
+        ) -> serde_json::Result<bool>
+        + Send
+        + 'static,
+) -> Result<Vec<(L, Result<Output>)>> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let mut feed = Feed {
+        tx,
+        pending: Vec::new(),
+        labels: Vec::new(),
+        max: state.engine.settings().max_bulk_ops,
+        stop: None,
+        rt: tokio::runtime::Handle::current(),
+        state: state.clone(),
+    };
+    let producer = tokio::task::spawn_blocking(move || {
+        let mut de = serde_json::Deserializer::from_slice(&bytes);
+        let decoded = decode(&mut de, &mut feed).and_then(|atomic| de.end().map(|()| atomic));
+        let stop = feed.stop.take();
+        let end = match decoded {
+            Ok(atomic) => stop.map_or(Ok(atomic), Err),
+            Err(e) => Err(decode_error(e, stop, what)),
+        };
+        let _ = feed.flush();
+        let _ = feed.tx.send(BulkMsg::End(end));
+        feed.labels
+    });
+    let results = state.engine.bulk_stream(rx).await;
+    let labels = producer.await.map_err(Error::internal)?;
+    Ok(labels.into_iter().zip(results?).collect())
+}
+
+/// Decodes a JSON array, handing each element to `each`; `Err(())` from `each` stops decoding.
+pub struct Elements<T, F>(pub F, pub PhantomData<T>);
+
+impl<'de, T: DeserializeOwned, F: FnMut(T) -> std::result::Result<(), ()>> DeserializeSeed<'de>
+    for Elements<T, F>
+{
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> std::result::Result<(), D::Error> {
+        d.deserialize_seq(self)
+    }
+}
+
+impl<'de, T: DeserializeOwned, F: FnMut(T) -> std::result::Result<(), ()>> Visitor<'de>
+    for Elements<T, F>
+{
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an array")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(mut self, mut seq: A) -> std::result::Result<(), A::Error> {
+        while let Some(item) = seq.next_element::<T>()? {
+            if (self.0)(item).is_err() {
+                return Err(A::Error::custom("stopped"));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Decodes an object: the array under `key` goes element by element to `each`; `on_key` takes every
+/// other key and its value (returning `false` refuses the key). Returns whether `key` was present.
+pub struct Keyed<'k, T, F, K> {
+    pub key: &'k str,
+    pub each: F,
+    pub on_key: K,
+    pub _t: PhantomData<T>,
+}
+
+impl<'de, T, F, K> DeserializeSeed<'de> for Keyed<'_, T, F, K>
+where
+    T: DeserializeOwned,
+    F: FnMut(T) -> std::result::Result<(), ()>,
+    K: FnMut(&str, serde_json::Value) -> bool,
+{
+    type Value = bool;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> std::result::Result<bool, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de, T, F, K> Visitor<'de> for Keyed<'_, T, F, K>
+where
+    T: DeserializeOwned,
+    F: FnMut(T) -> std::result::Result<(), ()>,
+    K: FnMut(&str, serde_json::Value) -> bool,
+{
+    type Value = bool;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "an object with {:?}", self.key)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(mut self, mut map: A) -> std::result::Result<bool, A::Error> {
+        let mut seen = false;
+        let mut each = Some(self.each);
+        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+            if key == self.key {
+                let f = each
+                    .take()
+                    .ok_or_else(|| A::Error::duplicate_field("array"))?;
+                map.next_value_seed(Elements(f, PhantomData::<T>))?;
+                seen = true;
+                continue;
+            }
+            let value = map.next_value::<serde_json::Value>()?;
+            if !(self.on_key)(&key, value) {
+                return Err(A::Error::custom(format_args!("unknown field `{key}`")));
+            }
+        }
+        Ok(seen)
+    }
+}
