@@ -23,7 +23,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the server (embedded SQLite in the data dir by default).
-    Serve(Config),
+    Serve(Box<Config>),
     /// Measure throughput against raw SQLite in the same run (build with --release).
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -62,7 +62,7 @@ async fn main() -> anyhow::Result<()> {
         .init();
     match cli.command {
         Command::Serve(config) => {
-            let server = Server::bind(config).await?;
+            let server = Server::bind(*config).await?;
             tracing::info!(addr = %server.addr, "sluice listening");
             println!("sluice listening on http://{}", server.addr);
             server.serve(shutdown_signal()).await

@@ -37,6 +37,7 @@ pub struct Engine {
     throttle: LoginThrottle,
     token_cache: Mutex<HashMap<String, (TokenRow, Instant)>>,
     admin_hash: Option<String>,
+    pub(crate) jobs: crate::engine_jobs::JobState,
 }
 
 fn unix_now() -> i64 {
@@ -61,6 +62,7 @@ impl Engine {
             throttle: LoginThrottle::new(settings.throttle.clone()),
             settings: Arc::new(settings),
             token_cache: Mutex::new(HashMap::new()),
+            jobs: crate::engine_jobs::JobState::new(data_dir)?,
         })
     }
 
@@ -72,8 +74,9 @@ impl Engine {
         self.store.catalog()
     }
 
-    /// Stops the writer once queued work is done.
+    /// Stops job workers at their next chunk, then the writer once queued work is done.
     pub fn close(&self) {
+        self.jobs.stop();
         self.store.close();
     }
 

@@ -7,6 +7,7 @@ use std::fmt;
 pub enum ErrorCode {
     InvalidJson,
     InvalidRequest,
+    InvalidFile,
     ValidationFailed,
     Required,
     UnknownField,
@@ -27,8 +28,9 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
-    pub const ALL: [ErrorCode; 19] = [
+    pub const ALL: [ErrorCode; 20] = [
         Self::InvalidJson,
+        Self::InvalidFile,
         Self::InvalidRequest,
         Self::ValidationFailed,
         Self::Required,
@@ -53,6 +55,7 @@ impl ErrorCode {
         match self {
             Self::InvalidJson => "invalid_json",
             Self::InvalidRequest => "invalid_request",
+            Self::InvalidFile => "invalid_file",
             Self::ValidationFailed => "validation_failed",
             Self::Required => "required",
             Self::UnknownField => "unknown_field",

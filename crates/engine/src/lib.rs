@@ -3,12 +3,15 @@
 
 pub mod auth;
 mod engine;
+mod engine_jobs;
 pub mod error;
+pub mod jobs;
 pub mod model;
 pub mod ops;
 pub mod settings;
 pub mod store;
 
 pub use engine::{Engine, Session};
+pub use engine_jobs::ResultFormat;
 pub use error::{Error, ErrorCode, Result};
 pub use settings::Settings;

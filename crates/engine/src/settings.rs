@@ -1,6 +1,8 @@
 //! Engine settings: every limit is a named value here, with its default.
 
 use crate::auth::ThrottleSettings;
+use crate::jobs::callback::Policy;
+use crate::jobs::upload::UploadLimits;
 use std::time::Duration;
 
 #[derive(Debug, Clone)]
@@ -20,6 +22,20 @@ pub struct Settings {
     pub throttle: ThrottleSettings,
     /// A fixed admin token (`SLUICE_ADMIN_TOKEN`); never stored.
     pub admin_token: Option<String>,
+    /// Records (input rows) in one bulk-write job.
+    pub max_job_records: u64,
+    /// Background workers running jobs.
+    pub job_workers: usize,
+    /// Rows a job writes per transaction (with its checkpoint).
+    pub job_chunk_rows: usize,
+    pub upload: UploadLimits,
+    /// Where job callbacks may go beyond public addresses.
+    pub callback_policy: Policy,
+    /// Delivery attempts per callback.
+    pub callback_attempts: u32,
+    /// Wait before the second attempt; it doubles for each further one.
+    pub callback_backoff: Duration,
+    pub callback_timeout: Duration,
 }
 
 impl Default for Settings {
@@ -33,6 +49,19 @@ impl Default for Settings {
             refresh_token_ttl: Duration::from_secs(30 * 24 * 3600),
             throttle: ThrottleSettings::default(),
             admin_token: None,
+            max_job_records: 25_000,
+            job_workers: 2,
+            job_chunk_rows: 2_000,
+            upload: UploadLimits {
+                max_bytes: 256 << 20,
+                max_unzipped_bytes: 2 << 30,
+                max_zip_ratio: 200,
+                max_columns: 200,
+            },
+            callback_policy: Policy::default(),
+            callback_attempts: 5,
+            callback_backoff: Duration::from_secs(1),
+            callback_timeout: Duration::from_secs(10),
         }
     }
 }

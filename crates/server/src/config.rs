@@ -1,6 +1,8 @@
 //! Server settings: flags with `SLUICE_*` environment equivalents; every limit is named here.
 
 use clap::Args;
+use sluice_engine::jobs::callback::Policy;
+use sluice_engine::jobs::upload::UploadLimits;
 use sluice_engine::Settings;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -35,6 +37,36 @@ pub struct Config {
     /// Origins allowed by CORS: `*` (any, for development) or a comma-separated list.
     #[arg(long, env = "SLUICE_CORS_ORIGINS", default_value = "*")]
     pub cors_origins: String,
+    /// Records (input rows) one bulk-write job may hold.
+    #[arg(long, env = "SLUICE_MAX_JOB_RECORDS", default_value_t = 25_000)]
+    pub max_job_records: u64,
+    /// Background workers running jobs.
+    #[arg(long, env = "SLUICE_JOB_WORKERS", default_value_t = 2)]
+    pub job_workers: usize,
+    /// Rows a job writes per transaction, with its checkpoint.
+    #[arg(long, env = "SLUICE_JOB_CHUNK_ROWS", default_value_t = 2_000)]
+    pub job_chunk_rows: usize,
+    /// Largest upload accepted, in bytes.
+    #[arg(long, env = "SLUICE_MAX_UPLOAD_BYTES", default_value_t = 256 << 20)]
+    pub max_upload_bytes: u64,
+    /// Largest CSV a ZIP upload may unpack to, in bytes.
+    #[arg(long, env = "SLUICE_MAX_UNZIPPED_BYTES", default_value_t = 2 << 30)]
+    pub max_unzipped_bytes: u64,
+    /// Largest ratio of unpacked to packed size a ZIP upload may have.
+    #[arg(long, env = "SLUICE_MAX_ZIP_RATIO", default_value_t = 200)]
+    pub max_zip_ratio: u64,
+    /// Columns an upload may have.
+    #[arg(long, env = "SLUICE_MAX_COLUMNS", default_value_t = 200)]
+    pub max_columns: usize,
+    /// Hosts and CIDRs job callbacks may reach besides public addresses (e.g. `127.0.0.0/8`).
+    #[arg(long, env = "SLUICE_CALLBACK_ALLOW", default_value = "")]
+    pub callback_allow: String,
+    /// Delivery attempts per callback.
+    #[arg(long, env = "SLUICE_CALLBACK_ATTEMPTS", default_value_t = 5)]
+    pub callback_attempts: u32,
+    /// Wait before a callback's second attempt, in milliseconds; doubled for each further one.
+    #[arg(long, env = "SLUICE_CALLBACK_BACKOFF_MS", default_value_t = 1000)]
+    pub callback_backoff_ms: u64,
 }
 
 impl Config {
@@ -50,17 +82,41 @@ impl Config {
             max_page_size: 1000,
             access_token_ttl: 3600,
             cors_origins: "*".into(),
+            max_job_records: 25_000,
+            job_workers: 2,
+            job_chunk_rows: 2_000,
+            max_upload_bytes: 256 << 20,
+            max_unzipped_bytes: 2 << 30,
+            max_zip_ratio: 200,
+            max_columns: 200,
+            callback_allow: String::new(),
+            callback_attempts: 5,
+            callback_backoff_ms: 1000,
         }
     }
 
-    pub fn engine_settings(&self) -> Settings {
-        Settings {
+    pub fn engine_settings(&self) -> anyhow::Result<Settings> {
+        let callback_policy = Policy::parse(&self.callback_allow)
+            .map_err(|e| anyhow::anyhow!("--callback-allow: {e}"))?;
+        Ok(Settings {
             max_bulk_ops: self.max_bulk_ops,
             max_page_size: self.max_page_size,
             default_page_size: 100.min(self.max_page_size),
             access_token_ttl: Duration::from_secs(self.access_token_ttl),
             admin_token: self.admin_token.clone(),
+            max_job_records: self.max_job_records,
+            job_workers: self.job_workers,
+            job_chunk_rows: self.job_chunk_rows,
+            upload: UploadLimits {
+                max_bytes: self.max_upload_bytes,
+                max_unzipped_bytes: self.max_unzipped_bytes,
+                max_zip_ratio: self.max_zip_ratio,
+                max_columns: self.max_columns,
+            },
+            callback_policy,
+            callback_attempts: self.callback_attempts.max(1),
+            callback_backoff: Duration::from_millis(self.callback_backoff_ms),
             ..Settings::default()
-        }
+        })
     }
 }

@@ -12,9 +12,10 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         ErrorCode::InvalidJson | ErrorCode::InvalidRequest | ErrorCode::InvalidReference => {
             StatusCode::BAD_REQUEST
         }
-        ErrorCode::ValidationFailed | ErrorCode::Required | ErrorCode::UnknownField => {
-            StatusCode::UNPROCESSABLE_ENTITY
-        }
+        ErrorCode::ValidationFailed
+        | ErrorCode::Required
+        | ErrorCode::UnknownField
+        | ErrorCode::InvalidFile => StatusCode::UNPROCESSABLE_ENTITY,
         ErrorCode::UniqueViolation | ErrorCode::Conflict => StatusCode::CONFLICT,
         ErrorCode::NotFound => StatusCode::NOT_FOUND,
         ErrorCode::Unauthorized => StatusCode::UNAUTHORIZED,

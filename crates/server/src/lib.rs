@@ -7,6 +7,7 @@ mod dialects;
 pub mod error;
 mod feed;
 mod native;
+mod uploads;
 mod url;
 
 pub use config::Config;
@@ -22,7 +23,7 @@ use tower_http::cors::{AllowHeaders, AllowMethods, AllowOrigin, CorsLayer};
 
 /// What every handler shares.
 pub struct AppState {
-    pub engine: Engine,
+    pub engine: Arc<Engine>,
     pub config: Config,
 }
 
@@ -66,7 +67,7 @@ fn open_engine(config: &Config) -> anyhow::Result<Engine> {
             "database {url:?} is not supported yet: only the embedded SQLite store is built"
         );
     }
-    Ok(Engine::open(&config.data_dir, config.engine_settings())?)
+    Ok(Engine::open(&config.data_dir, config.engine_settings()?)?)
 }
 
 /// A server bound to its address, ready to serve.
@@ -79,7 +80,9 @@ pub struct Server {
 impl Server {
     /// Opens the store, bootstraps the admin token and binds the listener.
     pub async fn bind(config: Config) -> anyhow::Result<Server> {
-        let engine = open_engine(&config)?;
+        let engine = Arc::new(open_engine(&config)?);
+        dialects::register(&engine);
+        engine.start_jobs().await?;
         if let Some(token) = engine.bootstrap_admin(&config.data_dir).await? {
             println!(
                 "sluice: generated admin token (saved to {}):\n{token}",

@@ -10,8 +10,8 @@ mod records;
 
 pub use body::{Body, ListBody, RecordBody};
 pub use bulk::{run_bulk, run_one, too_many, BulkItem, BulkMsg, BulkPlan};
-pub use exec::{run, Ctx};
-pub use records::resolve_filter;
+pub use exec::{parse_body, run, Ctx};
+pub use records::{explain_unique, resolve_filter};
 
 use crate::error::Result;
 use crate::model::{Catalog, Object, WriteMode, Writes};

@@ -4,6 +4,7 @@ pub mod sqlite;
 
 use crate::auth::Role;
 use crate::error::Result;
+use crate::jobs::{FileRow, Job};
 use crate::model::{App, Catalog, Field, Object, Record, Selection, Stamp, Value, Writes};
 use std::sync::Arc;
 use uuid::Uuid;
@@ -96,6 +97,17 @@ pub trait Tx {
     fn get_user(&mut self, app_id: Uuid, name: &str) -> Result<Option<UserRow>>;
     fn list_users(&mut self, app_id: Uuid) -> Result<Vec<UserRow>>;
     fn delete_user(&mut self, app_id: Uuid, name: &str) -> Result<bool>;
+
+    fn put_file(&mut self, file: &FileRow) -> Result<()>;
+    fn get_file(&mut self, app_id: Uuid, id: &str) -> Result<Option<FileRow>>;
+    fn put_job(&mut self, job: &Job) -> Result<()>;
+    fn get_job(&mut self, id: &str) -> Result<Option<Job>>;
+    /// An app's jobs, newest first.
+    fn list_jobs(&mut self, app_id: Uuid, limit: usize) -> Result<Vec<Job>>;
+    /// Jobs in a status, oldest first (the queue order).
+    fn jobs_by_status(&mut self, status: &str, limit: usize) -> Result<Vec<Job>>;
+    /// Jobs whose callback is in a status (`pending` ones are resumed at start-up).
+    fn jobs_with_callback(&mut self, status: &str) -> Result<Vec<Job>>;
 }
 
 /// What a write job tells the store when it is done: keep its work or undo it, and how to report

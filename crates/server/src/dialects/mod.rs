@@ -2,6 +2,7 @@
 //! back into the vendor's shapes. No business logic lives here.
 
 pub mod backand;
+pub mod bigin;
 pub mod sugar;
 
 use crate::State;
@@ -13,6 +14,12 @@ pub fn router() -> Router<State> {
     Router::new()
         .merge(backand::router())
         .merge(sugar::router())
+        .merge(bigin::router())
+}
+
+/// Registers what dialects need from the engine (their callback bodies).
+pub fn register(engine: &Engine) {
+    bigin::register(engine);
 }
 
 /// The app a dialect call acts in: the one the request names, else an app token's own app.

@@ -3,6 +3,7 @@
 mod auth;
 pub mod bulk;
 pub mod handler;
+pub mod jobs;
 mod records;
 mod refs;
 pub mod render;
@@ -30,7 +31,15 @@ pub fn router() -> Router<State> {
         .route("/healthz", get(system::healthz))
         .route("/v1/limits", get(system::limits))
         .route("/v1/auth/token", post(auth::token))
-        .route("/v1/bulk", post(bulk::bulk));
+        .route("/v1/bulk", post(bulk::bulk))
+        .route(
+            "/v1/apps/{app}/files",
+            post(jobs::upload).layer(axum::extract::DefaultBodyLimit::disable()),
+        )
+        .route("/v1/apps/{app}/jobs", post(jobs::create).get(jobs::list))
+        .route("/v1/apps/{app}/jobs/{id}", get(jobs::get))
+        .route("/v1/apps/{app}/jobs/{id}/cancel", post(jobs::cancel))
+        .route("/v1/apps/{app}/jobs/{id}/result", get(jobs::result));
     for path in resources {
         r = r.route(path, any(handler::dispatch));
     }

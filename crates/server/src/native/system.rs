@@ -17,5 +17,10 @@ pub async fn limits(S(state): S<State>) -> Json<Value> {
         "max_body_bytes": c.max_body_bytes,
         "max_page_size": c.max_page_size,
         "max_fields": state.engine.settings().max_fields,
+        "max_job_records": c.max_job_records,
+        "max_upload_bytes": c.max_upload_bytes,
+        "max_unzipped_bytes": c.max_unzipped_bytes,
+        "max_zip_ratio": c.max_zip_ratio,
+        "max_columns": c.max_columns,
     }))
 }

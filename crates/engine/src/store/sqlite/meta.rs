@@ -3,6 +3,7 @@
 use super::tx::map_err;
 use crate::auth::{Role, TokenKind};
 use crate::error::{Error, Result};
+use crate::jobs::{FileRow, Job};
 use crate::model::{App, Catalog, Object};
 use crate::store::{TokenRow, UserRow};
 use rusqlite::{params, Connection, OptionalExtension, Row};
@@ -53,6 +54,8 @@ pub fn delete_app(conn: &Connection, id: Uuid) -> Result<()> {
         "DELETE FROM _objects WHERE app_id = ?1",
         "DELETE FROM _tokens WHERE app_id = ?1",
         "DELETE FROM _users WHERE app_id = ?1",
+        "DELETE FROM _files WHERE app_id = ?1",
+        "DELETE FROM _jobs WHERE app_id = ?1",
         "DELETE FROM _apps WHERE id = ?1",
     ] {
         conn.execute(sql, [&id]).map_err(map_err)?;
@@ -248,4 +251,80 @@ pub fn delete_user(conn: &Connection, app_id: Uuid, name: &str) -> Result<bool> 
     conn.execute("DELETE FROM _users WHERE id = ?1", [&user.id])
         .map_err(map_err)?;
     Ok(true)
+}
+
+pub fn put_file(conn: &Connection, f: &FileRow) -> Result<()> {
+    let doc = serde_json::to_string(f).map_err(Error::internal)?;
+    conn.prepare_cached("INSERT OR REPLACE INTO _files (id, app_id, doc) VALUES (?1, ?2, ?3)")
+        .and_then(|mut s| s.execute(params![f.id, f.app_id.to_string(), doc]))
+        .map_err(map_err)?;
+    Ok(())
+}
+
+pub fn get_file(conn: &Connection, app_id: Uuid, id: &str) -> Result<Option<FileRow>> {
+    let doc: Option<String> = conn
+        .prepare_cached("SELECT doc FROM _files WHERE id = ?1 AND app_id = ?2")
+        .and_then(|mut s| {
+            s.query_row(params![id, app_id.to_string()], |r| r.get(0))
+                .optional()
+        })
+        .map_err(map_err)?;
+    doc.map(|d| serde_json::from_str(&d).map_err(Error::internal))
+        .transpose()
+}
+
+pub fn put_job(conn: &Connection, job: &Job) -> Result<()> {
+    let doc = serde_json::to_string(job).map_err(Error::internal)?;
+    let callback = job
+        .callback
+        .as_ref()
+        .map(|c| serde_json::to_value(c.status).ok())
+        .and_then(|v| v?.as_str().map(str::to_owned));
+    conn.prepare_cached(
+        "INSERT INTO _jobs (id, app_id, status, callback, created_at, doc) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+         ON CONFLICT (id) DO UPDATE SET status = excluded.status, callback = excluded.callback, doc = excluded.doc",
+    )
+    .and_then(|mut s| {
+        s.execute(params![job.id, job.app_id.to_string(), job.status.as_str(), callback, job.created_at.as_str(), doc])
+    })
+    .map_err(map_err)?;
+    Ok(())
+}
+
+fn jobs_where(conn: &Connection, sql: &str, p: &[&dyn rusqlite::ToSql]) -> Result<Vec<Job>> {
+    let mut stmt = conn
+        .prepare_cached(&format!("SELECT doc FROM _jobs WHERE {sql}"))
+        .map_err(map_err)?;
+    let docs = stmt
+        .query_map(p, |r| r.get::<_, String>(0))
+        .map_err(map_err)?;
+    docs.map(|d| serde_json::from_str(&d.map_err(map_err)?).map_err(Error::internal))
+        .collect()
+}
+
+pub fn get_job(conn: &Connection, id: &str) -> Result<Option<Job>> {
+    Ok(jobs_where(conn, "id = ?1", &[&id])?.pop())
+}
+
+pub fn list_jobs(conn: &Connection, app_id: Uuid, limit: usize) -> Result<Vec<Job>> {
+    let app = app_id.to_string();
+    let limit = limit as i64;
+    jobs_where(
+        conn,
+        "app_id = ?1 ORDER BY created_at DESC, id DESC LIMIT ?2",
+        &[&app, &limit],
+    )
+}
+
+pub fn jobs_by_status(conn: &Connection, status: &str, limit: usize) -> Result<Vec<Job>> {
+    let limit = limit as i64;
+    jobs_where(
+        conn,
+        "status = ?1 ORDER BY created_at, id LIMIT ?2",
+        &[&status, &limit],
+    )
+}
+
+pub fn jobs_with_callback(conn: &Connection, status: &str) -> Result<Vec<Job>> {
+    jobs_where(conn, "callback = ?1 ORDER BY created_at", &[&status])
 }

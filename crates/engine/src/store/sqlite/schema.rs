@@ -7,7 +7,8 @@ use crate::store::SchemaChange;
 use rusqlite::Connection;
 
 /// Each entry migrates from version `i` to `i + 1`.
-const MIGRATIONS: &[&str] = &["
+const MIGRATIONS: &[&str] = &[
+    "
     CREATE TABLE _apps (id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, doc TEXT NOT NULL) STRICT;
     CREATE TABLE _objects (
         id TEXT PRIMARY KEY, app_id TEXT NOT NULL, name TEXT NOT NULL, doc TEXT NOT NULL,
@@ -21,7 +22,17 @@ const MIGRATIONS: &[&str] = &["
         id TEXT PRIMARY KEY, app_id TEXT NOT NULL, name TEXT NOT NULL, password_hash TEXT NOT NULL,
         role TEXT NOT NULL, first_name TEXT NOT NULL, last_name TEXT NOT NULL,
         created_at TEXT NOT NULL, updated_at TEXT NOT NULL, UNIQUE (app_id, name)) STRICT;
-"];
+",
+    "
+    CREATE TABLE _files (id TEXT PRIMARY KEY, app_id TEXT NOT NULL, doc TEXT NOT NULL) STRICT;
+    CREATE TABLE _jobs (
+        id TEXT PRIMARY KEY, app_id TEXT NOT NULL, status TEXT NOT NULL, callback TEXT,
+        created_at TEXT NOT NULL, doc TEXT NOT NULL) STRICT;
+    CREATE INDEX _jobs_status ON _jobs (status, created_at);
+    CREATE INDEX _jobs_callback ON _jobs (callback) WHERE callback IS NOT NULL;
+    CREATE INDEX _jobs_app ON _jobs (app_id, created_at);
+",
+];
 
 pub fn migrate(conn: &mut Connection) -> Result<()> {
     let version: i64 = conn

@@ -3,6 +3,7 @@
 use super::prepared::Prepared;
 use super::{meta, records, schema};
 use crate::error::{Error, ErrorCode, Result};
+use crate::jobs::{FileRow, Job};
 use crate::model::{App, Catalog, Object, Record, Selection, Stamp, Value, Writes};
 use crate::store::{SchemaChange, TokenRow, Tx, UserRow};
 use rusqlite::{Connection, ErrorCode as SqliteCode};
@@ -182,5 +183,33 @@ impl Tx for SqliteTx<'_> {
 
     fn delete_user(&mut self, app_id: Uuid, name: &str) -> Result<bool> {
         meta::delete_user(self.conn, app_id, name)
+    }
+
+    fn put_file(&mut self, file: &FileRow) -> Result<()> {
+        meta::put_file(self.conn, file)
+    }
+
+    fn get_file(&mut self, app_id: Uuid, id: &str) -> Result<Option<FileRow>> {
+        meta::get_file(self.conn, app_id, id)
+    }
+
+    fn put_job(&mut self, job: &Job) -> Result<()> {
+        meta::put_job(self.conn, job)
+    }
+
+    fn get_job(&mut self, id: &str) -> Result<Option<Job>> {
+        meta::get_job(self.conn, id)
+    }
+
+    fn list_jobs(&mut self, app_id: Uuid, limit: usize) -> Result<Vec<Job>> {
+        meta::list_jobs(self.conn, app_id, limit)
+    }
+
+    fn jobs_by_status(&mut self, status: &str, limit: usize) -> Result<Vec<Job>> {
+        meta::jobs_by_status(self.conn, status, limit)
+    }
+
+    fn jobs_with_callback(&mut self, status: &str) -> Result<Vec<Job>> {
+        meta::jobs_with_callback(self.conn, status)
     }
 }

@@ -1,0 +1,178 @@
+//! Result files: one line per input row, appended chunk by chunk as the job runs (neutral CSV:
+//! the copied input cells, record id, status, error codes, messages), and rendered on download as a
+//! ZIP holding one CSV in the caller's format, rows not reached listed as `unprocessed`.
+
+use super::Job;
+use crate::error::{Error, Result};
+use std::fs::{File, OpenOptions};
+use std::io::{BufReader, BufWriter, Read, Seek, SeekFrom, Write};
+use std::path::Path;
+
+/// One row's outcome, as stored and as handed to renderers.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResultRow {
+    pub cells: Vec<String>,
+    pub id: String,
+    pub status: &'static str,
+    /// `(sluice error code, field)` pairs.
+    pub errors: Vec<(String, String)>,
+    pub messages: String,
+}
+
+pub const STATUSES: [&str; 7] = [
+    "added",
+    "updated",
+    "skipped",
+    "deleted",
+    "failed",
+    "unprocessed",
+    "",
+];
+
+fn status_of(s: &str) -> &'static str {
+    STATUSES.iter().find(|x| **x == s).copied().unwrap_or("")
+}
+
+/// Appends rows at `offset` (dropping anything after it: work of a chunk that never committed) and
+/// returns the new end offset.
+pub fn append(path: &Path, offset: u64, rows: &[ResultRow]) -> Result<u64> {
+    let mut file = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(path)
+        .map_err(Error::internal)?;
+    file.set_len(offset).map_err(Error::internal)?;
+    file.seek(SeekFrom::Start(offset))
+        .map_err(Error::internal)?;
+    let mut w = csv::Writer::from_writer(BufWriter::with_capacity(1 << 16, &mut file));
+    for r in rows {
+        let codes = r
+            .errors
+            .iter()
+            .map(|(c, f)| format!("{c}-{f}"))
+            .collect::<Vec<_>>()
+            .join(":");
+        let line = r.cells.iter().map(String::as_str).chain([
+            r.id.as_str(),
+            r.status,
+            &codes,
+            &r.messages,
+        ]);
+        w.write_record(line).map_err(Error::internal)?;
+    }
+    w.flush().map_err(Error::internal)?;
+    drop(w);
+    file.stream_position().map_err(Error::internal)
+}
+
+/// Reads every row's outcome in input order: the stored ones, then the rows never reached.
+pub fn for_each(
+    job: &Job,
+    result: &Path,
+    input: &Path,
+    mut f: impl FnMut(ResultRow) -> Result<()>,
+) -> Result<()> {
+    let n = job.result_columns.len();
+    if let Ok(file) = File::open(result) {
+        let stored = BufReader::new(file).take(job.checkpoint.result_offset);
+        let mut rdr = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .from_reader(stored);
+        for rec in rdr.records() {
+            let rec = rec.map_err(Error::internal)?;
+            let get = |i: usize| rec.get(i).unwrap_or_default().to_owned();
+            let errors = get(n + 2)
+                .split(':')
+                .filter(|s| !s.is_empty())
+                .map(|e| match e.split_once('-') {
+                    Some((c, f)) => (c.to_owned(), f.to_owned()),
+                    None => (e.to_owned(), String::new()),
+                })
+                .collect();
+            f(ResultRow {
+                cells: (0..n).map(get).collect(),
+                id: get(n),
+                status: status_of(&get(n + 1)),
+                errors,
+                messages: get(n + 3),
+            })?;
+        }
+    }
+    if job.checkpoint.rows_done < job.progress.total {
+        let mut file = File::open(input).map_err(Error::internal)?;
+        let mut rdr = if job.checkpoint.input_offset == 0 {
+            csv::ReaderBuilder::new()
+                .has_headers(true)
+                .from_reader(Box::new(BufReader::new(file)) as Box<dyn Read>)
+        } else {
+            file.seek(SeekFrom::Start(job.checkpoint.input_offset))
+                .map_err(Error::internal)?;
+            csv::ReaderBuilder::new()
+                .has_headers(false)
+                .from_reader(Box::new(BufReader::new(file)) as Box<dyn Read>)
+        };
+        for rec in rdr.records() {
+            let rec = rec.map_err(Error::internal)?;
+            f(ResultRow {
+                cells: job
+                    .result_columns
+                    .iter()
+                    .map(|&c| rec.get(c).unwrap_or_default().to_owned())
+                    .collect(),
+                id: String::new(),
+                status: "unprocessed",
+                errors: Vec::new(),
+                messages: String::new(),
+            })?;
+        }
+    }
+    Ok(())
+}
+
+/// Writes the ZIP at `out`: one CSV named `csv_name` with `header`, each row rendered by `render`.
+pub fn write_zip(
+    job: &Job,
+    result: &Path,
+    input: &Path,
+    out: &Path,
+    csv_name: &str,
+    header: &[String],
+    render: &dyn Fn(ResultRow) -> Vec<String>,
+) -> Result<()> {
+    let tmp = out.with_extension("zip.part");
+    let mut zip = zip::ZipWriter::new(File::create(&tmp).map_err(Error::internal)?);
+    let options = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated)
+        .large_file(true);
+    zip.start_file(csv_name, options).map_err(Error::internal)?;
+    {
+        let mut w = csv::Writer::from_writer(BufWriter::with_capacity(1 << 16, &mut zip));
+        w.write_record(header).map_err(Error::internal)?;
+        for_each(job, result, input, |row| {
+            w.write_record(render(row)).map_err(Error::internal)
+        })?;
+        w.flush().map_err(Error::internal)?;
+    }
+    zip.finish()
+        .map_err(Error::internal)?
+        .flush()
+        .map_err(Error::internal)?;
+    std::fs::rename(&tmp, out).map_err(Error::internal)
+}
+
+/// The native result CSV: the copied columns, `ID`, `STATUS`, `ERRORS` (messages).
+pub fn native_header(job: &Job) -> Vec<String> {
+    job.result_headers
+        .iter()
+        .cloned()
+        .chain(["ID", "STATUS", "ERRORS"].map(String::from))
+        .collect()
+}
+
+pub fn native_row(r: ResultRow) -> Vec<String> {
+    let mut v = r.cells;
+    v.extend([r.id, r.status.to_owned(), r.messages]);
+    v
+}
