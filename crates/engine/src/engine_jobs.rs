@@ -7,7 +7,6 @@ use crate::jobs::result::{self, ResultRow};
 use crate::jobs::upload::{self, Format};
 use crate::jobs::{self, callback, CallbackStatus, Dialect, FileRow, Job, JobRequest, JobStatus};
 use crate::model::{Object, Timestamp};
-use crate::ops::Ctx;
 use crate::Engine;
 use serde_json::Value as Json;
 use std::collections::HashMap;
