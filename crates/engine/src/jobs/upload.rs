@@ -286,7 +286,7 @@ fn from_ndjson(raw: &Path, out: &Path, limits: &UploadLimits, name: String) -> R
     let mut seen = std::collections::HashSet::new();
     let mut rows = 0u64;
     for_each_object(raw, |obj, _| {
-        for k in obj.keys() {
+        for (k, _) in obj {
             if seen.insert(k.clone()) {
                 header.push(k.clone());
             }
@@ -314,11 +314,13 @@ fn from_ndjson(raw: &Path, out: &Path, limits: &UploadLimits, name: String) -> R
     ));
     csv_out.write_record(&header).map_err(Error::internal)?;
     for_each_object(raw, |obj, _| {
-        let cells = header.iter().map(|k| match obj.get(k) {
-            None | Some(serde_json::Value::Null) => String::new(),
-            Some(serde_json::Value::String(s)) => s.clone(),
-            Some(other) => other.to_string(),
-        });
+        let cells = header
+            .iter()
+            .map(|k| match obj.iter().find(|(f, _)| f == k).map(|(_, v)| v) {
+                None | Some(serde_json::Value::Null) => String::new(),
+                Some(serde_json::Value::String(s)) => s.clone(),
+                Some(other) => other.to_string(),
+            });
         csv_out.write_record(cells).map_err(Error::internal)
     })?;
     csv_out.flush().map_err(Error::internal)?;
@@ -330,9 +332,35 @@ fn from_ndjson(raw: &Path, out: &Path, limits: &UploadLimits, name: String) -> R
     })
 }
 
+/// A JSON object's entries in document order.
+struct Ordered(Vec<(String, serde_json::Value)>);
+
+impl<'de> serde::Deserialize<'de> for Ordered {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Ordered, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Ordered;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> std::result::Result<Ordered, A::Error> {
+                let mut entries = Vec::new();
+                while let Some(entry) = map.next_entry()? {
+                    entries.push(entry);
+                }
+                Ok(Ordered(entries))
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
+
 fn for_each_object(
     raw: &Path,
-    mut f: impl FnMut(&serde_json::Map<String, serde_json::Value>, u64) -> Result<()>,
+    mut f: impl FnMut(&[(String, serde_json::Value)], u64) -> Result<()>,
 ) -> Result<()> {
     let mut reader = BufReader::with_capacity(1 << 16, File::open(raw).map_err(Error::internal)?);
     let mut line = Vec::new();
@@ -352,9 +380,9 @@ fn for_each_object(
         }
         let text = std::str::from_utf8(&line)
             .map_err(|_| bad(format!("line {n} is not valid UTF-8")).with_row(n))?;
-        match serde_json::from_str::<serde_json::Value>(text) {
-            Ok(serde_json::Value::Object(obj)) => f(&obj, n)?,
-            _ => return Err(bad(format!("line {n} is not a JSON object")).with_row(n)),
+        match serde_json::from_str::<Ordered>(text) {
+            Ok(obj) => f(&obj.0, n)?,
+            Err(_) => return Err(bad(format!("line {n} is not a JSON object")).with_row(n)),
         }
     }
 }

@@ -240,3 +240,139 @@ fn child_server() {
         server.serve(std::future::pending()).await.expect("serves");
     });
 }
+
+/// A ZIP archive holding the given files.
+pub fn zip_of(files: &[(&str, &[u8])]) -> Vec<u8> {
+    let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let opts = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated);
+    for (name, data) in files {
+        w.start_file(*name, opts).expect("zip entry");
+        std::io::Write::write_all(&mut w, data).expect("zip write");
+    }
+    w.finish().expect("zip").into_inner()
+}
+
+/// The files inside a ZIP archive.
+pub fn unzip(bytes: &[u8]) -> Vec<(String, String)> {
+    let mut a = zip::ZipArchive::new(std::io::Cursor::new(bytes)).expect("a zip");
+    (0..a.len())
+        .map(|i| {
+            let mut f = a.by_index(i).expect("entry");
+            let mut s = String::new();
+            std::io::Read::read_to_string(&mut f, &mut s).expect("utf-8");
+            (f.name().to_owned(), s)
+        })
+        .collect()
+}
+
+impl TestApp {
+    /// Uploads raw bytes as a file of app `app`.
+    pub async fn upload(
+        &self,
+        app: &str,
+        name: &str,
+        content_type: &str,
+        bytes: Vec<u8>,
+    ) -> (StatusCode, Value) {
+        let resp = self
+            .client
+            .post(self.url(&format!("/v1/apps/{app}/files?name={name}")))
+            .bearer_auth(ADMIN)
+            .header("content-type", content_type)
+            .body(bytes)
+            .send()
+            .await
+            .expect("upload sent");
+        let status = resp.status();
+        (status, resp.json().await.unwrap_or(Value::Null))
+    }
+
+    /// Polls a job until it reaches a final status.
+    pub async fn wait_job(&self, app: &str, id: &str) -> Value {
+        for _ in 0..600 {
+            let (s, job) = self
+                .admin("GET", &format!("/v1/apps/{app}/jobs/{id}"), None)
+                .await;
+            assert_eq!(s, 200, "{job}");
+            if ["completed", "failed", "canceled"]
+                .contains(&job["status"].as_str().unwrap_or_default())
+            {
+                return job;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("job {id} did not finish");
+    }
+
+    pub async fn download(&self, path: &str) -> (StatusCode, Vec<u8>) {
+        let resp = self
+            .client
+            .get(self.url(path))
+            .bearer_auth(ADMIN)
+            .send()
+            .await
+            .expect("download");
+        let status = resp.status();
+        (status, resp.bytes().await.expect("bytes").to_vec())
+    }
+}
+
+/// A real HTTP receiver for callbacks: answers 500 to the first `fail_first` requests, then 200,
+/// and keeps every request's headers and body.
+pub struct Receiver {
+    pub url: String,
+    pub got: Received,
+}
+
+/// Requests a receiver got: headers and body each.
+pub type Received = std::sync::Arc<std::sync::Mutex<Vec<(axum::http::HeaderMap, Vec<u8>)>>>;
+
+impl Receiver {
+    pub async fn start(fail_first: usize) -> Receiver {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let got: Received = Default::default();
+        let seen = std::sync::Arc::new(AtomicUsize::new(0));
+        let (g, n) = (got.clone(), seen.clone());
+        let app = axum::Router::new().route(
+            "/hook",
+            axum::routing::post(
+                move |headers: axum::http::HeaderMap, body: axum::body::Bytes| {
+                    let (g, n) = (g.clone(), n.clone());
+                    async move {
+                        g.lock().unwrap().push((headers, body.to_vec()));
+                        if n.fetch_add(1, Ordering::SeqCst) < fail_first {
+                            axum::http::StatusCode::INTERNAL_SERVER_ERROR
+                        } else {
+                            axum::http::StatusCode::OK
+                        }
+                    }
+                },
+            ),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        tokio::spawn(async move { axum::serve(listener, app).await.expect("receiver") });
+        Receiver {
+            url: format!("http://{addr}/hook"),
+            got,
+        }
+    }
+
+    /// Waits until `n` requests have arrived.
+    pub async fn wait(&self, n: usize) -> Vec<(axum::http::HeaderMap, Vec<u8>)> {
+        for _ in 0..200 {
+            let got = self.got.lock().unwrap().clone();
+            if got.len() >= n {
+                return got;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!(
+            "the receiver got {} of {n} requests",
+            self.got.lock().unwrap().len()
+        );
+    }
+}

@@ -71,3 +71,124 @@ async fn acknowledged_writes_survive_kill_9() {
     }
     server.kill9();
 }
+
+/// App `log` with object `events` (no unique field, so a chunk applied twice would show as extra
+/// records) and a 10,000-row file; returns the file id.
+async fn events(app: &crate::common::TestApp, rows: usize) -> String {
+    app.admin("POST", "/v1/apps", Some(json!({"name": "log"})))
+        .await;
+    let (s, _) = app
+        .admin("POST", "/v1/apps/log/objects", Some(json!({"name": "events", "fields": [{"name": "n", "type": "integer"}, {"name": "what", "type": "text"}]})))
+        .await;
+    assert_eq!(s, 201);
+    let mut csv = String::from("n,what\n");
+    for i in 0..rows {
+        csv.push_str(&format!("{i},event {i}\n"));
+    }
+    let (s, file) = app
+        .upload("log", "events.csv", "text/csv", csv.into_bytes())
+        .await;
+    assert_eq!(s, 201, "{file}");
+    file["file_id"].as_str().unwrap().to_owned()
+}
+
+/// After a restart: the job completes with every row applied exactly once, and its result file
+/// lists each row once, in order, with the ids of the records that exist.
+async fn check_exactly_once(app: &crate::common::TestApp, job: &str, rows: usize) {
+    let job = app.wait_job("log", job).await;
+    assert_eq!(job["status"], "completed", "{job}");
+    assert_eq!(
+        job["progress"]["added"].as_u64(),
+        Some(rows as u64),
+        "{job}"
+    );
+    assert_eq!(
+        app.count("log", "events").await,
+        rows as u64,
+        "no row lost, none applied twice"
+    );
+    let (_, zip) = app.download(job["result_url"].as_str().unwrap()).await;
+    let text = crate::common::unzip(&zip).remove(0).1;
+    let mut rdr = csv::Reader::from_reader(text.as_bytes());
+    let mut ids = std::collections::HashSet::new();
+    for (i, rec) in rdr.records().enumerate() {
+        let rec = rec.unwrap();
+        assert_eq!(
+            (&rec[0], &rec[3]),
+            (i.to_string().as_str(), "added"),
+            "row {i}"
+        );
+        assert!(ids.insert(rec[2].to_owned()), "row {i}'s id appears twice");
+    }
+    assert_eq!(ids.len(), rows);
+    let (_, last) = app
+        .admin("GET", "/v1/apps/log/objects/events/records?n=9999", None)
+        .await;
+    assert!(ids.contains(last["records"][0]["id"].as_str().unwrap()));
+}
+
+async fn wait_exit(child: &mut std::process::Child) {
+    for _ in 0..400 {
+        if child.try_wait().unwrap().is_some() {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("the server did not die at its fail-point");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_crashing_around_a_commit_resumes_exactly() {
+    // Dies after writing chunk 3's result rows but before its commit; then right after chunk 2's commit.
+    for failpoint in ["job.chunk.before_commit:3", "job.chunk.after_commit:2"] {
+        let dir = tempfile::tempdir().unwrap();
+        let mut server = spawn_process(dir.path(), &[("SLUICE_FAILPOINTS", failpoint)]);
+        let app = server.app();
+        let file = events(&app, 10_000).await;
+        let (s, job) = app
+            .admin(
+                "POST",
+                "/v1/apps/log/jobs",
+                Some(json!({"operation": "insert", "object": "events", "file_id": file})),
+            )
+            .await;
+        assert_eq!(s, 201);
+        wait_exit(&mut server.child).await;
+        let server = spawn_process(dir.path(), &[]);
+        check_exactly_once(&server.app(), job["id"].as_str().unwrap(), 10_000).await;
+        server.kill9();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_killed_with_sigkill_mid_way_resumes_exactly() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = spawn_process(dir.path(), &[]);
+    let app = server.app();
+    let file = events(&app, 24_000).await;
+    let (_, job) = app
+        .admin(
+            "POST",
+            "/v1/apps/log/jobs",
+            Some(json!({"operation": "insert", "object": "events", "file_id": file})),
+        )
+        .await;
+    let id = job["id"].as_str().unwrap().to_owned();
+    loop {
+        let (_, j) = app
+            .admin("GET", &format!("/v1/apps/log/jobs/{id}"), None)
+            .await;
+        if j["progress"]["processed"].as_u64().unwrap_or(0) > 0 {
+            assert_ne!(
+                j["status"], "completed",
+                "the job finished before it could be killed"
+            );
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    server.kill9();
+    let server = spawn_process(dir.path(), &[]);
+    check_exactly_once(&server.app(), &id, 24_000).await;
+    server.kill9();
+}

@@ -2,10 +2,12 @@
 
 mod auth;
 mod backand;
+mod bigin;
 mod bulk;
 mod common;
 mod durability;
 mod errors;
+mod jobs;
 mod records;
 mod schema;
 mod sugar;
