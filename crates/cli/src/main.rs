@@ -40,6 +40,11 @@ enum BenchCommand {
         #[arg(long, default_value_t = 16)]
         concurrency: usize,
     },
+    /// Insert and upsert jobs from a CSV.zip against raw parse + rusqlite; the server's peak RSS.
+    Jobs {
+        #[arg(long, default_value_t = 1_000_000)]
+        rows: usize,
+    },
     /// 1,000-insert `/v1/bulk` requests against raw rusqlite in one transaction.
     Bulk {
         #[arg(long, default_value_t = 100_000)]
@@ -73,5 +78,6 @@ async fn main() -> anyhow::Result<()> {
             concurrency,
         }) => bench::records::run(layout_rows, single, concurrency).await,
         Command::Bench(BenchCommand::Bulk { rows }) => bench::bulk::run(rows).await,
+        Command::Bench(BenchCommand::Jobs { rows }) => bench::jobs::run(rows).await,
     }
 }

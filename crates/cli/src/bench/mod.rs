@@ -2,6 +2,7 @@
 //! is shared and noisy. Each scenario prints rows/s (or requests/s) and the ratio to raw SQLite.
 
 pub mod bulk;
+pub mod jobs;
 pub mod raw;
 pub mod records;
 

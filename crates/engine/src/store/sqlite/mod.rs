@@ -34,7 +34,13 @@ pub struct SqliteStore {
     catalog: Arc<RwLock<Arc<Catalog>>>,
 }
 
-fn open(path: &Path, read_only: bool) -> Result<Connection> {
+/// Page cache per connection, in KiB: the writer's is large (bulk writes touch many index pages),
+/// readers' moderate, the checkpointer's tiny (it copies pages, it does not look them up).
+const WRITER_CACHE_KIB: i64 = 64 << 10;
+const READER_CACHE_KIB: i64 = 16 << 10;
+const CHECKPOINT_CACHE_KIB: i64 = 1 << 10;
+
+fn open(path: &Path, read_only: bool, cache_kib: i64) -> Result<Connection> {
     let flags = if read_only {
         OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX
     } else {
@@ -48,11 +54,11 @@ fn open(path: &Path, read_only: bool) -> Result<Connection> {
     conn.execute_batch(
         "PRAGMA busy_timeout = 10000;
          PRAGMA synchronous = NORMAL;
-         PRAGMA cache_size = -65536;
          PRAGMA temp_store = MEMORY;
          PRAGMA foreign_keys = OFF;",
     )
     .map_err(Error::internal)?;
+    conn.pragma_update(None, "cache_size", -cache_kib).map_err(Error::internal)?;
     if !read_only {
         conn.pragma_update(None, "journal_mode", "WAL")
             .map_err(Error::internal)?;
@@ -64,7 +70,7 @@ fn open(path: &Path, read_only: bool) -> Result<Connection> {
 impl SqliteStore {
     /// Opens (creating if needed) the database at `path`, migrates it and loads the catalog.
     pub fn open(path: &Path) -> Result<SqliteStore> {
-        let mut conn = open(path, false)?;
+        let mut conn = open(path, false, WRITER_CACHE_KIB)?;
         schema::migrate(&mut conn)?;
         let catalog = {
             let mut tx = SqliteTx::new(&conn);
@@ -74,7 +80,7 @@ impl SqliteStore {
         let (tx, rx) = mpsc::channel();
         let shared = catalog.clone();
         let (commits, committed) = mpsc::sync_channel(1);
-        let checkpointer = open(path, false)?;
+        let checkpointer = open(path, false, CHECKPOINT_CACHE_KIB)?;
         std::thread::Builder::new()
             .name("sluice-checkpoint".into())
             .spawn(move || checkpoint_loop(checkpointer, committed))
@@ -137,7 +143,7 @@ impl Store for SqliteStore {
             let conn = pool.lock().unwrap_or_else(|p| p.into_inner()).pop();
             let conn = match conn {
                 Some(c) => c,
-                None => match open(&path, true) {
+                None => match open(&path, true, READER_CACHE_KIB) {
                     Ok(c) => c,
                     Err(_) => return,
                 },
