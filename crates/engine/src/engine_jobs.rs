@@ -521,6 +521,20 @@ impl jobs::run::JobHost for Host<'_> {
             .and_then(|r| r)
     }
 
+    fn submit(&self, f: jobs::run::JobWrite) -> jobs::run::Waiter {
+        let engine = self.engine.clone();
+        let handle = self.rt.spawn(async move {
+            engine
+                .write(move |ctx| {
+                    let r = f(ctx);
+                    (r.is_ok(), r)
+                })
+                .await
+        });
+        let rt = self.rt.clone();
+        Box::new(move || rt.block_on(handle).map_err(Error::internal)?.and_then(|r| r))
+    }
+
     fn current_object(&self, job: &Job) -> Option<Arc<Object>> {
         self.engine
             .catalog()

@@ -29,11 +29,15 @@ pub fn recover(tx: &mut dyn Tx) -> Result<usize> {
 
 /// A unit of job work for the writer.
 pub type JobWrite = Box<dyn FnOnce(&mut Ctx<'_>) -> Result<Job> + Send>;
+/// Waits for submitted job work to commit.
+pub type Waiter = Box<dyn FnOnce() -> Result<Job> + Send>;
 
 /// What the worker needs from its engine: the transactional writer and file locations.
 pub trait JobHost {
     /// Runs `f` in a write transaction, blocking this (non-async) thread until it commits.
     fn write_blocking(&self, f: JobWrite) -> Result<Job>;
+    /// Queues `f` for the writer and returns at once; the returned waiter blocks until it commits.
+    fn submit(&self, f: JobWrite) -> Waiter;
     fn current_object(&self, job: &Job) -> Option<Arc<Object>>;
     fn input_path(&self, file_id: &str) -> PathBuf;
     fn result_path(&self, job_id: &str) -> PathBuf;
@@ -110,37 +114,35 @@ fn run_from_checkpoint(host: &dyn JobHost, job: &Job) -> Result<Job> {
     let mut job = job.clone();
     let mut record = csv::StringRecord::new();
     let chunk = host.chunk_rows().max(1);
+    // One chunk in the writer while the next is read and converted here; chunks are applied in
+    // order, and each checks it follows the committed checkpoint, so a failed one stops the next.
+    let mut expected = job.checkpoint.rows_done;
+    let mut pending: Option<Waiter> = None;
     loop {
         if host.stopping() {
             return Err(Error::new(ErrorCode::Unavailable, "the server is stopping"));
         }
         let mut rows = Vec::with_capacity(chunk);
         while rows.len() < chunk && rdr.read_record(&mut record).map_err(Error::internal)? {
-            let cells = job
-                .result_columns
-                .iter()
-                .map(|&c| record.get(c).unwrap_or_default().to_owned())
-                .collect();
+            let cells = job.result_columns.iter().map(|&c| record.get(c).unwrap_or_default().to_owned()).collect();
             rows.push((plan.prepare(&record), cells));
         }
         let end = base + rdr.position().byte();
+        if let Some(wait) = pending.take() {
+            job = wait()?;
+            failpoint::hit("job.chunk.after_commit");
+            if job.status != JobStatus::Running {
+                return Ok(job);
+            }
+        }
         if rows.is_empty() {
             return finish(host, &job);
         }
-        let (obj, plan, result_path, expected) = (
-            obj.clone(),
-            plan.clone(),
-            host.result_path(&job.id),
-            job.checkpoint.rows_done,
-        );
-        let id = job.id.clone();
-        job = host.write_blocking(Box::new(move |ctx| {
-            apply_chunk(ctx, &id, expected, &obj, &plan, rows, end, &result_path)
-        }))?;
-        failpoint::hit("job.chunk.after_commit");
-        if job.status != JobStatus::Running {
-            return Ok(job);
-        }
+        let n = rows.len() as u64;
+        let (obj, plan, result_path, id) = (obj.clone(), plan.clone(), host.result_path(&job.id), job.id.clone());
+        let from = expected;
+        pending = Some(host.submit(Box::new(move |ctx| apply_chunk(ctx, &id, from, &obj, &plan, rows, end, &result_path))));
+        expected += n;
     }
 }
 
