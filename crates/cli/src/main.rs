@@ -45,6 +45,11 @@ enum BenchCommand {
         #[arg(long, default_value_t = 1_000_000)]
         rows: usize,
     },
+    /// Deleting records as a batch (by ids, by query) against raw `DELETE … WHERE id IN (…)`.
+    Batches {
+        #[arg(long, default_value_t = 10_000)]
+        records: usize,
+    },
     /// 1,000-insert `/v1/bulk` requests against raw rusqlite in one transaction.
     Bulk {
         #[arg(long, default_value_t = 100_000)]
@@ -79,5 +84,6 @@ async fn main() -> anyhow::Result<()> {
         }) => bench::records::run(layout_rows, single, concurrency).await,
         Command::Bench(BenchCommand::Bulk { rows }) => bench::bulk::run(rows).await,
         Command::Bench(BenchCommand::Jobs { rows }) => bench::jobs::run(rows).await,
+        Command::Bench(BenchCommand::Batches { records }) => bench::batches::run(records).await,
     }
 }

@@ -90,7 +90,12 @@ impl Engine {
             .insert(dialect, r);
     }
 
-    fn app_for(&self, who: &Principal, app: &str, need: Need) -> Result<Arc<crate::model::App>> {
+    pub(crate) fn app_for(
+        &self,
+        who: &Principal,
+        app: &str,
+        need: Need,
+    ) -> Result<Arc<crate::model::App>> {
         let catalog = self.catalog();
         let a = catalog
             .app(app)
@@ -350,6 +355,7 @@ impl Engine {
         for job in pending {
             self.spawn_callback(job.id);
         }
+        self.resume_batches().await?;
         for _ in 0..self.settings().job_workers.max(1) {
             let engine = self.clone();
             tokio::spawn(async move { engine.worker().await });
@@ -532,7 +538,11 @@ impl jobs::run::JobHost for Host<'_> {
                 .await
         });
         let rt = self.rt.clone();
-        Box::new(move || rt.block_on(handle).map_err(Error::internal)?.and_then(|r| r))
+        Box::new(move || {
+            rt.block_on(handle)
+                .map_err(Error::internal)?
+                .and_then(|r| r)
+        })
     }
 
     fn current_object(&self, job: &Job) -> Option<Arc<Object>> {

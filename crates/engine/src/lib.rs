@@ -2,12 +2,15 @@
 //! nothing of HTTP: front doors translate their wire formats into ops and back.
 
 pub mod auth;
+pub mod batches;
 mod engine;
+mod engine_batches;
 mod engine_jobs;
 pub mod error;
 pub mod jobs;
 pub mod model;
 pub mod ops;
+pub mod query;
 pub mod settings;
 pub mod store;
 

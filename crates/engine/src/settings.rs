@@ -3,6 +3,7 @@
 use crate::auth::ThrottleSettings;
 use crate::jobs::callback::Policy;
 use crate::jobs::upload::UploadLimits;
+use crate::query::QueryLimits;
 use std::time::Duration;
 
 #[derive(Debug, Clone)]
@@ -36,6 +37,13 @@ pub struct Settings {
     /// Wait before the second attempt; it doubles for each further one.
     pub callback_backoff: Duration,
     pub callback_timeout: Duration,
+    /// Records one batch may change.
+    pub max_batch_records: u64,
+    /// Records a batch changes per transaction.
+    pub batch_chunk_rows: usize,
+    /// Pause between a batch's chunks, leaving room for other writes.
+    pub batch_pause: Duration,
+    pub query: QueryLimits,
 }
 
 impl Default for Settings {
@@ -62,6 +70,10 @@ impl Default for Settings {
             callback_attempts: 5,
             callback_backoff: Duration::from_secs(1),
             callback_timeout: Duration::from_secs(10),
+            max_batch_records: 10_000,
+            batch_chunk_rows: 2_000,
+            batch_pause: Duration::ZERO,
+            query: QueryLimits::default(),
         }
     }
 }

@@ -3,6 +3,7 @@
 use clap::Args;
 use sluice_engine::jobs::callback::Policy;
 use sluice_engine::jobs::upload::UploadLimits;
+use sluice_engine::query::QueryLimits;
 use sluice_engine::Settings;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -67,6 +68,21 @@ pub struct Config {
     /// Wait before a callback's second attempt, in milliseconds; doubled for each further one.
     #[arg(long, env = "SLUICE_CALLBACK_BACKOFF_MS", default_value_t = 1000)]
     pub callback_backoff_ms: u64,
+    /// Records one batch may change.
+    #[arg(long, env = "SLUICE_MAX_BATCH_RECORDS", default_value_t = 10_000)]
+    pub max_batch_records: u64,
+    /// Records a batch changes per transaction.
+    #[arg(long, env = "SLUICE_BATCH_CHUNK_ROWS", default_value_t = 2_000)]
+    pub batch_chunk_rows: usize,
+    /// Pause between a batch's chunks, in milliseconds (room for other writers).
+    #[arg(long, env = "SLUICE_BATCH_PAUSE_MS", default_value_t = 0)]
+    pub batch_pause_ms: u64,
+    /// Rows a query may return.
+    #[arg(long, env = "SLUICE_QUERY_MAX_ROWS", default_value_t = 10_000)]
+    pub query_max_rows: usize,
+    /// Time a query may run, in milliseconds.
+    #[arg(long, env = "SLUICE_QUERY_TIMEOUT_MS", default_value_t = 5_000)]
+    pub query_timeout_ms: u64,
 }
 
 impl Config {
@@ -92,6 +108,11 @@ impl Config {
             callback_allow: String::new(),
             callback_attempts: 5,
             callback_backoff_ms: 1000,
+            max_batch_records: 10_000,
+            batch_chunk_rows: 2_000,
+            batch_pause_ms: 0,
+            query_max_rows: 10_000,
+            query_timeout_ms: 5_000,
         }
     }
 
@@ -116,6 +137,14 @@ impl Config {
             callback_policy,
             callback_attempts: self.callback_attempts.max(1),
             callback_backoff: Duration::from_millis(self.callback_backoff_ms),
+            max_batch_records: self.max_batch_records,
+            batch_chunk_rows: self.batch_chunk_rows,
+            batch_pause: Duration::from_millis(self.batch_pause_ms),
+            query: QueryLimits {
+                max_rows: self.query_max_rows,
+                timeout: Duration::from_millis(self.query_timeout_ms),
+                ..QueryLimits::default()
+            },
             ..Settings::default()
         })
     }

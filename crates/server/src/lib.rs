@@ -33,12 +33,31 @@ pub type State = Arc<AppState>;
 pub fn router(state: State) -> Router {
     let max_body = state.config.max_body_bytes;
     let cors = cors_layer(&state.config.cors_origins);
-    native::router()
+    let app = native::router()
         .merge(dialects::router())
         .fallback(native::fallback)
         .layer(axum::extract::DefaultBodyLimit::max(max_body))
         .layer(cors)
-        .with_state(state)
+        .with_state(state);
+    // Runs before routing: clients that join a base URL ending in `/` with `/api/...` send `//api`.
+    Router::new()
+        .fallback_service(app)
+        .layer(axum::middleware::map_request(collapse_slashes))
+}
+
+async fn collapse_slashes(mut req: axum::extract::Request) -> axum::extract::Request {
+    let path = req.uri().path();
+    if path.starts_with("//") {
+        let fixed = format!("/{}", path.trim_start_matches('/'));
+        let pq = match req.uri().query() {
+            Some(q) => format!("{fixed}?{q}"),
+            None => fixed,
+        };
+        if let Ok(uri) = pq.parse() {
+            *req.uri_mut() = uri;
+        }
+    }
+    req
 }
 
 /// CORS for browser clients (Backand's SDK runs in browsers): `*` allows any origin (the default,

@@ -11,7 +11,16 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-const HEADER: [&str; 8] = ["email", "first_name", "last_name", "age", "score", "active", "joined", "notes"];
+const HEADER: [&str; 8] = [
+    "email",
+    "first_name",
+    "last_name",
+    "age",
+    "score",
+    "active",
+    "joined",
+    "notes",
+];
 
 /// Writes the CSV of rows `0..n`, then a ZIP holding it; returns the ZIP's path.
 fn make_files(dir: &Path, n: usize) -> anyhow::Result<(std::path::PathBuf, std::path::PathBuf)> {
@@ -29,7 +38,12 @@ fn make_files(dir: &Path, n: usize) -> anyhow::Result<(std::path::PathBuf, std::
     drop(w);
     let zip_path = dir.join("people.zip");
     let mut z = zip::ZipWriter::new(std::fs::File::create(&zip_path)?);
-    z.start_file("people.csv", zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated).large_file(true))?;
+    z.start_file(
+        "people.csv",
+        zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Deflated)
+            .large_file(true),
+    )?;
     std::io::copy(&mut std::fs::File::open(&csv_path)?, &mut z)?;
     z.finish()?.flush()?;
     Ok((csv_path, zip_path))
@@ -47,7 +61,9 @@ fn raw_import(csv_path: &Path, db: &Path) -> anyhow::Result<Duration> {
     while more {
         let tx = conn.transaction()?;
         {
-            let mut stmt = tx.prepare_cached("INSERT INTO people VALUES (?1, ?2, ?2, ?3, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)")?;
+            let mut stmt = tx.prepare_cached(
+                "INSERT INTO people VALUES (?1, ?2, ?2, ?3, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+            )?;
             for _ in 0..1000 {
                 if !rdr.read_record(&mut rec)? {
                     more = false;
@@ -57,7 +73,10 @@ fn raw_import(csv_path: &Path, db: &Path) -> anyhow::Result<Duration> {
                 let score: f64 = rec[4].parse()?;
                 let active = &rec[5] == "true";
                 let id = uuid::Uuid::now_v7().to_string();
-                stmt.execute(rusqlite::params![id, now, "bench", &rec[0], &rec[1], &rec[2], age, score, active, &rec[6], &rec[7]])?;
+                stmt.execute(rusqlite::params![
+                    id, now, "bench", &rec[0], &rec[1], &rec[2], age, score, active, &rec[6],
+                    &rec[7]
+                ])?;
             }
         }
         tx.commit()?;
@@ -80,7 +99,8 @@ impl Drop for Child_ {
 impl Child_ {
     /// The server's peak resident set so far (`VmHWM`), in MiB.
     fn peak_rss_mib(&self) -> f64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap_or_default();
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .unwrap_or_default();
         status
             .lines()
             .find_map(|l| l.strip_prefix("VmHWM:"))
@@ -90,19 +110,41 @@ impl Child_ {
 }
 
 async fn start_server(dir: &Path) -> anyhow::Result<Child_> {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port();
     let child = Command::new(std::env::current_exe()?)
-        .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
+        .args([
+            "serve",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--data-dir",
+        ])
         .arg(dir)
-        .args(["--max-job-records", "100000000", "--max-upload-bytes", "100000000000", "--max-unzipped-bytes", "100000000000"])
+        .args([
+            "--max-job-records",
+            "100000000",
+            "--max-upload-bytes",
+            "100000000000",
+            "--max-unzipped-bytes",
+            "100000000000",
+        ])
         .env("SLUICE_ADMIN_TOKEN", ADMIN)
         .env("RUST_LOG", "error")
         .stdout(Stdio::null())
         .spawn()?;
-    let server = Child_ { child, base: format!("http://127.0.0.1:{port}") };
+    let server = Child_ {
+        child,
+        base: format!("http://127.0.0.1:{port}"),
+    };
     let client = Client::new();
     for _ in 0..200 {
-        if client.get(format!("{}/healthz", server.base)).send().await.is_ok() {
+        if client
+            .get(format!("{}/healthz", server.base))
+            .send()
+            .await
+            .is_ok()
+        {
             return Ok(server);
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -110,7 +152,12 @@ async fn start_server(dir: &Path) -> anyhow::Result<Child_> {
     anyhow::bail!("the server did not start")
 }
 
-async fn call(client: &Client, method: reqwest::Method, url: String, body: Option<Value>) -> anyhow::Result<Value> {
+async fn call(
+    client: &Client,
+    method: reqwest::Method,
+    url: String,
+    body: Option<Value>,
+) -> anyhow::Result<Value> {
     let mut req = client.request(method, url).bearer_auth(ADMIN);
     if let Some(b) = body {
         req = req.json(&b);
@@ -125,8 +172,17 @@ async fn call(client: &Client, method: reqwest::Method, url: String, body: Optio
 /// Runs a job to its end; returns the job and how long it took from creation.
 async fn run_job(client: &Client, base: &str, body: Value) -> anyhow::Result<(Value, Duration)> {
     let start = Instant::now();
-    let job = call(client, reqwest::Method::POST, format!("{base}/v1/apps/bench/jobs"), Some(body)).await?;
-    let url = format!("{base}/v1/apps/bench/jobs/{}", job["id"].as_str().unwrap_or_default());
+    let job = call(
+        client,
+        reqwest::Method::POST,
+        format!("{base}/v1/apps/bench/jobs"),
+        Some(body),
+    )
+    .await?;
+    let url = format!(
+        "{base}/v1/apps/bench/jobs/{}",
+        job["id"].as_str().unwrap_or_default()
+    );
     loop {
         let job = call(client, reqwest::Method::GET, url.clone(), None).await?;
         if job["status"] != "queued" && job["status"] != "running" {
@@ -141,48 +197,117 @@ pub async fn run(rows: usize) -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     let (csv_path, zip_path) = make_files(dir.path(), rows)?;
     let zip_size = std::fs::metadata(&zip_path)?.len();
-    println!("## bulk-write jobs: {rows} rows, 8 columns (email unique), CSV.zip of {:.1} MiB", zip_size as f64 / 1048576.0);
+    println!(
+        "## bulk-write jobs: {rows} rows, 8 columns (email unique), CSV.zip of {:.1} MiB",
+        zip_size as f64 / 1048576.0
+    );
     let d = raw_import(&csv_path, &dir.path().join("raw.db"))?;
     let raw_rate = rate(rows, d);
-    println!("{:<44} {raw_rate:>10.0} rows/s", "(a) raw: parse CSV + rusqlite, 1,000-row txs");
+    println!(
+        "{:<44} {raw_rate:>10.0} rows/s",
+        "(a) raw: parse CSV + rusqlite, 1,000-row txs"
+    );
 
     let data = dir.path().join("server");
     let server = start_server(&data).await?;
     let client = Client::new();
     let base = server.base.clone();
-    call(&client, reqwest::Method::POST, format!("{base}/v1/apps"), Some(json!({"name": "bench"}))).await?;
-    call(&client, reqwest::Method::POST, format!("{base}/v1/apps/bench/objects"), Some(json!({"name": "people", "fields": super::bench_fields()}))).await?;
+    call(
+        &client,
+        reqwest::Method::POST,
+        format!("{base}/v1/apps"),
+        Some(json!({"name": "bench"})),
+    )
+    .await?;
+    call(
+        &client,
+        reqwest::Method::POST,
+        format!("{base}/v1/apps/bench/objects"),
+        Some(json!({"name": "people", "fields": super::bench_fields()})),
+    )
+    .await?;
     let start = Instant::now();
     let file = tokio::fs::File::open(&zip_path).await?;
     let resp = client
         .post(format!("{base}/v1/apps/bench/files?name=people.zip"))
         .bearer_auth(ADMIN)
         .header("content-type", "application/zip")
-        .body(reqwest::Body::wrap_stream(tokio_util::io::ReaderStream::new(file)))
+        .body(reqwest::Body::wrap_stream(
+            tokio_util::io::ReaderStream::new(file),
+        ))
         .send()
         .await?;
     anyhow::ensure!(resp.status() == 201, "upload failed: {}", resp.status());
     let file: Value = resp.json().await?;
     let upload = start.elapsed();
-    println!("{:<44} {:>10.0} rows/s  ({:.1} s: stream, unzip, check, normalise)", "upload", rate(rows, upload), upload.as_secs_f64());
+    println!(
+        "{:<44} {:>10.0} rows/s  ({:.1} s: stream, unzip, check, normalise)",
+        "upload",
+        rate(rows, upload),
+        upload.as_secs_f64()
+    );
 
     let fid = file["file_id"].clone();
-    let (job, d) = run_job(&client, &base, json!({"operation": "insert", "object": "people", "file_id": fid})).await?;
-    anyhow::ensure!(job["progress"]["added"].as_u64() == Some(rows as u64), "insert job: {job}");
+    let (job, d) = run_job(
+        &client,
+        &base,
+        json!({"operation": "insert", "object": "people", "file_id": fid}),
+    )
+    .await?;
+    anyhow::ensure!(
+        job["progress"]["added"].as_u64() == Some(rows as u64),
+        "insert job: {job}"
+    );
     let insert = rate(rows, d);
-    println!("{:<44} {insert:>10.0} rows/s  ratio {:.2}", "(b) insert job", insert / raw_rate);
+    println!(
+        "{:<44} {insert:>10.0} rows/s  ratio {:.2}",
+        "(b) insert job",
+        insert / raw_rate
+    );
     let end_to_end = rate(rows, d + upload);
-    println!("{:<44} {end_to_end:>10.0} rows/s  ratio {:.2}", "    upload + insert job", end_to_end / raw_rate);
+    println!(
+        "{:<44} {end_to_end:>10.0} rows/s  ratio {:.2}",
+        "    upload + insert job",
+        end_to_end / raw_rate
+    );
 
-    let (job, d) = run_job(&client, &base, json!({"operation": "upsert", "object": "people", "file_id": fid, "find_by": "email"})).await?;
-    anyhow::ensure!(job["progress"]["updated"].as_u64() == Some(rows as u64), "upsert job: {job}");
+    let (job, d) = run_job(
+        &client,
+        &base,
+        json!({"operation": "upsert", "object": "people", "file_id": fid, "find_by": "email"}),
+    )
+    .await?;
+    anyhow::ensure!(
+        job["progress"]["updated"].as_u64() == Some(rows as u64),
+        "upsert job: {job}"
+    );
     let upsert = rate(rows, d);
-    println!("{:<44} {upsert:>10.0} rows/s  ratio {:.2}", "(c) upsert job over the existing rows", upsert / raw_rate);
+    println!(
+        "{:<44} {upsert:>10.0} rows/s  ratio {:.2}",
+        "(c) upsert job over the existing rows",
+        upsert / raw_rate
+    );
 
     let start = Instant::now();
-    let resp = client.get(format!("{base}{}", job["result_url"].as_str().unwrap_or_default())).bearer_auth(ADMIN).send().await?;
+    let resp = client
+        .get(format!(
+            "{base}{}",
+            job["result_url"].as_str().unwrap_or_default()
+        ))
+        .bearer_auth(ADMIN)
+        .send()
+        .await?;
     let bytes = resp.bytes().await?.len();
-    println!("{:<44} {:>10.1} s  ({:.1} MiB)", "result ZIP download", start.elapsed().as_secs_f64(), bytes as f64 / 1048576.0);
-    println!("{:<44} {:>10.1} MiB", "server peak RSS (VmHWM)", server.peak_rss_mib());
+    println!(
+        "{:<44} {:>10.1} s  ({:.1} MiB)",
+        "result ZIP download",
+        start.elapsed().as_secs_f64(),
+        bytes as f64 / 1048576.0
+    );
+    println!(
+        "{:<44} {:>10.1} MiB",
+        "server peak RSS (VmHWM)",
+        server.peak_rss_mib()
+    );
     Ok(())
 }

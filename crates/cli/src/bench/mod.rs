@@ -1,6 +1,7 @@
 //! `sluice bench`: throughput measured against the raw engine in the same run, since the machine
 //! is shared and noisy. Each scenario prints rows/s (or requests/s) and the ratio to raw SQLite.
 
+pub mod batches;
 pub mod bulk;
 pub mod jobs;
 pub mod raw;

@@ -124,7 +124,11 @@ fn run_from_checkpoint(host: &dyn JobHost, job: &Job) -> Result<Job> {
         }
         let mut rows = Vec::with_capacity(chunk);
         while rows.len() < chunk && rdr.read_record(&mut record).map_err(Error::internal)? {
-            let cells = job.result_columns.iter().map(|&c| record.get(c).unwrap_or_default().to_owned()).collect();
+            let cells = job
+                .result_columns
+                .iter()
+                .map(|&c| record.get(c).unwrap_or_default().to_owned())
+                .collect();
             rows.push((plan.prepare(&record), cells));
         }
         let end = base + rdr.position().byte();
@@ -139,9 +143,16 @@ fn run_from_checkpoint(host: &dyn JobHost, job: &Job) -> Result<Job> {
             return finish(host, &job);
         }
         let n = rows.len() as u64;
-        let (obj, plan, result_path, id) = (obj.clone(), plan.clone(), host.result_path(&job.id), job.id.clone());
+        let (obj, plan, result_path, id) = (
+            obj.clone(),
+            plan.clone(),
+            host.result_path(&job.id),
+            job.id.clone(),
+        );
         let from = expected;
-        pending = Some(host.submit(Box::new(move |ctx| apply_chunk(ctx, &id, from, &obj, &plan, rows, end, &result_path))));
+        pending = Some(host.submit(Box::new(move |ctx| {
+            apply_chunk(ctx, &id, from, &obj, &plan, rows, end, &result_path)
+        })));
         expected += n;
     }
 }

@@ -3,9 +3,11 @@
 pub mod sqlite;
 
 use crate::auth::Role;
+use crate::batches::Batch;
 use crate::error::Result;
 use crate::jobs::{FileRow, Job};
 use crate::model::{App, Catalog, Field, Object, Record, Selection, Stamp, Value, Writes};
+use crate::query::{CheckedQuery, QueryLimits, QueryResult};
 use std::sync::Arc;
 use uuid::Uuid;
 
@@ -97,6 +99,30 @@ pub trait Tx {
     fn get_user(&mut self, app_id: Uuid, name: &str) -> Result<Option<UserRow>>;
     fn list_users(&mut self, app_id: Uuid) -> Result<Vec<UserRow>>;
     fn delete_user(&mut self, app_id: Uuid, name: &str) -> Result<bool>;
+
+    /// Runs a checked read-only query (see `query`).
+    fn query(
+        &mut self,
+        q: &CheckedQuery,
+        params: &[serde_json::Value],
+        limits: &QueryLimits,
+    ) -> Result<QueryResult>;
+
+    fn put_batch(&mut self, batch: &Batch) -> Result<()>;
+    fn get_batch(&mut self, id: &str) -> Result<Option<Batch>>;
+    /// An app's batches, newest first.
+    fn list_batches(&mut self, app_id: Uuid, limit: usize) -> Result<Vec<Batch>>;
+    fn batches_by_status(&mut self, status: &str) -> Result<Vec<Batch>>;
+    /// Stores a batch's resolved selection: `(seq, operation index, record id)`.
+    fn put_batch_ids(&mut self, batch: &str, ids: &[(u64, u32, String)]) -> Result<()>;
+    /// The selection from `from` (a seq) on, at most `limit` entries.
+    fn batch_ids(
+        &mut self,
+        batch: &str,
+        from: u64,
+        limit: usize,
+    ) -> Result<Vec<(u64, u32, String)>>;
+    fn delete_batch_ids(&mut self, batch: &str) -> Result<()>;
 
     fn put_file(&mut self, file: &FileRow) -> Result<()>;
     fn get_file(&mut self, app_id: Uuid, id: &str) -> Result<Option<FileRow>>;

@@ -3,6 +3,7 @@
 
 pub mod backand;
 pub mod bigin;
+pub mod fulcrum;
 pub mod sugar;
 
 use crate::State;
@@ -15,6 +16,7 @@ pub fn router() -> Router<State> {
         .merge(backand::router())
         .merge(sugar::router())
         .merge(bigin::router())
+        .merge(fulcrum::router())
 }
 
 /// Registers what dialects need from the engine (their callback bodies).

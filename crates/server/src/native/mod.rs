@@ -4,6 +4,7 @@ mod auth;
 pub mod bulk;
 pub mod handler;
 pub mod jobs;
+mod query;
 mod records;
 mod refs;
 pub mod render;
@@ -39,7 +40,21 @@ pub fn router() -> Router<State> {
         .route("/v1/apps/{app}/jobs", post(jobs::create).get(jobs::list))
         .route("/v1/apps/{app}/jobs/{id}", get(jobs::get))
         .route("/v1/apps/{app}/jobs/{id}/cancel", post(jobs::cancel))
-        .route("/v1/apps/{app}/jobs/{id}/result", get(jobs::result));
+        .route("/v1/apps/{app}/jobs/{id}/result", get(jobs::result))
+        .route("/v1/apps/{app}/query", post(query::query))
+        .route(
+            "/v1/apps/{app}/batches",
+            post(query::create_batch).get(query::list_batches),
+        )
+        .route("/v1/apps/{app}/batches/{id}", get(query::get_batch))
+        .route(
+            "/v1/apps/{app}/batches/{id}/start",
+            post(query::start_batch),
+        )
+        .route(
+            "/v1/apps/{app}/batches/{id}/cancel",
+            post(query::cancel_batch),
+        );
     for path in resources {
         r = r.route(path, any(handler::dispatch));
     }

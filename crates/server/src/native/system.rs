@@ -22,5 +22,8 @@ pub async fn limits(S(state): S<State>) -> Json<Value> {
         "max_unzipped_bytes": c.max_unzipped_bytes,
         "max_zip_ratio": c.max_zip_ratio,
         "max_columns": c.max_columns,
+        "max_batch_records": c.max_batch_records,
+        "max_query_rows": c.query_max_rows,
+        "query_timeout_ms": c.query_timeout_ms,
     }))
 }

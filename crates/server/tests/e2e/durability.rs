@@ -192,3 +192,54 @@ async fn a_job_killed_with_sigkill_mid_way_resumes_exactly() {
     check_exactly_once(&server.app(), &id, 24_000).await;
     server.kill9();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_interrupted_by_kill_9_ends_truthfully_after_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = spawn_process(
+        dir.path(),
+        &[("SLUICE_FAILPOINTS", "batch.chunk.after_commit:3")],
+    );
+    let app = server.app();
+    app.setup_crm().await;
+    let ops: Vec<serde_json::Value> = (0..5000)
+        .map(|i| json!({"method": "POST", "url": RECS, "body": {"email": format!("k{i}@x")}}))
+        .collect();
+    for chunk in ops.chunks(1000) {
+        let (s, _) = app
+            .admin("POST", "/v1/bulk", Some(json!({"operations": chunk})))
+            .await;
+        assert_eq!(s, 200);
+    }
+    let (s, b) = app
+        .admin("POST", "/v1/apps/crm/batches", Some(json!({"start": true, "operations": [{"action": "delete", "object": "contacts", "query": "SELECT id FROM contacts"}]})))
+        .await;
+    assert_eq!(s, 201, "{b}");
+    let id = b["id"].as_str().unwrap().to_owned();
+    wait_exit(&mut server.child).await;
+    let server = spawn_process(dir.path(), &[]);
+    let app = server.app();
+    let mut batch = serde_json::Value::Null;
+    for _ in 0..400 {
+        let (_, b) = app
+            .admin("GET", &format!("/v1/apps/crm/batches/{id}"), None)
+            .await;
+        batch = b;
+        if batch["status"] != "running" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    assert_eq!(
+        (
+            batch["status"].as_str(),
+            batch["objects_total"].as_u64(),
+            batch["objects_success"].as_u64(),
+            batch["objects_failed"].as_u64()
+        ),
+        (Some("success"), Some(5000), Some(5000), Some(0)),
+        "{batch}"
+    );
+    assert_eq!(app.count("crm", "contacts").await, 0);
+    server.kill9();
+}

@@ -2,12 +2,15 @@
 
 mod auth;
 mod backand;
+mod batches;
 mod bigin;
 mod bulk;
 mod common;
 mod durability;
 mod errors;
+mod fulcrum;
 mod jobs;
+mod query;
 mod records;
 mod schema;
 mod sugar;

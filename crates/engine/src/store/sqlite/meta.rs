@@ -2,6 +2,7 @@
 
 use super::tx::map_err;
 use crate::auth::{Role, TokenKind};
+use crate::batches::Batch;
 use crate::error::{Error, Result};
 use crate::jobs::{FileRow, Job};
 use crate::model::{App, Catalog, Object};
@@ -56,6 +57,8 @@ pub fn delete_app(conn: &Connection, id: Uuid) -> Result<()> {
         "DELETE FROM _users WHERE app_id = ?1",
         "DELETE FROM _files WHERE app_id = ?1",
         "DELETE FROM _jobs WHERE app_id = ?1",
+        "DELETE FROM _batch_ids WHERE batch_id IN (SELECT id FROM _batches WHERE app_id = ?1)",
+        "DELETE FROM _batches WHERE app_id = ?1",
         "DELETE FROM _apps WHERE id = ?1",
     ] {
         conn.execute(sql, [&id]).map_err(map_err)?;
@@ -327,4 +330,87 @@ pub fn jobs_by_status(conn: &Connection, status: &str, limit: usize) -> Result<V
 
 pub fn jobs_with_callback(conn: &Connection, status: &str) -> Result<Vec<Job>> {
     jobs_where(conn, "callback = ?1 ORDER BY created_at", &[&status])
+}
+
+pub fn put_batch(conn: &Connection, b: &Batch) -> Result<()> {
+    let doc = serde_json::to_string(b).map_err(Error::internal)?;
+    conn.prepare_cached(
+        "INSERT INTO _batches (id, app_id, status, created_at, doc) VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT (id) DO UPDATE SET status = excluded.status, doc = excluded.doc",
+    )
+    .and_then(|mut s| {
+        s.execute(params![
+            b.id,
+            b.app_id.to_string(),
+            b.status.as_str(),
+            b.created_at.as_str(),
+            doc
+        ])
+    })
+    .map_err(map_err)?;
+    Ok(())
+}
+
+fn batches_where(conn: &Connection, sql: &str, p: &[&dyn rusqlite::ToSql]) -> Result<Vec<Batch>> {
+    let mut stmt = conn
+        .prepare_cached(&format!("SELECT doc FROM _batches WHERE {sql}"))
+        .map_err(map_err)?;
+    let docs = stmt
+        .query_map(p, |r| r.get::<_, String>(0))
+        .map_err(map_err)?;
+    docs.map(|d| serde_json::from_str(&d.map_err(map_err)?).map_err(Error::internal))
+        .collect()
+}
+
+pub fn get_batch(conn: &Connection, id: &str) -> Result<Option<Batch>> {
+    Ok(batches_where(conn, "id = ?1", &[&id])?.pop())
+}
+
+pub fn list_batches(conn: &Connection, app_id: Uuid, limit: usize) -> Result<Vec<Batch>> {
+    let (app, limit) = (app_id.to_string(), limit as i64);
+    batches_where(
+        conn,
+        "app_id = ?1 ORDER BY created_at DESC, id DESC LIMIT ?2",
+        &[&app, &limit],
+    )
+}
+
+pub fn batches_by_status(conn: &Connection, status: &str) -> Result<Vec<Batch>> {
+    batches_where(conn, "status = ?1 ORDER BY created_at", &[&status])
+}
+
+pub fn put_batch_ids(conn: &Connection, batch: &str, ids: &[(u64, u32, String)]) -> Result<()> {
+    let mut stmt = conn
+        .prepare_cached(
+            "INSERT INTO _batch_ids (batch_id, seq, op, record_id) VALUES (?1, ?2, ?3, ?4)",
+        )
+        .map_err(map_err)?;
+    for (seq, op, id) in ids {
+        stmt.execute(params![batch, *seq as i64, op, id])
+            .map_err(map_err)?;
+    }
+    Ok(())
+}
+
+pub fn batch_ids(
+    conn: &Connection,
+    batch: &str,
+    from: u64,
+    limit: usize,
+) -> Result<Vec<(u64, u32, String)>> {
+    let mut stmt = conn
+        .prepare_cached("SELECT seq, op, record_id FROM _batch_ids WHERE batch_id = ?1 AND seq >= ?2 ORDER BY seq LIMIT ?3")
+        .map_err(map_err)?;
+    let rows = stmt
+        .query_map(params![batch, from as i64, limit as i64], |r| {
+            Ok((r.get::<_, i64>(0)? as u64, r.get(1)?, r.get(2)?))
+        })
+        .map_err(map_err)?;
+    rows.collect::<rusqlite::Result<_>>().map_err(map_err)
+}
+
+pub fn delete_batch_ids(conn: &Connection, batch: &str) -> Result<()> {
+    conn.execute("DELETE FROM _batch_ids WHERE batch_id = ?1", [batch])
+        .map_err(map_err)?;
+    Ok(())
 }

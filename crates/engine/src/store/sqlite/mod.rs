@@ -3,6 +3,7 @@
 
 mod meta;
 mod prepared;
+mod query;
 mod records;
 mod schema;
 mod tx;
@@ -58,7 +59,8 @@ fn open(path: &Path, read_only: bool, cache_kib: i64) -> Result<Connection> {
          PRAGMA foreign_keys = OFF;",
     )
     .map_err(Error::internal)?;
-    conn.pragma_update(None, "cache_size", -cache_kib).map_err(Error::internal)?;
+    conn.pragma_update(None, "cache_size", -cache_kib)
+        .map_err(Error::internal)?;
     if !read_only {
         conn.pragma_update(None, "journal_mode", "WAL")
             .map_err(Error::internal)?;

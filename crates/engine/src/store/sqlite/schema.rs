@@ -32,6 +32,16 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX _jobs_callback ON _jobs (callback) WHERE callback IS NOT NULL;
     CREATE INDEX _jobs_app ON _jobs (app_id, created_at);
 ",
+    "
+    CREATE TABLE _batches (
+        id TEXT PRIMARY KEY, app_id TEXT NOT NULL, status TEXT NOT NULL, created_at TEXT NOT NULL,
+        doc TEXT NOT NULL) STRICT;
+    CREATE INDEX _batches_app ON _batches (app_id, created_at);
+    CREATE INDEX _batches_status ON _batches (status);
+    CREATE TABLE _batch_ids (
+        batch_id TEXT NOT NULL, seq INTEGER NOT NULL, op INTEGER NOT NULL, record_id TEXT NOT NULL,
+        PRIMARY KEY (batch_id, seq)) STRICT, WITHOUT ROWID;
+",
 ];
 
 pub fn migrate(conn: &mut Connection) -> Result<()> {

@@ -2,9 +2,11 @@
 
 use super::prepared::Prepared;
 use super::{meta, records, schema};
+use crate::batches::Batch;
 use crate::error::{Error, ErrorCode, Result};
 use crate::jobs::{FileRow, Job};
 use crate::model::{App, Catalog, Object, Record, Selection, Stamp, Value, Writes};
+use crate::query::{CheckedQuery, QueryLimits, QueryResult};
 use crate::store::{SchemaChange, TokenRow, Tx, UserRow};
 use rusqlite::{Connection, ErrorCode as SqliteCode};
 use std::sync::Arc;
@@ -183,6 +185,48 @@ impl Tx for SqliteTx<'_> {
 
     fn delete_user(&mut self, app_id: Uuid, name: &str) -> Result<bool> {
         meta::delete_user(self.conn, app_id, name)
+    }
+
+    fn query(
+        &mut self,
+        q: &CheckedQuery,
+        params: &[serde_json::Value],
+        limits: &QueryLimits,
+    ) -> Result<QueryResult> {
+        super::query::run(self.conn, q, params, limits)
+    }
+
+    fn put_batch(&mut self, batch: &Batch) -> Result<()> {
+        meta::put_batch(self.conn, batch)
+    }
+
+    fn get_batch(&mut self, id: &str) -> Result<Option<Batch>> {
+        meta::get_batch(self.conn, id)
+    }
+
+    fn list_batches(&mut self, app_id: Uuid, limit: usize) -> Result<Vec<Batch>> {
+        meta::list_batches(self.conn, app_id, limit)
+    }
+
+    fn batches_by_status(&mut self, status: &str) -> Result<Vec<Batch>> {
+        meta::batches_by_status(self.conn, status)
+    }
+
+    fn put_batch_ids(&mut self, batch: &str, ids: &[(u64, u32, String)]) -> Result<()> {
+        meta::put_batch_ids(self.conn, batch, ids)
+    }
+
+    fn batch_ids(
+        &mut self,
+        batch: &str,
+        from: u64,
+        limit: usize,
+    ) -> Result<Vec<(u64, u32, String)>> {
+        meta::batch_ids(self.conn, batch, from, limit)
+    }
+
+    fn delete_batch_ids(&mut self, batch: &str) -> Result<()> {
+        meta::delete_batch_ids(self.conn, batch)
     }
 
     fn put_file(&mut self, file: &FileRow) -> Result<()> {

@@ -1,0 +1,317 @@
+//! Batches: delete by query and by ids, update by ids, refusals, pending then started, live
+//! counters, cancel.
+
+use crate::common::{spawn_app_with, TestApp};
+use serde_json::{json, Value};
+
+const RECS: &str = "/v1/apps/crm/objects/contacts/records";
+
+async fn seed(app: &TestApp, n: usize) -> Vec<String> {
+    let ops: Vec<Value> = (0..n)
+        .map(|i| json!({"method": "POST", "url": RECS, "body": {"email": format!("p{i}@x"), "age": i % 100}}))
+        .collect();
+    let mut ids = Vec::new();
+    for chunk in ops.chunks(1000) {
+        let (s, b) = app
+            .admin("POST", "/v1/bulk", Some(json!({"operations": chunk})))
+            .await;
+        assert_eq!(s, 200);
+        ids.extend(
+            b["results"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| r["body"]["id"].as_str().unwrap().to_owned()),
+        );
+    }
+    ids
+}
+
+async fn wait_batch(app: &TestApp, id: &str) -> Value {
+    for _ in 0..600 {
+        let (_, b) = app
+            .admin("GET", &format!("/v1/apps/crm/batches/{id}"), None)
+            .await;
+        if ["success", "failed", "canceled"].contains(&b["status"].as_str().unwrap_or_default()) {
+            return b;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    panic!("batch {id} did not finish");
+}
+
+#[tokio::test]
+async fn delete_by_query_and_ids_update_by_ids() {
+    let app = spawn_app_with(|_| {}).await;
+    app.setup_crm().await;
+    let ids = seed(&app, 300).await;
+    let writer = app.token("crm", "will", "writer").await;
+    let (s, b) = app
+        .call(
+            "POST",
+            "/v1/apps/crm/batches",
+            Some(&writer),
+            Some(json!({"start": true, "operations": [{"action": "delete", "object": "contacts", "query": "SELECT id FROM contacts WHERE age < 10"}]})),
+        )
+        .await;
+    assert_eq!(s, 201, "{b}");
+    assert_eq!(b["created_by"], "will");
+    let b = wait_batch(&app, b["id"].as_str().unwrap()).await;
+    assert_eq!(
+        (
+            b["status"].as_str(),
+            b["objects_total"].as_u64(),
+            b["objects_success"].as_u64()
+        ),
+        (Some("success"), Some(30), Some(30)),
+        "{b}"
+    );
+    assert!(b["started_at"].is_string() && b["completed_at"].is_string());
+    assert_eq!(app.count("crm", "contacts").await, 270);
+
+    // Several operations run in order: update some by ids, delete others by ids (one already gone).
+    let upd: Vec<&String> = ids[50..60].iter().collect();
+    let del: Vec<&String> = ids[0..1].iter().chain(ids[60..70].iter()).collect();
+    let (s, b) = app
+        .admin(
+            "POST",
+            "/v1/apps/crm/batches",
+            Some(json!({"start": true, "operations": [
+                {"action": "update", "object": "contacts", "ids": upd, "set": {"age": 999}},
+                {"action": "delete", "object": "contacts", "ids": del}
+            ]})),
+        )
+        .await;
+    assert_eq!(s, 201, "{b}");
+    let b = wait_batch(&app, b["id"].as_str().unwrap()).await;
+    assert_eq!(
+        (
+            b["objects_total"].as_u64(),
+            b["objects_success"].as_u64(),
+            b["objects_failed"].as_u64()
+        ),
+        (Some(21), Some(20), Some(1)),
+        "{b}"
+    );
+    let (_, r) = app
+        .admin("GET", &format!("{RECS}?age=999&count=true&limit=1"), None)
+        .await;
+    assert_eq!(r["total"], 10);
+    assert_eq!(app.count("crm", "contacts").await, 260);
+}
+
+#[tokio::test]
+async fn bad_batches_are_refused_before_anything_changes() {
+    let app = spawn_app_with(|c| c.max_batch_records = 50).await;
+    app.setup_crm().await;
+    let ids = seed(&app, 100).await;
+    let reader = app.token("crm", "r", "reader").await;
+    let op = |extra: Value| {
+        let mut o = json!({"action": "delete", "object": "contacts"});
+        o.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        json!({"operations": [o]})
+    };
+    let cases = vec![
+        (
+            op(json!({"query": "SELECT id FROM contacts", "ids": [ids[0]]})),
+            400,
+            "invalid_request",
+            Some("ids"),
+        ),
+        (op(json!({})), 422, "required", Some("query")),
+        (
+            op(json!({"query": "SELECT email FROM contacts"})),
+            422,
+            "validation_failed",
+            Some("query"),
+        ),
+        (
+            op(json!({"query": "DELETE FROM contacts"})),
+            400,
+            "invalid_request",
+            Some("query"),
+        ),
+        (
+            op(json!({"query": "SELECT id FROM nowhere"})),
+            400,
+            "invalid_request",
+            Some("query"),
+        ),
+        (
+            op(json!({"ids": ids[..51].to_vec()})),
+            413,
+            "limit_exceeded",
+            Some("ids"),
+        ),
+        (
+            json!({"operations": [{"action": "update", "object": "contacts", "ids": [ids[0]]}]}),
+            422,
+            "required",
+            Some("set"),
+        ),
+        (
+            json!({"operations": [{"action": "update", "object": "contacts", "ids": [ids[0]], "set": {"colour": 1}}]}),
+            422,
+            "unknown_field",
+            Some("colour"),
+        ),
+        (
+            json!({"operations": [{"action": "delete", "object": "nope", "ids": [ids[0]]}]}),
+            404,
+            "not_found",
+            Some("object"),
+        ),
+        (
+            json!({"operations": [{"action": "truncate", "object": "contacts", "ids": [ids[0]]}]}),
+            422,
+            "validation_failed",
+            None,
+        ),
+        (
+            json!({"operations": []}),
+            422,
+            "required",
+            Some("operations"),
+        ),
+    ];
+    for (body, status, code, field) in cases {
+        let (s, b) = app
+            .admin("POST", "/v1/apps/crm/batches", Some(body.clone()))
+            .await;
+        assert_eq!(
+            (s.as_u16(), b["error"]["code"].as_str()),
+            (status, Some(code)),
+            "{body}: {b}"
+        );
+        assert_eq!(b["error"]["field"].as_str(), field, "{body}: {b}");
+    }
+    let (s, _) = app
+        .call(
+            "POST",
+            "/v1/apps/crm/batches",
+            Some(&reader),
+            Some(op(json!({"ids": [ids[0]]}))),
+        )
+        .await;
+    assert_eq!(s, 403);
+    // A query selecting more than the limit: refused when started, the batch failed, nothing changed.
+    let (s, b) = app
+        .admin(
+            "POST",
+            "/v1/apps/crm/batches",
+            Some(op(json!({"query": "SELECT id FROM contacts"}))),
+        )
+        .await;
+    assert_eq!(
+        (s.as_u16(), b["status"].as_str()),
+        (201, Some("pending")),
+        "{b}"
+    );
+    let id = b["id"].as_str().unwrap();
+    let (s, e) = app
+        .admin("POST", &format!("/v1/apps/crm/batches/{id}/start"), None)
+        .await;
+    assert_eq!(
+        (s.as_u16(), e["error"]["code"].as_str()),
+        (413, Some("limit_exceeded")),
+        "{e}"
+    );
+    let (_, b) = app
+        .admin("GET", &format!("/v1/apps/crm/batches/{id}"), None)
+        .await;
+    assert_eq!(b["status"], "failed");
+    assert!(b["error"].as_str().unwrap().contains("nothing was changed"));
+    assert_eq!(app.count("crm", "contacts").await, 100);
+}
+
+#[tokio::test]
+async fn a_pending_batch_starts_later_and_counters_move() {
+    let app = spawn_app_with(|c| {
+        c.batch_chunk_rows = 100;
+        c.batch_pause_ms = 30;
+    })
+    .await;
+    app.setup_crm().await;
+    seed(&app, 2000).await;
+    let (s, b) = app
+        .admin("POST", "/v1/apps/crm/batches", Some(json!({"start": false, "operations": [{"action": "delete", "object": "contacts", "query": "SELECT id FROM contacts"}]})))
+        .await;
+    assert_eq!(
+        (
+            s.as_u16(),
+            b["status"].as_str(),
+            b["objects_total"].as_u64()
+        ),
+        (201, Some("pending"), Some(0))
+    );
+    let id = b["id"].as_str().unwrap().to_owned();
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    assert_eq!(
+        app.count("crm", "contacts").await,
+        2000,
+        "a pending batch does nothing"
+    );
+    let (s, b) = app
+        .admin("POST", &format!("/v1/apps/crm/batches/{id}/start"), None)
+        .await;
+    assert_eq!(
+        (
+            s.as_u16(),
+            b["status"].as_str(),
+            b["objects_total"].as_u64()
+        ),
+        (200, Some("running"), Some(2000)),
+        "{b}"
+    );
+    let mut seen_partial = false;
+    let mut last = 0;
+    loop {
+        let (_, b) = app
+            .admin("GET", &format!("/v1/apps/crm/batches/{id}"), None)
+            .await;
+        let done = b["objects_success"].as_u64().unwrap();
+        assert!(done >= last, "counters only move forward");
+        last = done;
+        if b["status"] == "running" && done > 0 && done < 2000 {
+            seen_partial = true;
+        }
+        if b["status"] == "success" {
+            assert_eq!(done, 2000);
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(seen_partial, "the counters were seen part-way");
+    assert_eq!(app.count("crm", "contacts").await, 0);
+    let (s, _) = app
+        .admin("POST", &format!("/v1/apps/crm/batches/{id}/start"), None)
+        .await;
+    assert_eq!(s, 409);
+}
+
+#[tokio::test]
+async fn a_running_batch_can_be_canceled() {
+    let app = spawn_app_with(|c| {
+        c.batch_chunk_rows = 50;
+        c.batch_pause_ms = 50;
+    })
+    .await;
+    app.setup_crm().await;
+    seed(&app, 1000).await;
+    let (_, b) = app
+        .admin("POST", "/v1/apps/crm/batches", Some(json!({"start": true, "operations": [{"action": "delete", "object": "contacts", "query": "SELECT id FROM contacts"}]})))
+        .await;
+    let id = b["id"].as_str().unwrap().to_owned();
+    tokio::time::sleep(std::time::Duration::from_millis(120)).await;
+    let (s, _) = app
+        .admin("POST", &format!("/v1/apps/crm/batches/{id}/cancel"), None)
+        .await;
+    assert_eq!(s, 200);
+    let b = wait_batch(&app, &id).await;
+    assert_eq!(b["status"], "canceled");
+    let done = b["objects_success"].as_u64().unwrap();
+    assert!(done > 0 && done < 1000, "{b}");
+    assert_eq!(app.count("crm", "contacts").await, 1000 - done);
+}

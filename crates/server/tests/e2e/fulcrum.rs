@@ -1,0 +1,338 @@
+//! The Fulcrum dialect: the seed's batch flow, the Query API, and Fulcrum's own Python client
+//! (`fulcrum` on PyPI) querying sluice.
+
+use crate::common::{spawn_app_with, TestApp};
+use serde_json::{json, Value};
+use std::path::PathBuf;
+use std::process::Command;
+
+/// App `field` with object `inspections` labelled "Testing App" (it has a `status` field) and 40
+/// records, 15 marked `delete_this`; returns an owner token and the object's id (Fulcrum's form_id).
+async fn setup(app: &TestApp) -> (String, String) {
+    app.admin("POST", "/v1/apps", Some(json!({"name": "field"})))
+        .await;
+    let (_, obj) = app
+        .admin(
+            "POST",
+            "/v1/apps/field/objects",
+            Some(json!({"name": "inspections", "label": "Testing App", "fields": [
+                {"name": "site", "type": "text"}, {"name": "status", "type": "text"}, {"name": "score", "type": "integer"}
+            ]})),
+        )
+        .await;
+    let ops: Vec<Value> = (0..40)
+        .map(|i| json!({"method": "POST", "url": "/v1/apps/field/objects/inspections/records",
+                        "body": {"site": format!("site {i:02}"), "status": if i % 8 < 3 { "delete_this" } else { "keep" }, "score": i}}))
+        .collect();
+    app.admin("POST", "/v1/bulk", Some(json!({"operations": ops})))
+        .await;
+    app.admin("POST", "/v1/apps/field/users", Some(json!({"name": "vince", "password": "password-1", "role": "writer", "first_name": "Vincent", "last_name": "Lauffer"})))
+        .await;
+    let token = app.token("field", "vince", "writer").await;
+    (token, obj["id"].as_str().unwrap().to_owned())
+}
+
+async fn fulcrum(
+    app: &TestApp,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Option<Value>,
+) -> (u16, Value) {
+    let mut req = app.client.request(method.parse().unwrap(), app.url(path));
+    if let Some(t) = token {
+        req = req.header("X-ApiToken", t);
+    }
+    if let Some(b) = body {
+        req = req.json(&b);
+    }
+    let resp = req.send().await.unwrap();
+    (
+        resp.status().as_u16(),
+        resp.json().await.unwrap_or(Value::Null),
+    )
+}
+
+#[tokio::test]
+async fn the_seed_batch_flow() {
+    let app = spawn_app_with(|_| {}).await;
+    let (token, form_id) = setup(&app).await;
+    let body = json!({"batch": {"start": true, "operations": [{
+        "action": "delete", "resource": "record", "form_id": form_id,
+        "query": "SELECT _record_id AS id FROM \"Testing App\" WHERE _status='delete_this'"
+    }]}});
+    let (s, b) = fulcrum(&app, "POST", "/api/v2/batch.json", Some(&token), Some(body)).await;
+    assert_eq!(s, 200, "{b}");
+    let batch = &b["batch"];
+    for key in [
+        "id",
+        "status",
+        "objects_total",
+        "objects_success",
+        "created_at",
+        "updated_at",
+        "created_by",
+        "created_by_id",
+        "updated_by",
+        "updated_by_id",
+        "started_at",
+        "completed_at",
+    ] {
+        assert!(batch.get(key).is_some(), "{key} in {batch}");
+    }
+    assert_eq!(
+        (
+            batch["created_by"].as_str(),
+            batch["objects_total"].as_u64()
+        ),
+        (Some("Vincent Lauffer"), Some(15))
+    );
+    let id = batch["id"].as_str().unwrap().to_owned();
+    let mut done = Value::Null;
+    for _ in 0..200 {
+        let (s, b) = fulcrum(
+            &app,
+            "GET",
+            &format!("/api/v2/batch/{id}.json"),
+            Some(&token),
+            None,
+        )
+        .await;
+        assert_eq!(s, 200);
+        done = b["batch"].clone();
+        if done["status"] == "success" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(
+        (done["status"].as_str(), done["objects_success"].as_u64()),
+        (Some("success"), Some(15)),
+        "{done}"
+    );
+    assert_eq!(app.count("field", "inspections").await, 25);
+
+    // The ids method, created pending and started later; without `.json` too.
+    let (_, rows) = app
+        .admin(
+            "POST",
+            "/v1/apps/field/query",
+            Some(json!({"sql": "SELECT id FROM inspections ORDER BY site LIMIT 2"})),
+        )
+        .await;
+    let ids: Vec<&str> = rows["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r[0].as_str().unwrap())
+        .collect();
+    let body = json!({"batch": {"start": false, "operations": [
+        {"action": "delete", "resource": "record", "form_id": form_id, "ids": ids},
+        {"action": "delete", "resource": "record", "form_id": form_id, "query": "SELECT _record_id AS id FROM \"Testing App\""}
+    ]}});
+    let (s, b) = fulcrum(&app, "POST", "/api/v2/batch", Some(&token), Some(body)).await;
+    assert_eq!(
+        (s, b["batch"]["status"].as_str()),
+        (200, Some("pending")),
+        "{b}"
+    );
+    let id = b["batch"]["id"].as_str().unwrap().to_owned();
+    let (s, b) = fulcrum(
+        &app,
+        "POST",
+        &format!("/api/v2/batch/{id}/start.json"),
+        Some(&token),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (s, b["batch"]["objects_total"].as_u64()),
+        (200, Some(2)),
+        "only the first operation runs: {b}"
+    );
+    for _ in 0..200 {
+        let (_, b) = fulcrum(
+            &app,
+            "GET",
+            &format!("/api/v2/batch/{id}"),
+            Some(&token),
+            None,
+        )
+        .await;
+        if b["batch"]["status"] == "success" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(app.count("field", "inspections").await, 23);
+    let (s, b) = fulcrum(&app, "GET", "/api/v2/batch.json", Some(&token), None).await;
+    assert_eq!((s, b["batches"].as_array().map(Vec::len)), (200, Some(2)));
+
+    // Fulcrum's rules and error shape.
+    let both = json!({"batch": {"start": true, "operations": [{"action": "delete", "resource": "record", "form_id": form_id, "ids": [ids[0]], "query": "SELECT _record_id AS id FROM \"Testing App\""}]}});
+    let (s, e) = fulcrum(&app, "POST", "/api/v2/batch.json", Some(&token), Some(both)).await;
+    assert_eq!(s, 400, "{e}");
+    assert!(e["errors"][0].is_string());
+    let no_id = json!({"batch": {"start": true, "operations": [{"action": "delete", "resource": "record", "form_id": form_id, "query": "SELECT site FROM \"Testing App\""}]}});
+    let (s, e) = fulcrum(
+        &app,
+        "POST",
+        "/api/v2/batch.json",
+        Some(&token),
+        Some(no_id),
+    )
+    .await;
+    assert_eq!(s, 422, "{e}");
+    let (s, e) = fulcrum(
+        &app,
+        "POST",
+        "/api/v2/batch.json",
+        None,
+        Some(json!({"batch": {"operations": []}})),
+    )
+    .await;
+    assert_eq!((s, e["errors"].is_array()), (401, true));
+    let (s, _) = fulcrum(
+        &app,
+        "GET",
+        "/api/v2/batch/01a21100-0000-7000-8000-000000000000.json",
+        Some(&token),
+        None,
+    )
+    .await;
+    assert_eq!(s, 404);
+    let (s, _) = fulcrum(
+        &app,
+        "POST",
+        &format!("/api/v2/batch/{id}/stop.json"),
+        Some(&token),
+        None,
+    )
+    .await;
+    assert_eq!(s, 404, "a started batch cannot be stopped");
+}
+
+#[tokio::test]
+async fn the_query_api() {
+    let app = spawn_app_with(|_| {}).await;
+    let (token, _) = setup(&app).await;
+    let sql = "SELECT _record_id, site, _status, score FROM \"Testing App\" WHERE score < 3 ORDER BY score";
+    let resp = app
+        .client
+        .get(app.url("/api/v2/query"))
+        .query(&[("q", sql), ("format", "json")])
+        .header("X-ApiToken", &token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let b: Value = resp.json().await.unwrap();
+    assert_eq!(
+        b["fields"][0],
+        json!({"name": "_record_id", "type": "string"})
+    );
+    assert_eq!(b["fields"][3], json!({"name": "score", "type": "integer"}));
+    assert_eq!(b["rows"].as_array().unwrap().len(), 3);
+    assert_eq!(
+        (
+            b["rows"][1]["site"].as_str(),
+            b["rows"][1]["_status"].as_str()
+        ),
+        (Some("site 01"), Some("delete_this"))
+    );
+    // CSV is the default format.
+    let resp = app
+        .client
+        .post(app.url("/api/v2/query.json"))
+        .header("X-ApiToken", &token)
+        .json(&json!({"q": "SELECT site FROM inspections WHERE score = 7"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.text().await.unwrap(), "site\nsite 07\n");
+    let (s, e) = fulcrum(
+        &app,
+        "POST",
+        "/api/v2/query",
+        Some(&token),
+        Some(json!({"q": "DELETE FROM inspections", "format": "json"})),
+    )
+    .await;
+    assert_eq!(s, 400);
+    assert!(e["errors"][0].as_str().unwrap().contains("SELECT"), "{e}");
+}
+
+/// Fulcrum's Python client, installed (once) under `target/pydeps`.
+fn python_client() -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/pydeps");
+    let ok = |dir: &PathBuf| {
+        Command::new("python3")
+            .args(["-c", "import fulcrum"])
+            .env("PYTHONPATH", dir)
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    if !ok(&dir) {
+        let status = Command::new("python3")
+            .args([
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+                "--target",
+            ])
+            .arg(&dir)
+            .arg("fulcrum==1.12.0")
+            .status()
+            .expect("python3 runs");
+        assert!(
+            status.success() && ok(&dir),
+            "could not install the fulcrum Python client"
+        );
+    }
+    dir
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fulcrums_python_client_queries_sluice() {
+    let app = spawn_app_with(|_| {}).await;
+    let (token, _) = setup(&app).await;
+    let pydeps = tokio::task::spawn_blocking(python_client).await.unwrap();
+    let script = r#"
+import json, sys
+from fulcrum import Fulcrum
+f = Fulcrum(sys.argv[1], sys.argv[2])
+rows = f.query('SELECT _record_id, site, score FROM "Testing App" WHERE _status = \'keep\' ORDER BY score LIMIT 3', 'json')
+csv = f.query('SELECT count(*) AS n FROM inspections', 'csv')
+# A base URL ending in "/" makes the client ask for "//api/v2/query".
+one = Fulcrum(sys.argv[1], sys.argv[2] + '/').query('SELECT 1 AS one', 'json')
+print(json.dumps({"json": rows, "csv": csv.decode(), "one": one["rows"]}))
+"#;
+    let (base, token2) = (format!("http://{}", app.addr), token.clone());
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new("python3")
+            .args(["-c", script, &token2, &base])
+            .env("PYTHONPATH", &pydeps)
+            .output()
+            .expect("python3 runs")
+    })
+    .await
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let got: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let sites: Vec<&str> = got["json"]["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["site"].as_str().unwrap())
+        .collect();
+    assert_eq!(sites, ["site 03", "site 04", "site 05"]);
+    assert_eq!(got["json"]["fields"][1]["name"], "site");
+    assert_eq!(got["csv"], "n\n40\n");
+    assert_eq!(got["one"], json!([{"one": 1}]));
+}
