@@ -151,9 +151,25 @@ impl Engine {
             updated_by: name,
             updated_by_id: id,
         };
+        // Given ids go straight into the stored selection; the batch document keeps their count.
+        let mut batch = batch;
+        let mut given = Vec::with_capacity(total_ids);
+        for (i, op) in batch.operations.iter_mut().enumerate() {
+            if let Some(ids) = op.ids.take() {
+                op.ids_count = Some(ids.len());
+                given.extend(
+                    ids.into_iter()
+                        .enumerate()
+                        .map(|(j, id)| (seq(i, j), i as u32, id)),
+                );
+            }
+        }
         let b = batch.clone();
         self.write(move |ctx| {
-            let r = ctx.tx.put_batch(&b);
+            let r = ctx
+                .tx
+                .put_batch(&b)
+                .and_then(|()| ctx.tx.put_batch_ids(&b.id, &given));
             (r.is_ok(), r)
         })
         .await??;
@@ -228,12 +244,16 @@ impl Engine {
             max_rows: max as usize + 1,
             ..self.settings().query.clone()
         };
+        // Query operations are resolved now; given ids were stored at creation.
         let mut selection: Vec<(u64, u32, String)> = Vec::new();
+        let mut total = batch
+            .operations
+            .iter()
+            .filter_map(|o| o.ids_count)
+            .sum::<usize>() as u64;
         for (i, op) in batch.operations.iter().enumerate() {
-            let ids = match (&op.ids, &op.query) {
-                // Given ids move into the stored selection; the batch keeps their count.
-                (Some(ids), _) => ids.clone(),
-                (None, Some(sql)) => {
+            let ids = match &op.query {
+                Some(sql) => {
                     let checked = self.check_batch_query(&app, sql, batch.dialect)?;
                     match self.selected_ids(checked, limits.clone()).await {
                         Err(e) if e.code == ErrorCode::LimitExceeded => {
@@ -242,18 +262,17 @@ impl Engine {
                         other => other?,
                     }
                 }
-                (None, None) => Vec::new(),
+                None => Vec::new(),
             };
-            let base = selection.len() as u64;
+            total += ids.len() as u64;
             selection.extend(
                 ids.into_iter()
                     .enumerate()
-                    .map(|(j, id)| (base + j as u64, i as u32, id)),
+                    .map(|(j, id)| (seq(i, j), i as u32, id)),
             );
         }
         let (name, user_id) = self.display_name(&app, who).await;
-        let over = selection.len() as u64 > max;
-        let total = selection.len() as u64;
+        let over = total > max;
         let id = batch.id.clone();
         let started = self
             .write(move |ctx| {
@@ -272,12 +291,8 @@ impl Engine {
                     b.updated_by = name;
                     b.updated_by_id = user_id;
                     b.started_at = Some(ctx.now.clone());
-                    for op in &mut b.operations {
-                        if let Some(ids) = op.ids.take() {
-                            op.ids_count = Some(ids.len());
-                        }
-                    }
                     if over {
+                        ctx.tx.delete_batch_ids(&b.id)?;
                         b.status = BatchStatus::Failed;
                         b.completed_at = Some(ctx.now.clone());
                         b.error = Some(format!(
@@ -317,6 +332,7 @@ impl Engine {
                     BatchStatus::Pending => {
                         b.status = BatchStatus::Canceled;
                         b.completed_at = Some(ctx.now.clone());
+                        ctx.tx.delete_batch_ids(&b.id)?;
                     }
                     BatchStatus::Running => b.cancel_requested = true,
                     s => {
@@ -394,6 +410,11 @@ impl Engine {
             }
         }
     }
+}
+
+/// A selection entry's place: operations in order, then records in order within each.
+fn seq(op: usize, j: usize) -> u64 {
+    ((op as u64) << 32) | j as u64
 }
 
 fn no_id_column() -> Error {
