@@ -153,19 +153,7 @@ pub async fn run(rows: usize) -> anyhow::Result<()> {
     );
 
     let server = BenchServer::start(|_| {}).await?;
-    let url = server.url("/v1/apps/bench/objects/people/records");
-    let start = Instant::now();
-    for i in 0..PER_REQUEST {
-        let resp = server
-            .client
-            .post(&url)
-            .bearer_auth(ADMIN)
-            .json(&bench_record(i))
-            .send()
-            .await?;
-        anyhow::ensure!(resp.status() == 201, "create failed: {}", resp.status());
-    }
-    let single = rate(PER_REQUEST, start.elapsed());
+    let single = server.single_posts(0, PER_REQUEST).await?;
     println!(
         "{:<40} {single:>10.0} rows/s  ratio {:.2}",
         "(c) 1,000 single POSTs, 1 client",

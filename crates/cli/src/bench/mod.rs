@@ -97,6 +97,25 @@ impl BenchServer {
     }
 }
 
+impl BenchServer {
+    /// Creates records `from..to` one `POST` at a time; returns records per second.
+    pub async fn single_posts(&self, from: usize, to: usize) -> anyhow::Result<f64> {
+        let url = self.url("/v1/apps/bench/objects/people/records");
+        let start = std::time::Instant::now();
+        for i in from..to {
+            let resp = self
+                .client
+                .post(&url)
+                .bearer_auth(ADMIN)
+                .json(&bench_record(i))
+                .send()
+                .await?;
+            anyhow::ensure!(resp.status() == 201, "create failed: {}", resp.status());
+        }
+        Ok(rate(to - from, start.elapsed()))
+    }
+}
+
 pub fn rate(n: usize, d: Duration) -> f64 {
     n as f64 / d.as_secs_f64()
 }

@@ -45,18 +45,7 @@ pub async fn run(layout_rows: usize, single: usize, concurrency: usize) -> anyho
 
     let server = BenchServer::start(|_| {}).await?;
     let url = server.url("/v1/apps/bench/objects/people/records");
-    let start = Instant::now();
-    for i in 0..single {
-        let resp = server
-            .client
-            .post(&url)
-            .bearer_auth(ADMIN)
-            .json(&bench_record(i))
-            .send()
-            .await?;
-        anyhow::ensure!(resp.status() == 201, "create failed: {}", resp.status());
-    }
-    let one = rate(single, start.elapsed());
+    let one = server.single_posts(0, single).await?;
     println!(
         "{:<36} {one:>10.0} req/s  ({:.0}% of raw)",
         "sluice, 1 client",

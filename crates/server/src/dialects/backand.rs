@@ -1,7 +1,7 @@
 //! Backand: `/1/objects/{object}[/{id}]`, `POST /1/bulk` and `POST /token`, translated onto the
 //! engine (dialects.md, "Backand"; seed 000_54ab992a09983bdc.txt).
 
-use super::app_for;
+use super::{app_for, text};
 use crate::error::status_of;
 use crate::feed::{self, Elements, Feed};
 use crate::native::render::{json_body, read_bytes};
@@ -130,14 +130,6 @@ async fn resolve(
 
 fn headers_get(h: &HeaderMap) -> impl Fn(&str) -> Option<String> + '_ {
     move |name| h.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned)
-}
-
-/// A parameter as text (query strings carry text; bulk `parameters` may carry JSON values).
-fn text(v: &Json) -> String {
-    match v {
-        Json::String(s) => s.clone(),
-        other => other.to_string(),
-    }
 }
 
 fn flag(params: &Map<String, Json>, name: &str) -> bool {

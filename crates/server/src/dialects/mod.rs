@@ -51,3 +51,12 @@ pub fn rename_keys(v: &mut serde_json::Value, pairs: &[(&str, &str)]) {
         }
     }
 }
+
+/// A JSON value as text: strings as they are, anything else as JSON (vendors send numbers and
+/// flags either way).
+pub fn text(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}

@@ -2,7 +2,7 @@
 //! module list/filter/count/CRUD and `/bulk`, translated onto the engine (dialects.md,
 //! "SugarCRM"; seed 002_7b0dd87a7351d4e7.txt).
 
-use super::{app_for, rename_keys};
+use super::{app_for, rename_keys, text};
 use crate::error::status_of;
 use crate::feed::{self, Feed, Keyed};
 use crate::native::render::{json_body, read_bytes};
@@ -299,13 +299,6 @@ fn filters(def: &Json, depth: usize) -> Result<Vec<Filter>> {
         }
     }
     Ok(out)
-}
-
-fn text(v: &Json) -> String {
-    match v {
-        Json::String(s) => s.clone(),
-        other => other.to_string(),
-    }
 }
 
 fn fields_of(params: &Map<String, Json>) -> Option<Vec<String>> {

@@ -294,15 +294,25 @@ pub fn put_job(conn: &Connection, job: &Job) -> Result<()> {
     Ok(())
 }
 
-fn jobs_where(conn: &Connection, sql: &str, p: &[&dyn rusqlite::ToSql]) -> Result<Vec<Job>> {
+/// Documents (JSON rows) of a system table matching `sql`.
+fn docs_where<T: serde::de::DeserializeOwned>(
+    conn: &Connection,
+    table: &str,
+    sql: &str,
+    p: &[&dyn rusqlite::ToSql],
+) -> Result<Vec<T>> {
     let mut stmt = conn
-        .prepare_cached(&format!("SELECT doc FROM _jobs WHERE {sql}"))
+        .prepare_cached(&format!("SELECT doc FROM {table} WHERE {sql}"))
         .map_err(map_err)?;
     let docs = stmt
         .query_map(p, |r| r.get::<_, String>(0))
         .map_err(map_err)?;
     docs.map(|d| serde_json::from_str(&d.map_err(map_err)?).map_err(Error::internal))
         .collect()
+}
+
+fn jobs_where(conn: &Connection, sql: &str, p: &[&dyn rusqlite::ToSql]) -> Result<Vec<Job>> {
+    docs_where(conn, "_jobs", sql, p)
 }
 
 pub fn get_job(conn: &Connection, id: &str) -> Result<Option<Job>> {
@@ -352,14 +362,7 @@ pub fn put_batch(conn: &Connection, b: &Batch) -> Result<()> {
 }
 
 fn batches_where(conn: &Connection, sql: &str, p: &[&dyn rusqlite::ToSql]) -> Result<Vec<Batch>> {
-    let mut stmt = conn
-        .prepare_cached(&format!("SELECT doc FROM _batches WHERE {sql}"))
-        .map_err(map_err)?;
-    let docs = stmt
-        .query_map(p, |r| r.get::<_, String>(0))
-        .map_err(map_err)?;
-    docs.map(|d| serde_json::from_str(&d.map_err(map_err)?).map_err(Error::internal))
-        .collect()
+    docs_where(conn, "_batches", sql, p)
 }
 
 pub fn get_batch(conn: &Connection, id: &str) -> Result<Option<Batch>> {
