@@ -36,6 +36,8 @@ pub struct Engine {
     settings: Arc<Settings>,
     throttle: LoginThrottle,
     token_cache: Mutex<HashMap<String, (TokenRow, Instant)>>,
+    /// Bumped whenever the cache is cleared, so a lookup that raced a revocation is not cached.
+    token_gen: std::sync::atomic::AtomicU64,
     admin_hash: Option<String>,
     pub(crate) jobs: crate::engine_jobs::JobState,
 }
@@ -62,6 +64,7 @@ impl Engine {
             throttle: LoginThrottle::new(settings.throttle.clone()),
             settings: Arc::new(settings),
             token_cache: Mutex::new(HashMap::new()),
+            token_gen: std::sync::atomic::AtomicU64::new(0),
             jobs: crate::engine_jobs::JobState::new(data_dir)?,
         })
     }
@@ -205,6 +208,7 @@ impl Engine {
             Some(row) => row,
             None => {
                 let h = hash.clone();
+                let gen = self.token_gen.load(std::sync::atomic::Ordering::SeqCst);
                 let row = self
                     .read(move |ctx| ctx.tx.find_token(&h))
                     .await??
@@ -213,7 +217,9 @@ impl Engine {
                 if cache.len() >= TOKEN_CACHE_MAX {
                     cache.clear();
                 }
-                cache.insert(hash, (row.clone(), Instant::now()));
+                if self.token_gen.load(std::sync::atomic::Ordering::SeqCst) == gen {
+                    cache.insert(hash, (row.clone(), Instant::now()));
+                }
                 row
             }
         };
@@ -252,6 +258,7 @@ impl Engine {
     /// of which part was wrong, and repeated ones are locked out for a growing time.
     pub async fn login(&self, app: &str, username: &str, password: &str) -> Result<Session> {
         let key = format!("{app}\u{0}{username}");
+        let _turn = self.throttle.turn(&key).await;
         self.throttle.check(&key)?;
         let (app_name, name) = (app.to_owned(), username.to_owned());
         let user = self

@@ -383,8 +383,10 @@ impl Engine {
                     }
                 }
                 Ok(Ok(false)) => return,
-                // The store is gone (shutting down): the batch resumes at the next start.
-                Err(_) => return,
+                // Stopping: the batch resumes at the next start. Otherwise the store refused this
+                // time: try again shortly.
+                Err(_) if self.jobs.is_stopping() => return,
+                Err(_) => tokio::time::sleep(std::time::Duration::from_millis(500)).await,
                 Ok(Err(e)) => {
                     tracing::error!(batch = %id, error = %e, "batch failed");
                     let bid = id.clone();

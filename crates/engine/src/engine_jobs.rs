@@ -51,6 +51,10 @@ impl JobState {
         })
     }
 
+    pub fn is_stopping(&self) -> bool {
+        self.stopping.load(Ordering::SeqCst)
+    }
+
     pub fn stop(&self) {
         self.stopping.store(true, Ordering::SeqCst);
         self.notify.notify_waiters();
@@ -102,6 +106,11 @@ impl Engine {
             .ok_or_else(|| Error::not_found(format!("no app named {app:?}")))?;
         who.authorize(a, need)?;
         Ok(a.clone())
+    }
+
+    /// Checks that `who` may upload to `app`, before any byte is stored.
+    pub fn authorize_upload(&self, who: &Principal, app: &str) -> Result<()> {
+        self.app_for(who, app, Need::Write).map(|_| ())
     }
 
     /// Checks and normalises the upload streamed to `raw`, then records it. `raw` is removed.
@@ -383,26 +392,27 @@ impl Engine {
         while !self.jobs.stopping.load(Ordering::SeqCst) {
             match self.claim().await {
                 Ok(Some(job)) => {
-                    let engine = self.clone();
-                    let rt = tokio::runtime::Handle::current();
-                    let done = tokio::task::spawn_blocking(move || {
-                        jobs::run_job(
-                            &Host {
-                                engine: &engine,
-                                rt,
-                            },
-                            job,
-                        )
-                    })
-                    .await;
-                    if let Ok(job) = done {
-                        if job
-                            .callback
-                            .as_ref()
-                            .is_some_and(|c| c.status == CallbackStatus::Pending)
-                        {
-                            self.spawn_callback(job.id);
+                    let claimed = job.clone();
+                    let done = self
+                        .run_blocking(move |host| jobs::run_job(host, job))
+                        .await;
+                    // A worker that panicked leaves its job failed, not running forever.
+                    let job = match done {
+                        Some(job) => job,
+                        None => {
+                            let msg = "the job stopped on an internal error".to_owned();
+                            let failed = claimed.clone();
+                            self.run_blocking(move |host| jobs::run::fail(host, &failed, msg))
+                                .await
+                                .unwrap_or(claimed)
                         }
+                    };
+                    if job
+                        .callback
+                        .as_ref()
+                        .is_some_and(|c| c.status == CallbackStatus::Pending)
+                    {
+                        self.spawn_callback(job.id);
                     }
                 }
                 Ok(None) => {
@@ -415,6 +425,23 @@ impl Engine {
                 Err(_) => tokio::time::sleep(std::time::Duration::from_millis(200)).await,
             }
         }
+    }
+
+    /// Runs job work on a blocking thread with the engine as its host; `None` if it panicked.
+    async fn run_blocking<T: Send + 'static>(
+        self: &Arc<Self>,
+        f: impl FnOnce(&Host<'_>) -> T + Send + 'static,
+    ) -> Option<T> {
+        let engine = self.clone();
+        let rt = tokio::runtime::Handle::current();
+        tokio::task::spawn_blocking(move || {
+            f(&Host {
+                engine: &engine,
+                rt,
+            })
+        })
+        .await
+        .ok()
     }
 
     fn spawn_callback(self: &Arc<Self>, job_id: String) {

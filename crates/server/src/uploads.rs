@@ -50,6 +50,7 @@ pub async fn receive(
     max: Option<u64>,
 ) -> Result<FileRow> {
     let engine = &state.engine;
+    engine.authorize_upload(who, app)?;
     let limit = engine.settings().upload.max_bytes;
     let max = max.map_or(limit, |m| m.min(limit));
     let path = engine.upload_path();

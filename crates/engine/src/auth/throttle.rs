@@ -2,7 +2,7 @@
 
 use crate::error::{Error, ErrorCode, Result};
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 #[derive(Debug, Clone)]
@@ -34,6 +34,9 @@ struct Entry {
 pub struct LoginThrottle {
     settings: ThrottleSettings,
     entries: Mutex<HashMap<String, Entry>>,
+    /// One login attempt at a time per key: concurrent guesses cannot all pass the check before
+    /// any failure is counted.
+    turns: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
 }
 
 /// Bound on tracked keys, so a flood of made-up user names cannot grow memory without end.
@@ -44,7 +47,20 @@ impl LoginThrottle {
         Self {
             settings,
             entries: Mutex::new(HashMap::new()),
+            turns: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Waits for this key's turn; hold the guard across the check, the verification and the record.
+    pub async fn turn(&self, key: &str) -> tokio::sync::OwnedMutexGuard<()> {
+        let lock = {
+            let mut turns = self.turns.lock().unwrap_or_else(|p| p.into_inner());
+            if turns.len() >= MAX_ENTRIES {
+                turns.retain(|_, l| Arc::strong_count(l) > 1);
+            }
+            turns.entry(key.to_owned()).or_default().clone()
+        };
+        lock.lock_owned().await
     }
 
     /// Refuses the attempt while the key is locked out.

@@ -117,6 +117,28 @@ pub fn is_public(ip: IpAddr) -> bool {
                 return is_public(IpAddr::V4(v4));
             }
             let s = v6.segments();
+            // IPv4-compatible (::a.b.c.d), NAT64 (64:ff9b::/96) and 6to4 (2002::/16) addresses
+            // carry an IPv4 address inside: judge that one.
+            let embedded = match s {
+                [0, 0, 0, 0, 0, 0, _, _] | [0x64, 0xff9b, 0, 0, 0, 0, _, _] => {
+                    Some(std::net::Ipv4Addr::new(
+                        (s[6] >> 8) as u8,
+                        s[6] as u8,
+                        (s[7] >> 8) as u8,
+                        s[7] as u8,
+                    ))
+                }
+                [0x2002, a, b, ..] => Some(std::net::Ipv4Addr::new(
+                    (a >> 8) as u8,
+                    a as u8,
+                    (b >> 8) as u8,
+                    b as u8,
+                )),
+                _ => None,
+            };
+            if let Some(v4) = embedded {
+                return !v6.is_unspecified() && !v6.is_loopback() && is_public(IpAddr::V4(v4));
+            }
             !(v6.is_loopback()
                 || v6.is_unspecified()
                 || v6.is_multicast()
@@ -151,6 +173,8 @@ pub async fn deliver(
     let client = reqwest::Client::builder()
         .timeout(timeout)
         .redirect(reqwest::redirect::Policy::none())
+        // A proxy would resolve the name again, undoing the check.
+        .no_proxy()
         .resolve(&host, addr)
         .build()
         .map_err(|e| e.to_string())?;
@@ -197,6 +221,9 @@ mod tests {
             "fd00::1",
             "fe80::1",
             "::ffff:127.0.0.1",
+            "::127.0.0.1",
+            "64:ff9b::a9fe:a9fe",
+            "2002:0a00:0001::1",
         ] {
             assert!(!is_public(ip.parse().unwrap()), "{ip}");
         }

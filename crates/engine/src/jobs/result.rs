@@ -141,7 +141,8 @@ pub fn write_zip(
     header: &[String],
     render: &dyn Fn(ResultRow) -> Vec<String>,
 ) -> Result<()> {
-    let tmp = out.with_extension("zip.part");
+    // A name of its own, so that two downloads building the same result do not share a file.
+    let tmp = out.with_extension(format!("{}.part", uuid::Uuid::new_v4().simple()));
     let mut zip = zip::ZipWriter::new(File::create(&tmp).map_err(Error::internal)?);
     let options = zip::write::SimpleFileOptions::default()
         .compression_method(zip::CompressionMethod::Deflated)

@@ -66,13 +66,36 @@ pub fn run_job(host: &dyn JobHost, mut job: Job) -> Job {
                     Err(_) => return job,
                 }
             }
-            Err(e) if e.code == ErrorCode::Unavailable => return job,
+            // Stopping: the job stays running and resumes at the next start. Otherwise the store
+            // refused this time: back to the queue, to be taken again.
+            Err(e) if e.code == ErrorCode::Unavailable => {
+                if !host.stopping() {
+                    requeue(host, &job);
+                }
+                return job;
+            }
             Err(e) => return fail(host, &job, e.message),
         }
     }
 }
 
-fn fail(host: &dyn JobHost, job: &Job, message: String) -> Job {
+fn requeue(host: &dyn JobHost, job: &Job) {
+    let id = job.id.clone();
+    let _ = host.write_blocking(Box::new(move |ctx| {
+        let mut job = ctx
+            .tx
+            .get_job(&id)?
+            .ok_or_else(|| Error::not_found("the job is gone"))?;
+        if job.status == JobStatus::Running {
+            job.status = JobStatus::Queued;
+            ctx.tx.put_job(&job)?;
+        }
+        Ok(job)
+    }));
+}
+
+/// Marks a job failed with `message` (its callback becomes due).
+pub fn fail(host: &dyn JobHost, job: &Job, message: String) -> Job {
     let id = job.id.clone();
     host.write_blocking(Box::new(move |ctx| {
         let mut job = ctx

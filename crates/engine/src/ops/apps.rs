@@ -243,7 +243,20 @@ pub fn patch_object(ctx: &mut Ctx<'_>, who: &Principal, t: &Target, body: Json) 
         return Err(Error::new(ErrorCode::LimitExceeded, "too many fields").with_field("add"));
     }
     for change in &changes {
-        ctx.tx.alter_object(&obj, change)?;
+        ctx.tx
+            .alter_object(&obj, change)
+            .map_err(|e| match (e.code, change) {
+                // A new unique index over existing records that share a value.
+                (ErrorCode::UniqueViolation, SchemaChange::Add(f)) => Error::new(
+                    ErrorCode::Conflict,
+                    format!(
+                        "existing records would share a value of {}, which must be unique",
+                        f.name
+                    ),
+                )
+                .with_field(f.name.as_str()),
+                _ => e,
+            })?;
     }
     obj.updated_at = ctx.now.clone();
     ctx.tx.put_object(&obj)?;

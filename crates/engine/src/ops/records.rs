@@ -140,6 +140,9 @@ pub fn selection(ctx: &Ctx<'_>, obj: &Object, spec: &ListSpec) -> Result<Selecti
         )
         .with_field("limit"));
     }
+    if spec.offset.is_some_and(|o| o > i64::MAX as u64) {
+        return Err(Error::invalid("offset is too large").with_field("offset"));
+    }
     let cond = Cond::and(
         spec.filter
             .iter()
@@ -203,7 +206,22 @@ pub fn list(ctx: &mut Ctx<'_>, who: &Principal, t: &Target, spec: &ListSpec) -> 
     })))
 }
 
+/// Most values one `in` / `nin` filter may list.
+pub const MAX_IN_VALUES: usize = 1000;
+
 fn values_of(obj: &Object, col: Column, v: &Json) -> Result<Vec<Value>> {
+    let n = match v {
+        Json::Array(items) => items.len(),
+        Json::String(s) => s.matches(',').count() + 1,
+        _ => 1,
+    };
+    if n > MAX_IN_VALUES {
+        return Err(Error::new(
+            ErrorCode::LimitExceeded,
+            format!("a filter lists at most {MAX_IN_VALUES} values"),
+        )
+        .with_field(col.name(obj)));
+    }
     match v {
         Json::Array(items) => items.iter().map(|i| col.value(obj, i)).collect(),
         Json::String(s) => s

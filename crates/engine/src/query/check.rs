@@ -144,11 +144,13 @@ pub fn prepare(app: &App, sql: &str, flavor: Flavor, max_len: usize) -> Result<C
         return Err(refused("only SELECT queries are allowed"));
     }
     let mut ctes = Ctes::default();
-    let _ = Visit::visit(&stmt, &mut ctes);
+    if let ControlFlow::Break(name) = Visit::visit(&stmt, &mut ctes) {
+        return Err(refused(format!("the CTE name {name} is reserved")));
+    }
     let mut rewriter = Rewriter {
         app,
         flavor,
-        ctes: ctes.0.clone(),
+        scopes: Vec::new(),
         tables: Vec::new(),
         statements: 0,
         error: None,
@@ -168,17 +170,34 @@ pub fn prepare(app: &App, sql: &str, flavor: Flavor, max_len: usize) -> Result<C
     })
 }
 
-/// CTE names anywhere in the statement: a relation with such a name is the CTE, not an object.
+/// Every CTE name in the statement (the authorizer lets a query read its own CTEs). A CTE may not
+/// be named like any table the store has (`_…`, `sqlite_…`, `o_…`), so a CTE name can never stand
+/// for a real table, whatever its scope.
 #[derive(Default)]
 struct Ctes(HashSet<String>);
 
+/// Prefixes of the store's own table names.
+const RESERVED_PREFIXES: [&str; 3] = ["_", "sqlite_", "o_"];
+
+fn cte_names(q: &Query) -> Vec<String> {
+    q.with
+        .iter()
+        .flat_map(|w| {
+            w.cte_tables
+                .iter()
+                .map(|c| c.alias.name.value.to_ascii_lowercase())
+        })
+        .collect()
+}
+
 impl Visitor for Ctes {
-    type Break = ();
-    fn pre_visit_query(&mut self, q: &Query) -> ControlFlow<()> {
-        if let Some(with) = &q.with {
-            for cte in &with.cte_tables {
-                self.0.insert(cte.alias.name.value.to_ascii_lowercase());
+    type Break = String;
+    fn pre_visit_query(&mut self, q: &Query) -> ControlFlow<String> {
+        for name in cte_names(q) {
+            if RESERVED_PREFIXES.iter().any(|p| name.starts_with(p)) {
+                return ControlFlow::Break(name);
             }
+            self.0.insert(name);
         }
         ControlFlow::Continue(())
     }
@@ -187,7 +206,8 @@ impl Visitor for Ctes {
 struct Rewriter<'a> {
     app: &'a App,
     flavor: Flavor,
-    ctes: HashSet<String>,
+    /// CTE names in scope: one entry per enclosing query.
+    scopes: Vec<Vec<String>>,
     tables: Vec<String>,
     statements: usize,
     error: Option<Error>,
@@ -278,6 +298,12 @@ impl VisitorMut for Rewriter<'_> {
         if !q.locks.is_empty() {
             return self.stop(refused("locking clauses are not allowed"));
         }
+        self.scopes.push(cte_names(q));
+        ControlFlow::Continue(())
+    }
+
+    fn post_visit_query(&mut self, _q: &mut Query) -> ControlFlow<()> {
+        self.scopes.pop();
         ControlFlow::Continue(())
     }
 
@@ -322,7 +348,7 @@ impl VisitorMut for Rewriter<'_> {
             return self.stop(refused(format!("the table function {name} is not allowed")));
         }
         // CTEs, and the tables this rewrite put in place (visited after their replacement).
-        if self.ctes.contains(&lower) || self.tables.contains(&ident.value) {
+        if self.scopes.iter().any(|s| s.contains(&lower)) || self.tables.contains(&ident.value) {
             return ControlFlow::Continue(());
         }
         let Some(obj) = self.app.object_by_name_or_label(&ident.value).cloned() else {
@@ -427,6 +453,10 @@ mod tests {
             "SELECT * FROM pragma_table_info('contacts')",
             "SELECT printf('%.*c', 1000000000, 'x')",
             "SELECT * FROM o_00000000000000000000000000000000",
+            "SELECT name, doc FROM _apps, (WITH _apps AS (SELECT 1) SELECT 1)",
+            "SELECT * FROM x, (WITH x AS (SELECT 1) SELECT 1)",
+            "WITH sqlite_master AS (SELECT 1) SELECT * FROM sqlite_master",
+            "WITH o_x AS (SELECT 1) SELECT * FROM o_x",
         ] {
             assert!(prepare(&a, sql, Flavor::Native, 10_000).is_err(), "{sql}");
         }

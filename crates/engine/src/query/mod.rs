@@ -17,6 +17,8 @@ pub struct QueryLimits {
     pub timeout: Duration,
     /// Longest SQL text accepted.
     pub max_sql_len: usize,
+    /// Most bytes of values one answer may hold.
+    pub max_result_bytes: usize,
 }
 
 impl Default for QueryLimits {
@@ -25,6 +27,7 @@ impl Default for QueryLimits {
             max_rows: 10_000,
             timeout: Duration::from_secs(5),
             max_sql_len: 100_000,
+            max_result_bytes: 64 << 20,
         }
     }
 }

@@ -173,8 +173,11 @@ fn encode(kind: Kind, result: Result<Output>) -> (StatusCode, Json) {
     (StatusCode::OK, body)
 }
 
+/// Deepest bracket nesting a query key may have (`filter[0][$or][1][name][$in][]` is 6).
+const MAX_BRACKETS: usize = 12;
+
 /// Builds nested JSON from bracketed query keys: `filter[0][name][$starts]=A`.
-fn nest(pairs: Vec<(String, String)>) -> Map<String, Json> {
+fn nest(pairs: Vec<(String, String)>) -> Result<Map<String, Json>> {
     let mut root = Json::Object(Map::new());
     for (key, value) in pairs {
         let mut parts = vec![key.split('[').next().unwrap_or_default().to_owned()];
@@ -183,6 +186,12 @@ fn nest(pairs: Vec<(String, String)>) -> Map<String, Json> {
                 .skip(1)
                 .map(|p| p.trim_end_matches(']').to_owned()),
         );
+        if parts.len() > MAX_BRACKETS + 1 {
+            return Err(Error::invalid(format!(
+                "the parameter {:.40} is nested too deeply",
+                key
+            )));
+        }
         let mut node = &mut root;
         for (i, p) in parts.iter().enumerate() {
             let last = i + 1 == parts.len();
@@ -205,10 +214,10 @@ fn nest(pairs: Vec<(String, String)>) -> Map<String, Json> {
             }
         }
     }
-    match arrays(root) {
+    Ok(match arrays(root) {
         Json::Object(m) => m,
         _ => Map::new(),
-    }
+    })
 }
 
 /// Objects whose keys are all indexes become arrays, in index order.
@@ -440,7 +449,7 @@ fn decode(
 fn params_of(query: Option<&str>, data: Option<&Json>) -> Result<Map<String, Json>> {
     let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query.unwrap_or(""))
         .map_err(|_| Error::invalid("the query string is malformed"))?;
-    let mut params = nest(pairs);
+    let mut params = nest(pairs)?;
     if let Some(Json::Object(m)) = data {
         params.extend(m.iter().map(|(k, v)| (k.clone(), v.clone())));
     }

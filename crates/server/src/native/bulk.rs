@@ -71,7 +71,7 @@ struct Planner {
 
 impl Planner {
     fn plan(&mut self, feed: &Feed<Option<String>>, op: BulkOp) -> (Option<String>, BulkItem) {
-        let who = match header(&op.headers, "authorization") {
+        let mut who = match header(&op.headers, "authorization") {
             Some(v) => match bearer_of(v) {
                 Ok(token) => feed
                     .rt
@@ -81,9 +81,15 @@ impl Planner {
             None => Ok(self.outer.clone()),
         };
         if let (Some(ids), Some(id)) = (&self.ids, &op.id) {
-            ids.lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .insert(id.clone(), feed.len());
+            let mut ids = ids.lock().unwrap_or_else(|p| p.into_inner());
+            // References must name one operation: a repeated id is refused for the repeat.
+            if ids.contains_key(id) {
+                who = Err(Error::invalid(format!(
+                    "the id {id:?} is used by an earlier operation"
+                )));
+            } else {
+                ids.insert(id.clone(), feed.len());
+            }
         }
         let method = op
             .method

@@ -329,3 +329,36 @@ async fn bootstrap_admin_token_is_written_once() {
     let (s, _) = again.call("GET", "/v1/apps", Some(&token), None).await;
     assert_eq!(s, 200);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_guesses_cannot_outrun_the_lockout() {
+    let app = std::sync::Arc::new(spawn_app().await);
+    app.setup_crm().await;
+    app.admin(
+        "POST",
+        "/v1/apps/crm/users",
+        Some(json!({"name": "eve", "password": "correct-horse", "role": "reader"})),
+    )
+    .await;
+    let mut tasks = Vec::new();
+    for i in 0..12 {
+        let app = app.clone();
+        tasks.push(tokio::spawn(async move {
+            let body = json!({"app": "crm", "username": "eve", "password": format!("guess-{i}")});
+            app.call("POST", "/v1/auth/token", None, Some(body))
+                .await
+                .0
+                .as_u16()
+        }));
+    }
+    let mut codes = Vec::new();
+    for t in tasks {
+        codes.push(t.await.unwrap());
+    }
+    let tried = codes.iter().filter(|c| **c == 401).count();
+    assert_eq!(
+        tried, 5,
+        "only the free failures are checked; the rest wait out the lockout: {codes:?}"
+    );
+    assert_eq!(codes.iter().filter(|c| **c == 429).count(), 7);
+}

@@ -173,3 +173,68 @@ async fn bad_app_and_object_definitions() {
     let (_, b) = app.admin("GET", "/v1/apps/crm/objects", None).await;
     assert_eq!(b["objects"], json!([]));
 }
+
+#[tokio::test]
+async fn edge_inputs_get_4xx_not_500() {
+    let app = spawn_app().await;
+    app.setup_crm().await;
+    for i in 0..3 {
+        app.admin("POST", RECS, Some(json!({"email": format!("e{i}@x")})))
+            .await;
+    }
+    let (s, b) = app
+        .admin("GET", &format!("{RECS}?offset=18446744073709551615"), None)
+        .await;
+    assert_eq!(
+        (s.as_u16(), b["error"]["field"].as_str()),
+        (400, Some("offset")),
+        "{b}"
+    );
+    let many: Vec<String> = (0..1001).map(|i| i.to_string()).collect();
+    let (s, b) = app
+        .admin("GET", &format!("{RECS}?age[in]={}", many.join(",")), None)
+        .await;
+    assert_eq!(
+        (s.as_u16(), b["error"]["code"].as_str()),
+        (413, Some("limit_exceeded")),
+        "{b}"
+    );
+    // A unique field whose default every existing record would share.
+    let (s, b) = app
+        .admin(
+            "PATCH",
+            "/v1/apps/crm/objects/contacts",
+            Some(
+                json!({"add": [{"name": "code", "type": "text", "unique": true, "default": "x"}]}),
+            ),
+        )
+        .await;
+    assert_eq!(
+        (
+            s.as_u16(),
+            b["error"]["code"].as_str(),
+            b["error"]["field"].as_str()
+        ),
+        (409, Some("conflict"), Some("code")),
+        "{b}"
+    );
+    let (_, obj) = app
+        .admin("GET", "/v1/apps/crm/objects/contacts", None)
+        .await;
+    assert_eq!(
+        obj["fields"].as_array().unwrap().len(),
+        3,
+        "nothing changed"
+    );
+    let (s, _) = app
+        .admin(
+            "PATCH",
+            "/v1/apps/crm/objects/contacts",
+            Some(json!({"add": [{"name": "code", "type": "text", "unique": true}]})),
+        )
+        .await;
+    assert_eq!(
+        s, 200,
+        "without a default the new values are all null, which may repeat"
+    );
+}

@@ -497,6 +497,22 @@ async fn bad_uploads_are_refused_with_clear_errors() {
     );
     assert!(b["error"]["message"].as_str().unwrap().contains("row 2"));
 
+    // No credentials, no upload: refused before the body is stored.
+    let resp = app
+        .client
+        .post(app.url("/v1/apps/crm/files"))
+        .body(vec![b'x'; 1 << 20])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 401);
+    assert_eq!(
+        std::fs::read_dir(app.data_dir.join("uploads"))
+            .unwrap()
+            .count(),
+        0
+    );
+
     // Good forms: NDJSON, a `|` CSV with a BOM, and multipart.
     let (s, b) = app
         .upload(

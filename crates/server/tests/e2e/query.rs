@@ -187,6 +187,9 @@ async fn hostile_queries_are_refused_and_change_nothing() {
         "SELECT * FROM json_each((SELECT group_concat(doc) FROM _apps))".into(),
         "SELECT * INTO copy FROM contacts".into(),
         "SELECT * FROM \"Testing App\" AS t, sqlite_master".into(),
+        "SELECT name, doc FROM _apps, (WITH _apps AS (SELECT 1) SELECT 1)".into(),
+        "SELECT * FROM sqlite_master, (WITH sqlite_master AS (SELECT 1) SELECT 1)".into(),
+        format!("SELECT * FROM {other_table}, (WITH {other_table} AS (SELECT 1) SELECT 1)"),
         "WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r) SELECT count(*) FROM r"
             .into(),
         "SELECT * FROM deals".into(),

@@ -300,3 +300,26 @@ async fn a_bulk_of_versioned_urls_and_errors() {
     let (s, e) = sugar(&app, "GET", "/rest/latest/Accounts", &token, None).await;
     assert_eq!((s, e["error"].as_str()), (404, Some("not_found")));
 }
+
+#[tokio::test]
+async fn deeply_bracketed_parameters_are_refused() {
+    let app = spawn_app().await;
+    setup(&app).await;
+    let token = login(&app).await;
+    let key = format!("filter{}", "[a]".repeat(20_000));
+    let (s, b) = sugar(
+        &app,
+        "GET",
+        &format!("/rest/v10/Accounts?{key}=1"),
+        &token,
+        None,
+    )
+    .await;
+    assert_eq!(
+        (s, b["error"].as_str()),
+        (400, Some("invalid_request")),
+        "{b}"
+    );
+    let (s, _) = sugar(&app, "GET", "/rest/v10/Accounts", &token, None).await;
+    assert_eq!(s, 200, "the server is still up");
+}

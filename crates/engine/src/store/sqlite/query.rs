@@ -164,6 +164,7 @@ fn execute(
         .collect();
     let values: Vec<SqlValue> = params.iter().map(param).collect();
     let mut rows_out = Vec::new();
+    let mut bytes = 0usize;
     let mut rows = stmt
         .query(rusqlite::params_from_iter(values.iter()))
         .map_err(query_error)?;
@@ -180,7 +181,22 @@ fn execute(
         }
         let mut out = Vec::with_capacity(columns.len());
         for i in 0..columns.len() {
-            out.push(json_of(row.get_ref(i).map_err(query_error)?));
+            let v = row.get_ref(i).map_err(query_error)?;
+            bytes += match v {
+                ValueRef::Text(t) | ValueRef::Blob(t) => t.len() + 16,
+                _ => 16,
+            };
+            if bytes > limits.max_result_bytes {
+                return Err(Error::new(
+                    ErrorCode::LimitExceeded,
+                    format!(
+                        "the answer is larger than {} bytes; narrow the query",
+                        limits.max_result_bytes
+                    ),
+                )
+                .with_field("sql"));
+            }
+            out.push(json_of(v));
         }
         rows_out.push(out);
     }

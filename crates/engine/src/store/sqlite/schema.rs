@@ -1,6 +1,7 @@
 //! SQLite schema: the system tables (migrated by `user_version`) and the DDL for object tables.
 
 use super::records::SqlValue;
+use super::tx::map_err;
 use crate::error::{Error, Result};
 use crate::model::{Field, FieldType, Object};
 use crate::store::SchemaChange;
@@ -128,7 +129,7 @@ pub fn alter_table(conn: &Connection, obj: &Object, change: &SchemaChange) -> Re
     let sql = match change {
         SchemaChange::Add(f) => {
             let column = quote(f.name.as_str());
-            let exec = |sql: &str| conn.execute_batch(sql).map_err(Error::internal);
+            let exec = |sql: &str| conn.execute_batch(sql).map_err(map_err);
             exec(&format!(
                 "ALTER TABLE {table} ADD COLUMN {column} {};",
                 sql_type(f.ty)
@@ -163,7 +164,7 @@ pub fn alter_table(conn: &Connection, obj: &Object, change: &SchemaChange) -> Re
             quote(f.name.as_str())
         ),
     };
-    conn.execute_batch(&sql).map_err(Error::internal)
+    conn.execute_batch(&sql).map_err(map_err)
 }
 
 pub fn drop_table(conn: &Connection, obj: &Object) -> Result<()> {
