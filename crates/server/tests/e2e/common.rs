@@ -224,9 +224,9 @@ impl ChildServer {
     }
 }
 
-/// Not a test: the entry point of `spawn_process` children. Without its environment variable it
-/// returns at once.
+/// Not a test: the entry point of `spawn_process` children (run with `--ignored`).
 #[test]
+#[ignore = "the server of spawn_process children, not a test"]
 fn child_server() {
     let Ok(dir) = std::env::var("SLUICE_TEST_CHILD_DIR") else {
         return;
