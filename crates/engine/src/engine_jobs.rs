@@ -44,7 +44,10 @@ impl JobState {
             std::fs::create_dir_all(data_dir.join(sub)).map_err(Error::internal)?;
         }
         // Uploads cut short by a crash are never registered: clear them.
-        for entry in std::fs::read_dir(data_dir.join("uploads")).map_err(Error::internal)?.flatten() {
+        for entry in std::fs::read_dir(data_dir.join("uploads"))
+            .map_err(Error::internal)?
+            .flatten()
+        {
             let _ = std::fs::remove_file(entry.path());
         }
         Ok(JobState {

@@ -179,6 +179,7 @@ pub fn spawn_process(data_dir: &Path, extra_env: &[(&str, &str)]) -> ChildServer
     cmd.args([
         "common::child_server",
         "--exact",
+        "--ignored",
         "--nocapture",
         "--test-threads=1",
     ])
