@@ -136,6 +136,13 @@ impl Engine {
         }
         let clears = op.touches_tokens();
         let op = ops::precheck(&self.catalog(), op);
+        let op = if op.hashes() {
+            tokio::task::spawn_blocking(move || ops::prehash(op))
+                .await
+                .map_err(Error::internal)?
+        } else {
+            op
+        };
         let result = self
             .write(move |ctx| {
                 let r = ops::run(ctx, &who, op);

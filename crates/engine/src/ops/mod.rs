@@ -97,9 +97,9 @@ pub enum Op {
     DeleteToken(String, String),
 
     ListUsers(String),
-    CreateUser(String, Json),
+    CreateUser(String, UserInput),
     GetUser(String, String),
-    PatchUser(String, String, Json),
+    PatchUser(String, String, UserInput),
     DeleteUser(String, String),
 
     ListRecords(Target, ListSpec),
@@ -127,6 +127,11 @@ impl Op {
         )
     }
 
+    /// Ops that hash a password.
+    pub fn hashes(&self) -> bool {
+        matches!(self, Op::CreateUser(..) | Op::PatchUser(..))
+    }
+
     /// Ops whose writes are one SQL statement, all-or-nothing by themselves, touching no catalog.
     pub fn is_single_statement(&self) -> bool {
         self.is_read()
@@ -145,6 +150,46 @@ impl Op {
             self,
             Op::DeleteApp(_) | Op::DeleteToken(..) | Op::PatchUser(..) | Op::DeleteUser(..)
         )
+    }
+}
+
+/// A user body, and its password's argon2 hash when it was computed off the writer (hashing
+/// takes tens of milliseconds: the single writer should not wait for it).
+#[derive(Debug, Clone, PartialEq)]
+pub struct UserInput {
+    pub body: Json,
+    pub password_hash: Option<String>,
+}
+
+impl From<Json> for UserInput {
+    fn from(body: Json) -> Self {
+        UserInput {
+            body,
+            password_hash: None,
+        }
+    }
+}
+
+/// Hashes a user body's password ahead of the writer (call on a blocking thread). Passwords the
+/// op would refuse are left for it to refuse.
+pub fn prehash(op: Op) -> Op {
+    let hash = |u: &mut UserInput| {
+        if let Some(p) = u.body.get("password").and_then(Json::as_str) {
+            if p.chars().count() >= principals::MIN_PASSWORD_LEN {
+                u.password_hash = crate::auth::hash_password(p).ok();
+            }
+        }
+    };
+    match op {
+        Op::CreateUser(app, mut u) => {
+            hash(&mut u);
+            Op::CreateUser(app, u)
+        }
+        Op::PatchUser(app, name, mut u) => {
+            hash(&mut u);
+            Op::PatchUser(app, name, u)
+        }
+        other => other,
     }
 }
 

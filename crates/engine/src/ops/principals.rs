@@ -1,7 +1,7 @@
 //! Token and user operations: API keys made by owners, and app users who log in with a password.
 
 use super::exec::{parse_body, Ctx};
-use super::Output;
+use super::{Output, UserInput};
 use crate::auth::{generate_token, hash_password, hash_token, Need, Principal, Role, TokenKind};
 use crate::error::{Error, ErrorCode, Result};
 use crate::store::{TokenRow, UserRow};
@@ -121,9 +121,14 @@ pub fn list_users(ctx: &mut Ctx<'_>, who: &Principal, app: &str) -> Result<Outpu
     Ok(Output::ok(json!({ "users": users })))
 }
 
-pub fn create_user(ctx: &mut Ctx<'_>, who: &Principal, app: &str, body: Json) -> Result<Output> {
+pub fn create_user(
+    ctx: &mut Ctx<'_>,
+    who: &Principal,
+    app: &str,
+    input: UserInput,
+) -> Result<Output> {
     let app = ctx.app(who, app, Need::Own)?;
-    let spec: UserSpec = parse_body(body, "user")?;
+    let spec: UserSpec = parse_body(input.body, "user")?;
     check_user_name(&spec.name).map_err(|e| e.with_field("name"))?;
     check_password(&spec.password)?;
     if ctx.tx.get_user(app.id, &spec.name)?.is_some() {
@@ -137,7 +142,10 @@ pub fn create_user(ctx: &mut Ctx<'_>, who: &Principal, app: &str, body: Json) ->
         id: Uuid::now_v7().to_string(),
         app_id: app.id,
         name: spec.name,
-        password_hash: hash_password(&spec.password)?,
+        password_hash: match input.password_hash {
+            Some(h) => h,
+            None => hash_password(&spec.password)?,
+        },
         role: spec.role,
         first_name: spec.first_name,
         last_name: spec.last_name,
@@ -164,14 +172,17 @@ pub fn patch_user(
     who: &Principal,
     app: &str,
     name: &str,
-    body: Json,
+    input: UserInput,
 ) -> Result<Output> {
     let app = ctx.app(who, app, Need::Own)?;
-    let patch: UserPatch = parse_body(body, "user")?;
+    let patch: UserPatch = parse_body(input.body, "user")?;
     let mut user = find_user(ctx, app.id, name)?;
     if let Some(p) = patch.password {
         check_password(&p)?;
-        user.password_hash = hash_password(&p)?;
+        user.password_hash = match input.password_hash {
+            Some(h) => h,
+            None => hash_password(&p)?,
+        };
     }
     if let Some(r) = patch.role {
         user.role = r;

@@ -86,10 +86,10 @@ pub fn parse(req: NativeRequest<'_>) -> Result<Op> {
             Op::DeleteToken(a.to_string(), id.to_string())
         }
         (["v1", "apps", a, "users"], "GET") => Op::ListUsers(a.to_string()),
-        (["v1", "apps", a, "users"], "POST") => Op::CreateUser(a.to_string(), body()?),
+        (["v1", "apps", a, "users"], "POST") => Op::CreateUser(a.to_string(), body()?.into()),
         (["v1", "apps", a, "users", n], "GET") => Op::GetUser(a.to_string(), n.to_string()),
         (["v1", "apps", a, "users", n], "PATCH") => {
-            Op::PatchUser(a.to_string(), n.to_string(), body()?)
+            Op::PatchUser(a.to_string(), n.to_string(), body()?.into())
         }
         (["v1", "apps", a, "users", n], "DELETE") => Op::DeleteUser(a.to_string(), n.to_string()),
         (
