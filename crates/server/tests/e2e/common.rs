@@ -172,6 +172,14 @@ pub struct ChildServer {
     pub child: Child,
 }
 
+impl Drop for ChildServer {
+    /// Killed with SIGKILL, also when a test fails: no child outlives its test.
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 /// Runs the server in a child process: this test binary runs itself, selecting only `child_server`.
 pub fn spawn_process(data_dir: &Path, extra_env: &[(&str, &str)]) -> ChildServer {
     let exe = std::env::current_exe().expect("test exe");
@@ -208,9 +216,9 @@ pub fn spawn_process(data_dir: &Path, extra_env: &[(&str, &str)]) -> ChildServer
 }
 
 impl ChildServer {
-    pub fn kill9(mut self) {
-        self.child.kill().expect("SIGKILL");
-        let _ = self.child.wait();
+    /// SIGKILL: no shutdown, no cleanup (dropping the handle kills the process).
+    pub fn kill9(self) {
+        drop(self);
     }
 
     pub fn app(&self) -> TestApp {
