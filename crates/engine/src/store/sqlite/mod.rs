@@ -25,7 +25,7 @@ const MAX_GROUP: usize = 256;
 /// Prepared statements kept per connection.
 const STATEMENT_CACHE: usize = 512;
 /// Pause between a commit and the checkpoint it triggers, so one checkpoint covers many commits.
-const CHECKPOINT_EVERY: Duration = Duration::from_millis(100);
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(1000);
 
 pub struct SqliteStore {
     path: PathBuf,
