@@ -17,6 +17,15 @@ pub struct BulkItem {
 }
 
 impl BulkItem {
+    /// An entry refused before it could be planned (bad credentials, a malformed command): it
+    /// answers `e` in its slot.
+    pub fn failed(e: Error) -> Self {
+        Self {
+            who: Err(e),
+            plan: Box::new(|_| Err(Error::internal("a failed bulk entry was planned"))),
+        }
+    }
+
     pub fn new(
         who: Result<Principal>,
         plan: impl FnOnce(&[Result<Output>]) -> Result<Op> + Send + 'static,

@@ -392,10 +392,7 @@ fn plan(
     })();
     match planned {
         Ok((who, op, kind)) => (kind, BulkItem::new(Ok(who), move |_| Ok(op))),
-        Err(e) => (
-            Kind::Get,
-            BulkItem::new(Err(e), |_| Err(Error::invalid("not planned"))),
-        ),
+        Err(e) => (Kind::Get, BulkItem::failed(e)),
     }
 }
 

@@ -639,10 +639,7 @@ fn plan(
     })();
     match planned {
         Ok((who, op, kind)) => (Some(kind), BulkItem::new(Ok(who), move |_| Ok(op))),
-        Err(e) => (
-            None,
-            BulkItem::new(Err(e), |_| Err(Error::invalid("not planned"))),
-        ),
+        Err(e) => (None, BulkItem::failed(e)),
     }
 }
 
