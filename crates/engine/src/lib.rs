@@ -1,11 +1,13 @@
-//! sluice's engine: the data model, the store, operations and their executor, and auth. It knows
-//! nothing of HTTP: front doors translate their wire formats into ops and back.
+//! sluice's engine: the data model, the store seam and its backends, operations and their
+//! executor, jobs, batches, queries and auth. It knows nothing of HTTP or of any vendor: front
+//! doors translate their wire formats into engine calls and back (see `docs/ARCHITECTURE.md`).
 
 pub mod auth;
+pub mod background;
 pub mod batches;
+pub mod clock;
+pub mod core;
 mod engine;
-mod engine_batches;
-mod engine_jobs;
 pub mod error;
 pub mod jobs;
 pub mod model;
@@ -14,7 +16,7 @@ pub mod query;
 pub mod settings;
 pub mod store;
 
-pub use engine::{Engine, Session};
-pub use engine_jobs::ResultFormat;
+pub use auth::Session;
+pub use engine::Engine;
 pub use error::{Error, ErrorCode, Result};
 pub use settings::Settings;

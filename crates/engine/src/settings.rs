@@ -1,10 +1,97 @@
-//! Engine settings: every limit is a named value here, with its default.
+//! Engine settings: every limit is a named value here, with its one default (`defaults`), which
+//! the server's flags and the README's table take from here.
 
-use crate::auth::ThrottleSettings;
-use crate::jobs::callback::Policy;
-use crate::jobs::upload::UploadLimits;
-use crate::query::QueryLimits;
+use crate::clock::Clock;
+use ipnet::IpNet;
+use std::net::IpAddr;
 use std::time::Duration;
+
+/// The default of every setting. Flags use these, so a default is written once.
+pub mod defaults {
+    pub const MAX_BULK_OPS: usize = 1000;
+    pub const DEFAULT_PAGE_SIZE: usize = 100;
+    pub const MAX_PAGE_SIZE: usize = 1000;
+    pub const MAX_FIELDS: usize = 500;
+    pub const ACCESS_TOKEN_TTL_SECS: u64 = 3600;
+    pub const REFRESH_TOKEN_TTL_SECS: u64 = 30 * 24 * 3600;
+    pub const LOGIN_FREE_FAILURES: u32 = 5;
+    pub const LOGIN_BASE_LOCKOUT_SECS: u64 = 1;
+    pub const LOGIN_MAX_LOCKOUT_SECS: u64 = 300;
+    pub const MAX_JOB_RECORDS: u64 = 25_000;
+    pub const JOB_WORKERS: usize = 2;
+    pub const JOB_CHUNK_ROWS: usize = 2_000;
+    pub const MAX_UPLOAD_BYTES: u64 = 256 << 20;
+    pub const MAX_UNZIPPED_BYTES: u64 = 2 << 30;
+    pub const MAX_ZIP_RATIO: u64 = 200;
+    pub const MAX_COLUMNS: usize = 200;
+    pub const CALLBACK_ATTEMPTS: u32 = 5;
+    pub const CALLBACK_BACKOFF_MS: u64 = 1000;
+    pub const CALLBACK_TIMEOUT_SECS: u64 = 10;
+    pub const MAX_BATCH_RECORDS: u64 = 10_000;
+    pub const BATCH_CHUNK_ROWS: usize = 2_000;
+    pub const BATCH_PAUSE_MS: u64 = 0;
+    pub const QUERY_MAX_ROWS: usize = 10_000;
+    pub const QUERY_TIMEOUT_MS: u64 = 5_000;
+    pub const QUERY_MAX_SQL_LEN: usize = 100_000;
+    pub const QUERY_MAX_RESULT_BYTES: usize = 64 << 20;
+}
+
+/// Failed logins allowed, then a lockout that doubles with each further failure.
+#[derive(Debug, Clone)]
+pub struct ThrottleSettings {
+    pub free_failures: u32,
+    pub base_lockout: Duration,
+    pub max_lockout: Duration,
+}
+
+/// Upload limits.
+#[derive(Debug, Clone)]
+pub struct UploadLimits {
+    pub max_bytes: u64,
+    pub max_unzipped_bytes: u64,
+    pub max_zip_ratio: u64,
+    pub max_columns: usize,
+}
+
+/// Bounds on one query's work.
+#[derive(Debug, Clone)]
+pub struct QueryLimits {
+    pub max_rows: usize,
+    pub timeout: Duration,
+    /// Longest SQL text accepted.
+    pub max_sql_len: usize,
+    /// Most bytes of values one answer may hold.
+    pub max_result_bytes: usize,
+}
+
+/// Where callbacks may go besides public addresses: CIDRs, single addresses and host names.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CallbackAllow {
+    pub nets: Vec<IpNet>,
+    pub hosts: Vec<String>,
+}
+
+impl CallbackAllow {
+    /// Parses `127.0.0.0/8,10.1.0.0/16,hooks.internal`.
+    pub fn parse(spec: &str) -> Result<CallbackAllow, String> {
+        let mut allow = CallbackAllow::default();
+        for item in spec.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+            if let Ok(net) = item.parse::<IpNet>() {
+                allow.nets.push(net);
+            } else if let Ok(ip) = item.parse::<IpAddr>() {
+                allow.nets.push(IpNet::from(ip));
+            } else if item
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-')
+            {
+                allow.hosts.push(item.to_ascii_lowercase());
+            } else {
+                return Err(format!("{item:?} is not a CIDR, an address or a host name"));
+            }
+        }
+        Ok(allow)
+    }
+}
 
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -31,7 +118,7 @@ pub struct Settings {
     pub job_chunk_rows: usize,
     pub upload: UploadLimits,
     /// Where job callbacks may go beyond public addresses.
-    pub callback_policy: Policy,
+    pub callback_allow: CallbackAllow,
     /// Delivery attempts per callback.
     pub callback_attempts: u32,
     /// Wait before the second attempt; it doubles for each further one.
@@ -44,36 +131,49 @@ pub struct Settings {
     /// Pause between a batch's chunks, leaving room for other writes.
     pub batch_pause: Duration,
     pub query: QueryLimits,
+    /// The time source (tests move it forward instead of sleeping).
+    pub clock: Clock,
 }
 
 impl Default for Settings {
     fn default() -> Self {
+        use defaults::*;
         Self {
-            max_bulk_ops: 1000,
-            default_page_size: 100,
-            max_page_size: 1000,
-            max_fields: 500,
-            access_token_ttl: Duration::from_secs(3600),
-            refresh_token_ttl: Duration::from_secs(30 * 24 * 3600),
-            throttle: ThrottleSettings::default(),
-            admin_token: None,
-            max_job_records: 25_000,
-            job_workers: 2,
-            job_chunk_rows: 2_000,
-            upload: UploadLimits {
-                max_bytes: 256 << 20,
-                max_unzipped_bytes: 2 << 30,
-                max_zip_ratio: 200,
-                max_columns: 200,
+            max_bulk_ops: MAX_BULK_OPS,
+            default_page_size: DEFAULT_PAGE_SIZE,
+            max_page_size: MAX_PAGE_SIZE,
+            max_fields: MAX_FIELDS,
+            access_token_ttl: Duration::from_secs(ACCESS_TOKEN_TTL_SECS),
+            refresh_token_ttl: Duration::from_secs(REFRESH_TOKEN_TTL_SECS),
+            throttle: ThrottleSettings {
+                free_failures: LOGIN_FREE_FAILURES,
+                base_lockout: Duration::from_secs(LOGIN_BASE_LOCKOUT_SECS),
+                max_lockout: Duration::from_secs(LOGIN_MAX_LOCKOUT_SECS),
             },
-            callback_policy: Policy::default(),
-            callback_attempts: 5,
-            callback_backoff: Duration::from_secs(1),
-            callback_timeout: Duration::from_secs(10),
-            max_batch_records: 10_000,
-            batch_chunk_rows: 2_000,
-            batch_pause: Duration::ZERO,
-            query: QueryLimits::default(),
+            admin_token: None,
+            max_job_records: MAX_JOB_RECORDS,
+            job_workers: JOB_WORKERS,
+            job_chunk_rows: JOB_CHUNK_ROWS,
+            upload: UploadLimits {
+                max_bytes: MAX_UPLOAD_BYTES,
+                max_unzipped_bytes: MAX_UNZIPPED_BYTES,
+                max_zip_ratio: MAX_ZIP_RATIO,
+                max_columns: MAX_COLUMNS,
+            },
+            callback_allow: CallbackAllow::default(),
+            callback_attempts: CALLBACK_ATTEMPTS,
+            callback_backoff: Duration::from_millis(CALLBACK_BACKOFF_MS),
+            callback_timeout: Duration::from_secs(CALLBACK_TIMEOUT_SECS),
+            max_batch_records: MAX_BATCH_RECORDS,
+            batch_chunk_rows: BATCH_CHUNK_ROWS,
+            batch_pause: Duration::from_millis(BATCH_PAUSE_MS),
+            query: QueryLimits {
+                max_rows: QUERY_MAX_ROWS,
+                timeout: Duration::from_millis(QUERY_TIMEOUT_MS),
+                max_sql_len: QUERY_MAX_SQL_LEN,
+                max_result_bytes: QUERY_MAX_RESULT_BYTES,
+            },
+            clock: Clock::default(),
         }
     }
 }

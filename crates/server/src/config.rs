@@ -1,21 +1,28 @@
 //! Server settings: flags with `SLUICE_*` environment equivalents; every limit is named here.
 
 use clap::Args;
-use sluice_engine::jobs::callback::Policy;
-use sluice_engine::jobs::upload::UploadLimits;
-use sluice_engine::query::QueryLimits;
+use sluice_engine::clock::Clock;
+use sluice_engine::settings::{defaults as d, CallbackAllow};
 use sluice_engine::Settings;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+/// The server's own defaults; the engine's are in `sluice_engine::settings::defaults`.
+pub mod defaults {
+    pub const LISTEN: &str = "127.0.0.1:8080";
+    pub const DATA_DIR: &str = "./sluice-data";
+    pub const MAX_BODY_BYTES: usize = 32 << 20;
+    pub const CORS_ORIGINS: &str = "*";
+}
+
 #[derive(Debug, Clone, Args)]
 pub struct Config {
     /// Address to listen on.
-    #[arg(long, env = "SLUICE_LISTEN", default_value = "127.0.0.1:8080")]
+    #[arg(long, env = "SLUICE_LISTEN", default_value = defaults::LISTEN)]
     pub listen: SocketAddr,
     /// Directory for the embedded database, uploads and the bootstrap admin token.
-    #[arg(long, env = "SLUICE_DATA_DIR", default_value = "./sluice-data")]
+    #[arg(long, env = "SLUICE_DATA_DIR", default_value = defaults::DATA_DIR)]
     pub data_dir: PathBuf,
     /// Database URL; without it, an embedded SQLite file in the data dir.
     #[arg(long = "database", env = "SLUICE_DATABASE_URL")]
@@ -24,128 +31,134 @@ pub struct Config {
     #[arg(long, env = "SLUICE_ADMIN_TOKEN", hide_env_values = true)]
     pub admin_token: Option<String>,
     /// Operations allowed in one synchronous bulk request.
-    #[arg(long, env = "SLUICE_MAX_BULK_OPS", default_value_t = 1000)]
+    #[arg(long, env = "SLUICE_MAX_BULK_OPS", default_value_t = d::MAX_BULK_OPS)]
     pub max_bulk_ops: usize,
     /// Largest request body accepted, in bytes (uploads have their own limit).
-    #[arg(long, env = "SLUICE_MAX_BODY_BYTES", default_value_t = 32 * 1024 * 1024)]
+    #[arg(long, env = "SLUICE_MAX_BODY_BYTES", default_value_t = defaults::MAX_BODY_BYTES)]
     pub max_body_bytes: usize,
     /// Largest page of records a list may return.
-    #[arg(long, env = "SLUICE_MAX_PAGE_SIZE", default_value_t = 1000)]
+    #[arg(long, env = "SLUICE_MAX_PAGE_SIZE", default_value_t = d::MAX_PAGE_SIZE)]
     pub max_page_size: usize,
     /// Lifetime of access tokens issued at login, in seconds.
-    #[arg(long, env = "SLUICE_ACCESS_TOKEN_TTL", default_value_t = 3600)]
+    #[arg(long, env = "SLUICE_ACCESS_TOKEN_TTL", default_value_t = d::ACCESS_TOKEN_TTL_SECS)]
     pub access_token_ttl: u64,
     /// Origins allowed by CORS: `*` (any, for development) or a comma-separated list.
-    #[arg(long, env = "SLUICE_CORS_ORIGINS", default_value = "*")]
+    #[arg(long, env = "SLUICE_CORS_ORIGINS", default_value = defaults::CORS_ORIGINS)]
     pub cors_origins: String,
     /// Records (input rows) one bulk-write job may hold.
-    #[arg(long, env = "SLUICE_MAX_JOB_RECORDS", default_value_t = 25_000)]
+    #[arg(long, env = "SLUICE_MAX_JOB_RECORDS", default_value_t = d::MAX_JOB_RECORDS)]
     pub max_job_records: u64,
     /// Background workers running jobs.
-    #[arg(long, env = "SLUICE_JOB_WORKERS", default_value_t = 2)]
+    #[arg(long, env = "SLUICE_JOB_WORKERS", default_value_t = d::JOB_WORKERS)]
     pub job_workers: usize,
     /// Rows a job writes per transaction, with its checkpoint.
-    #[arg(long, env = "SLUICE_JOB_CHUNK_ROWS", default_value_t = 2_000)]
+    #[arg(long, env = "SLUICE_JOB_CHUNK_ROWS", default_value_t = d::JOB_CHUNK_ROWS)]
     pub job_chunk_rows: usize,
     /// Largest upload accepted, in bytes.
-    #[arg(long, env = "SLUICE_MAX_UPLOAD_BYTES", default_value_t = 256 << 20)]
+    #[arg(long, env = "SLUICE_MAX_UPLOAD_BYTES", default_value_t = d::MAX_UPLOAD_BYTES)]
     pub max_upload_bytes: u64,
     /// Largest CSV a ZIP upload may unpack to, in bytes.
-    #[arg(long, env = "SLUICE_MAX_UNZIPPED_BYTES", default_value_t = 2 << 30)]
+    #[arg(long, env = "SLUICE_MAX_UNZIPPED_BYTES", default_value_t = d::MAX_UNZIPPED_BYTES)]
     pub max_unzipped_bytes: u64,
     /// Largest ratio of unpacked to packed size a ZIP upload may have.
-    #[arg(long, env = "SLUICE_MAX_ZIP_RATIO", default_value_t = 200)]
+    #[arg(long, env = "SLUICE_MAX_ZIP_RATIO", default_value_t = d::MAX_ZIP_RATIO)]
     pub max_zip_ratio: u64,
     /// Columns an upload may have.
-    #[arg(long, env = "SLUICE_MAX_COLUMNS", default_value_t = 200)]
+    #[arg(long, env = "SLUICE_MAX_COLUMNS", default_value_t = d::MAX_COLUMNS)]
     pub max_columns: usize,
     /// Hosts and CIDRs job callbacks may reach besides public addresses (e.g. `127.0.0.0/8`).
     #[arg(long, env = "SLUICE_CALLBACK_ALLOW", default_value = "")]
     pub callback_allow: String,
     /// Delivery attempts per callback.
-    #[arg(long, env = "SLUICE_CALLBACK_ATTEMPTS", default_value_t = 5)]
+    #[arg(long, env = "SLUICE_CALLBACK_ATTEMPTS", default_value_t = d::CALLBACK_ATTEMPTS)]
     pub callback_attempts: u32,
     /// Wait before a callback's second attempt, in milliseconds; doubled for each further one.
-    #[arg(long, env = "SLUICE_CALLBACK_BACKOFF_MS", default_value_t = 1000)]
+    #[arg(long, env = "SLUICE_CALLBACK_BACKOFF_MS", default_value_t = d::CALLBACK_BACKOFF_MS)]
     pub callback_backoff_ms: u64,
     /// Records one batch may change.
-    #[arg(long, env = "SLUICE_MAX_BATCH_RECORDS", default_value_t = 10_000)]
+    #[arg(long, env = "SLUICE_MAX_BATCH_RECORDS", default_value_t = d::MAX_BATCH_RECORDS)]
     pub max_batch_records: u64,
     /// Records a batch changes per transaction.
-    #[arg(long, env = "SLUICE_BATCH_CHUNK_ROWS", default_value_t = 2_000)]
+    #[arg(long, env = "SLUICE_BATCH_CHUNK_ROWS", default_value_t = d::BATCH_CHUNK_ROWS)]
     pub batch_chunk_rows: usize,
     /// Pause between a batch's chunks, in milliseconds (room for other writers).
-    #[arg(long, env = "SLUICE_BATCH_PAUSE_MS", default_value_t = 0)]
+    #[arg(long, env = "SLUICE_BATCH_PAUSE_MS", default_value_t = d::BATCH_PAUSE_MS)]
     pub batch_pause_ms: u64,
     /// Rows a query may return.
-    #[arg(long, env = "SLUICE_QUERY_MAX_ROWS", default_value_t = 10_000)]
+    #[arg(long, env = "SLUICE_QUERY_MAX_ROWS", default_value_t = d::QUERY_MAX_ROWS)]
     pub query_max_rows: usize,
     /// Time a query may run, in milliseconds.
-    #[arg(long, env = "SLUICE_QUERY_TIMEOUT_MS", default_value_t = 5_000)]
+    #[arg(long, env = "SLUICE_QUERY_TIMEOUT_MS", default_value_t = d::QUERY_TIMEOUT_MS)]
     pub query_timeout_ms: u64,
+    /// The engine's time source (tests move it forward instead of sleeping).
+    #[arg(skip)]
+    pub clock: Clock,
 }
 
 impl Config {
-    /// A configuration with defaults, for tests and embedding.
+    /// A configuration with the defaults, listening on an ephemeral port (tests, embedding).
     pub fn new(data_dir: PathBuf) -> Config {
         Config {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             data_dir,
             database_url: None,
             admin_token: None,
-            max_bulk_ops: 1000,
-            max_body_bytes: 32 * 1024 * 1024,
-            max_page_size: 1000,
-            access_token_ttl: 3600,
-            cors_origins: "*".into(),
-            max_job_records: 25_000,
-            job_workers: 2,
-            job_chunk_rows: 2_000,
-            max_upload_bytes: 256 << 20,
-            max_unzipped_bytes: 2 << 30,
-            max_zip_ratio: 200,
-            max_columns: 200,
+            max_bulk_ops: d::MAX_BULK_OPS,
+            max_body_bytes: defaults::MAX_BODY_BYTES,
+            max_page_size: d::MAX_PAGE_SIZE,
+            access_token_ttl: d::ACCESS_TOKEN_TTL_SECS,
+            cors_origins: defaults::CORS_ORIGINS.into(),
+            max_job_records: d::MAX_JOB_RECORDS,
+            job_workers: d::JOB_WORKERS,
+            job_chunk_rows: d::JOB_CHUNK_ROWS,
+            max_upload_bytes: d::MAX_UPLOAD_BYTES,
+            max_unzipped_bytes: d::MAX_UNZIPPED_BYTES,
+            max_zip_ratio: d::MAX_ZIP_RATIO,
+            max_columns: d::MAX_COLUMNS,
             callback_allow: String::new(),
-            callback_attempts: 5,
-            callback_backoff_ms: 1000,
-            max_batch_records: 10_000,
-            batch_chunk_rows: 2_000,
-            batch_pause_ms: 0,
-            query_max_rows: 10_000,
-            query_timeout_ms: 5_000,
+            callback_attempts: d::CALLBACK_ATTEMPTS,
+            callback_backoff_ms: d::CALLBACK_BACKOFF_MS,
+            max_batch_records: d::MAX_BATCH_RECORDS,
+            batch_chunk_rows: d::BATCH_CHUNK_ROWS,
+            batch_pause_ms: d::BATCH_PAUSE_MS,
+            query_max_rows: d::QUERY_MAX_ROWS,
+            query_timeout_ms: d::QUERY_TIMEOUT_MS,
+            clock: Clock::default(),
         }
     }
 
     pub fn engine_settings(&self) -> anyhow::Result<Settings> {
-        let callback_policy = Policy::parse(&self.callback_allow)
+        let callback_allow = CallbackAllow::parse(&self.callback_allow)
             .map_err(|e| anyhow::anyhow!("--callback-allow: {e}"))?;
+        let base = Settings::default();
         Ok(Settings {
             max_bulk_ops: self.max_bulk_ops,
             max_page_size: self.max_page_size,
-            default_page_size: 100.min(self.max_page_size),
+            default_page_size: base.default_page_size.min(self.max_page_size),
             access_token_ttl: Duration::from_secs(self.access_token_ttl),
             admin_token: self.admin_token.clone(),
             max_job_records: self.max_job_records,
             job_workers: self.job_workers,
             job_chunk_rows: self.job_chunk_rows,
-            upload: UploadLimits {
+            upload: sluice_engine::settings::UploadLimits {
                 max_bytes: self.max_upload_bytes,
                 max_unzipped_bytes: self.max_unzipped_bytes,
                 max_zip_ratio: self.max_zip_ratio,
                 max_columns: self.max_columns,
             },
-            callback_policy,
+            callback_allow,
             callback_attempts: self.callback_attempts.max(1),
             callback_backoff: Duration::from_millis(self.callback_backoff_ms),
             max_batch_records: self.max_batch_records,
             batch_chunk_rows: self.batch_chunk_rows,
             batch_pause: Duration::from_millis(self.batch_pause_ms),
-            query: QueryLimits {
+            query: sluice_engine::settings::QueryLimits {
                 max_rows: self.query_max_rows,
                 timeout: Duration::from_millis(self.query_timeout_ms),
-                ..QueryLimits::default()
+                ..base.query.clone()
             },
-            ..Settings::default()
+            clock: self.clock.clone(),
+            ..base
         })
     }
 }

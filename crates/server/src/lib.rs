@@ -1,10 +1,12 @@
-//! sluice's HTTP front doors: the native API and (later) the vendor dialects, all thin translators
-//! onto the engine's operations.
+//! sluice's HTTP front doors: the native API and the vendor dialects, all thin translators onto
+//! the engine's calls.
 
 pub mod config;
 mod credentials;
 mod dialects;
+mod download;
 pub mod error;
+mod extract;
 mod feed;
 mod native;
 mod uploads;
@@ -79,16 +81,6 @@ fn cors_layer(origins: &str) -> CorsLayer {
         .vary([axum::http::header::ORIGIN])
 }
 
-fn open_engine(config: &Config) -> anyhow::Result<Engine> {
-    if let Some(url) = &config.database_url {
-        anyhow::ensure!(
-            url.starts_with("sqlite:"),
-            "database {url:?} is not supported yet: only the embedded SQLite store is built"
-        );
-    }
-    Ok(Engine::open(&config.data_dir, config.engine_settings()?)?)
-}
-
 /// A server bound to its address, ready to serve.
 pub struct Server {
     pub addr: SocketAddr,
@@ -99,10 +91,14 @@ pub struct Server {
 impl Server {
     /// Opens the store, bootstraps the admin token and binds the listener.
     pub async fn bind(config: Config) -> anyhow::Result<Server> {
-        let engine = Arc::new(open_engine(&config)?);
+        let engine = Arc::new(Engine::open(
+            config.database_url.as_deref(),
+            &config.data_dir,
+            config.engine_settings()?,
+        )?);
         dialects::register(&engine);
-        engine.start_jobs().await?;
-        if let Some(token) = engine.bootstrap_admin(&config.data_dir).await? {
+        engine.start().await?;
+        if let Some(token) = engine.auth().bootstrap_admin(&config.data_dir).await? {
             println!(
                 "sluice: generated admin token (saved to {}):\n{token}",
                 config.data_dir.join("admin-token").display()
@@ -126,10 +122,18 @@ impl Server {
         axum::serve(self.listener, app)
             .with_graceful_shutdown(shutdown)
             .await?;
-        self.state.engine.close();
+        self.state.engine.shutdown(SHUTDOWN_DRAIN).await;
         Ok(())
     }
+
+    /// The engine behind this server (tests arm its breakpoints).
+    pub fn engine(&self) -> Arc<Engine> {
+        self.state.engine.clone()
+    }
 }
+
+/// How long shutdown waits for background work to reach a chunk boundary.
+const SHUTDOWN_DRAIN: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// Resolves on SIGTERM or Ctrl-C.
 pub async fn shutdown_signal() {

@@ -8,7 +8,7 @@ use axum::http::header::CONTENT_TYPE;
 use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
 use sluice_engine::auth::Principal;
-use sluice_engine::jobs::FileRow;
+use sluice_engine::model::FileRow;
 use sluice_engine::{Error, ErrorCode, Result};
 use std::path::Path;
 use tokio::io::AsyncWriteExt;
@@ -49,11 +49,11 @@ pub async fn receive(
     name: Option<String>,
     max: Option<u64>,
 ) -> Result<FileRow> {
-    let engine = &state.engine;
-    engine.authorize_upload(who, app)?;
-    let limit = engine.settings().upload.max_bytes;
+    let jobs = state.engine.jobs();
+    jobs.authorize_upload(who, app)?;
+    let limit = state.engine.settings().upload.max_bytes;
     let max = max.map_or(limit, |m| m.min(limit));
-    let path = engine.upload_path();
+    let path = jobs.upload_path();
     let ctype = req
         .headers()
         .get(CONTENT_TYPE)
@@ -99,8 +99,7 @@ pub async fn receive(
     };
     match received {
         Ok((fname, fctype, size)) => {
-            engine
-                .register_upload(who, app, &fname, fctype.as_deref(), path, size)
+            jobs.register_upload(who, app, &fname, fctype.as_deref(), path, size)
                 .await
         }
         Err(e) => {

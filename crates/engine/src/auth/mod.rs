@@ -1,46 +1,17 @@
-//! Authentication and authorization: roles, principals, token and password hashing, login throttling.
+//! Authentication and authorization: principals and what they may do, token and password
+//! hashing, login throttling, and the service that resolves credentials and logs users in.
 
 mod secrets;
+mod service;
 mod throttle;
 
-pub use secrets::{generate_token, hash_password, hash_token, verify_password, TokenKind};
-pub use throttle::{LoginThrottle, ThrottleSettings};
+pub use secrets::{generate_token, hash_password, hash_token, verify_password};
+pub use service::{Auth, Session};
+pub use throttle::LoginThrottle;
 
 use crate::error::{Error, Result};
-use crate::model::App;
-use serde::{Deserialize, Serialize};
+use crate::model::{App, Role};
 use uuid::Uuid;
-
-/// An app member's role; the order is the order of power.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Role {
-    Reader,
-    Writer,
-    Owner,
-}
-
-impl Role {
-    pub fn parse(s: &str) -> Result<Role> {
-        match s {
-            "reader" => Ok(Role::Reader),
-            "writer" => Ok(Role::Writer),
-            "owner" => Ok(Role::Owner),
-            _ => Err(Error::validation(
-                "role",
-                format!("role {s:?} is not one of owner, writer, reader"),
-            )),
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Reader => "reader",
-            Role::Writer => "writer",
-            Role::Owner => "owner",
-        }
-    }
-}
 
 /// What an operation needs of its caller.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

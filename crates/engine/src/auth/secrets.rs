@@ -1,6 +1,7 @@
 //! Token and password secrets: tokens are random and stored as SHA-256 digests; passwords use argon2.
 
 use crate::error::{Error, Result};
+use crate::model::TokenKind;
 use argon2::password_hash::{
     rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
 };
@@ -8,47 +9,13 @@ use argon2::Argon2;
 use base64::Engine as _;
 use sha2::{Digest, Sha256};
 
-/// The kinds of stored token; each has its own prefix so a leaked token says what it is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TokenKind {
-    /// A long-lived API key made by an owner or admin.
-    Key,
-    /// A short-lived access token issued at login.
-    Access,
-    /// A refresh token issued at login, exchanged for a new access token.
-    Refresh,
-    /// The bootstrap or an extra admin token.
-    Admin,
-}
-
-impl TokenKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            TokenKind::Key => "key",
-            TokenKind::Access => "access",
-            TokenKind::Refresh => "refresh",
-            TokenKind::Admin => "admin",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<TokenKind> {
-        [
-            TokenKind::Key,
-            TokenKind::Access,
-            TokenKind::Refresh,
-            TokenKind::Admin,
-        ]
-        .into_iter()
-        .find(|k| k.as_str() == s)
-    }
-
-    fn prefix(self) -> &'static str {
-        match self {
-            TokenKind::Key => "sk_",
-            TokenKind::Access => "sa_",
-            TokenKind::Refresh => "sr_",
-            TokenKind::Admin => "sadm_",
-        }
+/// Each kind of token has its own prefix, so a leaked token says what it is.
+fn prefix(kind: TokenKind) -> &'static str {
+    match kind {
+        TokenKind::Key => "sk_",
+        TokenKind::Access => "sa_",
+        TokenKind::Refresh => "sr_",
+        TokenKind::Admin => "sadm_",
     }
 }
 
@@ -58,7 +25,7 @@ pub fn generate_token(kind: TokenKind) -> Result<String> {
     getrandom::getrandom(&mut buf).map_err(Error::internal)?;
     Ok(format!(
         "{}{}",
-        kind.prefix(),
+        prefix(kind),
         base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(buf)
     ))
 }

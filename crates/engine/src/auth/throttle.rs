@@ -1,28 +1,11 @@
 //! Slows down password guessing: after a few failures for one login, further attempts wait out a growing lockout.
 
+use crate::clock::Clock;
 use crate::error::{Error, ErrorCode, Result};
+use crate::settings::ThrottleSettings;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
-
-#[derive(Debug, Clone)]
-pub struct ThrottleSettings {
-    /// Failures allowed before the first lockout.
-    pub free_failures: u32,
-    /// The first lockout; each further failure doubles it.
-    pub base_lockout: Duration,
-    pub max_lockout: Duration,
-}
-
-impl Default for ThrottleSettings {
-    fn default() -> Self {
-        Self {
-            free_failures: 5,
-            base_lockout: Duration::from_secs(1),
-            max_lockout: Duration::from_secs(300),
-        }
-    }
-}
+use std::time::Instant;
 
 #[derive(Default)]
 struct Entry {
@@ -33,6 +16,7 @@ struct Entry {
 /// Failed-login bookkeeping, keyed by app and user name (so one attacker cannot lock out everyone).
 pub struct LoginThrottle {
     settings: ThrottleSettings,
+    clock: Clock,
     entries: Mutex<HashMap<String, Entry>>,
     /// One login attempt at a time per key: concurrent guesses cannot all pass the check before
     /// any failure is counted.
@@ -43,9 +27,10 @@ pub struct LoginThrottle {
 const MAX_ENTRIES: usize = 100_000;
 
 impl LoginThrottle {
-    pub fn new(settings: ThrottleSettings) -> Self {
+    pub fn new(settings: ThrottleSettings, clock: Clock) -> Self {
         Self {
             settings,
+            clock,
             entries: Mutex::new(HashMap::new()),
             turns: Mutex::new(HashMap::new()),
         }
@@ -67,7 +52,7 @@ impl LoginThrottle {
     pub fn check(&self, key: &str) -> Result<()> {
         let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(until) = entries.get(key).and_then(|e| e.locked_until) {
-            let now = Instant::now();
+            let now = self.clock.instant();
             if until > now {
                 let secs = (until - now).as_secs() + 1;
                 return Err(Error::new(
@@ -82,7 +67,7 @@ impl LoginThrottle {
     pub fn failed(&self, key: &str) {
         let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
         if entries.len() >= MAX_ENTRIES && !entries.contains_key(key) {
-            let now = Instant::now();
+            let now = self.clock.instant();
             entries.retain(|_, e| e.locked_until.is_some_and(|u| u > now));
         }
         let e = entries.entry(key.to_owned()).or_default();
@@ -94,7 +79,7 @@ impl LoginThrottle {
                 .base_lockout
                 .saturating_mul(1 << extra)
                 .min(self.settings.max_lockout);
-            e.locked_until = Some(Instant::now() + lock);
+            e.locked_until = Some(self.clock.instant() + lock);
         }
     }
 
@@ -109,20 +94,33 @@ impl LoginThrottle {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     #[test]
     fn locks_after_free_failures() {
-        let t = LoginThrottle::new(ThrottleSettings {
-            free_failures: 2,
-            base_lockout: Duration::from_secs(60),
-            max_lockout: Duration::from_secs(60),
-        });
+        let clock = Clock::default();
+        let t = LoginThrottle::new(
+            ThrottleSettings {
+                free_failures: 2,
+                base_lockout: Duration::from_secs(60),
+                max_lockout: Duration::from_secs(600),
+            },
+            clock.clone(),
+        );
         t.failed("a");
         assert!(t.check("a").is_ok());
         t.failed("a");
         assert_eq!(t.check("a").unwrap_err().code, ErrorCode::TooManyAttempts);
         assert!(t.check("b").is_ok());
-        t.succeeded("a");
+        clock.advance(Duration::from_secs(61));
+        assert!(t.check("a").is_ok(), "the first lockout is over");
+        t.failed("a");
+        clock.advance(Duration::from_secs(61));
+        assert!(t.check("a").is_err(), "the second lockout is twice as long");
+        clock.advance(Duration::from_secs(60));
         assert!(t.check("a").is_ok());
+        t.succeeded("a");
+        t.failed("a");
+        assert!(t.check("a").is_ok(), "success forgets earlier failures");
     }
 }

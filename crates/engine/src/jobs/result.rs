@@ -2,8 +2,8 @@
 //! the copied input cells, record id, status, error codes, messages), and rendered on download as a
 //! ZIP holding one CSV in the caller's format, rows not reached listed as `unprocessed`.
 
-use super::Job;
 use crate::error::{Error, Result};
+use crate::model::Job;
 use std::fs::{File, OpenOptions};
 use std::io::{BufReader, BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::Path;
@@ -163,17 +163,43 @@ pub fn write_zip(
     std::fs::rename(&tmp, out).map_err(Error::internal)
 }
 
-/// The native result CSV: the copied columns, `ID`, `STATUS`, `ERRORS` (messages).
-pub fn native_header(job: &Job) -> Vec<String> {
-    job.result_headers
-        .iter()
-        .cloned()
-        .chain(["ID", "STATUS", "ERRORS"].map(String::from))
-        .collect()
+/// How a result file is rendered for download: the CSV's name and header, and each row.
+pub struct ResultLayout {
+    /// Names the rendered file on disk, so each layout is built once.
+    pub tag: &'static str,
+    pub csv_name: String,
+    pub header: Vec<String>,
+    pub render: Box<dyn Fn(ResultRow) -> Vec<String> + Send>,
 }
 
-pub fn native_row(r: ResultRow) -> Vec<String> {
-    let mut v = r.cells;
-    v.extend([r.id, r.status.to_owned(), r.messages]);
-    v
+impl ResultLayout {
+    /// sluice's own layout: the copied columns, `ID`, `STATUS`, `ERRORS` (messages).
+    pub fn standard(job: &Job) -> ResultLayout {
+        ResultLayout {
+            tag: "standard",
+            csv_name: entry_name(job),
+            header: job
+                .result_headers
+                .iter()
+                .cloned()
+                .chain(["ID", "STATUS", "ERRORS"].map(String::from))
+                .collect(),
+            render: Box::new(|r| {
+                let mut v = r.cells;
+                v.extend([r.id, r.status.to_owned(), r.messages]);
+                v
+            }),
+        }
+    }
+}
+
+/// The result CSV's name: `<object>-<upload's file name>`, the name without any folder and
+/// ending in `.csv`.
+pub fn entry_name(job: &Job) -> String {
+    let base = job.file_name.rsplit('/').next().unwrap_or_default();
+    if base.to_ascii_lowercase().ends_with(".csv") {
+        format!("{}-{base}", job.object)
+    } else {
+        format!("{}-{base}.csv", job.object)
+    }
 }

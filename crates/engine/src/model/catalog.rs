@@ -1,9 +1,9 @@
 //! Apps, objects and fields as parsed values, and the catalog that holds them in memory.
 
+use super::access::Role;
 use super::names::Name;
 use super::record::Timestamp;
 use super::value::Value;
-use crate::auth::Role;
 use crate::error::{Error, ErrorCode, Result};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value as Json};

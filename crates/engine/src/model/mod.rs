@@ -1,13 +1,29 @@
-//! The data model: names, field types, apps, objects and their fields, values, records, and the in-memory catalog.
+//! The data model, plain data: names, field types, apps, objects and their fields, values,
+//! records, the in-memory catalog, access rows, jobs and their files, batches, and queries.
 
+mod access;
+mod batch;
 mod catalog;
+mod job;
+mod lifecycle;
 mod names;
+mod query;
 mod record;
 mod selection;
 mod value;
 
+pub use access::{Role, TokenKind, TokenRow, UserRow};
+pub use batch::{Action, Batch, BatchOp, BatchStatus, Selected};
 pub use catalog::{App, Catalog, Field, FieldSpec, FieldType, Object, ObjectSpec};
+pub use job::{
+    Callback, CallbackStatus, Checkpoint, FileRow, Job, JobOp, JobStatus, Mapping, Progress,
+};
+pub use lifecycle::{cancel, Phase, Tracked};
 pub use names::{Name, SYSTEM_FIELDS};
+pub use query::{
+    CheckedQuery, QueryResult, QueryView, Relation, SqlSyntax, ViewColumn, ALLOWED_FUNCTIONS,
+    TABLE_FUNCTIONS,
+};
 pub use record::{Record, RecordId, Stamp, Timestamp, WriteMode, Writes};
 pub use selection::{
     decode_cursor, encode_cursor, parse_sort, CmpOp, Column, Cond, Selection, SortKey,

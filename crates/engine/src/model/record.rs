@@ -4,7 +4,7 @@ use super::catalog::Object;
 use super::names::SYSTEM_FIELDS;
 use super::value::Value;
 use crate::error::{Error, ErrorCode, Result};
-use chrono::{SecondsFormat, Utc};
+use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value as Json};
 use uuid::Uuid;
@@ -16,7 +16,11 @@ pub struct Timestamp(String);
 
 impl Timestamp {
     pub fn now() -> Timestamp {
-        Timestamp(Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true))
+        Timestamp::at(std::time::SystemTime::now())
+    }
+
+    pub fn at(t: std::time::SystemTime) -> Timestamp {
+        Timestamp(DateTime::<Utc>::from(t).to_rfc3339_opts(SecondsFormat::Millis, true))
     }
 
     pub fn from_stored(s: String) -> Timestamp {

@@ -1,10 +1,11 @@
 //! App and object operations: tenants, and schema changes applied as DDL inside the transaction.
 
-use super::exec::{parse_body, Ctx};
+use super::exec::parse_body;
 use super::{Output, Target};
-use crate::auth::{Need, Principal, Role};
+use crate::auth::{Need, Principal};
+use crate::core::Ctx;
 use crate::error::{Error, ErrorCode, Result};
-use crate::model::{App, Cond, Field, FieldSpec, Name, Object, ObjectSpec, Selection};
+use crate::model::{App, Cond, Field, FieldSpec, Name, Object, ObjectSpec, Role, Selection};
 use crate::store::SchemaChange;
 use serde::Deserialize;
 use serde_json::{json, Value as Json};
@@ -171,7 +172,7 @@ pub fn create_object(
 }
 
 pub fn get_object(ctx: &mut Ctx<'_>, who: &Principal, t: &Target) -> Result<Output> {
-    let (_, obj) = ctx.object(who, t, Need::Read)?;
+    let (_, obj) = ctx.object(who, &t.app, &t.object, Need::Read)?;
     Ok(Output::ok(obj.to_json()))
 }
 
@@ -190,7 +191,7 @@ struct ObjectPatch {
 
 /// Applies adds, renames and drops in that order; any failure undoes them all (the op's savepoint).
 pub fn patch_object(ctx: &mut Ctx<'_>, who: &Principal, t: &Target, body: Json) -> Result<Output> {
-    let (_, obj) = ctx.object(who, t, Need::Own)?;
+    let (_, obj) = ctx.object(who, &t.app, &t.object, Need::Own)?;
     let patch: ObjectPatch = parse_body(body, "object change")?;
     let mut obj = (*obj).clone();
     if let Some(label) = patch.label {
@@ -287,7 +288,7 @@ fn has_records(ctx: &mut Ctx<'_>, obj: &Object) -> Result<bool> {
 }
 
 pub fn delete_object(ctx: &mut Ctx<'_>, who: &Principal, t: &Target) -> Result<Output> {
-    let (_, obj) = ctx.object(who, t, Need::Own)?;
+    let (_, obj) = ctx.object(who, &t.app, &t.object, Need::Own)?;
     ctx.tx.drop_object(&obj)?;
     if let Some(app) = ctx.catalog_mut().app_mut(&t.app) {
         app.objects.remove(&t.object);

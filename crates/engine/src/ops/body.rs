@@ -30,6 +30,20 @@ pub struct ListBody {
     pub total: Option<u64>,
 }
 
+impl ListBody {
+    /// The page's records, each with its object (to reshape them one by one).
+    pub fn into_records(self) -> Vec<RecordBody> {
+        let object = self.object;
+        self.records
+            .into_iter()
+            .map(|record| RecordBody {
+                object: object.clone(),
+                record,
+            })
+            .collect()
+    }
+}
+
 impl Body {
     pub fn record(object: &Arc<Object>, record: Record) -> Body {
         Body::Record(RecordBody {

@@ -1,9 +1,10 @@
 //! The bulk executor: many ops, in order, in one transaction with a savepoint each; per-item
 //! failure or all-or-nothing.
 
-use super::exec::{run, Ctx};
+use super::exec::run;
 use super::{Op, Output};
 use crate::auth::Principal;
+use crate::core::Ctx;
 use crate::error::{Error, ErrorCode, Result};
 use std::sync::mpsc::Receiver;
 
@@ -54,14 +55,14 @@ fn not_applied(at: usize) -> Error {
     )
 }
 
-/// Runs items in arrival order. Returns one result per item and whether the transaction's work is
-/// kept: atomic runs keep nothing after a failure, which keeps its error while every other item
-/// reports `not_applied`; an invalid or oversized request keeps nothing and fails whole.
+/// Runs items in arrival order and returns one result per item. An atomic run keeps nothing after a
+/// failure: that item keeps its error and every other item reports `not_applied`. An invalid or
+/// oversized request keeps nothing and fails whole.
 pub fn run_bulk(
     ctx: &mut Ctx<'_>,
     rx: &Receiver<BulkMsg>,
     max: usize,
-) -> (Result<Vec<Result<Output>>>, bool) {
+) -> Result<Vec<Result<Output>>> {
     let mut results: Vec<Result<Output>> = Vec::new();
     let mut atomic = false;
     let mut failed_at: Option<usize> = None;
@@ -71,7 +72,7 @@ pub fn run_bulk(
             Ok(BulkMsg::Items(items)) => {
                 for item in items {
                     if results.len() == max {
-                        return (Err(too_many(max)), false);
+                        return Err(too_many(max));
                     }
                     if atomic && failed_at.is_some() {
                         results.push(Err(not_applied(0)));
@@ -88,25 +89,18 @@ pub fn run_bulk(
                 }
             }
             Ok(BulkMsg::End(Ok(is_atomic))) => {
-                return match failed_at {
-                    Some(at) if is_atomic => {
-                        for (i, r) in results.iter_mut().enumerate() {
-                            if i != at {
-                                *r = Err(not_applied(at));
-                            }
+                if let (Some(at), true) = (failed_at, is_atomic) {
+                    for (i, r) in results.iter_mut().enumerate() {
+                        if i != at {
+                            *r = Err(not_applied(at));
                         }
-                        (Ok(results), false)
                     }
-                    _ => (Ok(results), true),
-                };
+                    ctx.discard();
+                }
+                return Ok(results);
             }
-            Ok(BulkMsg::End(Err(e))) => return (Err(e), false),
-            Err(_) => {
-                return (
-                    Err(Error::internal("a bulk request ended without its end")),
-                    false,
-                )
-            }
+            Ok(BulkMsg::End(Err(e))) => return Err(e),
+            Err(_) => return Err(Error::internal("a bulk request ended without its end")),
         }
     }
 }

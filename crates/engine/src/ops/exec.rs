@@ -1,50 +1,9 @@
 //! The executor: runs one op against a transaction, after checking who may run it.
 
-use super::{apps, principals, records, Op, Output, Target};
-use crate::auth::{Need, Principal};
+use super::{apps, principals, records, Op, Output};
+use crate::auth::Principal;
+use crate::core::Ctx;
 use crate::error::{Error, Result};
-use crate::model::{App, Catalog, Object, Timestamp};
-use crate::settings::Settings;
-use crate::store::Tx;
-use std::sync::Arc;
-
-/// What an op runs against: a transaction and the catalog as this transaction sees it.
-pub struct Ctx<'a> {
-    pub tx: &'a mut dyn Tx,
-    pub catalog: &'a mut Arc<Catalog>,
-    pub settings: &'a Settings,
-    pub now: Timestamp,
-}
-
-impl Ctx<'_> {
-    /// Finds an app and checks `who` may do `need` in it; an app the caller cannot see is "not found".
-    pub fn app(&self, who: &Principal, name: &str, need: Need) -> Result<Arc<App>> {
-        let app = self
-            .catalog
-            .app(name)
-            .ok_or_else(|| Error::not_found(format!("no app named {name:?}")))?;
-        who.authorize(app, need)?;
-        Ok(app.clone())
-    }
-
-    pub fn object(
-        &self,
-        who: &Principal,
-        t: &Target,
-        need: Need,
-    ) -> Result<(Arc<App>, Arc<Object>)> {
-        let app = self.app(who, &t.app, need)?;
-        let obj = app.object(&t.object).cloned().ok_or_else(|| {
-            Error::not_found(format!("app {} has no object named {:?}", t.app, t.object))
-        })?;
-        Ok((app, obj))
-    }
-
-    /// Mutable catalog access for schema changes; copies on write if readers share it.
-    pub fn catalog_mut(&mut self) -> &mut Catalog {
-        Arc::make_mut(self.catalog)
-    }
-}
 
 pub fn run(ctx: &mut Ctx<'_>, who: &Principal, op: Op) -> Result<Output> {
     match op {

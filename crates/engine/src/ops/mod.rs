@@ -10,7 +10,7 @@ mod records;
 
 pub use body::{Body, ListBody, RecordBody};
 pub use bulk::{run_bulk, run_one, too_many, BulkItem, BulkMsg, BulkPlan};
-pub use exec::{parse_body, run, Ctx};
+pub use exec::{parse_body, run};
 pub use records::{explain_unique, resolve_filter};
 
 use crate::error::Result;

@@ -1,10 +1,11 @@
 //! Token and user operations: API keys made by owners, and app users who log in with a password.
 
-use super::exec::{parse_body, Ctx};
+use super::exec::parse_body;
 use super::{Output, UserInput};
-use crate::auth::{generate_token, hash_password, hash_token, Need, Principal, Role, TokenKind};
+use crate::auth::{generate_token, hash_password, hash_token, Need, Principal};
+use crate::core::Ctx;
 use crate::error::{Error, ErrorCode, Result};
-use crate::store::{TokenRow, UserRow};
+use crate::model::{Role, TokenKind, TokenRow, UserRow};
 use serde::Deserialize;
 use serde_json::{json, Value as Json};
 use uuid::Uuid;

@@ -1,8 +1,8 @@
 //! Record operations: create, read, list, merge, replace and delete, each checked against the object.
 
-use super::exec::Ctx;
 use super::{Body, Filter, FilterOp, Input, ListBody, ListSpec, Output, Target};
 use crate::auth::{Need, Principal};
+use crate::core::Ctx;
 use crate::error::{Error, ErrorCode, Result};
 use crate::model::{
     decode_cursor, encode_cursor, CmpOp, Column, Cond, Object, Record, RecordId, Selection,
@@ -46,7 +46,7 @@ pub fn explain_unique(err: Error, obj: &Object, writes: &Writes) -> Error {
 }
 
 pub fn create(ctx: &mut Ctx<'_>, who: &Principal, t: &Target, input: Input) -> Result<Output> {
-    let (_, obj) = ctx.object(who, t, Need::Write)?;
+    let (_, obj) = ctx.object(who, &t.app, &t.object, Need::Write)?;
     let writes = input.into_writes(&obj, WriteMode::Whole)?;
     let id = RecordId::new();
     let stamp = stamp(ctx, who);
@@ -69,7 +69,7 @@ fn missing(id: &str) -> Error {
 }
 
 pub fn get(ctx: &mut Ctx<'_>, who: &Principal, t: &Target, id: &str) -> Result<Output> {
-    let (_, obj) = ctx.object(who, t, Need::Read)?;
+    let (_, obj) = ctx.object(who, &t.app, &t.object, Need::Read)?;
     let id = RecordId::parse(id)?;
     let record = ctx
         .tx
@@ -86,7 +86,7 @@ pub fn update(
     input: Input,
     replace: bool,
 ) -> Result<Output> {
-    let (_, obj) = ctx.object(who, t, Need::Write)?;
+    let (_, obj) = ctx.object(who, &t.app, &t.object, Need::Write)?;
     let id = RecordId::parse(id)?;
     let mode = if replace {
         WriteMode::Whole
@@ -110,7 +110,7 @@ pub fn update(
 }
 
 pub fn delete(ctx: &mut Ctx<'_>, who: &Principal, t: &Target, id: &str) -> Result<Output> {
-    let (_, obj) = ctx.object(who, t, Need::Write)?;
+    let (_, obj) = ctx.object(who, &t.app, &t.object, Need::Write)?;
     let id = RecordId::parse(id)?;
     if !ctx.tx.delete_record(&obj, id.as_str())? {
         return Err(missing(id.as_str()));
@@ -174,7 +174,7 @@ pub fn selection(ctx: &Ctx<'_>, obj: &Object, spec: &ListSpec) -> Result<Selecti
 }
 
 pub fn list(ctx: &mut Ctx<'_>, who: &Principal, t: &Target, spec: &ListSpec) -> Result<Output> {
-    let (_, obj) = ctx.object(who, t, Need::Read)?;
+    let (_, obj) = ctx.object(who, &t.app, &t.object, Need::Read)?;
     let mut sel = selection(ctx, &obj, spec)?;
     let limit = sel.limit;
     sel.limit = limit + 1;

@@ -1,117 +1,19 @@
-//! Parsing, checking and rewriting one read-only query. Pure: no store, no I/O.
+//! Parsing and checking one read-only query (pure: no store, no I/O): one SELECT over the app's
+//! objects, vetted functions only; each object reference becomes a placeholder the store replaces
+//! with its table.
 
 use crate::error::{Error, ErrorCode, Result};
-use crate::model::{App, Object};
-use sqlparser::ast::{
-    Expr, ObjectName, ObjectNamePart, Query, Select, SetExpr, Statement, TableFactor, Visit,
-    VisitMut, Visitor, VisitorMut,
+use crate::model::{
+    App, CheckedQuery, QueryView, Relation, SqlSyntax, ALLOWED_FUNCTIONS, TABLE_FUNCTIONS,
 };
-use sqlparser::dialect::SQLiteDialect;
+use sqlparser::ast::{
+    Expr, Ident, ObjectName, ObjectNamePart, Query, Select, SetExpr, Statement, TableAlias,
+    TableFactor, Visit, VisitMut, Visitor, VisitorMut,
+};
+use sqlparser::dialect::{Dialect, PostgreSqlDialect, SQLiteDialect};
 use sqlparser::parser::Parser;
 use std::collections::HashSet;
 use std::ops::ControlFlow;
-
-/// How objects appear to the query: as native records, or with Fulcrum's system columns.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Flavor {
-    Native,
-    Fulcrum,
-}
-
-/// A checked query: the SQL to run, the tables it may read, and its CTE names (which SQLite also
-/// reports as reads: a recursive CTE reads itself).
-#[derive(Debug, Clone, PartialEq)]
-pub struct CheckedQuery {
-    pub sql: String,
-    pub tables: Vec<String>,
-    pub ctes: Vec<String>,
-}
-
-/// Functions a query may call (lower case). No file, extension, blob-making or formatting
-/// functions: nothing that reaches outside the database or allocates without bound.
-pub const ALLOWED_FUNCTIONS: &[&str] = &[
-    "count",
-    "sum",
-    "total",
-    "avg",
-    "min",
-    "max",
-    "group_concat",
-    "string_agg",
-    "abs",
-    "coalesce",
-    "ifnull",
-    "iif",
-    "nullif",
-    "lower",
-    "upper",
-    "length",
-    "octet_length",
-    "substr",
-    "substring",
-    "trim",
-    "ltrim",
-    "rtrim",
-    "replace",
-    "instr",
-    "like",
-    "glob",
-    "round",
-    "sign",
-    "ceil",
-    "ceiling",
-    "floor",
-    "trunc",
-    "mod",
-    "pow",
-    "power",
-    "sqrt",
-    "exp",
-    "ln",
-    "log",
-    "log10",
-    "log2",
-    "typeof",
-    "unicode",
-    "char",
-    "hex",
-    "quote",
-    "date",
-    "time",
-    "datetime",
-    "julianday",
-    "strftime",
-    "unixepoch",
-    "json",
-    "json_extract",
-    "json_array_length",
-    "json_type",
-    "json_valid",
-    "json_object",
-    "json_array",
-    "json_quote",
-    "json_group_array",
-    "json_group_object",
-    "concat",
-    "concat_ws",
-    "likely",
-    "unlikely",
-    "likelihood",
-    "row_number",
-    "rank",
-    "dense_rank",
-    "percent_rank",
-    "cume_dist",
-    "ntile",
-    "lag",
-    "lead",
-    "first_value",
-    "last_value",
-    "nth_value",
-];
-
-/// Table-valued functions a query may read from.
-pub const TABLE_FUNCTIONS: &[&str] = &["json_each", "json_tree"];
 
 fn refused(msg: impl Into<String>) -> Error {
     Error::new(ErrorCode::InvalidRequest, msg).with_field("sql")
@@ -120,9 +22,22 @@ fn refused(msg: impl Into<String>) -> Error {
 /// Deepest nesting the parser accepts (sqlparser's own guard against stack exhaustion).
 const MAX_DEPTH: usize = 40;
 
-/// Parses `sql`, refuses anything but one read-only SELECT over `app`'s objects, and rewrites
-/// object names (or labels) to their tables.
-pub fn prepare(app: &App, sql: &str, flavor: Flavor, max_len: usize) -> Result<CheckedQuery> {
+fn dialect(syntax: SqlSyntax) -> Box<dyn Dialect> {
+    match syntax {
+        SqlSyntax::Sqlite => Box::new(SQLiteDialect {}),
+        SqlSyntax::Postgres => Box::new(PostgreSqlDialect {}),
+    }
+}
+
+/// Parses `sql` in the store's grammar, refuses anything but one read-only SELECT over `app`'s
+/// objects (by name or label), and puts a placeholder in place of each object it reads.
+pub fn prepare(
+    app: &App,
+    sql: &str,
+    syntax: SqlSyntax,
+    view: Option<QueryView>,
+    max_len: usize,
+) -> Result<CheckedQuery> {
     if sql.len() > max_len {
         return Err(Error::new(
             ErrorCode::LimitExceeded,
@@ -130,8 +45,8 @@ pub fn prepare(app: &App, sql: &str, flavor: Flavor, max_len: usize) -> Result<C
         )
         .with_field("sql"));
     }
-    let dialect = SQLiteDialect {};
-    let mut statements = Parser::new(&dialect)
+    let dialect = dialect(syntax);
+    let mut statements = Parser::new(dialect.as_ref())
         .with_recursion_limit(MAX_DEPTH)
         .try_with_sql(sql)
         .and_then(|mut p| p.parse_statements())
@@ -147,25 +62,22 @@ pub fn prepare(app: &App, sql: &str, flavor: Flavor, max_len: usize) -> Result<C
     if let ControlFlow::Break(name) = Visit::visit(&stmt, &mut ctes) {
         return Err(refused(format!("the CTE name {name} is reserved")));
     }
-    let mut rewriter = Rewriter {
+    let mut checker = Checker {
         app,
-        flavor,
         scopes: Vec::new(),
-        tables: Vec::new(),
+        relations: Vec::new(),
         statements: 0,
         error: None,
     };
-    if let ControlFlow::Break(()) = VisitMut::visit(&mut stmt, &mut rewriter) {
-        return Err(rewriter
+    if let ControlFlow::Break(()) = VisitMut::visit(&mut stmt, &mut checker) {
+        return Err(checker
             .error
             .unwrap_or_else(|| refused("the query is not allowed")));
     }
-    let mut tables = rewriter.tables;
-    tables.sort();
-    tables.dedup();
     Ok(CheckedQuery {
-        sql: stmt.to_string(),
-        tables,
+        statement: stmt,
+        relations: checker.relations,
+        view,
         ctes: ctes.0.into_iter().collect(),
     })
 }
@@ -203,17 +115,16 @@ impl Visitor for Ctes {
     }
 }
 
-struct Rewriter<'a> {
+struct Checker<'a> {
     app: &'a App,
-    flavor: Flavor,
     /// CTE names in scope: one entry per enclosing query.
     scopes: Vec<Vec<String>>,
-    tables: Vec<String>,
+    relations: Vec<Relation>,
     statements: usize,
     error: Option<Error>,
 }
 
-impl Rewriter<'_> {
+impl Checker<'_> {
     fn stop(&mut self, e: Error) -> ControlFlow<()> {
         self.error = Some(e);
         ControlFlow::Break(())
@@ -227,52 +138,7 @@ fn single_name(name: &ObjectName) -> Option<&sqlparser::ast::Ident> {
     }
 }
 
-fn quote(ident: &str) -> String {
-    format!("\"{}\"", ident.replace('"', "\"\""))
-}
-
-/// The relation an object becomes: its table, or for Fulcrum a subquery adding Fulcrum's
-/// system columns (`_record_id`, `_status`, …) in place of sluice's.
-fn relation_sql(obj: &Object, flavor: Flavor, alias: &str) -> String {
-    let table = quote(&obj.table());
-    match flavor {
-        Flavor::Native => format!("SELECT * FROM {table} AS {}", quote(alias)),
-        Flavor::Fulcrum => {
-            let status = if obj.field("status").is_some() {
-                "\"status\""
-            } else {
-                "NULL"
-            };
-            let mut cols = format!(
-                "id AS _record_id, {status} AS _status, created_at AS _created_at, updated_at AS _updated_at, \
-                 created_by AS _created_by, created_by AS _created_by_id, updated_by AS _updated_by, \
-                 updated_by AS _updated_by_id"
-            );
-            for f in &obj.fields {
-                cols.push_str(", ");
-                cols.push_str(&quote(f.name.as_str()));
-            }
-            format!(
-                "SELECT * FROM (SELECT {cols} FROM {table}) AS {}",
-                quote(alias)
-            )
-        }
-    }
-}
-
-/// The `FROM` item of a generated `SELECT * FROM …`.
-fn factor_of(sql: &str) -> Option<TableFactor> {
-    let mut stmts = Parser::parse_sql(&SQLiteDialect {}, sql).ok()?;
-    let Statement::Query(q) = stmts.pop()? else {
-        return None;
-    };
-    let SetExpr::Select(select) = *q.body else {
-        return None;
-    };
-    select.from.into_iter().next().map(|t| t.relation)
-}
-
-impl VisitorMut for Rewriter<'_> {
+impl VisitorMut for Checker<'_> {
     type Break = ();
 
     fn pre_visit_statement(&mut self, _s: &mut Statement) -> ControlFlow<()> {
@@ -347,8 +213,7 @@ impl VisitorMut for Rewriter<'_> {
             }
             return self.stop(refused(format!("the table function {name} is not allowed")));
         }
-        // CTEs, and the tables this rewrite put in place (visited after their replacement).
-        if self.scopes.iter().any(|s| s.contains(&lower)) || self.tables.contains(&ident.value) {
+        if self.scopes.iter().any(|s| s.contains(&lower)) {
             return ControlFlow::Continue(());
         }
         let Some(obj) = self.app.object_by_name_or_label(&ident.value).cloned() else {
@@ -357,23 +222,20 @@ impl VisitorMut for Rewriter<'_> {
                 ident.value
             )));
         };
-        self.tables.push(obj.table());
-        let alias_name = alias
-            .as_ref()
-            .map_or(ident.value.clone(), |a| a.name.value.clone());
-        let user_alias = alias.take();
-        let Some(mut factor) = factor_of(&relation_sql(&obj, self.flavor, &alias_name)) else {
-            return self.stop(Error::internal("could not build the object's relation"));
-        };
-        if let Some(ua) = user_alias {
-            match &mut factor {
-                TableFactor::Table { alias, .. } | TableFactor::Derived { alias, .. } => {
-                    *alias = Some(ua)
-                }
-                _ => {}
-            }
+        let placeholder = format!("{}{}", CheckedQuery::PLACEHOLDER, self.relations.len());
+        self.relations.push(Relation {
+            placeholder: placeholder.clone(),
+            object: obj,
+        });
+        if alias.is_none() {
+            *alias = Some(TableAlias {
+                explicit: true,
+                name: ident,
+                columns: Vec::new(),
+                at: None,
+            });
         }
-        *t = factor;
+        *name = ObjectName(vec![ObjectNamePart::Identifier(Ident::new(placeholder))]);
         ControlFlow::Continue(())
     }
 }
@@ -381,7 +243,7 @@ impl VisitorMut for Rewriter<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{ObjectSpec, Timestamp};
+    use crate::model::{Object, ObjectSpec, Timestamp};
     use std::collections::BTreeMap;
     use std::sync::Arc;
 
@@ -410,34 +272,27 @@ mod tests {
         }
     }
 
+    fn check(a: &App, sql: &str) -> Result<CheckedQuery> {
+        prepare(a, sql, SqlSyntax::Sqlite, None, 10_000)
+    }
+
     #[test]
-    fn rewrites_names_and_labels() {
+    fn resolves_names_and_labels_to_placeholders() {
         let a = app();
-        let p = prepare(
-            &a,
-            "SELECT id FROM \"Testing App\" WHERE status = 'old'",
-            Flavor::Native,
-            10_000,
-        )
-        .unwrap();
-        assert!(p.sql.contains(&a.objects["contacts"].table()), "{}", p.sql);
-        assert_eq!(p.tables.len(), 1);
-        let p = prepare(
-            &a,
-            "SELECT _record_id AS id FROM \"Testing App\" t WHERE t._status = 'x'",
-            Flavor::Fulcrum,
-            10_000,
-        )
-        .unwrap();
-        assert!(p.sql.contains("_record_id"), "{}", p.sql);
-        let p = prepare(
+        let p = check(&a, "SELECT id FROM \"Testing App\" WHERE status = 'old'").unwrap();
+        assert_eq!(p.relations.len(), 1);
+        assert_eq!(p.relations[0].object.name.as_str(), "contacts");
+        let sql = p.statement.to_string();
+        assert!(sql.contains(&p.relations[0].placeholder), "{sql}");
+        assert!(sql.contains("AS \"Testing App\""), "{sql}");
+        let p = check(
             &a,
             "WITH x AS (SELECT id FROM deals) SELECT * FROM x JOIN contacts c ON c.id = x.id",
-            Flavor::Native,
-            10_000,
         )
         .unwrap();
-        assert_eq!(p.tables.len(), 2);
+        assert_eq!(p.relations.len(), 2);
+        assert_eq!(p.ctes, vec!["x".to_owned()]);
+        assert!(check(&a, "SELECT * FROM __sluice_rel_0").is_err());
     }
 
     #[test]
@@ -458,10 +313,12 @@ mod tests {
             "WITH sqlite_master AS (SELECT 1) SELECT * FROM sqlite_master",
             "WITH o_x AS (SELECT 1) SELECT * FROM o_x",
         ] {
-            assert!(prepare(&a, sql, Flavor::Native, 10_000).is_err(), "{sql}");
+            assert!(check(&a, sql).is_err(), "{sql}");
         }
         assert_eq!(
-            prepare(&a, "SELECT 1", Flavor::Native, 3).unwrap_err().code,
+            prepare(&a, "SELECT 1", SqlSyntax::Sqlite, None, 3)
+                .unwrap_err()
+                .code,
             ErrorCode::LimitExceeded
         );
     }

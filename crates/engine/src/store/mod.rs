@@ -1,43 +1,19 @@
-//! The store: a small transaction trait the engine runs against, and its backends. All SQL lives here.
+//! The store: the seam between the engine and a database. A backend implements `Store` (how work
+//! is scheduled: writes in transactions, reads on snapshots) and `Tx` (what a transaction can do,
+//! grouped by capability). All SQL lives below this module; nothing here knows the services above.
 
 pub mod sqlite;
 
-use crate::auth::Role;
-use crate::batches::Batch;
-use crate::error::Result;
-use crate::jobs::{FileRow, Job};
-use crate::model::{App, Catalog, Field, Object, Record, Selection, Stamp, Value, Writes};
-use crate::query::{CheckedQuery, QueryLimits, QueryResult};
+use crate::error::{Error, Result};
+use crate::model::{
+    App, Batch, BatchStatus, CallbackStatus, Catalog, CheckedQuery, Field, FileRow, Job, JobStatus,
+    Object, QueryResult, Record, Selected, Selection, SqlSyntax, Stamp, TokenRow, UserRow, Value,
+    Writes,
+};
+use crate::settings::QueryLimits;
+use std::path::Path;
 use std::sync::Arc;
 use uuid::Uuid;
-
-/// A stored token: what it grants; the secret itself is only kept as a digest.
-#[derive(Debug, Clone)]
-pub struct TokenRow {
-    pub id: String,
-    /// `None` for admin tokens.
-    pub app_id: Option<Uuid>,
-    pub user: String,
-    pub user_id: String,
-    pub role: Option<Role>,
-    pub kind: crate::auth::TokenKind,
-    /// Unix seconds; `None` never expires.
-    pub expires_at: Option<i64>,
-    pub created_at: String,
-}
-
-#[derive(Debug, Clone)]
-pub struct UserRow {
-    pub id: String,
-    pub app_id: Uuid,
-    pub name: String,
-    pub password_hash: String,
-    pub role: Role,
-    pub first_name: String,
-    pub last_name: String,
-    pub created_at: String,
-    pub updated_at: String,
-}
 
 /// One change to an object's fields, applied as DDL.
 #[derive(Debug, Clone)]
@@ -47,16 +23,8 @@ pub enum SchemaChange {
     Drop(Field),
 }
 
-/// One transaction (or read snapshot) of a store. Writes inside it are undone with the savepoint
-/// they ran in, or with the whole transaction.
-pub trait Tx {
-    /// Opens a nested savepoint.
-    fn savepoint(&mut self) -> Result<()>;
-    /// Keeps the work of the innermost savepoint.
-    fn release(&mut self) -> Result<()>;
-    /// Undoes the work of the innermost savepoint and closes it.
-    fn rollback(&mut self) -> Result<()>;
-
+/// Apps, objects (as tables) and their records.
+pub trait RecordTx {
     fn load_catalog(&mut self) -> Result<Catalog>;
     fn put_app(&mut self, app: &App) -> Result<()>;
     fn delete_app(&mut self, app: &App) -> Result<()>;
@@ -86,44 +54,27 @@ pub trait Tx {
     fn find_id(&mut self, obj: &Object, field: usize, value: &Value) -> Result<Option<String>>;
     fn list_records(&mut self, obj: &Object, sel: &Selection) -> Result<Vec<Record>>;
     fn count_records(&mut self, obj: &Object, sel: &Selection) -> Result<u64>;
+}
 
+/// Tokens and app users.
+pub trait AuthTx {
     fn insert_token(&mut self, token: &TokenRow, hash: &str) -> Result<()>;
     fn find_token(&mut self, hash: &str) -> Result<Option<TokenRow>>;
     fn list_tokens(&mut self, app_id: Uuid) -> Result<Vec<TokenRow>>;
     fn delete_token(&mut self, app_id: Uuid, id: &str) -> Result<bool>;
-    /// Removes expired login tokens.
+    /// Removes login tokens that expired before `now` (unix seconds).
     fn purge_tokens(&mut self, now: i64) -> Result<()>;
 
     fn insert_user(&mut self, user: &UserRow) -> Result<()>;
+    /// Also revokes the user's login tokens: a changed role or password takes effect at once.
     fn update_user(&mut self, user: &UserRow) -> Result<()>;
     fn get_user(&mut self, app_id: Uuid, name: &str) -> Result<Option<UserRow>>;
     fn list_users(&mut self, app_id: Uuid) -> Result<Vec<UserRow>>;
     fn delete_user(&mut self, app_id: Uuid, name: &str) -> Result<bool>;
+}
 
-    /// Runs a checked read-only query (see `query`).
-    fn query(
-        &mut self,
-        q: &CheckedQuery,
-        params: &[serde_json::Value],
-        limits: &QueryLimits,
-    ) -> Result<QueryResult>;
-
-    fn put_batch(&mut self, batch: &Batch) -> Result<()>;
-    fn get_batch(&mut self, id: &str) -> Result<Option<Batch>>;
-    /// An app's batches, newest first.
-    fn list_batches(&mut self, app_id: Uuid, limit: usize) -> Result<Vec<Batch>>;
-    fn batches_by_status(&mut self, status: &str) -> Result<Vec<Batch>>;
-    /// Stores a batch's resolved selection: `(seq, operation index, record id)`.
-    fn put_batch_ids(&mut self, batch: &str, ids: &[(u64, u32, String)]) -> Result<()>;
-    /// The selection from `from` (a seq) on, at most `limit` entries.
-    fn batch_ids(
-        &mut self,
-        batch: &str,
-        from: u64,
-        limit: usize,
-    ) -> Result<Vec<(u64, u32, String)>>;
-    fn delete_batch_ids(&mut self, batch: &str) -> Result<()>;
-
+/// Uploaded files and bulk-write jobs.
+pub trait JobTx {
     fn put_file(&mut self, file: &FileRow) -> Result<()>;
     fn get_file(&mut self, app_id: Uuid, id: &str) -> Result<Option<FileRow>>;
     fn put_job(&mut self, job: &Job) -> Result<()>;
@@ -131,9 +82,45 @@ pub trait Tx {
     /// An app's jobs, newest first.
     fn list_jobs(&mut self, app_id: Uuid, limit: usize) -> Result<Vec<Job>>;
     /// Jobs in a status, oldest first (the queue order).
-    fn jobs_by_status(&mut self, status: &str, limit: usize) -> Result<Vec<Job>>;
-    /// Jobs whose callback is in a status (`pending` ones are resumed at start-up).
-    fn jobs_with_callback(&mut self, status: &str) -> Result<Vec<Job>>;
+    fn jobs_by_status(&mut self, status: JobStatus, limit: usize) -> Result<Vec<Job>>;
+    /// Jobs whose callback is in a status.
+    fn jobs_with_callback(&mut self, status: CallbackStatus) -> Result<Vec<Job>>;
+}
+
+/// Batches and their stored selections.
+pub trait BatchTx {
+    fn put_batch(&mut self, batch: &Batch) -> Result<()>;
+    fn get_batch(&mut self, id: &str) -> Result<Option<Batch>>;
+    /// An app's batches, newest first.
+    fn list_batches(&mut self, app_id: Uuid, limit: usize) -> Result<Vec<Batch>>;
+    fn batches_by_status(&mut self, status: BatchStatus) -> Result<Vec<Batch>>;
+    fn put_batch_ids(&mut self, batch: &str, ids: &[Selected]) -> Result<()>;
+    /// The selection from `from` (a seq) on, at most `limit` entries.
+    fn batch_ids(&mut self, batch: &str, from: u64, limit: usize) -> Result<Vec<Selected>>;
+    fn delete_batch_ids(&mut self, batch: &str) -> Result<()>;
+}
+
+/// Checked read-only queries, with the store's own second line of defence.
+pub trait QueryTx {
+    fn query(
+        &mut self,
+        q: &CheckedQuery,
+        params: &[serde_json::Value],
+        limits: &QueryLimits,
+    ) -> Result<QueryResult>;
+    /// The query's column names, without running it.
+    fn query_columns(&mut self, q: &CheckedQuery, limits: &QueryLimits) -> Result<Vec<String>>;
+}
+
+/// One transaction (or read snapshot) of a store. Writes inside it are undone with the savepoint
+/// they ran in, or with the whole transaction.
+pub trait Tx: RecordTx + AuthTx + JobTx + BatchTx + QueryTx {
+    /// Opens a nested savepoint.
+    fn savepoint(&mut self) -> Result<()>;
+    /// Keeps the work of the innermost savepoint.
+    fn release(&mut self) -> Result<()>;
+    /// Undoes the work of the innermost savepoint and closes it.
+    fn rollback(&mut self) -> Result<()>;
 }
 
 /// What a write job tells the store when it is done: keep its work or undo it, and how to report
@@ -150,9 +137,33 @@ pub type WriteJob = Box<dyn FnOnce(&mut dyn Tx, &mut Arc<Catalog>) -> Finish + S
 pub type ReadJob = Box<dyn FnOnce(&mut dyn Tx, &Arc<Catalog>) + Send>;
 
 /// A storage backend. SQLite serialises writes through one connection and groups concurrent jobs
-/// into one commit; a server backend (PostgreSQL) runs each job in its own transaction.
+/// into one commit; a server backend runs each job in its own transaction.
 pub trait Store: Send + Sync {
+    /// Queues write work; dropping `job` unrun tells its caller the store is unavailable.
     fn write(&self, job: WriteJob);
+    /// Queues read work on a snapshot.
     fn read(&self, job: ReadJob);
+    /// The catalog as of the last commit.
     fn catalog(&self) -> Arc<Catalog>;
+    /// The SQL grammar queries are checked in.
+    fn syntax(&self) -> SqlSyntax;
+    /// Stops taking work once what is queued is done.
+    fn close(&self);
+}
+
+/// Opens the store a database URL names (`None`: the embedded SQLite database in `data_dir`).
+pub fn open(url: Option<&str>, data_dir: &Path) -> Result<Arc<dyn Store>> {
+    match url {
+        None => Ok(Arc::new(sqlite::SqliteStore::open(
+            &data_dir.join("sluice.db"),
+        )?)),
+        Some(url) => match url.strip_prefix("sqlite:") {
+            Some(path) => Ok(Arc::new(sqlite::SqliteStore::open(Path::new(
+                path.trim_start_matches("//"),
+            ))?)),
+            None => Err(Error::invalid(format!(
+                "database {url:?} is not supported: use sqlite:PATH or none"
+            ))),
+        },
+    }
 }

@@ -1,10 +1,11 @@
 //! Backand: `/1/objects/{object}[/{id}]`, `POST /1/bulk` and `POST /token`, translated onto the
-//! engine (dialects.md, "Backand"; seed 000_54ab992a09983bdc.txt).
+//! engine (docs/DIALECTS.md, "Backand").
 
-use super::{app_for, text};
+use super::skeleton::{self, query_params, reply, Call, Vendor};
+use super::{caller, text};
 use crate::error::status_of;
-use crate::feed::{self, Elements, Feed};
-use crate::native::render::{json_body, read_bytes};
+use crate::extract::{json_body, read_bytes};
+use crate::feed::Elements;
 use crate::url;
 use crate::State;
 use axum::body::Bytes;
@@ -18,8 +19,7 @@ use base64::Engine as _;
 use serde::de::DeserializeSeed;
 use serde_json::{json, Map, Value as Json};
 use sluice_engine::auth::Principal;
-use sluice_engine::model::Catalog;
-use sluice_engine::ops::{precheck, BulkItem, Filter, FilterOp, ListSpec, Op, Output, Target};
+use sluice_engine::ops::{Body, Filter, FilterOp, ListSpec, Op, Output, Target};
 use sluice_engine::{Engine, Error, ErrorCode, Result, Session};
 use std::collections::HashMap;
 use std::marker::PhantomData;
@@ -34,24 +34,6 @@ pub fn router() -> Router<State> {
 
 /// Backand's page size when the caller names none.
 const DEFAULT_PAGE_SIZE: usize = 20;
-
-/// Backand's error body: `{"Message": text, "code": sluice code}`. A 401 says "invalid or expired
-/// token": the SDK's interceptor looks for exactly that text to refresh its token.
-fn error(e: &Error) -> (StatusCode, Json) {
-    let message = if e.code == ErrorCode::Unauthorized {
-        "invalid or expired token"
-    } else {
-        e.message.as_str()
-    };
-    (
-        status_of(e.code),
-        json!({"Message": message, "code": e.code.as_str()}),
-    )
-}
-
-fn reply((status, body): (StatusCode, Json)) -> Response {
-    (status, AxJson(body)).into_response()
-}
 
 /// How a command's result is rendered.
 #[derive(Clone, Copy)]
@@ -115,16 +97,8 @@ async fn resolve(
                 .ok_or_else(Error::unauthorized)?;
             Ok((Principal::Anonymous, found.name.to_string()))
         }
-        Creds::Bearer(token) => {
-            let who = engine.authenticate(Some(&token)).await?;
-            let app = app_for(engine, &who, app.as_deref())?;
-            Ok((who, app))
-        }
-        Creds::None => {
-            let who = Principal::Anonymous;
-            let app = app_for(engine, &who, app.as_deref()).map_err(|_| Error::unauthorized())?;
-            Ok((who, app))
-        }
+        Creds::Bearer(token) => caller(engine, Some(&token), app.as_deref()).await,
+        Creds::None => caller(engine, None, app.as_deref()).await,
     }
 }
 
@@ -223,6 +197,53 @@ fn list_spec(params: &Map<String, Json>, max: usize) -> Result<ListSpec> {
     Ok(spec)
 }
 
+/// Backand's wire format for the shared record path (`Call::path` is the whole URL path).
+struct Backand;
+
+impl Vendor for Backand {
+    type Kind = Kind;
+
+    fn decode(app: &str, call: Call, max: usize) -> Result<(Op, Kind)> {
+        decode(app, &call.method, &call.path, &call.params, call.data, max)
+    }
+
+    fn encode(kind: Kind, out: Output) -> Json {
+        match (kind, out) {
+            (Kind::List, Output::Ok(Body::List(l))) => {
+                json!({"totalRows": l.total, "data": l.into_records()})
+            }
+            (
+                Kind::Create {
+                    return_object: false,
+                },
+                Output::Created(Body::Record(r)),
+            ) => json!({"__metadata": {"id": r.record.id}}),
+            (
+                Kind::Update {
+                    return_object: false,
+                },
+                _,
+            )
+            | (Kind::Delete, _) => json!({}),
+            (_, out) => out.into_json(),
+        }
+    }
+
+    /// Backand's error body: `{"Message": text, "code": sluice code}`. A 401 says "invalid or
+    /// expired token": the SDK's interceptor looks for exactly that text to refresh its token.
+    fn error(e: &Error) -> (StatusCode, Json) {
+        let message = if e.code == ErrorCode::Unauthorized {
+            "invalid or expired token"
+        } else {
+            e.message.as_str()
+        };
+        (
+            status_of(e.code),
+            json!({"Message": message, "code": e.code.as_str()}),
+        )
+    }
+}
+
 /// Decodes one Backand call (an HTTP request or a bulk command) into an op and how to render it.
 fn decode(
     app: &str,
@@ -272,45 +293,6 @@ fn decode(
     })
 }
 
-fn encode(kind: Kind, result: Result<Output>) -> (StatusCode, Json) {
-    let out = match result {
-        Ok(out) => out,
-        Err(e) => return error(&e),
-    };
-    let body = match (kind, out) {
-        (Kind::List, out) => {
-            let v = out.into_json();
-            json!({"totalRows": v["total"], "data": v["records"]})
-        }
-        (
-            Kind::Create {
-                return_object: false,
-            },
-            out,
-        ) => {
-            json!({"__metadata": {"id": out.into_json()["id"]}})
-        }
-        (
-            Kind::Update {
-                return_object: false,
-            },
-            _,
-        )
-        | (Kind::Delete, _) => json!({}),
-        (_, out) => out.into_json(),
-    };
-    (StatusCode::OK, body)
-}
-
-fn query_params(query: Option<&str>) -> Result<Map<String, Json>> {
-    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query.unwrap_or(""))
-        .map_err(|_| Error::invalid("the query string is malformed"))?;
-    Ok(pairs
-        .into_iter()
-        .map(|(k, v)| (k, Json::String(v)))
-        .collect())
-}
-
 async fn objects(
     S(state): S<State>,
     method: Method,
@@ -318,26 +300,19 @@ async fn objects(
     headers: HeaderMap,
     body: std::result::Result<Bytes, BytesRejection>,
 ) -> Response {
-    let max = state.engine.settings().max_page_size;
     let result = async {
         let (creds, app) = read_creds(&headers_get(&headers))?;
         let (who, app) = resolve(&state.engine, creds, app).await?;
-        let params = query_params(uri.query())?;
-        let (op, kind) = decode(
-            &app,
-            method.as_str(),
-            uri.path(),
-            &params,
-            json_body(body)?,
-            max,
-        )?;
-        Ok((kind, state.engine.run(&who, op).await))
+        let call = Call {
+            method: method.as_str().to_owned(),
+            path: uri.path().to_owned(),
+            params: query_params(uri.query())?,
+            data: json_body(body)?,
+        };
+        Ok(skeleton::single::<Backand>(&state, &who, &app, call).await)
     }
     .await;
-    reply(match result {
-        Ok((kind, r)) => encode(kind, r),
-        Err(e) => error(&e),
-    })
+    reply(result.unwrap_or_else(|e| Backand::error(&e)))
 }
 
 /// Headers of a bulk command: a JSON object, or a JSON string holding one.
@@ -359,84 +334,68 @@ fn command_headers(v: Option<&Json>) -> Result<Option<HashMap<String, String>>> 
     ))
 }
 
-/// Plans one bulk command: its credentials (or the request's), its op, and how to render it.
-fn plan(
-    feed: &Feed<Kind>,
-    outer: &Result<(Principal, String)>,
-    catalog: &Catalog,
-    mut cmd: Json,
-) -> (Kind, BulkItem) {
-    let planned = (|| {
-        let (who, app) = match command_headers(cmd.get("headers"))? {
-            Some(h) => {
-                let (creds, app) = read_creds(&|n: &str| h.get(n).cloned())?;
-                feed.rt.block_on(resolve(&feed.state.engine, creds, app))?
-            }
-            None => outer.clone()?,
-        };
-        let data = cmd.as_object_mut().and_then(|m| m.remove("data"));
-        let method = cmd["method"].as_str().unwrap_or("GET").to_ascii_uppercase();
-        let url_text = cmd["url"]
-            .as_str()
-            .ok_or_else(|| Error::invalid("each command needs a url"))?;
-        let (path, query) = url::split(url_text);
-        let mut params = query_params(query)?;
-        if let Some(Json::Object(m)) =
-            json_param(cmd.as_object().unwrap_or(&Map::new()), "parameters")?
-        {
-            params.extend(m);
-        }
-        let max = feed.state.engine.settings().max_page_size;
-        let (op, kind) = decode(&app, &method, path, &params, data, max)?;
-        Ok::<_, Error>((who, precheck(catalog, op), kind))
-    })();
-    match planned {
-        Ok((who, op, kind)) => (kind, BulkItem::new(Ok(who), move |_| Ok(op))),
-        Err(e) => (Kind::Get, BulkItem::failed(e)),
+/// A bulk command as a call: its method, URL (absolute or not) and `parameters` (an object, or a
+/// JSON string holding one).
+fn command_call(mut cmd: Json) -> Result<Call> {
+    let data = cmd.as_object_mut().and_then(|m| m.remove("data"));
+    let method = cmd["method"].as_str().unwrap_or("GET").to_ascii_uppercase();
+    let url_text = cmd["url"]
+        .as_str()
+        .ok_or_else(|| Error::invalid("each command needs a url"))?;
+    let (path, query) = url::split(url_text);
+    let mut params = query_params(query)?;
+    if let Some(Json::Object(m)) = json_param(cmd.as_object().unwrap_or(&Map::new()), "parameters")?
+    {
+        params.extend(m);
     }
+    Ok(Call {
+        method,
+        path: path.to_owned(),
+        params,
+        data,
+    })
 }
 
 /// `POST /1/bulk`: a bare array of commands, run in order in one transaction; each answers
-/// `{"status", "data"}` (ours: Backand documents no response shape).
+/// `{"status", "data"}` (ours: Backand documents no response shape). A command with `headers`
+/// runs with those credentials, in that app.
 async fn bulk(
     S(state): S<State>,
     headers: HeaderMap,
     body: std::result::Result<Bytes, BytesRejection>,
 ) -> Response {
-    let result = async {
+    let setup = async {
         let bytes = read_bytes(body)?;
         let (creds, app) = read_creds(&headers_get(&headers))?;
-        let outer = resolve(&state.engine, creds, app).await;
-        let catalog = state.engine.catalog();
-        feed::run(
-            &state,
-            bytes,
-            "bulk request: the body must be a JSON array of commands",
-            move |de, feed| {
-                let each = |cmd: Json| {
-                    let (kind, item) = plan(feed, &outer, &catalog, cmd);
-                    feed.push(kind, item)
+        Ok::<_, Error>((bytes, resolve(&state.engine, creds, app).await))
+    };
+    let (bytes, outer) = match setup.await {
+        Ok(v) => v,
+        Err(e) => return reply(Backand::error(&e)),
+    };
+    let catalog = state.engine.catalog();
+    let st = state.clone();
+    skeleton::bulk::<Backand>(
+        &state,
+        bytes,
+        "bulk request: the body must be a JSON array of commands",
+        move |de, feed| {
+            let each = |cmd: Json| {
+                let who = match command_headers(cmd.get("headers")) {
+                    Ok(Some(h)) => read_creds(&|n: &str| h.get(n).cloned())
+                        .and_then(|(creds, app)| feed.rt.block_on(resolve(&st.engine, creds, app))),
+                    Ok(None) => outer.clone(),
+                    Err(e) => Err(e),
                 };
-                Elements(each, PhantomData).deserialize(de)?;
-                Ok(false)
-            },
-        )
-        .await
-    }
-    .await;
-    match result {
-        Ok(results) => AxJson(Json::Array(
-            results
-                .into_iter()
-                .map(|(kind, r)| {
-                    let (status, data) = encode(kind, r);
-                    json!({"status": status.as_u16(), "data": data})
-                })
-                .collect(),
-        ))
-        .into_response(),
-        Err(e) => reply(error(&e)),
-    }
+                let (kind, item) = skeleton::plan::<Backand>(&st, &catalog, who, command_call(cmd));
+                feed.push(kind, item)
+            };
+            Elements(each, PhantomData).deserialize(de)?;
+            Ok(false)
+        },
+        |status, data| json!({"status": status.as_u16(), "data": data}),
+    )
+    .await
 }
 
 /// `POST /token`: Backand's password sign-in (form-encoded), or a renewal with `refreshToken`.
@@ -450,12 +409,13 @@ async fn token(S(state): S<State>, body: Bytes) -> Response {
             .unwrap_or_default()
     };
     let session = if !get("refreshToken").is_empty() {
-        state.engine.refresh(get("refreshToken")).await
+        state.engine.auth().refresh(get("refreshToken")).await
     } else if get("grant_type") != "password" {
         Err(Error::invalid("grant_type must be password"))
     } else {
         state
             .engine
+            .auth()
             .login(get("appName"), get("username"), get("password"))
             .await
     };

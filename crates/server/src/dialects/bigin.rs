@@ -1,9 +1,8 @@
 //! Zoho Bigin Bulk Write: upload, create job, job details, result download and callbacks, in
-//! Bigin's shapes, translated onto the job engine (dialects.md, "Zoho Bigin Bulk Write"; seed
-//! 001_012d803bbb89f444.txt).
+//! Bigin's shapes, translated onto the job engine (docs/DIALECTS.md, "Zoho Bigin Bulk Write").
 
-use super::app_for;
-use crate::native::jobs::stream_zip;
+use crate::download::stream_zip;
+use crate::extract::json_body;
 use crate::uploads;
 use crate::State;
 use axum::body::Bytes;
@@ -16,9 +15,10 @@ use axum::{Json as AxJson, Router};
 use serde::Deserialize;
 use serde_json::{json, Value as Json};
 use sluice_engine::auth::Principal;
-use sluice_engine::jobs::result::ResultRow;
-use sluice_engine::jobs::{CallbackSpec, Dialect, Job, JobOp, JobRequest, JobStatus, MappingSpec};
-use sluice_engine::{Engine, Error, ErrorCode, Result, ResultFormat};
+use sluice_engine::jobs::result::entry_name;
+use sluice_engine::jobs::{CallbackSpec, JobRequest, MappingSpec, ResultLayout, ResultRow};
+use sluice_engine::model::{Job, JobOp, JobStatus};
+use sluice_engine::{Engine, Error, ErrorCode, Result};
 use std::sync::Arc;
 
 pub fn router() -> Router<State> {
@@ -36,9 +36,13 @@ pub fn router() -> Router<State> {
 /// Bigin's ZIP limit (dialects.md); sluice's own upload limit applies as well.
 const MAX_ZIP_BYTES: u64 = 25 << 20;
 
-/// Callbacks of jobs made here carry Bigin's job-details JSON.
+/// The tag of jobs made here: their callbacks carry Bigin's job-details JSON.
+const TAG: &str = "bigin";
+
 pub fn register(engine: &Engine) {
-    engine.set_callback_renderer(Dialect::Bigin, Arc::new(job_details));
+    engine
+        .jobs()
+        .set_callback_renderer(TAG, Arc::new(job_details));
 }
 
 /// Bigin's error body: `{"status":"error","code","message","details"}`, sluice's code in details.
@@ -47,7 +51,18 @@ fn error(e: &Error) -> Response {
     let (status, code) = match (e.code, e.field.as_deref()) {
         (C::Unauthorized, _) => (StatusCode::UNAUTHORIZED, "AUTHORIZATION_FAILED"),
         (C::Forbidden, _) => (StatusCode::FORBIDDEN, "NO_PERMISSION"),
-        (C::Required, Some("find_by")) => (StatusCode::BAD_REQUEST, "MANDATORY_NOT_FOUND"),
+        (C::Required, Some("find_by")) => {
+            // Bigin's own words for a missing key.
+            let message = "Required key find_by is not available";
+            return (
+                StatusCode::BAD_REQUEST,
+                AxJson(
+                    json!({"status": "error", "code": "MANDATORY_NOT_FOUND", "message": message,
+                    "details": {"sluice_code": e.code.as_str(), "api_name": "find_by"}}),
+                ),
+            )
+                .into_response();
+        }
         (C::Required, _) => (StatusCode::BAD_REQUEST, "MANDATORY_FIELDS_NOT_MAPPED"),
         (C::UnknownField, _) => (StatusCode::BAD_REQUEST, "INVALID_FIELD"),
         (C::NotFound, Some("file_id")) => (StatusCode::BAD_REQUEST, "INVALID_FILE_ID"),
@@ -89,16 +104,8 @@ async fn caller(state: &State, headers: &HeaderMap) -> Result<(Principal, String
         }
         None => None,
     };
-    let who = state.engine.authenticate(token.as_deref()).await?;
     let org = headers.get("x-crm-org").and_then(|v| v.to_str().ok());
-    let app = app_for(&state.engine, &who, org).map_err(|e| {
-        if who == Principal::Anonymous {
-            Error::unauthorized()
-        } else {
-            e
-        }
-    })?;
-    Ok((who, app))
+    super::caller(&state.engine, token.as_deref(), org).await
 }
 
 async fn upload(S(state): S<State>, req: Request) -> Response {
@@ -208,7 +215,7 @@ async fn create(
 ) -> Response {
     let result = async {
         let (who, app) = caller(&state, &headers).await?;
-        let body = crate::native::render::json_body(body)?
+        let body = json_body(body)?
             .ok_or_else(|| Error::new(ErrorCode::InvalidJson, "a JSON body is required"))?;
         let req: BiginJob = serde_json::from_value(body).map_err(|e| {
             // Bigin: "Required key find_by is not available" and kin.
@@ -226,15 +233,10 @@ async fn create(
                 None => Error::invalid(format!("invalid job: {msg}")),
             }
         })?;
-        if req.operation != "insert" && req.resource.first().is_some_and(|r| r.find_by.is_none()) {
-            return Err(
-                Error::new(ErrorCode::Required, "Required key find_by is not available")
-                    .with_field("find_by"),
-            );
-        }
         state
             .engine
-            .create_job(&who, &app, translate(req)?, Dialect::Bigin)
+            .jobs()
+            .create(&who, &app, translate(req)?, TAG)
             .await
     }
     .await;
@@ -313,7 +315,7 @@ pub fn job_details(job: &Job) -> Json {
 async fn details(S(state): S<State>, Path(id): Path<String>, headers: HeaderMap) -> Response {
     let result = async {
         let (who, app) = caller(&state, &headers).await?;
-        state.engine.get_job(&who, &app, &id).await
+        state.engine.jobs().get(&who, &app, &id).await
     }
     .await;
     match result {
@@ -353,42 +355,30 @@ fn row(r: ResultRow) -> Vec<String> {
     v
 }
 
-async fn result(S(state): S<State>, Path(id): Path<String>, headers: HeaderMap) -> Response {
-    let result = async {
-        let (who, app) = caller(&state, &headers).await?;
-        let job = state.engine.get_job(&who, &app, &id).await?;
-        let base = job.file_name.rsplit('/').next().unwrap_or("data.csv");
-        let csv_name = format!(
-            "{}-{}",
-            job.object,
-            if base.to_ascii_lowercase().ends_with(".csv") {
-                base.to_owned()
-            } else {
-                format!("{base}.csv")
-            }
-        );
-        let header = job
+/// Bigin's result CSV, named `<Module>-<file name>`: the copied columns, then `STATUS`,
+/// `RECORD_ID`, `ERRORS`.
+fn layout(job: &Job) -> ResultLayout {
+    ResultLayout {
+        tag: TAG,
+        csv_name: entry_name(job),
+        header: job
             .result_headers
             .iter()
             .cloned()
             .chain(["STATUS", "RECORD_ID", "ERRORS"].map(String::from))
-            .collect();
-        let format = ResultFormat::Custom {
-            tag: "bigin",
-            csv_name,
-            header,
-            render: Box::new(row),
-        };
-        let path = state.engine.job_result(&who, &app, &id, format).await?;
-        Ok::<_, Error>((path, job.id))
+            .collect(),
+        render: Box::new(row),
+    }
+}
+
+async fn result(S(state): S<State>, Path(id): Path<String>, headers: HeaderMap) -> Response {
+    let result = async {
+        let (who, app) = caller(&state, &headers).await?;
+        let path = state.engine.jobs().result(&who, &app, &id, layout).await?;
+        stream_zip(&path, &format!("{id}.zip")).await
     }
     .await;
-    match result {
-        Ok((path, id)) => stream_zip(&path, &format!("{id}.zip"))
-            .await
-            .unwrap_or_else(IntoResponse::into_response),
-        Err(e) => error(&e),
-    }
+    result.unwrap_or_else(|e| error(&e))
 }
 
 async fn unknown() -> Response {

@@ -1,8 +1,8 @@
 //! Fulcrum: the Query API (`/api/v2/query`) and the Batch API (`/api/v2/batch…`), with and without
-//! `.json`, translated onto sluice's query and batches (dialects.md, "Fulcrum"; seed
-//! 003_d1034f443ee84995.txt).
+//! `.json`, translated onto sluice's query and batches (docs/DIALECTS.md, "Fulcrum").
 
-use super::app_for;
+use crate::extract::json_body;
+use crate::native::documents::query_csv;
 use crate::State;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
@@ -14,8 +14,8 @@ use axum::{Json as AxJson, Router};
 use serde::Deserialize;
 use serde_json::{json, Map, Value as Json};
 use sluice_engine::auth::Principal;
-use sluice_engine::batches::{Action, Batch, BatchDialect, BatchRequest, BatchStatus};
-use sluice_engine::query::Flavor;
+use sluice_engine::batches::{BatchRequest, OpSpec};
+use sluice_engine::model::{Action, Batch, BatchStatus, QueryView, ViewColumn};
 use sluice_engine::{Error, ErrorCode, Result};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
@@ -58,13 +58,29 @@ async fn caller(
         .map(str::to_owned)
         .or_else(|| query.get("token").and_then(Json::as_str).map(str::to_owned));
     let token = token.ok_or_else(Error::unauthorized)?;
-    let who = state.engine.authenticate(Some(&token)).await?;
-    let app = app_for(
-        &state.engine,
-        &who,
-        headers.get("x-sluice-app").and_then(|v| v.to_str().ok()),
-    )?;
-    Ok((who, app))
+    let app = headers.get("x-sluice-app").and_then(|v| v.to_str().ok());
+    super::caller(&state.engine, Some(&token), app).await
+}
+
+/// How Fulcrum's tables look: Fulcrum's system columns in place of sluice's, then the fields.
+fn view() -> QueryView {
+    use ViewColumn as C;
+    let columns = [
+        ("_record_id", C::Id),
+        ("_status", C::FieldOrNull("status".into())),
+        ("_created_at", C::CreatedAt),
+        ("_updated_at", C::UpdatedAt),
+        ("_created_by", C::CreatedBy),
+        ("_created_by_id", C::CreatedBy),
+        ("_updated_by", C::UpdatedBy),
+        ("_updated_by_id", C::UpdatedBy),
+    ];
+    QueryView {
+        columns: columns
+            .into_iter()
+            .map(|(name, c)| (name.to_owned(), c))
+            .collect(),
+    }
 }
 
 fn query_map(raw: Option<&str>) -> Map<String, Json> {
@@ -82,7 +98,7 @@ fn params(
     body: std::result::Result<Bytes, BytesRejection>,
 ) -> Result<Map<String, Json>> {
     let mut p = query_map(raw);
-    if let Some(Json::Object(m)) = crate::native::render::json_body(body)? {
+    if let Some(Json::Object(m)) = json_body(body)? {
         p.extend(m);
     }
     Ok(p)
@@ -121,7 +137,8 @@ async fn query(
             format,
             state
                 .engine
-                .query(&who, &app, sql, Vec::new(), Flavor::Fulcrum)
+                .queries()
+                .run(&who, &app, sql, Vec::new(), Some(view()))
                 .await?,
         ))
     }
@@ -129,7 +146,7 @@ async fn query(
     match result {
         Ok((format, r)) if format == "csv" => (
             [(header::CONTENT_TYPE, "text/csv; charset=utf-8")],
-            r.to_csv(),
+            query_csv(&r),
         )
             .into_response(),
         Ok((_, r)) => {
@@ -182,7 +199,71 @@ fn batch_json(b: &Batch) -> Json {
 
 #[derive(Deserialize)]
 struct Envelope {
-    batch: BatchRequest,
+    batch: FulcrumBatch,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FulcrumBatch {
+    #[serde(default)]
+    start: bool,
+    operations: Vec<FulcrumOp>,
+}
+
+/// An operation as Fulcrum writes it: the object is its form (by id; a name or label works too).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FulcrumOp {
+    action: Action,
+    #[serde(default)]
+    resource: Option<String>,
+    #[serde(default)]
+    form_id: Option<String>,
+    #[serde(default)]
+    object: Option<String>,
+    #[serde(default)]
+    query: Option<String>,
+    #[serde(default)]
+    ids: Option<Vec<String>>,
+    #[serde(default)]
+    set: Option<Json>,
+}
+
+/// Fulcrum's batch → the engine's: "Only the first operation will run", and "at the moment,
+/// deleting records is the only supported batch operation".
+fn translate(state: &State, app: &str, batch: FulcrumBatch) -> Result<BatchRequest> {
+    let catalog = state.engine.catalog();
+    let mut operations = Vec::new();
+    if let Some(op) = batch.operations.into_iter().next() {
+        if op.action != Action::Delete {
+            return Err(Error::validation("action", "only delete is supported"));
+        }
+        if op.resource.as_deref().is_some_and(|r| r != "record") {
+            return Err(Error::validation("resource", "resource must be record"));
+        }
+        let object = op.object.or_else(|| {
+            let id = op.form_id?;
+            let found = catalog
+                .app(app)
+                .and_then(|a| {
+                    a.object_by_id(&id)
+                        .or_else(|| a.object_by_name_or_label(&id))
+                })
+                .map(|o| o.name.to_string());
+            Some(found.unwrap_or(id))
+        });
+        operations.push(OpSpec {
+            action: op.action,
+            object,
+            query: op.query,
+            ids: op.ids,
+            set: op.set,
+        });
+    }
+    Ok(BatchRequest {
+        start: batch.start,
+        operations,
+    })
 }
 
 async fn create(
@@ -193,21 +274,14 @@ async fn create(
 ) -> Response {
     let result = async {
         let (who, app) = caller(&state, &headers, &query_map(raw.as_deref())).await?;
-        let body = crate::native::render::json_body(body)?
+        let body = json_body(body)?
             .ok_or_else(|| Error::new(ErrorCode::InvalidJson, "a JSON body is required"))?;
         let env: Envelope = sluice_engine::ops::parse_body(body, "batch")?;
-        // "At the moment, deleting records is the only supported batch operation."
-        if let Some(op) = env.batch.operations.first() {
-            if op.action != Action::Delete {
-                return Err(Error::validation("action", "only delete is supported"));
-            }
-            if op.resource.as_deref().is_some_and(|r| r != "record") {
-                return Err(Error::validation("resource", "resource must be record"));
-            }
-        }
+        let req = translate(&state, &app, env.batch)?;
         state
             .engine
-            .create_batch(&who, &app, env.batch, BatchDialect::Fulcrum)
+            .batches()
+            .create(&who, &app, req, Some(view()))
             .await
     }
     .await;
@@ -220,7 +294,7 @@ async fn create(
 async fn list(S(state): S<State>, RawQuery(raw): RawQuery, headers: HeaderMap) -> Response {
     let result = async {
         let (who, app) = caller(&state, &headers, &query_map(raw.as_deref())).await?;
-        state.engine.list_batches(&who, &app, 1000).await
+        state.engine.batches().list(&who, &app, 1000).await
     }
     .await;
     match result {
@@ -241,7 +315,11 @@ async fn show(
 ) -> Response {
     let result = async {
         let (who, app) = caller(&state, &headers, &query_map(raw.as_deref())).await?;
-        state.engine.get_batch(&who, &app, strip_json(&id)).await
+        state
+            .engine
+            .batches()
+            .get(&who, &app, strip_json(&id))
+            .await
     }
     .await;
     match result {
@@ -262,7 +340,7 @@ async fn start(
     }
     let result = async {
         let (who, app) = caller(&state, &headers, &query_map(raw.as_deref())).await?;
-        state.engine.start_batch(&who, &app, &id).await
+        state.engine.batches().start(&who, &app, &id).await
     }
     .await;
     match result {

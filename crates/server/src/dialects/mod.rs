@@ -1,15 +1,20 @@
-//! Vendor dialects: each translates a vendor's wire format into engine operations and the results
-//! back into the vendor's shapes. No business logic lives here.
+//! Vendor dialects: each translates a vendor's wire format into engine calls and the results back
+//! into the vendor's shapes. No business logic lives here; the record dialects share one path
+//! (`skeleton`) and each vendor file holds only its wire format. `docs/DIALECTS.md` says what each
+//! implements and why.
 
 pub mod backand;
 pub mod bigin;
 pub mod fulcrum;
+mod skeleton;
 pub mod sugar;
 
+use crate::native::documents::job_json;
 use crate::State;
 use axum::Router;
 use sluice_engine::auth::Principal;
 use sluice_engine::{Engine, Error, Result};
+use std::sync::Arc;
 
 pub fn router() -> Router<State> {
     Router::new()
@@ -19,8 +24,10 @@ pub fn router() -> Router<State> {
         .merge(fulcrum::router())
 }
 
-/// Registers what dialects need from the engine (their callback bodies).
+/// Registers how each front door's job callbacks are rendered: the native job document, unless
+/// the job was made through a dialect with a document of its own.
 pub fn register(engine: &Engine) {
+    engine.jobs().set_callback_renderer("", Arc::new(job_json));
     bigin::register(engine);
 }
 
@@ -39,6 +46,24 @@ pub fn app_for(engine: &Engine, who: &Principal, named: Option<&str>) -> Result<
             "this token belongs to no app: name the app in the request",
         )),
     }
+}
+
+/// Resolves a dialect call's token (or none) and the app it acts in. Without credentials and
+/// without an app to act in, the call is unauthorized rather than malformed.
+pub async fn caller(
+    engine: &Engine,
+    token: Option<&str>,
+    named: Option<&str>,
+) -> Result<(Principal, String)> {
+    let who = engine.auth().authenticate(token).await?;
+    let app = app_for(engine, &who, named).map_err(|e| {
+        if who == Principal::Anonymous {
+            Error::unauthorized()
+        } else {
+            e
+        }
+    })?;
+    Ok((who, app))
 }
 
 /// Renames keys of a JSON object in place (`from` → `to`).

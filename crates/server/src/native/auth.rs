@@ -1,7 +1,7 @@
 //! `POST /v1/auth/token`: password login and refresh for app users.
 
-use super::render::json_body;
 use crate::error::{ApiError, ApiResult};
+use crate::extract::json_body;
 use crate::State;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
@@ -44,13 +44,13 @@ pub async fn token(
             let (Some(app), Some(user), Some(pw)) = (req.app, req.username, req.password) else {
                 return Err(Error::invalid("app, username and password are required").into());
             };
-            state.engine.login(&app, &user, &pw).await?
+            state.engine.auth().login(&app, &user, &pw).await?
         }
         "refresh_token" => {
             let token = req
                 .refresh_token
                 .ok_or_else(|| Error::invalid("refresh_token is required"))?;
-            state.engine.refresh(&token).await?
+            state.engine.auth().refresh(&token).await?
         }
         other => return Err(Error::invalid(format!("unknown grant_type {other:?}")).into()),
     };

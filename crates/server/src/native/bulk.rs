@@ -2,10 +2,11 @@
 //! decoded and checked while the writer executes the ones before them (see `feed`).
 
 use super::refs::Scope;
-use super::render::{read_bytes, render, Reply};
+use super::render::{render, Reply};
 use super::route::{parse, NativeRequest};
 use crate::credentials::{bearer, bearer_of};
 use crate::error::ApiResult;
+use crate::extract::read_bytes;
 use crate::feed::{self, Feed, Keyed};
 use crate::url;
 use crate::State;
@@ -46,7 +47,7 @@ impl Credentials {
         if let Some(p) = self.0.get(token) {
             return p.clone();
         }
-        let p = engine.authenticate(Some(token)).await;
+        let p = engine.auth().authenticate(Some(token)).await;
         self.0.insert(token.to_owned(), p.clone());
         p
     }
@@ -134,7 +135,7 @@ pub async fn bulk(
     headers: HeaderMap,
     body: std::result::Result<Bytes, BytesRejection>,
 ) -> ApiResult<Json<BulkResponse>> {
-    let outer = state.engine.authenticate(bearer(&headers)?).await?;
+    let outer = state.engine.auth().authenticate(bearer(&headers)?).await?;
     let bytes = read_bytes(body)?;
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(Error::new(ErrorCode::InvalidJson, "a JSON body is required").into());

@@ -1,9 +1,10 @@
 //! The one handler behind every native resource route: authenticate, parse to an op, run, render.
 
-use super::render::{json_body, respond};
+use super::render::respond;
 use super::route::{parse, NativeRequest};
 use crate::credentials::bearer;
 use crate::error::ApiError;
+use crate::extract::json_body;
 use crate::State;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
@@ -20,7 +21,7 @@ pub async fn dispatch(
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
     let result = async {
-        let who = state.engine.authenticate(bearer(&headers)?).await?;
+        let who = state.engine.auth().authenticate(bearer(&headers)?).await?;
         let op = parse(NativeRequest {
             method: method.as_str(),
             path: uri.path(),

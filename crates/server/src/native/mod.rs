@@ -2,6 +2,7 @@
 
 mod auth;
 pub mod bulk;
+pub mod documents;
 pub mod handler;
 pub mod jobs;
 mod query;

@@ -1,30 +1,34 @@
 //! `POST /v1/apps/{app}/query` and the batches API (`/v1/apps/{app}/batches…`).
 
-use super::render::json_body;
-use crate::credentials::bearer;
+use super::documents::{batch_json, query_csv, query_json};
+use super::jobs::ListQuery;
 use crate::error::ApiResult;
+use crate::extract::{BodyName, Caller, JsonBody};
 use crate::State;
-use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, Query, State as S};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
-use sluice_engine::batches::{BatchDialect, BatchRequest};
-use sluice_engine::ops::parse_body;
-use sluice_engine::query::Flavor;
-use sluice_engine::{Error, ErrorCode};
+use sluice_engine::batches::BatchRequest;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct QueryBody {
+pub struct QueryBody {
     sql: String,
     #[serde(default)]
     params: Vec<Value>,
     #[serde(default)]
     format: Option<String>,
+}
+
+impl BodyName for QueryBody {
+    const NAME: &'static str = "query";
+}
+
+impl BodyName for BatchRequest {
+    const NAME: &'static str = "batch";
 }
 
 #[derive(Deserialize)]
@@ -34,15 +38,12 @@ pub struct FormatQuery {
 
 pub async fn query(
     S(state): S<State>,
+    Caller(who): Caller,
     Path(app): Path<String>,
     Query(q): Query<FormatQuery>,
     headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    JsonBody(req): JsonBody<QueryBody>,
 ) -> ApiResult<Response> {
-    let who = state.engine.authenticate(bearer(&headers)?).await?;
-    let body = json_body(body)?
-        .ok_or_else(|| Error::new(ErrorCode::InvalidJson, "a JSON body is required"))?;
-    let req: QueryBody = parse_body(body, "query")?;
     let csv = req.format.or(q.format).as_deref() == Some("csv")
         || headers
             .get(header::ACCEPT)
@@ -50,87 +51,72 @@ pub async fn query(
             .is_some_and(|a| a.contains("text/csv"));
     let result = state
         .engine
-        .query(&who, &app, &req.sql, req.params, Flavor::Native)
+        .queries()
+        .run(&who, &app, &req.sql, req.params, None)
         .await?;
     Ok(if csv {
         (
             [(header::CONTENT_TYPE, "text/csv; charset=utf-8")],
-            result.to_csv(),
+            query_csv(&result),
         )
             .into_response()
     } else {
-        Json(result.to_json()).into_response()
+        Json(query_json(&result)).into_response()
     })
 }
 
 pub async fn create_batch(
     S(state): S<State>,
+    Caller(who): Caller,
     Path(app): Path<String>,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    JsonBody(req): JsonBody<BatchRequest>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    let who = state.engine.authenticate(bearer(&headers)?).await?;
-    let body = json_body(body)?
-        .ok_or_else(|| Error::new(ErrorCode::InvalidJson, "a JSON body is required"))?;
-    let req: BatchRequest = parse_body(body, "batch")?;
-    let batch = state
-        .engine
-        .create_batch(&who, &app, req, BatchDialect::Native)
-        .await?;
-    Ok((StatusCode::CREATED, Json(batch.to_json())))
-}
-
-#[derive(Deserialize)]
-pub struct ListQuery {
-    limit: Option<usize>,
+    let batch = state.engine.batches().create(&who, &app, req, None).await?;
+    Ok((StatusCode::CREATED, Json(batch_json(&batch))))
 }
 
 pub async fn list_batches(
     S(state): S<State>,
+    Caller(who): Caller,
     Path(app): Path<String>,
     Query(q): Query<ListQuery>,
-    headers: HeaderMap,
 ) -> ApiResult<Json<Value>> {
-    let who = state.engine.authenticate(bearer(&headers)?).await?;
-    let limit = q
-        .limit
-        .unwrap_or(100)
-        .clamp(1, state.engine.settings().max_page_size);
-    let batches = state.engine.list_batches(&who, &app, limit).await?;
+    let batches = state
+        .engine
+        .batches()
+        .list(&who, &app, q.limit(&state))
+        .await?;
     Ok(Json(
-        json!({"batches": batches.iter().map(|b| b.to_json()).collect::<Vec<_>>()}),
+        json!({"batches": batches.iter().map(batch_json).collect::<Vec<_>>()}),
     ))
 }
 
 pub async fn get_batch(
     S(state): S<State>,
+    Caller(who): Caller,
     Path((app, id)): Path<(String, String)>,
-    headers: HeaderMap,
 ) -> ApiResult<Json<Value>> {
-    let who = state.engine.authenticate(bearer(&headers)?).await?;
-    Ok(Json(
-        state.engine.get_batch(&who, &app, &id).await?.to_json(),
-    ))
+    Ok(Json(batch_json(
+        &state.engine.batches().get(&who, &app, &id).await?,
+    )))
 }
 
 pub async fn start_batch(
     S(state): S<State>,
+    Caller(who): Caller,
     Path((app, id)): Path<(String, String)>,
-    headers: HeaderMap,
 ) -> ApiResult<Json<Value>> {
-    let who = state.engine.authenticate(bearer(&headers)?).await?;
-    Ok(Json(
-        state.engine.start_batch(&who, &app, &id).await?.to_json(),
-    ))
+    Ok(Json(batch_json(
+        &state.engine.batches().start(&who, &app, &id).await?,
+    )))
 }
 
 pub async fn cancel_batch(
     S(state): S<State>,
+    Caller(who): Caller,
     Path((app, id)): Path<(String, String)>,
-    headers: HeaderMap,
 ) -> ApiResult<Json<Value>> {
-    let who = state.engine.authenticate(bearer(&headers)?).await?;
-    Ok(Json(
-        state.engine.cancel_batch(&who, &app, &id).await?.to_json(),
-    ))
+    Ok(Json(batch_json(
+        &state.engine.batches().cancel(&who, &app, &id).await?,
+    )))
 }

@@ -1,15 +1,13 @@
 //! Turns an op's outcome into the native status and body — for single calls and bulk entries alike.
 
 use crate::error::{error_body, status_of};
-use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Serialize;
 use serde_json::Value;
 use sluice_engine::ops::{Body, Output};
-use sluice_engine::{Error, ErrorCode, Result};
+use sluice_engine::Result;
 
 /// A rendered body: an op's typed body, an error document, or nothing.
 pub enum Reply {
@@ -42,40 +40,4 @@ pub fn respond(result: Result<Output>) -> Response {
         (StatusCode::NO_CONTENT, _) => StatusCode::NO_CONTENT.into_response(),
         (status, reply) => (status, Json(reply)).into_response(),
     }
-}
-
-pub fn read_bytes(body: std::result::Result<Bytes, BytesRejection>) -> Result<Bytes> {
-    body.map_err(|e| {
-        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            Error::new(
-                ErrorCode::TooLarge,
-                "the request body is larger than the configured limit",
-            )
-        } else {
-            Error::invalid("the request body could not be read")
-        }
-    })
-}
-
-/// The body as JSON: `None` when empty; oversized and malformed bodies get clear errors.
-pub fn json_body(body: std::result::Result<Bytes, BytesRejection>) -> Result<Option<Value>> {
-    let bytes = body.map_err(|e| {
-        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            Error::new(
-                ErrorCode::TooLarge,
-                "the request body is larger than the configured limit",
-            )
-        } else {
-            Error::invalid("the request body could not be read")
-        }
-    })?;
-    if bytes.iter().all(u8::is_ascii_whitespace) {
-        return Ok(None);
-    }
-    serde_json::from_slice(&bytes).map(Some).map_err(|e| {
-        Error::new(
-            ErrorCode::InvalidJson,
-            format!("the body is not valid JSON: {e}"),
-        )
-    })
 }

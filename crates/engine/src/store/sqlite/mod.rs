@@ -1,35 +1,37 @@
 //! The embedded SQLite backend: one writer thread that groups concurrent write jobs into one
 //! transaction (a savepoint each), and a pool of read-only connections for snapshots.
 
-mod meta;
+mod auth;
+mod batches;
+mod catalog;
+mod docs;
+mod jobs;
 mod prepared;
 mod query;
 mod records;
+mod rewrite;
 mod schema;
+mod select;
 mod tx;
+mod writer;
 
 pub use tx::SqliteTx;
 
 use super::{ReadJob, Store, WriteJob};
-use crate::error::{Error, ErrorCode, Result};
-use crate::model::Catalog;
+use crate::error::{Error, Result};
+use crate::model::{Catalog, SqlSyntax};
 use rusqlite::{Connection, OpenFlags};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
-use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
+use std::sync::mpsc;
 use std::sync::{Arc, Mutex, RwLock};
-use std::time::Duration;
 
-/// How many queued write jobs the writer folds into one commit at most.
-const MAX_GROUP: usize = 256;
 /// Prepared statements kept per connection.
 const STATEMENT_CACHE: usize = 512;
-/// Pause between a commit and the checkpoint it triggers, so one checkpoint covers many commits.
-const CHECKPOINT_EVERY: Duration = Duration::from_millis(1000);
 
 pub struct SqliteStore {
     path: PathBuf,
-    writer: Mutex<Option<Sender<WriteJob>>>,
+    writer: Mutex<Option<mpsc::Sender<WriteJob>>>,
     writer_thread: Mutex<Option<std::thread::JoinHandle<()>>>,
     readers: Arc<Mutex<Vec<Connection>>>,
     catalog: Arc<RwLock<Arc<Catalog>>>,
@@ -76,7 +78,7 @@ impl SqliteStore {
         schema::migrate(&mut conn)?;
         let catalog = {
             let mut tx = SqliteTx::new(&conn);
-            crate::store::Tx::load_catalog(&mut tx)?
+            crate::store::RecordTx::load_catalog(&mut tx)?
         };
         let catalog = Arc::new(RwLock::new(Arc::new(catalog)));
         let (tx, rx) = mpsc::channel();
@@ -85,11 +87,11 @@ impl SqliteStore {
         let checkpointer = open(path, false, CHECKPOINT_CACHE_KIB)?;
         std::thread::Builder::new()
             .name("sluice-checkpoint".into())
-            .spawn(move || checkpoint_loop(checkpointer, committed))
+            .spawn(move || writer::checkpoint_loop(checkpointer, committed))
             .map_err(Error::internal)?;
         let handle = std::thread::Builder::new()
             .name("sluice-writer".into())
-            .spawn(move || writer_loop(conn, rx, shared, commits))
+            .spawn(move || writer::writer_loop(conn, rx, shared, commits))
             .map_err(Error::internal)?;
         Ok(SqliteStore {
             path: path.to_owned(),
@@ -101,7 +103,7 @@ impl SqliteStore {
     }
 
     /// Stops the writer after the jobs already queued, and waits for it.
-    pub fn close(&self) {
+    fn stop_writer(&self) {
         drop(self.writer.lock().unwrap_or_else(|p| p.into_inner()).take());
         if let Some(h) = self
             .writer_thread
@@ -120,7 +122,7 @@ impl SqliteStore {
 
 impl Drop for SqliteStore {
     fn drop(&mut self) {
-        self.close();
+        self.stop_writer();
     }
 }
 
@@ -171,92 +173,12 @@ impl Store for SqliteStore {
             .unwrap_or_else(|p| p.into_inner())
             .clone()
     }
-}
 
-/// Copies committed WAL frames into the database file while the writer goes on (a PASSIVE
-/// checkpoint never blocks it), at most every `CHECKPOINT_EVERY` after a commit.
-fn checkpoint_loop(conn: Connection, committed: Receiver<()>) {
-    while committed.recv().is_ok() {
-        std::thread::sleep(CHECKPOINT_EVERY);
-        while committed.try_recv().is_ok() {}
-        if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
-            tracing::warn!(error = %e, "checkpoint failed");
-        }
+    fn syntax(&self) -> SqlSyntax {
+        SqlSyntax::Sqlite
     }
-}
 
-fn writer_loop(
-    conn: Connection,
-    rx: Receiver<WriteJob>,
-    shared: Arc<RwLock<Arc<Catalog>>>,
-    commits: SyncSender<()>,
-) {
-    let mut catalog = shared.read().unwrap_or_else(|p| p.into_inner()).clone();
-    while let Ok(first) = rx.recv() {
-        let mut jobs = vec![first];
-        while jobs.len() < MAX_GROUP {
-            match rx.try_recv() {
-                Ok(j) => jobs.push(j),
-                Err(_) => break,
-            }
-        }
-        if let Err(e) = begin(&conn) {
-            // Dropping the jobs reports `unavailable` to each caller.
-            tracing::error!(error = %e, "cannot open a write transaction");
-            continue;
-        }
-        let before = catalog.clone();
-        let mut dones = Vec::with_capacity(jobs.len());
-        let mut tx = SqliteTx::new(&conn);
-        for job in jobs {
-            use crate::store::Tx;
-            if tx.savepoint().is_err() {
-                continue;
-            }
-            let snapshot = catalog.clone();
-            match catch_unwind(AssertUnwindSafe(|| job(&mut tx, &mut catalog))) {
-                Ok(finish) => {
-                    let kept = finish.keep && tx.release().is_ok();
-                    if !kept {
-                        let _ = tx.rollback();
-                        catalog = snapshot;
-                    }
-                    dones.push(finish.done);
-                }
-                Err(_) => {
-                    tracing::error!("a write job panicked; its work is undone");
-                    let _ = tx.rollback();
-                    catalog = snapshot;
-                }
-            }
-        }
-        let committed = conn.execute_batch("COMMIT").map_err(|e| {
-            let _ = conn.execute_batch("ROLLBACK");
-            Error::internal(e)
-        });
-        if committed.is_ok() {
-            let _ = commits.try_send(());
-        }
-        match &committed {
-            Ok(()) if !Arc::ptr_eq(&before, &catalog) => {
-                *shared.write().unwrap_or_else(|p| p.into_inner()) = catalog.clone();
-            }
-            Ok(()) => {}
-            Err(_) => catalog = before,
-        }
-        for done in dones {
-            done(committed.clone());
-        }
+    fn close(&self) {
+        self.stop_writer();
     }
-}
-
-fn begin(conn: &Connection) -> Result<()> {
-    for attempt in 0..50 {
-        match conn.execute_batch("BEGIN IMMEDIATE") {
-            Ok(()) => return Ok(()),
-            Err(e) if attempt == 49 => return Err(Error::internal(e)),
-            Err(_) => std::thread::sleep(Duration::from_millis(100)),
-        }
-    }
-    Err(Error::new(ErrorCode::Unavailable, "store unavailable"))
 }

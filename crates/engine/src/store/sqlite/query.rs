@@ -2,9 +2,13 @@
 //! own tables and calling only vetted functions (a second line of defence behind the parser), with
 //! a deadline (progress handler), a row cap, and tight length limits.
 
-use super::tx::map_err;
+use super::rewrite::rewrite;
+use super::tx::{map_err, SqliteTx};
 use crate::error::{Error, ErrorCode, Result};
-use crate::query::{CheckedQuery, QueryLimits, QueryResult, ALLOWED_FUNCTIONS, TABLE_FUNCTIONS};
+use crate::model::{CheckedQuery, QueryResult};
+use crate::model::{ALLOWED_FUNCTIONS, TABLE_FUNCTIONS};
+use crate::settings::QueryLimits;
+use crate::store::QueryTx;
 use rusqlite::hooks::{AuthAction, AuthContext, Authorization};
 use rusqlite::limits::Limit;
 use rusqlite::types::{Value as SqlValue, ValueRef};
@@ -54,14 +58,49 @@ fn type_of(decl: Option<&str>, sample: Option<&Json>) -> &'static str {
     }
 }
 
-pub fn run(
+impl QueryTx for SqliteTx<'_> {
+    fn query(
+        &mut self,
+        q: &CheckedQuery,
+        params: &[Json],
+        limits: &QueryLimits,
+    ) -> Result<QueryResult> {
+        guarded(self.conn, q, limits, |conn, sql| {
+            execute(conn, sql, params, limits)
+        })
+    }
+
+    fn query_columns(&mut self, q: &CheckedQuery, limits: &QueryLimits) -> Result<Vec<String>> {
+        guarded(self.conn, q, limits, |conn, sql| {
+            let stmt = conn.prepare(sql).map_err(query_error)?;
+            Ok(stmt.column_names().into_iter().map(str::to_owned).collect())
+        })
+    }
+}
+
+/// Runs `f` on the query rewritten to this store's tables, behind `guard`.
+fn guarded<R>(
     conn: &Connection,
     q: &CheckedQuery,
-    params: &[Json],
     limits: &QueryLimits,
-) -> Result<QueryResult> {
-    let tables: HashSet<String> = q.tables.iter().cloned().collect();
-    let ctes: HashSet<String> = q.ctes.iter().map(|c| c.to_ascii_lowercase()).collect();
+    f: impl FnOnce(&Connection, &str) -> Result<R>,
+) -> Result<R> {
+    let rewritten = rewrite(q)?;
+    guard(conn, &rewritten.sql, rewritten.tables, &q.ctes, limits, f)
+}
+
+/// Runs `f` on `sql` with the authorizer (reads of `tables` and `ctes` only, vetted functions),
+/// the deadline and the limits in place, and takes them away again whatever happens.
+fn guard<R>(
+    conn: &Connection,
+    sql: &str,
+    tables: Vec<String>,
+    ctes: &[String],
+    limits: &QueryLimits,
+    f: impl FnOnce(&Connection, &str) -> Result<R>,
+) -> Result<R> {
+    let tables: HashSet<String> = tables.into_iter().collect();
+    let ctes: HashSet<String> = ctes.iter().map(|c| c.to_ascii_lowercase()).collect();
     conn.authorizer(Some(move |ctx: AuthContext<'_>| match ctx.action {
         AuthAction::Select | AuthAction::Recursive => Authorization::Allow,
         AuthAction::Read { table_name, .. }
@@ -87,7 +126,7 @@ pub fn run(
     );
     let _ = conn.set_limit(Limit::SQLITE_LIMIT_LENGTH, MAX_LENGTH);
     let _ = conn.set_limit(Limit::SQLITE_LIMIT_EXPR_DEPTH, MAX_EXPR_DEPTH);
-    let result = execute(conn, q, params, limits);
+    let result = f(conn, sql);
     let _ = conn.authorizer(None::<fn(AuthContext<'_>) -> Authorization>);
     let _ = conn.progress_handler(0, None::<fn() -> bool>);
     if let (Ok(len), Ok(depth)) = saved {
@@ -144,11 +183,11 @@ fn query_error(e: rusqlite::Error) -> Error {
 
 fn execute(
     conn: &Connection,
-    q: &CheckedQuery,
+    sql: &str,
     params: &[Json],
     limits: &QueryLimits,
 ) -> Result<QueryResult> {
-    let mut stmt = conn.prepare(&q.sql).map_err(query_error)?;
+    let mut stmt = conn.prepare(sql).map_err(query_error)?;
     if !stmt.readonly() {
         return Err(Error::new(
             ErrorCode::InvalidRequest,
@@ -228,16 +267,14 @@ mod tests {
             "CREATE TABLE o_a (x); INSERT INTO o_a VALUES (1); CREATE TABLE o_b (secret);",
         )
         .unwrap();
-        let limits = QueryLimits::default();
-        let q = |sql: &str| CheckedQuery {
-            sql: sql.into(),
-            tables: vec!["o_a".into()],
-            ctes: vec![],
+        let limits = crate::settings::Settings::default().query;
+        let run = |sql: &str| {
+            guard(&conn, sql, vec!["o_a".into()], &[], &limits, |c, s| {
+                execute(c, s, &[], &limits)
+            })
         };
         assert_eq!(
-            run(&conn, &q("SELECT x FROM o_a"), &[], &limits)
-                .unwrap()
-                .rows,
+            run("SELECT x FROM o_a").unwrap().rows,
             vec![vec![Json::from(1)]]
         );
         for sql in [
@@ -247,7 +284,7 @@ mod tests {
             "SELECT x FROM o_a WHERE x IN (SELECT secret FROM o_b)",
             "PRAGMA table_info(o_a)",
         ] {
-            let err = run(&conn, &q(sql), &[], &limits).unwrap_err();
+            let err = run(sql).unwrap_err();
             assert_eq!(err.code, ErrorCode::InvalidRequest, "{sql}");
         }
         // The connection is clean afterwards: no authorizer left behind.

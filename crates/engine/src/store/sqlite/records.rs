@@ -1,14 +1,17 @@
-//! Record SQL: inserts, updates, deletes, point reads, and selections (conditions, keyset paging, counts).
+//! Record SQL: inserts, updates, deletes and point reads; the store's `RecordTx`.
 
 use super::prepared::{Kind, Prepared};
 use super::schema::{push_ident, quote};
 use super::tx::map_err;
+use super::tx::SqliteTx;
+use super::{catalog, schema, select};
 use crate::error::Result;
 use crate::model::{
-    CmpOp, Column, Cond, FieldType, Object, Record, Selection, SortKey, Stamp, Value, Writes,
+    App, Catalog, Column, FieldType, Object, Record, Selection, Stamp, Value, Writes,
 };
+use crate::store::{RecordTx, SchemaChange};
 use rusqlite::types::{ToSqlOutput, ValueRef};
-use rusqlite::{params_from_iter, Connection, Row, Statement, ToSql};
+use rusqlite::{Connection, Row, Statement, ToSql};
 use std::sync::Arc;
 
 /// A value bound as a SQL parameter.
@@ -28,14 +31,14 @@ impl ToSql for SqlValue<'_> {
     }
 }
 
-fn column_sql(obj: &Object, c: Column) -> String {
+pub fn column_sql(obj: &Object, c: Column) -> String {
     match c {
         Column::Field(i) => quote(obj.fields[i].name.as_str()),
         other => other.name(obj).to_owned(),
     }
 }
 
-fn select_list(obj: &Object) -> String {
+pub fn select_list(obj: &Object) -> String {
     let mut s = String::from("id, created_at, updated_at, created_by, updated_by");
     for f in &obj.fields {
         s.push_str(", ");
@@ -60,7 +63,7 @@ fn read_value(row: &Row<'_>, idx: usize, ty: FieldType) -> rusqlite::Result<Valu
     })
 }
 
-fn read_record(obj: &Object, row: &Row<'_>) -> rusqlite::Result<Record> {
+pub fn read_record(obj: &Object, row: &Row<'_>) -> rusqlite::Result<Record> {
     let mut values = Vec::with_capacity(obj.fields.len());
     for (i, f) in obj.fields.iter().enumerate() {
         values.push(read_value(row, 5 + i, f.ty)?);
@@ -148,7 +151,7 @@ fn write<'c>(
     }
 }
 
-pub fn insert<'c>(
+fn insert<'c>(
     conn: &'c Connection,
     prepared: &mut Prepared<'c>,
     obj: &Arc<Object>,
@@ -167,7 +170,7 @@ pub fn insert<'c>(
     .map(|_| ())
 }
 
-pub fn update<'c>(
+fn update<'c>(
     conn: &'c Connection,
     prepared: &mut Prepared<'c>,
     obj: &Arc<Object>,
@@ -186,13 +189,13 @@ pub fn update<'c>(
     .map(|n| n > 0)
 }
 
-pub fn delete(conn: &Connection, obj: &Object, id: &str) -> Result<bool> {
+fn delete(conn: &Connection, obj: &Object, id: &str) -> Result<bool> {
     let sql = format!("DELETE FROM {} WHERE id = ?1", quote(&obj.table()));
     let mut stmt = conn.prepare_cached(&sql).map_err(map_err)?;
     Ok(stmt.execute([id]).map_err(map_err)? > 0)
 }
 
-pub fn get(conn: &Connection, obj: &Object, id: &str) -> Result<Option<Record>> {
+fn get(conn: &Connection, obj: &Object, id: &str) -> Result<Option<Record>> {
     let sql = format!(
         "SELECT {} FROM {} WHERE id = ?1",
         select_list(obj),
@@ -206,12 +209,7 @@ pub fn get(conn: &Connection, obj: &Object, id: &str) -> Result<Option<Record>> 
     }
 }
 
-pub fn find_id(
-    conn: &Connection,
-    obj: &Object,
-    field: usize,
-    value: &Value,
-) -> Result<Option<String>> {
+fn find_id(conn: &Connection, obj: &Object, field: usize, value: &Value) -> Result<Option<String>> {
     let sql = format!(
         "SELECT id FROM {} WHERE {} = ?1 LIMIT 1",
         quote(&obj.table()),
@@ -225,211 +223,77 @@ pub fn find_id(
     }
 }
 
-/// Builds SQL conditions with bound parameters.
-struct Where<'a> {
-    obj: &'a Object,
-    sql: String,
-    params: Vec<&'a Value>,
-}
-
-impl<'a> Where<'a> {
-    fn push(&mut self, v: &'a Value) {
-        self.params.push(v);
-        self.sql.push('?');
+impl RecordTx for SqliteTx<'_> {
+    fn load_catalog(&mut self) -> Result<Catalog> {
+        catalog::load_catalog(self.conn)
     }
 
-    fn cond(&mut self, c: &'a Cond) {
-        match c {
-            Cond::True => self.sql.push('1'),
-            Cond::And(cs) | Cond::Or(cs) if cs.is_empty() => self.sql.push('1'),
-            Cond::And(cs) | Cond::Or(cs) => {
-                let joiner = if matches!(c, Cond::And(_)) {
-                    " AND "
-                } else {
-                    " OR "
-                };
-                self.sql.push('(');
-                for (i, sub) in cs.iter().enumerate() {
-                    if i > 0 {
-                        self.sql.push_str(joiner);
-                    }
-                    self.cond(sub);
-                }
-                self.sql.push(')');
-            }
-            Cond::Not(c) => {
-                self.sql.push_str("NOT (");
-                self.cond(c);
-                self.sql.push(')');
-            }
-            Cond::Cmp(col, op, v) => {
-                let col = column_sql(self.obj, *col);
-                if v.is_null() {
-                    let null_test = match op {
-                        CmpOp::Ne => "IS NOT NULL",
-                        CmpOp::Eq => "IS NULL",
-                        _ => {
-                            self.sql.push('0');
-                            return;
-                        }
-                    };
-                    self.sql.push_str(&format!("{col} {null_test}"));
-                    return;
-                }
-                let (op, like) = match op {
-                    CmpOp::Eq => ("=", None),
-                    CmpOp::Ne => ("IS NOT", None),
-                    CmpOp::Gt => (">", None),
-                    CmpOp::Gte => (">=", None),
-                    CmpOp::Lt => ("<", None),
-                    CmpOp::Lte => ("<=", None),
-                    CmpOp::Like => ("LIKE", None),
-                    CmpOp::StartsWith => ("LIKE", Some(("", "||'%'"))),
-                    CmpOp::EndsWith => ("LIKE", Some(("'%'||", ""))),
-                    CmpOp::Contains => ("LIKE", Some(("'%'||", "||'%'"))),
-                };
-                self.sql.push_str(&format!("{col} {op} "));
-                match like {
-                    // The value is matched literally: its own % and _ are escaped.
-                    Some((pre, post)) => {
-                        self.sql.push_str(pre);
-                        self.sql.push_str("replace(replace(replace(CAST(");
-                        self.push(v);
-                        self.sql
-                            .push_str(r" AS TEXT), '\', '\\'), '%', '\%'), '_', '\_')");
-                        self.sql.push_str(post);
-                        self.sql.push_str(r" ESCAPE '\'");
-                    }
-                    None => self.push(v),
-                }
-            }
-            Cond::In(col, vs, negate) => {
-                let col = column_sql(self.obj, *col);
-                if vs.is_empty() {
-                    self.sql.push_str(if *negate { "1" } else { "0" });
-                    return;
-                }
-                self.sql
-                    .push_str(&format!("{col} {}IN (", if *negate { "NOT " } else { "" }));
-                for (i, v) in vs.iter().enumerate() {
-                    if i > 0 {
-                        self.sql.push_str(", ");
-                    }
-                    self.push(v);
-                }
-                self.sql.push(')');
-            }
-            Cond::IsNull(col, null) => {
-                let col = column_sql(self.obj, *col);
-                self.sql
-                    .push_str(&format!("{col} IS {}NULL", if *null { "" } else { "NOT " }));
-            }
-            Cond::Between(col, lo, hi) => {
-                let col = column_sql(self.obj, *col);
-                self.sql.push_str(&format!("{col} BETWEEN "));
-                self.push(lo);
-                self.sql.push_str(" AND ");
-                self.push(hi);
-            }
+    fn put_app(&mut self, app: &App) -> Result<()> {
+        catalog::put_app(self.conn, app)
+    }
+
+    fn delete_app(&mut self, app: &App) -> Result<()> {
+        for obj in app.objects.values() {
+            schema::drop_table(self.conn, obj)?;
         }
+        catalog::delete_app(self.conn, app.id)
     }
 
-    /// Rows strictly after `after` in the order of `keys` (NULLs sort first ascending, last descending).
-    fn after(&mut self, keys: &[SortKey], after: &'a [Value]) {
-        self.sql.push_str(" AND (");
-        for i in 0..keys.len() {
-            if i > 0 {
-                self.sql.push_str(" OR ");
-            }
-            self.sql.push('(');
-            for (k, v) in keys.iter().zip(after).take(i) {
-                self.sql
-                    .push_str(&format!("{} IS ", column_sql(self.obj, k.column)));
-                self.push(v);
-                self.sql.push_str(" AND ");
-            }
-            let (k, v) = (keys[i], &after[i]);
-            let col = column_sql(self.obj, k.column);
-            match (k.desc, v.is_null()) {
-                (false, true) => self.sql.push_str(&format!("{col} IS NOT NULL")),
-                (false, false) => {
-                    self.sql.push_str(&format!("{col} > "));
-                    self.push(v);
-                }
-                (true, true) => self.sql.push('0'),
-                (true, false) => {
-                    self.sql.push_str(&format!("({col} < "));
-                    self.push(v);
-                    self.sql.push_str(&format!(" OR {col} IS NULL)"));
-                }
-            }
-            self.sql.push(')');
-        }
-        self.sql.push(')');
+    fn create_object(&mut self, obj: &Object) -> Result<()> {
+        catalog::put_object(self.conn, obj)?;
+        schema::create_table(self.conn, obj)
     }
-}
 
-fn where_clause<'a>(
-    obj: &'a Object,
-    cond: &'a Cond,
-    after: Option<(&'a [SortKey], &'a [Value])>,
-) -> Where<'a> {
-    let mut w = Where {
-        obj,
-        sql: String::from(" WHERE "),
-        params: Vec::new(),
-    };
-    w.cond(cond);
-    if let Some((keys, values)) = after {
-        w.after(keys, values);
+    fn put_object(&mut self, obj: &Object) -> Result<()> {
+        catalog::put_object(self.conn, obj)
     }
-    w
-}
 
-pub fn list(conn: &Connection, obj: &Object, sel: &Selection) -> Result<Vec<Record>> {
-    let keys = sel.keys();
-    let w = where_clause(
-        obj,
-        &sel.cond,
-        sel.after.as_deref().map(|a| (keys.as_slice(), a)),
-    );
-    let order: Vec<String> = keys
-        .iter()
-        .map(|k| {
-            format!(
-                "{}{}",
-                column_sql(obj, k.column),
-                if k.desc { " DESC" } else { "" }
-            )
-        })
-        .collect();
-    let sql = format!(
-        "SELECT {} FROM {}{} ORDER BY {} LIMIT {} OFFSET {}",
-        select_list(obj),
-        quote(&obj.table()),
-        w.sql,
-        order.join(", "),
-        sel.limit,
-        sel.offset
-    );
-    let mut stmt = conn.prepare_cached(&sql).map_err(map_err)?;
-    let rows = stmt
-        .query_map(
-            params_from_iter(w.params.iter().map(|v| SqlValue(v))),
-            |r| read_record(obj, r),
-        )
-        .map_err(map_err)?;
-    rows.collect::<rusqlite::Result<Vec<_>>>().map_err(map_err)
-}
+    fn alter_object(&mut self, obj: &Object, change: &SchemaChange) -> Result<()> {
+        schema::alter_table(self.conn, obj, change)
+    }
 
-pub fn count(conn: &Connection, obj: &Object, sel: &Selection) -> Result<u64> {
-    let w = where_clause(obj, &sel.cond, None);
-    let sql = format!("SELECT count(*) FROM {}{}", quote(&obj.table()), w.sql);
-    let mut stmt = conn.prepare_cached(&sql).map_err(map_err)?;
-    stmt.query_row(
-        params_from_iter(w.params.iter().map(|v| SqlValue(v))),
-        |r| r.get::<_, i64>(0),
-    )
-    .map(|n| n as u64)
-    .map_err(map_err)
+    fn drop_object(&mut self, obj: &Object) -> Result<()> {
+        schema::drop_table(self.conn, obj)?;
+        catalog::delete_object(self.conn, obj.id)
+    }
+
+    fn insert_record(
+        &mut self,
+        obj: &Arc<Object>,
+        id: &str,
+        writes: &Writes,
+        stamp: &Stamp,
+    ) -> Result<()> {
+        insert(self.conn, &mut self.prepared, obj, id, writes, stamp)
+    }
+
+    fn update_record(
+        &mut self,
+        obj: &Arc<Object>,
+        id: &str,
+        writes: &Writes,
+        stamp: &Stamp,
+    ) -> Result<bool> {
+        update(self.conn, &mut self.prepared, obj, id, writes, stamp)
+    }
+
+    fn delete_record(&mut self, obj: &Object, id: &str) -> Result<bool> {
+        delete(self.conn, obj, id)
+    }
+
+    fn get_record(&mut self, obj: &Object, id: &str) -> Result<Option<Record>> {
+        get(self.conn, obj, id)
+    }
+
+    fn find_id(&mut self, obj: &Object, field: usize, value: &Value) -> Result<Option<String>> {
+        find_id(self.conn, obj, field, value)
+    }
+
+    fn list_records(&mut self, obj: &Object, sel: &Selection) -> Result<Vec<Record>> {
+        select::list(self.conn, obj, sel)
+    }
+
+    fn count_records(&mut self, obj: &Object, sel: &Selection) -> Result<u64> {
+        select::count(self.conn, obj, sel)
+    }
 }

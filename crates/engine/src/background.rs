@@ -1,0 +1,170 @@
+//! Background work: the shutdown signal every runner watches, the tasks it waits for at shutdown,
+//! and the places tests can reach into a run — fail-points (abort the process, as kill -9 would)
+//! and breakpoints (hold a runner until the test lets it go). Both exist only with the
+//! `failpoints` feature; without it they compile to nothing.
+
+use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+use tokio::sync::Notify;
+use tokio_util::task::TaskTracker;
+
+#[derive(Default)]
+pub struct Background {
+    stopping: AtomicBool,
+    wake: Notify,
+    tasks: TaskTracker,
+    #[cfg(feature = "failpoints")]
+    pub breakpoints: testing::Breakpoints,
+}
+
+impl Background {
+    pub fn is_stopping(&self) -> bool {
+        self.stopping.load(Ordering::SeqCst)
+    }
+
+    /// Asks every runner to stop at its next chunk and wakes the ones that wait.
+    pub fn stop(&self) {
+        self.stopping.store(true, Ordering::SeqCst);
+        self.wake.notify_waiters();
+    }
+
+    /// Resolves once `stop` was called.
+    pub async fn stopped(&self) {
+        loop {
+            let woken = self.wake.notified();
+            if self.is_stopping() {
+                return;
+            }
+            woken.await;
+        }
+    }
+
+    /// Sleeps `d`; false if stopping cut it short.
+    pub async fn sleep(&self, d: Duration) -> bool {
+        tokio::select! {
+            _ = tokio::time::sleep(d) => !self.is_stopping(),
+            _ = self.stopped() => false,
+        }
+    }
+
+    /// Runs `f` as a task that shutdown waits for.
+    pub fn spawn<F>(&self, f: F)
+    where
+        F: Future<Output = ()> + Send + 'static,
+    {
+        self.tasks.spawn(f);
+    }
+
+    /// Waits (up to `limit`) for the spawned tasks to finish after `stop`.
+    pub async fn drain(&self, limit: Duration) {
+        self.tasks.close();
+        let _ = tokio::time::timeout(limit, self.tasks.wait()).await;
+    }
+
+    /// A named place where a test may hold this runner until it lets it go.
+    pub async fn breakpoint(&self, name: &str) {
+        #[cfg(feature = "failpoints")]
+        self.breakpoints.hit(name).await;
+        #[cfg(not(feature = "failpoints"))]
+        let _ = name;
+    }
+}
+
+/// A named place where a test may abort the process (`SLUICE_FAILPOINTS=name:n,…`).
+pub fn failpoint(name: &str) {
+    #[cfg(feature = "failpoints")]
+    testing::failpoint(name);
+    #[cfg(not(feature = "failpoints"))]
+    let _ = name;
+}
+
+#[cfg(feature = "failpoints")]
+pub mod testing {
+    //! Fail-points and breakpoints, for tests.
+
+    use std::collections::HashMap;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::{Arc, Mutex, OnceLock};
+    use tokio::sync::watch;
+
+    fn armed() -> &'static Option<Mutex<HashMap<String, AtomicU64>>> {
+        static POINTS: OnceLock<Option<Mutex<HashMap<String, AtomicU64>>>> = OnceLock::new();
+        POINTS.get_or_init(|| {
+            let spec = std::env::var("SLUICE_FAILPOINTS").ok()?;
+            let map = spec
+                .split(',')
+                .filter_map(|p| {
+                    let (name, n) = p.split_once(':')?;
+                    Some((
+                        name.trim().to_owned(),
+                        AtomicU64::new(n.trim().parse().ok()?),
+                    ))
+                })
+                .collect();
+            Some(Mutex::new(map))
+        })
+    }
+
+    /// Aborts the process (no unwinding, no cleanup, like SIGKILL) on the armed pass through `name`.
+    pub fn failpoint(name: &str) {
+        let Some(points) = armed() else { return };
+        let points = points.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(left) = points.get(name) {
+            if left.fetch_sub(1, Ordering::SeqCst) == 1 {
+                eprintln!("failpoint {name}: aborting");
+                std::process::abort();
+            }
+        }
+    }
+
+    /// A breakpoint a test armed: runners that reach it wait until it is released.
+    pub struct Pause {
+        hits: watch::Sender<u64>,
+        open: watch::Sender<bool>,
+    }
+
+    impl Pause {
+        /// Waits until a runner has reached the breakpoint (and is held there).
+        pub async fn reached(&self) {
+            let _ = self.hits.subscribe().wait_for(|n| *n > 0).await;
+        }
+
+        /// Lets every held runner go, and any later one pass.
+        pub fn release(&self) {
+            let _ = self.open.send(true);
+        }
+    }
+
+    #[derive(Default)]
+    pub struct Breakpoints(Mutex<HashMap<String, Arc<Pause>>>);
+
+    impl Breakpoints {
+        /// Arms the breakpoint `name`: the next runners to reach it wait for `release`.
+        pub fn arm(&self, name: &str) -> Arc<Pause> {
+            let pause = Arc::new(Pause {
+                hits: watch::Sender::new(0),
+                open: watch::Sender::new(false),
+            });
+            self.0
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert(name.to_owned(), pause.clone());
+            pause
+        }
+
+        pub async fn hit(&self, name: &str) {
+            let pause = self
+                .0
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .get(name)
+                .cloned();
+            if let Some(p) = pause {
+                let mut open = p.open.subscribe();
+                p.hits.send_modify(|n| *n += 1);
+                let _ = open.wait_for(|o| *o).await;
+            }
+        }
+    }
+}

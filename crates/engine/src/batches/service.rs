@@ -1,0 +1,279 @@
+//! The batch service: create (every check before anything is stored), get, list, start (the
+//! selection is resolved and stored, then the batch runs in the background), cancel, and resume
+//! after a restart.
+
+use super::check::{check_given, check_op, no_id_column, BatchRequest};
+use super::{run, selection};
+use crate::auth::{Need, Principal};
+use crate::core::Core;
+use crate::error::{Error, ErrorCode, Result};
+use crate::model::{cancel, App, Batch, BatchStatus, Phase, QueryView, Selected};
+use crate::query::Queries;
+use std::sync::Arc;
+
+pub struct Batches {
+    core: Arc<Core>,
+    queries: Queries,
+}
+
+impl Batches {
+    pub fn new(core: Arc<Core>) -> Batches {
+        Batches {
+            queries: Queries::new(core.clone()),
+            core,
+        }
+    }
+
+    /// Checks a batch request completely and stores it; starts it if asked. Queries see objects
+    /// through `view` (`None`: as stored).
+    pub async fn create(
+        &self,
+        who: &Principal,
+        app_name: &str,
+        req: BatchRequest,
+        view: Option<QueryView>,
+    ) -> Result<Batch> {
+        let app = self.core.app(who, app_name, Need::Write)?;
+        let max = self.core.settings.max_batch_records;
+        if req.operations.is_empty() {
+            return Err(
+                Error::new(ErrorCode::Required, "a batch needs at least one operation")
+                    .with_field("operations"),
+            );
+        }
+        let mut ops = Vec::with_capacity(req.operations.len());
+        for spec in req.operations {
+            let name = spec.object.as_deref().ok_or_else(|| {
+                Error::new(ErrorCode::Required, "an operation names its object")
+                    .with_field("object")
+            })?;
+            let obj = app.object(name).cloned().ok_or_else(|| {
+                Error::not_found("the operation's object does not exist").with_field("object")
+            })?;
+            if let Some(sql) = &spec.query {
+                // Checked now, not at start: a query that cannot run or yields no id is refused here.
+                let checked = self.check(&app, sql, view.clone())?;
+                let limits = self.core.settings.query.clone();
+                let cols = self
+                    .core
+                    .read(move |ctx| ctx.tx.query_columns(&checked, &limits))
+                    .await?;
+                if !cols.iter().any(|c| c.eq_ignore_ascii_case("id")) {
+                    return Err(no_id_column());
+                }
+            }
+            ops.push(check_op(spec, &obj, max)?);
+        }
+        check_given(&ops, max)?;
+        let (name, id) = self.display_name(&app, who).await;
+        let now = self.core.now();
+        let mut batch = Batch {
+            id: uuid::Uuid::now_v7().to_string(),
+            app_id: app.id,
+            app: app.name.to_string(),
+            view,
+            status: BatchStatus::Pending,
+            operations: ops,
+            objects_total: 0,
+            objects_success: 0,
+            objects_failed: 0,
+            position: 0,
+            cancel_requested: false,
+            error: None,
+            created_at: now.clone(),
+            updated_at: now,
+            started_at: None,
+            completed_at: None,
+            created_by: name.clone(),
+            created_by_id: id.clone(),
+            updated_by: name,
+            updated_by_id: id,
+        };
+        // Given ids go straight into the stored selection; the batch document keeps their count.
+        let given = selection::take_given(&mut batch);
+        let b = batch.clone();
+        self.core
+            .transact(move |ctx| {
+                ctx.tx.put_batch(&b)?;
+                ctx.tx.put_batch_ids(&b.id, &given)
+            })
+            .await?;
+        if req.start {
+            return self.start(who, app_name, &batch.id).await;
+        }
+        Ok(batch)
+    }
+
+    fn check(
+        &self,
+        app: &App,
+        sql: &str,
+        view: Option<QueryView>,
+    ) -> Result<crate::model::CheckedQuery> {
+        self.queries
+            .check(app, sql, view)
+            .map_err(|e| e.with_field("query"))
+    }
+
+    /// A user's display name ("First Last" when the app knows the user) and id.
+    async fn display_name(&self, app: &App, who: &Principal) -> (String, String) {
+        let (app_id, user) = (app.id, who.user_name().to_owned());
+        let row = self
+            .core
+            .read(move |ctx| ctx.tx.get_user(app_id, &user))
+            .await
+            .ok()
+            .flatten();
+        match row {
+            Some(u) => (u.display_name(), u.id),
+            None => (who.user_name().to_owned(), who.user_id().to_owned()),
+        }
+    }
+
+    async fn load(&self, who: &Principal, app: &str, id: &str, need: Need) -> Result<Batch> {
+        let app = self.core.app(who, app, need)?;
+        let id = id.to_owned();
+        let b = self.core.read(move |ctx| ctx.tx.get_batch(&id)).await?;
+        b.filter(|b| b.app_id == app.id)
+            .ok_or_else(|| Error::not_found("no such batch"))
+    }
+
+    pub async fn get(&self, who: &Principal, app: &str, id: &str) -> Result<Batch> {
+        self.load(who, app, id, Need::Read).await
+    }
+
+    pub async fn list(&self, who: &Principal, app: &str, limit: usize) -> Result<Vec<Batch>> {
+        let app = self.core.app(who, app, Need::Read)?;
+        self.core
+            .read(move |ctx| ctx.tx.list_batches(app.id, limit))
+            .await
+    }
+
+    /// Resolves the selection (now, not at creation), checks the record limit before anything
+    /// changes, stores the selection with the batch, and runs it in the background.
+    pub async fn start(&self, who: &Principal, app_name: &str, id: &str) -> Result<Batch> {
+        let batch = self.load(who, app_name, id, Need::Write).await?;
+        let already = |b: &Batch| {
+            Error::new(
+                ErrorCode::Conflict,
+                format!("the batch is already {}", b.status.as_str()),
+            )
+        };
+        if batch.status != BatchStatus::Pending {
+            return Err(already(&batch));
+        }
+        let app = self.core.app(who, app_name, Need::Write)?;
+        let max = self.core.settings.max_batch_records;
+        let mut total = batch
+            .operations
+            .iter()
+            .filter_map(|o| o.ids_count)
+            .sum::<usize>() as u64;
+        // Query operations are resolved now; given ids were stored at creation.
+        let mut selected: Vec<Selected> = Vec::new();
+        for (i, op) in batch.operations.iter().enumerate() {
+            let Some(sql) = &op.query else { continue };
+            let ids = match self.selected_ids(&app, sql, batch.view.clone(), max).await {
+                Err(e) if e.code == ErrorCode::LimitExceeded => {
+                    vec![String::new(); max as usize + 1]
+                }
+                other => other?,
+            };
+            total += ids.len() as u64;
+            selected.extend(
+                ids.into_iter()
+                    .enumerate()
+                    .map(|(j, id)| Selected::new(i, j, id)),
+            );
+        }
+        let (name, user_id) = self.display_name(&app, who).await;
+        let over = total > max;
+        let id = batch.id.clone();
+        let started = self
+            .core
+            .transact(move |ctx| {
+                let mut b = ctx
+                    .tx
+                    .get_batch(&id)?
+                    .ok_or_else(|| Error::not_found("no such batch"))?;
+                if b.status != BatchStatus::Pending {
+                    return Err(already(&b));
+                }
+                b.updated_at = ctx.now.clone();
+                b.updated_by = name;
+                b.updated_by_id = user_id;
+                b.started_at = Some(ctx.now.clone());
+                if over {
+                    ctx.tx.delete_batch_ids(&b.id)?;
+                    b.status = BatchStatus::Failed;
+                    b.completed_at = Some(ctx.now.clone());
+                    b.error = Some(format!(
+                        "the selection holds more than {max} records; nothing was changed"
+                    ));
+                } else {
+                    b.status = BatchStatus::Running;
+                    b.objects_total = total;
+                    ctx.tx.put_batch_ids(&b.id, &selected)?;
+                }
+                ctx.tx.put_batch(&b)?;
+                Ok(b)
+            })
+            .await?;
+        if over {
+            return Err(Error::new(
+                ErrorCode::LimitExceeded,
+                format!("the batch selects more than {max} records; it is marked failed and nothing changed"),
+            ));
+        }
+        run::spawn(&self.core, started.id.clone());
+        Ok(started)
+    }
+
+    /// The ids a batch query selects (at most `max` + 1, which is over the limit).
+    async fn selected_ids(
+        &self,
+        app: &App,
+        sql: &str,
+        view: Option<QueryView>,
+        max: u64,
+    ) -> Result<Vec<String>> {
+        let checked = self.check(app, sql, view)?;
+        let mut limits = self.core.settings.query.clone();
+        limits.max_rows = max as usize + 1;
+        let result = self
+            .core
+            .read(move |ctx| ctx.tx.query(&checked, &[], &limits))
+            .await?;
+        selection::ids_of(result)
+    }
+
+    /// Cancels a batch: a pending one at once, a running one before its next chunk.
+    pub async fn cancel(&self, who: &Principal, app: &str, id: &str) -> Result<Batch> {
+        let batch = self.load(who, app, id, Need::Write).await?;
+        self.core
+            .transact(move |ctx| {
+                let mut b = ctx
+                    .tx
+                    .get_batch(&batch.id)?
+                    .ok_or_else(|| Error::not_found("no such batch"))?;
+                if cancel(&mut b, &ctx.now)? == Phase::Waiting {
+                    ctx.tx.delete_batch_ids(&b.id)?;
+                }
+                ctx.tx.put_batch(&b)?;
+                Ok(b)
+            })
+            .await
+    }
+
+    /// Resumes batches a crash or a stop left running.
+    pub async fn resume(&self) -> Result<()> {
+        let running = self
+            .core
+            .read(|ctx| ctx.tx.batches_by_status(BatchStatus::Running))
+            .await?;
+        for b in running {
+            run::spawn(&self.core, b.id);
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,168 @@
+//! The engine's core, shared by every service: the store, the settings (with the clock), the
+//! background tasks, and the two ways into the store — `transact` (a write transaction whose work
+//! is kept when it returns `Ok`) and `read` (a snapshot).
+
+use crate::auth::{Need, Principal};
+use crate::background::Background;
+use crate::error::{Error, ErrorCode, Result};
+use crate::model::{App, Catalog, Object, Timestamp};
+use crate::settings::Settings;
+use crate::store::{Finish, Store, Tx};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use tokio::sync::oneshot;
+
+/// What work runs against: a transaction and the catalog as this transaction sees it.
+pub struct Ctx<'a> {
+    pub tx: &'a mut dyn Tx,
+    pub catalog: &'a mut Arc<Catalog>,
+    pub settings: &'a Settings,
+    pub now: Timestamp,
+    discarded: bool,
+}
+
+impl Ctx<'_> {
+    /// Finds an app and checks `who` may do `need` in it; an app the caller cannot see is "not found".
+    pub fn app(&self, who: &Principal, name: &str, need: Need) -> Result<Arc<App>> {
+        let app = self
+            .catalog
+            .app(name)
+            .ok_or_else(|| Error::not_found(format!("no app named {name:?}")))?;
+        who.authorize(app, need)?;
+        Ok(app.clone())
+    }
+
+    pub fn object(
+        &self,
+        who: &Principal,
+        app: &str,
+        object: &str,
+        need: Need,
+    ) -> Result<(Arc<App>, Arc<Object>)> {
+        let a = self.app(who, app, need)?;
+        let obj = a
+            .object(object)
+            .cloned()
+            .ok_or_else(|| Error::not_found(format!("app {app} has no object named {object:?}")))?;
+        Ok((a, obj))
+    }
+
+    /// Mutable catalog access for schema changes; copies on write if readers share it.
+    pub fn catalog_mut(&mut self) -> &mut Catalog {
+        Arc::make_mut(self.catalog)
+    }
+
+    /// Undoes this transaction's work even though it succeeds (an atomic bulk request that failed
+    /// part-way still answers, item by item).
+    pub fn discard(&mut self) {
+        self.discarded = true;
+    }
+}
+
+fn gone() -> Error {
+    Error::new(ErrorCode::Unavailable, "the store is not available")
+}
+
+/// Write work queued for the store: await it, or `wait` for it on a blocking thread.
+pub struct Pending<R>(oneshot::Receiver<Result<R>>);
+
+impl<R> Pending<R> {
+    /// Blocks this (non-async) thread until the work commits or fails.
+    pub fn wait(self) -> Result<R> {
+        self.0.blocking_recv().map_err(|_| gone())?
+    }
+}
+
+impl<R> Future for Pending<R> {
+    type Output = Result<R>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<R>> {
+        Pin::new(&mut self.0)
+            .poll(cx)
+            .map(|r| r.map_err(|_| gone()).and_then(|r| r))
+    }
+}
+
+pub struct Core {
+    pub store: Arc<dyn Store>,
+    pub settings: Arc<Settings>,
+    pub background: Background,
+}
+
+impl Core {
+    pub fn catalog(&self) -> Arc<Catalog> {
+        self.store.catalog()
+    }
+
+    pub fn now(&self) -> Timestamp {
+        self.settings.clock.timestamp()
+    }
+
+    /// Finds an app and checks `who` may do `need` in it, against the committed catalog.
+    pub fn app(&self, who: &Principal, name: &str, need: Need) -> Result<Arc<App>> {
+        let catalog = self.catalog();
+        let app = catalog
+            .app(name)
+            .ok_or_else(|| Error::not_found(format!("no app named {name:?}")))?;
+        who.authorize(app, need)?;
+        Ok(app.clone())
+    }
+
+    /// Runs `f` in a write transaction; its work is kept when it returns `Ok` (unless it called
+    /// `discard`), and undone otherwise.
+    pub async fn transact<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Ctx<'_>) -> Result<R> + Send + 'static,
+    ) -> Result<R> {
+        self.submit(f).await
+    }
+
+    /// Queues `f` for the writer and returns at once; the handle waits for the commit.
+    pub fn submit<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Ctx<'_>) -> Result<R> + Send + 'static,
+    ) -> Pending<R> {
+        let (send, recv) = oneshot::channel();
+        let settings = self.settings.clone();
+        self.store.write(Box::new(move |tx, catalog| {
+            let mut ctx = Ctx {
+                tx,
+                catalog,
+                now: settings.clock.timestamp(),
+                settings: &settings,
+                discarded: false,
+            };
+            let r = f(&mut ctx);
+            Finish {
+                keep: r.is_ok() && !ctx.discarded,
+                done: Box::new(move |committed| {
+                    let _ = send.send(committed.and(r));
+                }),
+            }
+        }));
+        Pending(recv)
+    }
+
+    /// Runs `f` on a read snapshot.
+    pub async fn read<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Ctx<'_>) -> Result<R> + Send + 'static,
+    ) -> Result<R> {
+        let (send, recv) = oneshot::channel();
+        let settings = self.settings.clone();
+        self.store.read(Box::new(move |tx, catalog| {
+            let mut catalog = catalog.clone();
+            let mut ctx = Ctx {
+                tx,
+                catalog: &mut catalog,
+                now: settings.clock.timestamp(),
+                settings: &settings,
+                discarded: false,
+            };
+            let _ = send.send(f(&mut ctx));
+        }));
+        Pending(recv).await
+    }
+}

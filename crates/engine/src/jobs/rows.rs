@@ -1,0 +1,254 @@
+//! Converting input rows into writes, by a job's mappings compiled against its object (pure).
+//! Conversion errors are collected per row: a bad row fails alone.
+
+use crate::error::{Error, ErrorCode, Result};
+use crate::model::{FieldType, Job, JobOp, Object, Value, WriteMode, Writes};
+use serde_json::Value as Json;
+
+/// One row's failure: a code and the field it concerns.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RowError {
+    pub code: ErrorCode,
+    pub field: String,
+    pub message: String,
+}
+
+impl RowError {
+    pub fn from_error(e: Error, field: &str) -> RowError {
+        RowError {
+            code: e.code,
+            field: e.field.unwrap_or_else(|| field.to_owned()),
+            message: e.message,
+        }
+    }
+}
+
+/// A row ready for the writer: its key (for find_by) and the writes for creating and for updating.
+#[derive(Debug, Clone)]
+pub struct PreparedRow {
+    pub key: Option<Value>,
+    pub create: Option<Writes>,
+    pub update: Option<Writes>,
+    pub errors: Vec<RowError>,
+}
+
+/// A job's mappings compiled against its object, for converting rows quickly.
+pub struct RowPlan {
+    op: JobOp,
+    ignore_empty: bool,
+    /// (field index, column, default as a value); `usize::MAX` marks the `id` key mapping.
+    cols: Vec<(usize, Option<usize>, Option<Value>)>,
+    key: Option<(Option<usize>, FieldType)>,
+    key_column: Option<usize>,
+    required: Vec<usize>,
+    defaults: Vec<Option<Value>>,
+    names: Vec<String>,
+    types: Vec<FieldType>,
+}
+
+pub const ID_FIELD: usize = usize::MAX;
+
+impl RowPlan {
+    pub fn new(job: &Job, obj: &Object) -> Result<RowPlan> {
+        let mut cols = Vec::new();
+        let mut key_column = None;
+        for m in &job.mappings {
+            let idx = if m.field == "id" {
+                ID_FIELD
+            } else {
+                obj.field(&m.field).map(|(i, _)| i).ok_or_else(|| {
+                    Error::new(
+                        ErrorCode::Conflict,
+                        format!("field {} no longer exists", m.field),
+                    )
+                })?
+            };
+            let ty = if idx == ID_FIELD {
+                FieldType::Text
+            } else {
+                obj.fields[idx].ty
+            };
+            let default = m.default.as_ref().and_then(|d| match d {
+                Json::String(s) => Value::from_text(ty, s).ok(),
+                other => Value::from_json(ty, other).ok(),
+            });
+            if job.find_by.as_deref() == Some(m.field.as_str()) {
+                key_column = m.column;
+            }
+            cols.push((idx, m.column, default));
+        }
+        let key = job.find_by.as_ref().map(|k| {
+            if k == "id" {
+                (None, FieldType::Text)
+            } else {
+                let (i, f) = obj
+                    .field(k)
+                    .map(|(i, f)| (Some(i), f.ty))
+                    .unwrap_or((None, FieldType::Text));
+                (i, f)
+            }
+        });
+        Ok(RowPlan {
+            op: job.operation,
+            ignore_empty: job.ignore_empty,
+            cols,
+            key,
+            key_column,
+            required: obj
+                .fields
+                .iter()
+                .enumerate()
+                .filter(|(_, f)| f.required)
+                .map(|(i, _)| i)
+                .collect(),
+            defaults: obj.fields.iter().map(|f| f.default_value()).collect(),
+            names: obj.fields.iter().map(|f| f.name.to_string()).collect(),
+            types: obj.fields.iter().map(|f| f.ty).collect(),
+        })
+    }
+
+    /// The key field's index (`None` for `id` or no key).
+    pub fn key_field(&self) -> Option<usize> {
+        self.key.and_then(|(i, _)| i)
+    }
+
+    pub fn op(&self) -> JobOp {
+        self.op
+    }
+
+    pub fn field_name(&self, i: usize) -> &str {
+        if i == ID_FIELD {
+            "id"
+        } else {
+            &self.names[i]
+        }
+    }
+
+    /// Converts one input row. Conversion errors are collected, not raised: the row fails alone.
+    pub fn prepare(&self, row: &csv::StringRecord) -> PreparedRow {
+        let mut errors = Vec::new();
+        // Values given by the row: `Some(v)` to write, absent when the cell is empty and ignored.
+        let mut given: Vec<(usize, Value)> = Vec::with_capacity(self.cols.len());
+        for (idx, col, default) in &self.cols {
+            let cell = col.and_then(|c| row.get(c)).unwrap_or("");
+            let ty = if *idx == ID_FIELD {
+                FieldType::Text
+            } else {
+                self.types[*idx]
+            };
+            let value = if cell.is_empty() {
+                match default {
+                    Some(d) => d.clone(),
+                    None if self.ignore_empty => continue,
+                    None => Value::Null,
+                }
+            } else {
+                match Value::from_text(ty, cell) {
+                    Ok(v) => v,
+                    Err(m) => {
+                        let field = self.field_name(*idx).to_owned();
+                        errors.push(RowError {
+                            code: ErrorCode::ValidationFailed,
+                            message: format!("{field}: {m}"),
+                            field,
+                        });
+                        continue;
+                    }
+                }
+            };
+            given.push((*idx, value));
+        }
+        let key = self.key.map(|(i, _)| {
+            let k = i.unwrap_or(ID_FIELD);
+            given
+                .iter()
+                .find(|(f, _)| *f == k)
+                .map(|(_, v)| v.clone())
+                .unwrap_or(Value::Null)
+        });
+        if let Some(k) = &key {
+            if k.is_null() && self.key_column.is_some() {
+                let field = self
+                    .key
+                    .and_then(|(i, _)| i)
+                    .map_or("id".to_owned(), |i| self.names[i].clone());
+                errors.push(RowError {
+                    code: ErrorCode::Required,
+                    message: format!("{field} (find_by) is empty"),
+                    field,
+                });
+            }
+        }
+        given.retain(|(f, _)| *f != ID_FIELD);
+        given.sort_by_key(|(f, _)| *f);
+        let whole = || {
+            let mut w: Vec<(usize, Value)> = Vec::with_capacity(self.names.len());
+            let mut it = given.iter().peekable();
+            for i in 0..self.names.len() {
+                match it.peek() {
+                    Some((f, v)) if *f == i => {
+                        w.push((i, v.clone()));
+                        it.next();
+                    }
+                    _ => w.push((i, self.defaults[i].clone().unwrap_or(Value::Null))),
+                }
+            }
+            Writes(w)
+        };
+        let check = |w: &Writes, mode: WriteMode, errors: &mut Vec<RowError>| {
+            for &r in &self.required {
+                let present = w.0.iter().find(|(f, _)| *f == r);
+                let missing = match (mode, present) {
+                    (WriteMode::Whole, Some((_, v))) | (WriteMode::Merge, Some((_, v))) => {
+                        v.is_null()
+                    }
+                    (WriteMode::Whole, None) => true,
+                    (WriteMode::Merge, None) => false,
+                };
+                if missing && !errors.iter().any(|e| e.field == self.names[r]) {
+                    errors.push(RowError {
+                        code: ErrorCode::Required,
+                        field: self.names[r].clone(),
+                        message: format!("{} is required", self.names[r]),
+                    });
+                }
+            }
+        };
+        let (create, update) = match self.op {
+            JobOp::Insert => (Some(whole()), None),
+            JobOp::Update => (None, Some(Writes(given.clone()))),
+            JobOp::Upsert => (Some(whole()), Some(Writes(given.clone()))),
+            JobOp::Delete => (None, None),
+        };
+        // Upserts check required fields when the row turns out to be new (the writer knows).
+        if let (Some(w), JobOp::Insert) = (&create, self.op) {
+            check(w, WriteMode::Whole, &mut errors);
+        }
+        if let Some(w) = &update {
+            check(w, WriteMode::Merge, &mut errors);
+        }
+        PreparedRow {
+            key,
+            create,
+            update,
+            errors,
+        }
+    }
+
+    /// Required fields missing from a row's create writes (an upsert that turns out to insert).
+    pub fn missing_required(&self, w: &Writes) -> Vec<RowError> {
+        self.required
+            .iter()
+            .filter(|&&r| {
+                w.0.iter()
+                    .find(|(f, _)| *f == r)
+                    .is_none_or(|(_, v)| v.is_null())
+            })
+            .map(|&r| RowError {
+                code: ErrorCode::Required,
+                field: self.names[r].clone(),
+                message: format!("{} is required", self.names[r]),
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,270 @@
+//! The job service: uploads (authorised before a byte is stored, then checked and registered),
+//! job creation (every check before anything is queued), status, cancel, result files, and the
+//! start of the workers.
+
+use super::callback::{self, Callbacks, Renderer};
+use super::files::{check_id, Files};
+use super::plan::{plan_job, JobRequest, Owner};
+use super::queue;
+use super::result::{self, ResultLayout};
+use super::upload::{self, Format};
+use super::worker::Workers;
+use crate::auth::{Need, Principal};
+use crate::core::Core;
+use crate::error::{Error, Result};
+use crate::model::{cancel, FileRow, Job};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use tokio::sync::Notify;
+use uuid::Uuid;
+
+pub struct Jobs {
+    core: Arc<Core>,
+    files: Arc<Files>,
+    callbacks: Arc<Callbacks>,
+    queued: Arc<Notify>,
+}
+
+impl Jobs {
+    pub fn new(core: Arc<Core>, data_dir: &Path) -> Result<Jobs> {
+        Ok(Jobs {
+            files: Arc::new(Files::open(data_dir)?),
+            callbacks: Arc::new(Callbacks::new(core.clone())),
+            queued: Arc::new(Notify::new()),
+            core,
+        })
+    }
+
+    /// Requeues jobs a crash left running, resumes pending callbacks, and starts the workers.
+    pub async fn start(&self) -> Result<()> {
+        let n = queue::recover(&self.core).await?;
+        if n > 0 {
+            tracing::info!(jobs = n, "resuming jobs left running");
+        }
+        self.callbacks.resume().await?;
+        Workers {
+            core: self.core.clone(),
+            files: self.files.clone(),
+            callbacks: self.callbacks.clone(),
+            queued: self.queued.clone(),
+        }
+        .spawn(self.core.settings.job_workers);
+        Ok(())
+    }
+
+    /// Sets how callbacks of jobs tagged `tag` are rendered (`""`: every job without its own).
+    pub fn set_callback_renderer(&self, tag: &str, r: Renderer) {
+        self.callbacks.set_renderer(tag, r);
+    }
+
+    /// A fresh path for streaming an upload to before it is registered.
+    pub fn upload_path(&self) -> PathBuf {
+        self.files.upload_path()
+    }
+
+    /// Checks that `who` may upload to `app`, before any byte is stored.
+    pub fn authorize_upload(&self, who: &Principal, app: &str) -> Result<()> {
+        self.core.app(who, app, Need::Write).map(|_| ())
+    }
+
+    /// Checks and normalises the upload streamed to `raw`, then records it. `raw` is removed.
+    pub async fn register_upload(
+        &self,
+        who: &Principal,
+        app: &str,
+        name: &str,
+        content_type: Option<&str>,
+        raw: PathBuf,
+        size: u64,
+    ) -> Result<FileRow> {
+        let result = self
+            .register(who, app, name, content_type, &raw, size)
+            .await;
+        let _ = tokio::fs::remove_file(&raw).await;
+        result
+    }
+
+    async fn register(
+        &self,
+        who: &Principal,
+        app: &str,
+        name: &str,
+        content_type: Option<&str>,
+        raw: &Path,
+        size: u64,
+    ) -> Result<FileRow> {
+        let app = self.core.app(who, app, Need::Write)?;
+        let mut head = [0u8; 4];
+        let n = {
+            use std::io::Read;
+            std::fs::File::open(raw)
+                .and_then(|mut f| f.read(&mut head))
+                .map_err(Error::internal)?
+        };
+        let format = Format::detect(content_type, name, &head[..n]);
+        let id = Uuid::now_v7().to_string();
+        let out = self.files.input(&id);
+        let (raw, limits, name_owned, out2) = (
+            raw.to_owned(),
+            self.core.settings.upload.clone(),
+            name.to_owned(),
+            out.clone(),
+        );
+        let normalized = tokio::task::spawn_blocking(move || {
+            upload::normalize(&raw, format, &name_owned, &out2, &limits)
+        })
+        .await
+        .map_err(Error::internal)?;
+        let normalized = match normalized {
+            Ok(n) => n,
+            Err(e) => {
+                let _ = tokio::fs::remove_file(&out).await;
+                return Err(e);
+            }
+        };
+        let file = FileRow {
+            id,
+            app_id: app.id,
+            name: if format == Format::Zip {
+                normalized.name
+            } else {
+                name.to_owned()
+            },
+            size,
+            content_type: format.content_type().to_owned(),
+            header: normalized.header,
+            rows: normalized.rows,
+            created_at: self.core.now(),
+            created_by: who.user_name().to_owned(),
+        };
+        let row = file.clone();
+        self.core.transact(move |ctx| ctx.tx.put_file(&row)).await?;
+        Ok(file)
+    }
+
+    /// Checks a job request completely (file, object, mappings, limits, callback policy) and queues
+    /// it. `tag` labels the job for its callback's renderer.
+    pub async fn create(
+        &self,
+        who: &Principal,
+        app: &str,
+        req: JobRequest,
+        tag: &str,
+    ) -> Result<Job> {
+        let app = self.core.app(who, app, Need::Write)?;
+        if let Some(cb) = &req.callback {
+            let url = callback::parse_url(&cb.url)?;
+            callback::check(&self.core.settings.callback_allow, &url).await?;
+        }
+        check_id(&req.file_id, "file_id")?;
+        let (who, max, tag) = (
+            who.clone(),
+            self.core.settings.max_job_records,
+            tag.to_owned(),
+        );
+        let job = self
+            .core
+            .transact(move |ctx| {
+                let obj = app.object(&req.object).cloned().ok_or_else(|| {
+                    Error::not_found(format!(
+                        "app {} has no object named {:?}",
+                        app.name, req.object
+                    ))
+                    .with_field("object")
+                })?;
+                let file = ctx.tx.get_file(app.id, &req.file_id)?.ok_or_else(|| {
+                    Error::not_found(format!("no file with id {:?}", req.file_id))
+                        .with_field("file_id")
+                })?;
+                let owner = Owner {
+                    app_id: app.id,
+                    app: app.name.as_str(),
+                    user: who.user_name(),
+                    user_id: who.user_id(),
+                    now: ctx.now.clone(),
+                    tag,
+                    max_records: max,
+                };
+                let job = plan_job(req, &obj, &file, owner)?;
+                ctx.tx.put_job(&job)?;
+                Ok(job)
+            })
+            .await?;
+        self.queued.notify_one();
+        Ok(job)
+    }
+
+    async fn load(&self, who: &Principal, app: &str, id: &str, need: Need) -> Result<Job> {
+        let app = self.core.app(who, app, need)?;
+        check_id(id, "job")?;
+        let id = id.to_owned();
+        let job = self.core.read(move |ctx| ctx.tx.get_job(&id)).await?;
+        job.filter(|j| j.app_id == app.id)
+            .ok_or_else(|| Error::not_found("no such job"))
+    }
+
+    pub async fn get(&self, who: &Principal, app: &str, id: &str) -> Result<Job> {
+        self.load(who, app, id, Need::Read).await
+    }
+
+    pub async fn list(&self, who: &Principal, app: &str, limit: usize) -> Result<Vec<Job>> {
+        let app = self.core.app(who, app, Need::Read)?;
+        self.core
+            .read(move |ctx| ctx.tx.list_jobs(app.id, limit))
+            .await
+    }
+
+    /// Cancels a job: a queued one at once; a running one stops before its next chunk.
+    pub async fn cancel(&self, who: &Principal, app: &str, id: &str) -> Result<Job> {
+        let job = self.load(who, app, id, Need::Write).await?;
+        self.core
+            .transact(move |ctx| {
+                let mut job = ctx
+                    .tx
+                    .get_job(&job.id)?
+                    .ok_or_else(|| Error::not_found("no such job"))?;
+                cancel(&mut job, &ctx.now)?;
+                ctx.tx.put_job(&job)?;
+                Ok(job)
+            })
+            .await
+    }
+
+    /// The job's result as a ZIP file on disk, in the layout `layout` makes for the job (built once
+    /// the job has finished, and kept for later downloads).
+    pub async fn result(
+        &self,
+        who: &Principal,
+        app: &str,
+        id: &str,
+        layout: impl FnOnce(&Job) -> ResultLayout,
+    ) -> Result<PathBuf> {
+        let job = self.load(who, app, id, Need::Read).await?;
+        let layout = layout(&job);
+        let out = self
+            .files
+            .result_zip(&job.id, layout.tag, job.checkpoint.rows_done);
+        if job.status.is_final() && out.exists() {
+            return Ok(out);
+        }
+        let (lines, input) = (
+            self.files.result_lines(&job.id),
+            self.files.input(&job.file_id),
+        );
+        let out2 = out.clone();
+        tokio::task::spawn_blocking(move || {
+            result::write_zip(
+                &job,
+                &lines,
+                &input,
+                &out2,
+                &layout.csv_name,
+                &layout.header,
+                &*layout.render,
+            )
+        })
+        .await
+        .map_err(Error::internal)??;
+        Ok(out)
+    }
+}

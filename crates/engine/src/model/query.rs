@@ -1,0 +1,165 @@
+//! Read-only queries as plain data: a checked statement whose object references wait for the
+//! store to name their tables, how objects look to it (a view), and its answer.
+
+use super::catalog::Object;
+use serde::{Deserialize, Serialize};
+use serde_json::Value as Json;
+use sqlparser::ast::Statement;
+use std::sync::Arc;
+
+/// The SQL grammar a store speaks, so queries are parsed as the store will run them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SqlSyntax {
+    Sqlite,
+    Postgres,
+}
+
+/// A record column a view can show under another name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ViewColumn {
+    Id,
+    CreatedAt,
+    UpdatedAt,
+    CreatedBy,
+    UpdatedBy,
+    /// The object's field of this name, or NULL where the object has none.
+    FieldOrNull(String),
+}
+
+/// How objects appear as tables to a query: these named columns first, then every field by its
+/// name. Without a view, a query sees records as stored (system fields, then fields).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QueryView {
+    pub columns: Vec<(String, ViewColumn)>,
+}
+
+/// One object a query reads: the placeholder table name the checker put in its place.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Relation {
+    pub placeholder: String,
+    pub object: Arc<Object>,
+}
+
+/// A checked read-only query: the statement, the objects it reads (as placeholders the store
+/// replaces with its tables, seen through `view`), and its CTE names (which a store may also see
+/// as reads: a recursive CTE reads itself).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CheckedQuery {
+    pub statement: Statement,
+    pub relations: Vec<Relation>,
+    pub view: Option<QueryView>,
+    pub ctes: Vec<String>,
+}
+
+impl CheckedQuery {
+    /// Prefix of the placeholders; object names cannot start with `_`, so none is a user's name.
+    pub const PLACEHOLDER: &'static str = "__sluice_rel_";
+
+    pub fn relation(&self, name: &str) -> Option<&Relation> {
+        self.relations.iter().find(|r| r.placeholder == name)
+    }
+}
+
+/// Functions a query may call (lower case). No file, extension, blob-making or formatting
+/// functions: nothing that reaches outside the database or allocates without bound.
+pub const ALLOWED_FUNCTIONS: &[&str] = &[
+    "count",
+    "sum",
+    "total",
+    "avg",
+    "min",
+    "max",
+    "group_concat",
+    "string_agg",
+    "abs",
+    "coalesce",
+    "ifnull",
+    "iif",
+    "nullif",
+    "lower",
+    "upper",
+    "length",
+    "octet_length",
+    "substr",
+    "substring",
+    "trim",
+    "ltrim",
+    "rtrim",
+    "replace",
+    "instr",
+    "like",
+    "glob",
+    "round",
+    "sign",
+    "ceil",
+    "ceiling",
+    "floor",
+    "trunc",
+    "mod",
+    "pow",
+    "power",
+    "sqrt",
+    "exp",
+    "ln",
+    "log",
+    "log10",
+    "log2",
+    "typeof",
+    "unicode",
+    "char",
+    "hex",
+    "quote",
+    "date",
+    "time",
+    "datetime",
+    "julianday",
+    "strftime",
+    "unixepoch",
+    "json",
+    "json_extract",
+    "json_array_length",
+    "json_type",
+    "json_valid",
+    "json_object",
+    "json_array",
+    "json_quote",
+    "json_group_array",
+    "json_group_object",
+    "concat",
+    "concat_ws",
+    "likely",
+    "unlikely",
+    "likelihood",
+    "row_number",
+    "rank",
+    "dense_rank",
+    "percent_rank",
+    "cume_dist",
+    "ntile",
+    "lag",
+    "lead",
+    "first_value",
+    "last_value",
+    "nth_value",
+];
+
+/// Table-valued functions a query may read from.
+pub const TABLE_FUNCTIONS: &[&str] = &["json_each", "json_tree"];
+
+/// A query's answer: column names, their types (`integer`, `double`, `string`…), and rows.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct QueryResult {
+    pub columns: Vec<String>,
+    pub types: Vec<String>,
+    pub rows: Vec<Vec<Json>>,
+}
+
+impl QueryResult {
+    /// Index of the column named `name` (case-insensitive).
+    pub fn column(&self, name: &str) -> Option<usize> {
+        self.columns
+            .iter()
+            .position(|c| c.eq_ignore_ascii_case(name))
+    }
+}

@@ -1,0 +1,80 @@
+//! Upload and job SQL.
+
+use super::docs::{docs_where, to_doc};
+use super::tx::{map_err, SqliteTx};
+use crate::error::Result;
+use crate::model::{CallbackStatus, FileRow, Job, JobStatus};
+use crate::store::JobTx;
+use rusqlite::params;
+use uuid::Uuid;
+
+impl JobTx for SqliteTx<'_> {
+    fn put_file(&mut self, f: &FileRow) -> Result<()> {
+        let doc = to_doc(f)?;
+        self.conn
+            .prepare_cached("INSERT OR REPLACE INTO _files (id, app_id, doc) VALUES (?1, ?2, ?3)")
+            .and_then(|mut s| s.execute(params![f.id, f.app_id.to_string(), doc]))
+            .map_err(map_err)?;
+        Ok(())
+    }
+
+    fn get_file(&mut self, app_id: Uuid, id: &str) -> Result<Option<FileRow>> {
+        let app = app_id.to_string();
+        Ok(docs_where(self.conn, "_files", "id = ?1 AND app_id = ?2", &[&id, &app])?.pop())
+    }
+
+    fn put_job(&mut self, job: &Job) -> Result<()> {
+        let doc = to_doc(job)?;
+        let callback = job.callback.as_ref().map(|c| c.status.as_str());
+        self.conn
+            .prepare_cached(
+                "INSERT INTO _jobs (id, app_id, status, callback, created_at, doc) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                 ON CONFLICT (id) DO UPDATE SET status = excluded.status, callback = excluded.callback, doc = excluded.doc",
+            )
+            .and_then(|mut s| {
+                s.execute(params![
+                    job.id,
+                    job.app_id.to_string(),
+                    job.status.as_str(),
+                    callback,
+                    job.created_at.as_str(),
+                    doc
+                ])
+            })
+            .map_err(map_err)?;
+        Ok(())
+    }
+
+    fn get_job(&mut self, id: &str) -> Result<Option<Job>> {
+        Ok(docs_where(self.conn, "_jobs", "id = ?1", &[&id])?.pop())
+    }
+
+    fn list_jobs(&mut self, app_id: Uuid, limit: usize) -> Result<Vec<Job>> {
+        let (app, limit) = (app_id.to_string(), limit as i64);
+        docs_where(
+            self.conn,
+            "_jobs",
+            "app_id = ?1 ORDER BY created_at DESC, id DESC LIMIT ?2",
+            &[&app, &limit],
+        )
+    }
+
+    fn jobs_by_status(&mut self, status: JobStatus, limit: usize) -> Result<Vec<Job>> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        docs_where(
+            self.conn,
+            "_jobs",
+            "status = ?1 ORDER BY created_at, id LIMIT ?2",
+            &[&status.as_str(), &limit],
+        )
+    }
+
+    fn jobs_with_callback(&mut self, status: CallbackStatus) -> Result<Vec<Job>> {
+        docs_where(
+            self.conn,
+            "_jobs",
+            "callback = ?1 ORDER BY created_at",
+            &[&status.as_str()],
+        )
+    }
+}

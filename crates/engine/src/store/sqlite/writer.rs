@@ -1,0 +1,104 @@
+//! The writer thread, which folds queued write jobs into one transaction (a savepoint each), and
+//! the checkpointer, which copies committed WAL frames back into the database file.
+
+use super::tx::SqliteTx;
+use crate::error::{Error, ErrorCode, Result};
+use crate::model::Catalog;
+use crate::store::{Tx, WriteJob};
+use rusqlite::Connection;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::mpsc::{Receiver, SyncSender};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+/// How many queued write jobs the writer folds into one commit at most.
+const MAX_GROUP: usize = 256;
+/// Pause between a commit and the checkpoint it triggers, so one checkpoint covers many commits.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(1000);
+
+/// Copies committed WAL frames into the database file while the writer goes on (a PASSIVE
+/// checkpoint never blocks it), at most every `CHECKPOINT_EVERY` after a commit.
+pub fn checkpoint_loop(conn: Connection, committed: Receiver<()>) {
+    while committed.recv().is_ok() {
+        std::thread::sleep(CHECKPOINT_EVERY);
+        while committed.try_recv().is_ok() {}
+        if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+            tracing::warn!(error = %e, "checkpoint failed");
+        }
+    }
+}
+
+pub fn writer_loop(
+    conn: Connection,
+    rx: Receiver<WriteJob>,
+    shared: Arc<RwLock<Arc<Catalog>>>,
+    commits: SyncSender<()>,
+) {
+    let mut catalog = shared.read().unwrap_or_else(|p| p.into_inner()).clone();
+    while let Ok(first) = rx.recv() {
+        let mut jobs = vec![first];
+        while jobs.len() < MAX_GROUP {
+            match rx.try_recv() {
+                Ok(j) => jobs.push(j),
+                Err(_) => break,
+            }
+        }
+        if let Err(e) = begin(&conn) {
+            // Dropping the jobs reports `unavailable` to each caller.
+            tracing::error!(error = %e, "cannot open a write transaction");
+            continue;
+        }
+        let before = catalog.clone();
+        let mut dones = Vec::with_capacity(jobs.len());
+        let mut tx = SqliteTx::new(&conn);
+        for job in jobs {
+            if tx.savepoint().is_err() {
+                continue;
+            }
+            let snapshot = catalog.clone();
+            match catch_unwind(AssertUnwindSafe(|| job(&mut tx, &mut catalog))) {
+                Ok(finish) => {
+                    let kept = finish.keep && tx.release().is_ok();
+                    if !kept {
+                        let _ = tx.rollback();
+                        catalog = snapshot;
+                    }
+                    dones.push(finish.done);
+                }
+                Err(_) => {
+                    tracing::error!("a write job panicked; its work is undone");
+                    let _ = tx.rollback();
+                    catalog = snapshot;
+                }
+            }
+        }
+        let committed = conn.execute_batch("COMMIT").map_err(|e| {
+            let _ = conn.execute_batch("ROLLBACK");
+            Error::internal(e)
+        });
+        if committed.is_ok() {
+            let _ = commits.try_send(());
+        }
+        match &committed {
+            Ok(()) if !Arc::ptr_eq(&before, &catalog) => {
+                *shared.write().unwrap_or_else(|p| p.into_inner()) = catalog.clone();
+            }
+            Ok(()) => {}
+            Err(_) => catalog = before,
+        }
+        for done in dones {
+            done(committed.clone());
+        }
+    }
+}
+
+fn begin(conn: &Connection) -> Result<()> {
+    for attempt in 0..50 {
+        match conn.execute_batch("BEGIN IMMEDIATE") {
+            Ok(()) => return Ok(()),
+            Err(e) if attempt == 49 => return Err(Error::internal(e)),
+            Err(_) => std::thread::sleep(Duration::from_millis(100)),
+        }
+    }
+    Err(Error::new(ErrorCode::Unavailable, "store unavailable"))
+}
