@@ -25,7 +25,7 @@ pub struct Engine {
 }
 
 impl Engine {
-    /// Opens the store `database` names (`None`: embedded SQLite in `data_dir`), creating it if
+    /// Opens the store `database` names (`None`: the embedded database in `data_dir`), creating it if
     /// needed; local files (uploads, results) live in `data_dir`.
     pub fn open(database: Option<&str>, data_dir: &Path, settings: Settings) -> Result<Engine> {
         std::fs::create_dir_all(data_dir).map_err(Error::internal)?;

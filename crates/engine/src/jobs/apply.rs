@@ -133,7 +133,7 @@ fn find(
 }
 
 /// Applies one row; returns its status and record id, or its errors (the row fails alone: each
-/// write is a single statement, undone by SQLite on failure).
+/// write is a single statement, which the store undoes whole on failure).
 fn apply_row(
     ctx: &mut Ctx<'_>,
     obj: &Arc<Object>,

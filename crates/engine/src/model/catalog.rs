@@ -201,7 +201,7 @@ pub struct App {
     pub anonymous_role: Option<Role>,
     /// Secret for signing job callbacks; shown to owners only.
     pub secret: String,
-    /// What Backand clients send as `AnonymousToken` to act with the anonymous role; shown to owners.
+    /// A token clients may send to act with the anonymous role; shown to owners.
     #[serde(default)]
     pub anonymous_token: String,
     pub created_at: Timestamp,

@@ -7,7 +7,7 @@ use std::fmt;
 /// System fields every record carries; user fields may not take these names.
 pub const SYSTEM_FIELDS: [&str; 5] = ["id", "created_at", "updated_at", "created_by", "updated_by"];
 
-/// Names that would shadow SQLite's implicit row id.
+/// Names that would shadow a store's implicit row id.
 const RESERVED: [&str; 3] = ["rowid", "oid", "_rowid_"];
 
 const MAX_LEN: usize = 63;

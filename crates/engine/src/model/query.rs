@@ -5,13 +5,14 @@ use super::catalog::Object;
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 use sqlparser::ast::Statement;
+use sqlparser::dialect::Dialect;
 use std::sync::Arc;
 
-/// The SQL grammar a store speaks, so queries are parsed as the store will run them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SqlSyntax {
-    Sqlite,
-    Postgres,
+/// How a store's SQL looks to the query checker: its grammar (queries are parsed as the store will
+/// run them), and the name prefixes of its own tables, which a query's CTEs may not take.
+pub struct SqlSyntax {
+    pub dialect: Box<dyn Dialect + Send + Sync>,
+    pub reserved_prefixes: &'static [&'static str],
 }
 
 /// A record column a view can show under another name.

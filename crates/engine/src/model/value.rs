@@ -20,7 +20,7 @@ pub enum Value {
     Json(String),
 }
 
-/// Date forms accepted besides ISO 8601 (Zoho Bigin's defaults, see dialects.md).
+/// Date forms accepted besides ISO 8601: the US-style dates that CRM exports carry.
 const DATE_FORMATS: [&str; 1] = ["%m/%d/%Y"];
 const DATETIME_FORMATS: [&str; 4] = [
     "%Y-%m-%dT%H:%M:%S%.f",

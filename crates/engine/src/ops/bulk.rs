@@ -113,7 +113,7 @@ pub fn too_many(max: usize) -> Error {
 }
 
 /// Runs one op so that a failure undoes only its own writes (and catalog changes). Ops that write
-/// with a single statement rely on SQLite's statement atomicity (a failing statement leaves
+/// with a single statement rely on the store's statement atomicity (a failing statement leaves
 /// nothing behind); every other op runs in its own savepoint.
 pub fn run_one(ctx: &mut Ctx<'_>, who: &Principal, op: Op) -> Result<Output> {
     if op.is_single_statement() {

@@ -10,7 +10,6 @@ use sqlparser::ast::{
     Expr, Ident, ObjectName, ObjectNamePart, Query, Select, SetExpr, Statement, TableAlias,
     TableFactor, Visit, VisitMut, Visitor, VisitorMut,
 };
-use sqlparser::dialect::{Dialect, PostgreSqlDialect, SQLiteDialect};
 use sqlparser::parser::Parser;
 use std::collections::HashSet;
 use std::ops::ControlFlow;
@@ -22,19 +21,12 @@ fn refused(msg: impl Into<String>) -> Error {
 /// Deepest nesting the parser accepts (sqlparser's own guard against stack exhaustion).
 const MAX_DEPTH: usize = 40;
 
-fn dialect(syntax: SqlSyntax) -> Box<dyn Dialect> {
-    match syntax {
-        SqlSyntax::Sqlite => Box::new(SQLiteDialect {}),
-        SqlSyntax::Postgres => Box::new(PostgreSqlDialect {}),
-    }
-}
-
 /// Parses `sql` in the store's grammar, refuses anything but one read-only SELECT over `app`'s
 /// objects (by name or label), and puts a placeholder in place of each object it reads.
 pub fn prepare(
     app: &App,
     sql: &str,
-    syntax: SqlSyntax,
+    syntax: &SqlSyntax,
     view: Option<QueryView>,
     max_len: usize,
 ) -> Result<CheckedQuery> {
@@ -45,8 +37,7 @@ pub fn prepare(
         )
         .with_field("sql"));
     }
-    let dialect = dialect(syntax);
-    let mut statements = Parser::new(dialect.as_ref())
+    let mut statements = Parser::new(syntax.dialect.as_ref())
         .with_recursion_limit(MAX_DEPTH)
         .try_with_sql(sql)
         .and_then(|mut p| p.parse_statements())
@@ -58,7 +49,10 @@ pub fn prepare(
     if !matches!(stmt, Statement::Query(_)) {
         return Err(refused("only SELECT queries are allowed"));
     }
-    let mut ctes = Ctes::default();
+    let mut ctes = Ctes {
+        names: HashSet::new(),
+        reserved: syntax.reserved_prefixes,
+    };
     if let ControlFlow::Break(name) = Visit::visit(&stmt, &mut ctes) {
         return Err(refused(format!("the CTE name {name} is reserved")));
     }
@@ -78,18 +72,17 @@ pub fn prepare(
         statement: stmt,
         relations: checker.relations,
         view,
-        ctes: ctes.0.into_iter().collect(),
+        ctes: ctes.names.into_iter().collect(),
     })
 }
 
-/// Every CTE name in the statement (the authorizer lets a query read its own CTEs). A CTE may not
-/// be named like any table the store has (`_…`, `sqlite_…`, `o_…`), so a CTE name can never stand
-/// for a real table, whatever its scope.
-#[derive(Default)]
-struct Ctes(HashSet<String>);
-
-/// Prefixes of the store's own table names.
-const RESERVED_PREFIXES: [&str; 3] = ["_", "sqlite_", "o_"];
+/// Every CTE name in the statement (a store may let a query read its own CTEs). A CTE may not be
+/// named like any table the store has (its reserved prefixes), so a CTE name can never stand for a
+/// real table, whatever its scope.
+struct Ctes {
+    names: HashSet<String>,
+    reserved: &'static [&'static str],
+}
 
 fn cte_names(q: &Query) -> Vec<String> {
     q.with
@@ -106,10 +99,10 @@ impl Visitor for Ctes {
     type Break = String;
     fn pre_visit_query(&mut self, q: &Query) -> ControlFlow<String> {
         for name in cte_names(q) {
-            if RESERVED_PREFIXES.iter().any(|p| name.starts_with(p)) {
+            if self.reserved.iter().any(|p| name.starts_with(p)) {
                 return ControlFlow::Break(name);
             }
-            self.0.insert(name);
+            self.names.insert(name);
         }
         ControlFlow::Continue(())
     }
@@ -272,8 +265,16 @@ mod tests {
         }
     }
 
+    /// A store whose own tables start with `_` or `t_`.
+    fn syntax() -> SqlSyntax {
+        SqlSyntax {
+            dialect: Box::new(sqlparser::dialect::GenericDialect {}),
+            reserved_prefixes: &["_", "t_"],
+        }
+    }
+
     fn check(a: &App, sql: &str) -> Result<CheckedQuery> {
-        prepare(a, sql, SqlSyntax::Sqlite, None, 10_000)
+        prepare(a, sql, &syntax(), None, 10_000)
     }
 
     #[test]
@@ -302,7 +303,7 @@ mod tests {
             "DELETE FROM contacts",
             "SELECT 1; SELECT 2",
             "PRAGMA table_info(contacts)",
-            "SELECT * FROM sqlite_master",
+            "SELECT * FROM t_master",
             "SELECT load_extension('x')",
             "SELECT * FROM main.contacts",
             "SELECT * FROM pragma_table_info('contacts')",
@@ -310,13 +311,13 @@ mod tests {
             "SELECT * FROM o_00000000000000000000000000000000",
             "SELECT name, doc FROM _apps, (WITH _apps AS (SELECT 1) SELECT 1)",
             "SELECT * FROM x, (WITH x AS (SELECT 1) SELECT 1)",
-            "WITH sqlite_master AS (SELECT 1) SELECT * FROM sqlite_master",
-            "WITH o_x AS (SELECT 1) SELECT * FROM o_x",
+            "WITH t_master AS (SELECT 1) SELECT * FROM t_master",
+            "WITH _x AS (SELECT 1) SELECT * FROM _x",
         ] {
             assert!(check(&a, sql).is_err(), "{sql}");
         }
         assert_eq!(
-            prepare(&a, "SELECT 1", SqlSyntax::Sqlite, None, 3)
+            prepare(&a, "SELECT 1", &syntax(), None, 3)
                 .unwrap_err()
                 .code,
             ErrorCode::LimitExceeded

@@ -28,7 +28,7 @@ impl Queries {
         prepare(
             app,
             sql,
-            self.core.store.syntax(),
+            &self.core.store.syntax(),
             view,
             s.query.max_sql_len,
         )

@@ -175,7 +175,11 @@ impl Store for SqliteStore {
     }
 
     fn syntax(&self) -> SqlSyntax {
-        SqlSyntax::Sqlite
+        SqlSyntax {
+            dialect: Box::new(sqlparser::dialect::SQLiteDialect {}),
+            // System tables (`_apps`…), SQLite's own (`sqlite_master`…), record tables (`o_…`).
+            reserved_prefixes: &["_", "sqlite_", "o_"],
+        }
     }
 
     fn close(&self) {

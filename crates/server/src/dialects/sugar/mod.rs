@@ -2,11 +2,14 @@
 //! module list/filter/count/CRUD and `/bulk`, translated onto the engine (docs/DIALECTS.md,
 //! "SugarCRM").
 
+mod login;
 mod params;
+mod records;
 
 use self::params::{fields_of, list_spec, params_of};
+use self::records::{input, record};
 use super::skeleton::{self, reply, Call, Vendor};
-use super::{caller, rename_keys, text};
+use super::{caller, text};
 use crate::error::status_of;
 use crate::extract::{json_body, read_bytes};
 use crate::feed::Keyed;
@@ -16,13 +19,13 @@ use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State as S};
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::any;
-use axum::{Json as AxJson, Router};
+use axum::Router;
 use serde::de::DeserializeSeed;
 use serde_json::{json, Map, Value as Json};
 use sluice_engine::ops::{Body, Op, Output, Target};
-use sluice_engine::{Engine, Error, ErrorCode, Result, Session};
+use sluice_engine::{Error, ErrorCode, Result};
 use std::collections::HashMap;
 use std::marker::PhantomData;
 
@@ -31,24 +34,6 @@ pub fn router() -> Router<State> {
         .route("/rest/{version}/{*rest}", any(api))
         .route("/apps/{app}/rest/{version}/{*rest}", any(api))
 }
-
-/// Lifetime Sugar clients are told for refresh tokens (sluice's own refresh lifetime).
-const REFRESH_EXPIRES_IN: u64 = 30 * 24 * 3600;
-/// Record keys Sugar adds on output; ignored when clients send them back.
-const READ_ONLY: [&str; 12] = [
-    "id",
-    "date_entered",
-    "date_modified",
-    "_module",
-    "_acl",
-    "created_by",
-    "modified_user_id",
-    "created_by_name",
-    "modified_by_name",
-    "my_favorite",
-    "following",
-    "deleted",
-];
 
 /// Sugar versions look like `v10`, `v11`, `v11_1` … `v11_24`.
 fn check_version(v: &str) -> Result<()> {
@@ -65,40 +50,6 @@ fn check_version(v: &str) -> Result<()> {
             "{v:?} is not a Sugar API version"
         )))
     }
-}
-
-/// ISO 8601 with an offset, as Sugar writes dates: `2014-04-22T03:56:24+00:00`.
-fn sugar_date(v: &Json) -> Json {
-    match v.as_str() {
-        Some(s) if s.len() >= 19 => Json::String(format!("{}+00:00", &s[..19])),
-        _ => v.clone(),
-    }
-}
-
-/// A sluice record as a Sugar record: Sugar's system fields and `_module`, optionally only `fields`.
-fn record(mut v: Json, module: &str, fields: Option<&[String]>) -> Json {
-    rename_keys(
-        &mut v,
-        &[
-            ("created_at", "date_entered"),
-            ("updated_at", "date_modified"),
-            ("updated_by", "modified_user_id"),
-        ],
-    );
-    if let Some(m) = v.as_object_mut() {
-        for k in ["date_entered", "date_modified"] {
-            if let Some(d) = m.get(k) {
-                let d = sugar_date(d);
-                m.insert(k.into(), d);
-            }
-        }
-        if let Some(keep) = fields {
-            // Sugar always returns id and date_modified.
-            m.retain(|k, _| k == "id" || k == "date_modified" || keep.iter().any(|f| f == k));
-        }
-        m.insert("_module".into(), json!(module));
-    }
-    v
 }
 
 /// How a request's result is rendered.
@@ -175,14 +126,6 @@ impl Vendor for Sugar {
             json!({"error": e.code.as_str(), "error_message": e.message}),
         )
     }
-}
-
-/// A record body without the keys Sugar adds on output.
-fn input(mut data: Json) -> Json {
-    if let Some(m) = data.as_object_mut() {
-        m.retain(|k, _| !READ_ONLY.contains(&k.as_str()));
-    }
-    data
 }
 
 /// Decodes one Sugar request (below the version) into an op and how to render it.
@@ -305,7 +248,7 @@ async fn api(
         }
         let data = json_body(body)?;
         if segs == ["oauth2", "token"] && method == Method::POST {
-            return Ok(login(&state.engine, app, data).await);
+            return Ok(login::token(&state.engine, app, data).await);
         }
         let get = |n: &str| {
             headers
@@ -321,53 +264,6 @@ async fn api(
     }
     .await;
     result.unwrap_or_else(|e| reply(Sugar::error(&e)))
-}
-
-/// `oauth2/token`: password and refresh grants, answered in Sugar's token shape.
-async fn login(engine: &Engine, app: Option<&str>, data: Option<Json>) -> Response {
-    let data = data.unwrap_or(Json::Null);
-    let get = |k: &str| data[k].as_str().unwrap_or_default().to_owned();
-    let session: Result<Session> = match get("grant_type").as_str() {
-        "password" => match app {
-            Some(app) => {
-                engine
-                    .auth()
-                    .login(app, &get("username"), &get("password"))
-                    .await
-            }
-            None => Err(Error::new(
-                ErrorCode::Unauthorized,
-                "log in under /apps/{app}/rest/{version}/ to name the app",
-            )),
-        },
-        "refresh_token" => engine.auth().refresh(&get("refresh_token")).await,
-        other => Err(Error::invalid(format!("unsupported grant_type {other:?}"))),
-    };
-    match session {
-        Ok(s) => AxJson(json!({
-            "access_token": s.token,
-            "expires_in": s.expires_in,
-            "token_type": "bearer",
-            "scope": null,
-            "refresh_token": s.refresh_token,
-            "refresh_expires_in": REFRESH_EXPIRES_IN,
-            "download_token": s.token,
-        }))
-        .into_response(),
-        Err(e) if e.code == ErrorCode::InvalidRequest => reply(Sugar::error(&e)),
-        Err(e) => {
-            let status = if e.code == ErrorCode::TooManyAttempts {
-                StatusCode::TOO_MANY_REQUESTS
-            } else {
-                StatusCode::UNAUTHORIZED
-            };
-            (
-                status,
-                AxJson(json!({"error": "need_login", "error_message": e.message})),
-            )
-                .into_response()
-        }
-    }
 }
 
 /// A bulk request's `headers`: an object, or an array of `"Name: value"` strings.

@@ -1,6 +1,9 @@
 //! Backand: `/1/objects/{object}[/{id}]`, `POST /1/bulk` and `POST /token`, translated onto the
 //! engine (docs/DIALECTS.md, "Backand").
 
+mod params;
+
+use self::params::{flag, json_param, list_spec};
 use super::skeleton::{self, query_params, reply, Call, Vendor};
 use super::{caller, text};
 use crate::error::status_of;
@@ -19,7 +22,7 @@ use base64::Engine as _;
 use serde::de::DeserializeSeed;
 use serde_json::{json, Map, Value as Json};
 use sluice_engine::auth::Principal;
-use sluice_engine::ops::{Body, Filter, FilterOp, ListSpec, Op, Output, Target};
+use sluice_engine::ops::{Body, Op, Output, Target};
 use sluice_engine::{Engine, Error, ErrorCode, Result, Session};
 use std::collections::HashMap;
 use std::marker::PhantomData;
@@ -31,9 +34,6 @@ pub fn router() -> Router<State> {
         .route("/1/bulk", post(bulk))
         .route("/token", post(token))
 }
-
-/// Backand's page size when the caller names none.
-const DEFAULT_PAGE_SIZE: usize = 20;
 
 /// How a command's result is rendered.
 #[derive(Clone, Copy)]
@@ -104,97 +104,6 @@ async fn resolve(
 
 fn headers_get(h: &HeaderMap) -> impl Fn(&str) -> Option<String> + '_ {
     move |name| h.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned)
-}
-
-fn flag(params: &Map<String, Json>, name: &str) -> bool {
-    params
-        .get(name)
-        .is_some_and(|v| matches!(text(v).as_str(), "true" | "1"))
-}
-
-/// A parameter holding JSON, given either as JSON or as a JSON string.
-fn json_param(params: &Map<String, Json>, name: &str) -> Result<Option<Json>> {
-    match params.get(name) {
-        None => Ok(None),
-        Some(Json::String(s)) if s.trim().is_empty() => Ok(None),
-        Some(Json::String(s)) => serde_json::from_str(s)
-            .map(Some)
-            .map_err(|_| Error::invalid(format!("{name} is not valid JSON")).with_field(name)),
-        Some(other) => Ok(Some(other.clone())),
-    }
-}
-
-/// Backand's filter operators → engine filters.
-fn operator(op: &str) -> Option<FilterOp> {
-    Some(match op {
-        "equals" => FilterOp::Eq,
-        "notEquals" => FilterOp::Ne,
-        "greaterThan" => FilterOp::Gt,
-        "greaterThanOrEqualsTo" => FilterOp::Gte,
-        "lessThan" => FilterOp::Lt,
-        "lessThanOrEqualsTo" => FilterOp::Lte,
-        "contains" => FilterOp::Contains,
-        "notContains" => FilterOp::NotContains,
-        "startsWith" => FilterOp::StartsWith,
-        "endsWith" => FilterOp::EndsWith,
-        "empty" => FilterOp::IsNull,
-        "notEmpty" => FilterOp::NotNull,
-        "in" => FilterOp::In,
-        _ => return None,
-    })
-}
-
-fn list_spec(params: &Map<String, Json>, max: usize) -> Result<ListSpec> {
-    let number = |name: &str, default: usize| -> Result<usize> {
-        params.get(name).map_or(Ok(default), |v| {
-            text(v).trim().parse().map_err(|_| {
-                Error::invalid(format!("{name} must be a whole number")).with_field(name)
-            })
-        })
-    };
-    let size = number("pageSize", DEFAULT_PAGE_SIZE)?.clamp(1, max);
-    let page = number("pageNumber", 1)?.max(1);
-    let mut spec = ListSpec {
-        limit: Some(size),
-        offset: Some(((page - 1) * size) as u64),
-        count: true,
-        ..Default::default()
-    };
-    if let Some(sort) = json_param(params, "sort")? {
-        let items = match sort {
-            Json::Array(a) => a,
-            one => vec![one],
-        };
-        for s in items {
-            let field = s["fieldName"]
-                .as_str()
-                .ok_or_else(|| Error::invalid("each sort needs a fieldName"))?;
-            let desc = s["order"]
-                .as_str()
-                .is_some_and(|o| o.eq_ignore_ascii_case("desc"));
-            spec.sort.push((field.to_owned(), desc));
-        }
-    }
-    if let Some(filter) = json_param(params, "filter")? {
-        let items = match filter {
-            Json::Array(a) => a,
-            one => vec![one],
-        };
-        for f in items {
-            let field = f["fieldName"]
-                .as_str()
-                .ok_or_else(|| Error::invalid("each filter needs a fieldName"))?;
-            let name = f["operator"].as_str().unwrap_or("equals");
-            let op = operator(name)
-                .ok_or_else(|| Error::invalid(format!("unknown filter operator {name:?}")))?;
-            spec.filter.push(Filter::Cmp {
-                field: field.to_owned(),
-                op,
-                value: f["value"].clone(),
-            });
-        }
-    }
-    Ok(spec)
 }
 
 /// Backand's wire format for the shared record path (`Call::path` is the whole URL path).
