@@ -252,3 +252,122 @@ impl RowPlan {
             .collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::jobs::plan::{plan_job, JobRequest, Owner};
+    use crate::model::{FileRow, ObjectSpec, Timestamp};
+    use serde_json::json;
+    use uuid::Uuid;
+
+    fn obj() -> Object {
+        let spec: ObjectSpec = serde_json::from_value(json!({"name": "contacts", "fields": [
+            {"name": "email", "type": "text", "required": true, "unique": true},
+            {"name": "age", "type": "integer"},
+            {"name": "vip", "type": "boolean", "default": true}
+        ]}))
+        .unwrap();
+        Object::from_spec(Uuid::nil(), spec, Timestamp::now()).unwrap()
+    }
+
+    fn row_plan(req: Json) -> RowPlan {
+        let mut req = req;
+        req["file_id"] = json!(Uuid::nil().to_string());
+        req["object"] = json!("contacts");
+        let req: JobRequest = serde_json::from_value(req).unwrap();
+        let file = FileRow {
+            id: Uuid::nil().to_string(),
+            app_id: Uuid::nil(),
+            name: "c.csv".into(),
+            size: 1,
+            content_type: "text/csv".into(),
+            header: vec!["email".into(), "age".into(), "vip".into()],
+            rows: 1,
+            created_at: Timestamp::now(),
+            created_by: "u".into(),
+        };
+        let owner = Owner {
+            app_id: Uuid::nil(),
+            app: "crm",
+            user: "u",
+            user_id: "u",
+            now: Timestamp::now(),
+            tag: String::new(),
+            max_records: 100,
+        };
+        let o = obj();
+        RowPlan::new(&plan_job(req, &o, &file, owner).unwrap(), &o).unwrap()
+    }
+
+    fn row(cells: &[&str]) -> csv::StringRecord {
+        csv::StringRecord::from(cells.to_vec())
+    }
+
+    #[test]
+    fn inserts_fill_defaults_and_check_required_fields() {
+        let p = row_plan(json!({"operation": "insert"}));
+        let r = p.prepare(&row(&["a@b.c", "31", ""]));
+        assert!(r.errors.is_empty(), "{:?}", r.errors);
+        assert_eq!(
+            r.create.unwrap().0,
+            vec![
+                (0, Value::Text("a@b.c".into())),
+                (1, Value::Integer(31)),
+                (2, Value::Null)
+            ],
+            "an empty cell writes null (not ignored)"
+        );
+        let r = p.prepare(&row(&["", "x", "true"]));
+        let codes: Vec<_> = r
+            .errors
+            .iter()
+            .map(|e| (e.code, e.field.as_str()))
+            .collect();
+        assert_eq!(
+            codes,
+            vec![
+                (ErrorCode::ValidationFailed, "age"),
+                (ErrorCode::Required, "email")
+            ]
+        );
+    }
+
+    #[test]
+    fn ignore_empty_leaves_fields_and_defaults_apply() {
+        let p = row_plan(json!({"operation": "insert", "ignore_empty": true,
+            "field_mappings": [{"field": "email", "index": 0}, {"field": "age", "index": 1}]}));
+        let w = p.prepare(&row(&["a@b.c", "", ""])).create.unwrap();
+        assert_eq!(
+            w.0,
+            vec![
+                (0, Value::Text("a@b.c".into())),
+                (1, Value::Null),
+                (2, Value::Boolean(true))
+            ],
+            "a new record takes the object's defaults"
+        );
+    }
+
+    #[test]
+    fn updates_need_their_key_and_upserts_check_on_insert() {
+        let p = row_plan(json!({"operation": "update", "find_by": "email"}));
+        let r = p.prepare(&row(&["", "5", ""]));
+        assert_eq!(r.errors[0].code, ErrorCode::Required);
+        let r = p.prepare(&row(&["a@b.c", "5", ""]));
+        assert_eq!(r.key, Some(Value::Text("a@b.c".into())));
+        assert!(r.create.is_none() && r.update.is_some());
+        let p = row_plan(json!({"operation": "upsert", "find_by": "email", "ignore_empty": true}));
+        let r = p.prepare(&row(&["a@b.c", "", ""]));
+        assert!(r.errors.is_empty());
+        assert_eq!(
+            r.update.as_ref().unwrap().0.len(),
+            1,
+            "only the given cells update"
+        );
+        assert!(p.missing_required(r.create.as_ref().unwrap()).is_empty());
+        assert_eq!(p.missing_required(&Writes(vec![])).len(), 1);
+        assert_eq!(p.op(), JobOp::Upsert);
+        assert_eq!(p.field_name(p.key_field().unwrap()), "email");
+    }
+}

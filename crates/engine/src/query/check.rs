@@ -124,7 +124,7 @@ impl Checker<'_> {
     }
 }
 
-fn single_name(name: &ObjectName) -> Option<&sqlparser::ast::Ident> {
+fn single_name(name: &ObjectName) -> Option<&Ident> {
     match name.0.as_slice() {
         [ObjectNamePart::Identifier(id)] => Some(id),
         _ => None,

@@ -33,7 +33,7 @@ pub fn router() -> Router<State> {
         .route("/bigin/{*rest}", any(unknown))
 }
 
-/// Bigin's ZIP limit (dialects.md); sluice's own upload limit applies as well.
+/// Bigin's ZIP limit (docs/DIALECTS.md); sluice's own upload limit applies as well.
 const MAX_ZIP_BYTES: u64 = 25 << 20;
 
 /// The tag of jobs made here: their callbacks carry Bigin's job-details JSON.

@@ -59,16 +59,11 @@ async fn send(
     token: &str,
     body: Option<Value>,
 ) -> (u16, Value) {
-    let mut req = app
-        .client
-        .request(method.parse().unwrap(), app.url(path))
-        .header("Authorization", format!("Bearer {token}"));
-    if let Some(b) = body {
-        req = req.json(&b);
-    }
-    let resp = req.send().await.unwrap();
-    let status = resp.status().as_u16();
-    (status, resp.json().await.unwrap_or(Value::Null))
+    let auth = format!("Bearer {token}");
+    let (s, v) = app
+        .send(method, path, &[("Authorization", &auth)], body)
+        .await;
+    (s.as_u16(), v)
 }
 
 #[tokio::test]

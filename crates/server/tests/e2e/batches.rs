@@ -1,7 +1,7 @@
 //! Batches: delete by query and by ids, update by ids, refusals, pending then started, live
 //! counters, cancel.
 
-use crate::common::{spawn_app_with, TestApp};
+use crate::common::{poll, spawn_app_with, TestApp};
 use serde_json::{json, Value};
 
 const RECS: &str = "/v1/apps/crm/objects/contacts/records";
@@ -28,17 +28,18 @@ async fn seed(app: &TestApp, n: usize) -> Vec<String> {
 }
 
 async fn wait_batch(app: &TestApp, id: &str) -> Value {
-    for _ in 0..600 {
-        let (_, b) = app
-            .admin("GET", &format!("/v1/apps/crm/batches/{id}"), None)
-            .await;
-        if ["success", "failed", "canceled"].contains(&b["status"].as_str().unwrap_or_default()) {
-            return b;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
-    panic!("batch {id} did not finish");
+    let path = format!("/v1/apps/crm/batches/{id}");
+    poll(&format!("batch {id} to finish"), || async {
+        let (_, b) = app.admin("GET", &path, None).await;
+        ["success", "failed", "canceled"]
+            .contains(&b["status"].as_str().unwrap_or_default())
+            .then_some(b)
+    })
+    .await
 }
+
+/// Where a running batch can be held: right after a chunk commits.
+const AFTER_CHUNK: &str = "batch.chunk.after_commit";
 
 #[tokio::test]
 async fn delete_by_query_and_ids_update_by_ids() {
@@ -228,11 +229,7 @@ async fn bad_batches_are_refused_before_anything_changes() {
 
 #[tokio::test]
 async fn a_pending_batch_starts_later_and_counters_move() {
-    let app = spawn_app_with(|c| {
-        c.batch_chunk_rows = 100;
-        c.batch_pause_ms = 30;
-    })
-    .await;
+    let app = spawn_app_with(|c| c.batch_chunk_rows = 100).await;
     app.setup_crm().await;
     seed(&app, 2000).await;
     let (s, b) = app
@@ -247,12 +244,13 @@ async fn a_pending_batch_starts_later_and_counters_move() {
         (201, Some("pending"), Some(0))
     );
     let id = b["id"].as_str().unwrap().to_owned();
-    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     assert_eq!(
         app.count("crm", "contacts").await,
         2000,
         "a pending batch does nothing"
     );
+    // Hold the batch after its first chunk, to see the counters part-way.
+    let pause = app.engine().breakpoints().arm(AFTER_CHUNK);
     let (s, b) = app
         .admin("POST", &format!("/v1/apps/crm/batches/{id}/start"), None)
         .await;
@@ -265,25 +263,22 @@ async fn a_pending_batch_starts_later_and_counters_move() {
         (200, Some("running"), Some(2000)),
         "{b}"
     );
-    let mut seen_partial = false;
-    let mut last = 0;
-    loop {
-        let (_, b) = app
-            .admin("GET", &format!("/v1/apps/crm/batches/{id}"), None)
-            .await;
-        let done = b["objects_success"].as_u64().unwrap();
-        assert!(done >= last, "counters only move forward");
-        last = done;
-        if b["status"] == "running" && done > 0 && done < 2000 {
-            seen_partial = true;
-        }
-        if b["status"] == "success" {
-            assert_eq!(done, 2000);
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
-    assert!(seen_partial, "the counters were seen part-way");
+    pause.reached().await;
+    let (_, b) = app
+        .admin("GET", &format!("/v1/apps/crm/batches/{id}"), None)
+        .await;
+    assert_eq!(
+        (b["status"].as_str(), b["objects_success"].as_u64()),
+        (Some("running"), Some(100)),
+        "the counters move with each chunk: {b}"
+    );
+    assert_eq!(app.count("crm", "contacts").await, 1900);
+    pause.release();
+    let b = wait_batch(&app, &id).await;
+    assert_eq!(
+        (b["status"].as_str(), b["objects_success"].as_u64()),
+        (Some("success"), Some(2000))
+    );
     assert_eq!(app.count("crm", "contacts").await, 0);
     let (s, _) = app
         .admin("POST", &format!("/v1/apps/crm/batches/{id}/start"), None)
@@ -293,25 +288,26 @@ async fn a_pending_batch_starts_later_and_counters_move() {
 
 #[tokio::test]
 async fn a_running_batch_can_be_canceled() {
-    let app = spawn_app_with(|c| {
-        c.batch_chunk_rows = 50;
-        c.batch_pause_ms = 50;
-    })
-    .await;
+    let app = spawn_app_with(|c| c.batch_chunk_rows = 50).await;
     app.setup_crm().await;
     seed(&app, 1000).await;
+    let pause = app.engine().breakpoints().arm(AFTER_CHUNK);
     let (_, b) = app
         .admin("POST", "/v1/apps/crm/batches", Some(json!({"start": true, "operations": [{"action": "delete", "object": "contacts", "query": "SELECT id FROM contacts"}]})))
         .await;
     let id = b["id"].as_str().unwrap().to_owned();
-    tokio::time::sleep(std::time::Duration::from_millis(120)).await;
+    pause.reached().await;
     let (s, _) = app
         .admin("POST", &format!("/v1/apps/crm/batches/{id}/cancel"), None)
         .await;
     assert_eq!(s, 200);
+    pause.release();
     let b = wait_batch(&app, &id).await;
     assert_eq!(b["status"], "canceled");
-    let done = b["objects_success"].as_u64().unwrap();
-    assert!(done > 0 && done < 1000, "{b}");
-    assert_eq!(app.count("crm", "contacts").await, 1000 - done);
+    assert_eq!(
+        b["objects_success"].as_u64(),
+        Some(50),
+        "the batch stops before its next chunk: {b}"
+    );
+    assert_eq!(app.count("crm", "contacts").await, 950);
 }

@@ -1,7 +1,7 @@
 //! The Zoho Bigin dialect: upload, create job, poll details, download the result, the callback,
 //! and Bigin's error codes.
 
-use crate::common::{spawn_app_with, unzip, zip_of, Receiver, TestApp};
+use crate::common::{poll, spawn_app_with, unzip, zip_of, Receiver, TestApp};
 use serde_json::{json, Value};
 
 async fn setup(app: &TestApp) -> String {
@@ -31,18 +31,11 @@ async fn zoho(
     token: &str,
     body: Option<Value>,
 ) -> (u16, Value) {
-    let mut req = app
-        .client
-        .request(method.parse().unwrap(), app.url(path))
-        .header("Authorization", format!("Zoho-oauthtoken {token}"));
-    if let Some(b) = body {
-        req = req.json(&b);
-    }
-    let resp = req.send().await.unwrap();
-    (
-        resp.status().as_u16(),
-        resp.json().await.unwrap_or(Value::Null),
-    )
+    let auth = format!("Zoho-oauthtoken {token}");
+    let (s, v) = app
+        .send(method, path, &[("Authorization", &auth)], body)
+        .await;
+    (s.as_u16(), v)
 }
 
 async fn upload(app: &TestApp, token: &str, csv: &[u8]) -> String {
@@ -118,28 +111,17 @@ async fn the_bigin_flow_from_upload_to_result_download() {
     assert_eq!(b["details"]["created_by"]["name"], "zoe");
     let id = b["details"]["id"].as_str().unwrap().to_owned();
 
-    let mut details = Value::Null;
-    for _ in 0..200 {
-        let (s, d) = zoho(
-            &app,
-            "GET",
-            &format!("/bigin/bulk/v2/write/{id}"),
-            &token,
-            None,
-        )
-        .await;
+    let path = format!("/bigin/bulk/v2/write/{id}");
+    let details = poll("the Bigin job to complete", || async {
+        let (s, d) = zoho(&app, "GET", &path, &token, None).await;
         assert_eq!(s, 200);
         assert!(
             ["ADDED", "IN PROGRESS", "COMPLETED"].contains(&d["status"].as_str().unwrap()),
             "{d}"
         );
-        details = d;
-        if details["status"] == "COMPLETED" {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    assert_eq!(details["status"], "COMPLETED");
+        (d["status"] == "COMPLETED").then_some(d)
+    })
+    .await;
     assert_eq!(details["operation"], "upsert");
     assert_eq!(details["callback"]["url"], receiver.url.as_str());
     let res = &details["resource"][0];

@@ -1,22 +1,54 @@
 //! Test helpers: a real server on an ephemeral port with a fresh data dir, in-process or as a
-//! child process (for kill -9), and a small JSON client.
+//! child process (for kill -9); one JSON client for every front door; and polling that ends as
+//! soon as its condition holds.
 
 use reqwest::{Client, Method, StatusCode};
 use serde_json::{json, Value};
+use sluice_engine::clock::Clock;
+use sluice_engine::Engine;
 use sluice_server::{Config, Server};
+use std::future::Future;
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 use tempfile::TempDir;
 
 pub const ADMIN: &str = "test-admin-token";
+
+/// How often `poll` asks again.
+const POLL_EVERY: Duration = Duration::from_millis(20);
+/// How long `poll` waits before it gives up.
+const POLL_LIMIT: Duration = Duration::from_secs(60);
+
+/// Calls `f` until it returns `Some`, and returns that; fails the test, naming `what`, if that
+/// takes longer than a minute.
+pub async fn poll<T, F, Fut>(what: &str, mut f: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + POLL_LIMIT;
+    loop {
+        if let Some(v) = f().await {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(POLL_EVERY).await;
+    }
+}
 
 pub struct TestApp {
     pub addr: SocketAddr,
     pub client: Client,
     pub dir: Option<TempDir>,
     pub data_dir: PathBuf,
+    /// The server's clock (in-process servers only): tests move it instead of sleeping.
+    pub clock: Clock,
+    /// The server's engine (in-process servers only): tests arm its breakpoints.
+    pub engine: Option<Arc<Engine>>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<()>>,
 }
@@ -43,9 +75,9 @@ pub async fn spawn_app_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
 }
 
 pub async fn start_in_process(config: Config) -> TestApp {
-    let data_dir = config.data_dir.clone();
+    let (data_dir, clock) = (config.data_dir.clone(), config.clock.clone());
     let server = Server::bind(config).await.expect("server binds");
-    let addr = server.addr;
+    let (addr, engine) = (server.addr, server.engine());
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let task = tokio::spawn(async move {
         server
@@ -60,6 +92,8 @@ pub async fn start_in_process(config: Config) -> TestApp {
         client: Client::new(),
         dir: None,
         data_dir,
+        clock,
+        engine: Some(engine),
         shutdown: Some(tx),
         task: Some(task),
     }
@@ -70,18 +104,20 @@ impl TestApp {
         format!("http://{}{}", self.addr, path)
     }
 
-    /// Sends a JSON request with a bearer token (or none) and returns status and JSON body.
-    pub async fn call(
+    /// Sends a request with these headers and an optional JSON body; returns the status and the
+    /// body as JSON (a non-JSON body as a string, an empty one as null). Every front door's tests
+    /// go through here.
+    pub async fn send(
         &self,
         method: &str,
         path: &str,
-        token: Option<&str>,
+        headers: &[(&str, &str)],
         body: Option<Value>,
     ) -> (StatusCode, Value) {
         let method = Method::from_bytes(method.as_bytes()).expect("method");
         let mut req = self.client.request(method, self.url(path));
-        if let Some(t) = token {
-            req = req.bearer_auth(t);
+        for (name, value) in headers {
+            req = req.header(*name, *value);
         }
         if let Some(b) = body {
             req = req.json(&b);
@@ -95,6 +131,25 @@ impl TestApp {
             serde_json::from_str(&text).unwrap_or(Value::String(text))
         };
         (status, json)
+    }
+
+    /// A native call with a bearer token (or none).
+    pub async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let auth = token.map(|t| format!("Bearer {t}"));
+        let headers: Vec<(&str, &str)> =
+            auth.iter().map(|a| ("Authorization", a.as_str())).collect();
+        self.send(method, path, &headers, body).await
+    }
+
+    /// The in-process server's engine.
+    pub fn engine(&self) -> &Engine {
+        self.engine.as_deref().expect("an in-process server")
     }
 
     pub async fn admin(
@@ -227,6 +282,8 @@ impl ChildServer {
             client: Client::new(),
             dir: None,
             data_dir: PathBuf::new(),
+            clock: Clock::default(),
+            engine: None,
             shutdown: None,
             task: None,
         }
@@ -299,19 +356,15 @@ impl TestApp {
 
     /// Polls a job until it reaches a final status.
     pub async fn wait_job(&self, app: &str, id: &str) -> Value {
-        for _ in 0..600 {
-            let (s, job) = self
-                .admin("GET", &format!("/v1/apps/{app}/jobs/{id}"), None)
-                .await;
+        let path = format!("/v1/apps/{app}/jobs/{id}");
+        poll(&format!("job {id} to finish"), || async {
+            let (s, job) = self.admin("GET", &path, None).await;
             assert_eq!(s, 200, "{job}");
-            if ["completed", "failed", "canceled"]
+            ["completed", "failed", "canceled"]
                 .contains(&job["status"].as_str().unwrap_or_default())
-            {
-                return job;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        }
-        panic!("job {id} did not finish");
+                .then_some(job)
+        })
+        .await
     }
 
     pub async fn download(&self, path: &str) -> (StatusCode, Vec<u8>) {
@@ -335,13 +388,13 @@ pub struct Receiver {
 }
 
 /// Requests a receiver got: headers and body each.
-pub type Received = std::sync::Arc<std::sync::Mutex<Vec<(axum::http::HeaderMap, Vec<u8>)>>>;
+pub type Received = Arc<std::sync::Mutex<Vec<(axum::http::HeaderMap, Vec<u8>)>>>;
 
 impl Receiver {
     pub async fn start(fail_first: usize) -> Receiver {
         use std::sync::atomic::{AtomicUsize, Ordering};
         let got: Received = Default::default();
-        let seen = std::sync::Arc::new(AtomicUsize::new(0));
+        let seen = Arc::new(AtomicUsize::new(0));
         let (g, n) = (got.clone(), seen.clone());
         let app = axum::Router::new().route(
             "/hook",
@@ -351,9 +404,9 @@ impl Receiver {
                     async move {
                         g.lock().unwrap().push((headers, body.to_vec()));
                         if n.fetch_add(1, Ordering::SeqCst) < fail_first {
-                            axum::http::StatusCode::INTERNAL_SERVER_ERROR
+                            StatusCode::INTERNAL_SERVER_ERROR
                         } else {
-                            axum::http::StatusCode::OK
+                            StatusCode::OK
                         }
                     }
                 },
@@ -372,16 +425,10 @@ impl Receiver {
 
     /// Waits until `n` requests have arrived.
     pub async fn wait(&self, n: usize) -> Vec<(axum::http::HeaderMap, Vec<u8>)> {
-        for _ in 0..200 {
+        poll(&format!("{n} callback requests"), || async {
             let got = self.got.lock().unwrap().clone();
-            if got.len() >= n {
-                return got;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        }
-        panic!(
-            "the receiver got {} of {n} requests",
-            self.got.lock().unwrap().len()
-        );
+            (got.len() >= n).then_some(got)
+        })
+        .await
     }
 }

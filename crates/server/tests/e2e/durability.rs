@@ -1,7 +1,9 @@
 //! Durability: acknowledged writes survive a kill -9 and a restart on the same data dir.
 
-use crate::common::{spawn_process, ADMIN};
+use crate::common::{poll, spawn_process, ADMIN};
 use serde_json::json;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 
 const RECS: &str = "/v1/apps/crm/objects/contacts/records";
 
@@ -13,9 +15,10 @@ async fn acknowledged_writes_survive_kill_9() {
     app.setup_crm().await;
 
     // Writers keep going while the process is killed; every write that was answered 201 must survive.
+    let answered = Arc::new(AtomicUsize::new(0));
     let mut writers = Vec::new();
     for w in 0..4 {
-        let app = server.app();
+        let (app, answered) = (server.app(), answered.clone());
         writers.push(tokio::spawn(async move {
             let mut acked = Vec::new();
             for i in 0.. {
@@ -29,7 +32,8 @@ async fn acknowledged_writes_survive_kill_9() {
                     .await;
                 match resp {
                     Ok(r) if r.status() == 201 => {
-                        acked.push(body["email"].as_str().unwrap().to_owned())
+                        acked.push(body["email"].as_str().unwrap().to_owned());
+                        answered.fetch_add(1, Ordering::SeqCst);
                     }
                     _ => break,
                 }
@@ -37,7 +41,11 @@ async fn acknowledged_writes_survive_kill_9() {
             acked
         }));
     }
-    tokio::time::sleep(std::time::Duration::from_millis(700)).await;
+    poll("the writers to make progress", || {
+        let n = answered.load(Ordering::SeqCst);
+        async move { (n > 200).then_some(()) }
+    })
+    .await;
     server.kill9();
     let mut acked = Vec::new();
     for w in writers {
@@ -128,13 +136,11 @@ async fn check_exactly_once(app: &crate::common::TestApp, job: &str, rows: usize
 }
 
 async fn wait_exit(child: &mut std::process::Child) {
-    for _ in 0..400 {
-        if child.try_wait().unwrap().is_some() {
-            return;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    panic!("the server did not die at its fail-point");
+    poll("the server to die at its fail-point", || {
+        let exited = child.try_wait().unwrap().is_some();
+        async move { exited.then_some(()) }
+    })
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -174,19 +180,19 @@ async fn a_job_killed_with_sigkill_mid_way_resumes_exactly() {
         )
         .await;
     let id = job["id"].as_str().unwrap().to_owned();
-    loop {
-        let (_, j) = app
-            .admin("GET", &format!("/v1/apps/log/jobs/{id}"), None)
-            .await;
-        if j["progress"]["processed"].as_u64().unwrap_or(0) > 0 {
+    let path = format!("/v1/apps/log/jobs/{id}");
+    poll("the job to commit a chunk", || async {
+        let (_, j) = app.admin("GET", &path, None).await;
+        let started = j["progress"]["processed"].as_u64().unwrap_or(0) > 0;
+        if started {
             assert_ne!(
                 j["status"], "completed",
                 "the job finished before it could be killed"
             );
-            break;
         }
-        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-    }
+        started.then_some(())
+    })
+    .await;
     server.kill9();
     let server = spawn_process(dir.path(), &[]);
     check_exactly_once(&server.app(), &id, 24_000).await;
@@ -219,17 +225,12 @@ async fn a_batch_interrupted_by_kill_9_ends_truthfully_after_restart() {
     wait_exit(&mut server.child).await;
     let server = spawn_process(dir.path(), &[]);
     let app = server.app();
-    let mut batch = serde_json::Value::Null;
-    for _ in 0..400 {
-        let (_, b) = app
-            .admin("GET", &format!("/v1/apps/crm/batches/{id}"), None)
-            .await;
-        batch = b;
-        if batch["status"] != "running" {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
-    }
+    let path = format!("/v1/apps/crm/batches/{id}");
+    let batch = poll("the resumed batch to end", || async {
+        let (_, b) = app.admin("GET", &path, None).await;
+        (b["status"] != "running").then_some(b)
+    })
+    .await;
     assert_eq!(
         (
             batch["status"].as_str(),

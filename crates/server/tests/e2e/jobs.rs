@@ -1,7 +1,7 @@
 //! Asynchronous bulk-write jobs: uploads and their refusals, job validation, insert/upsert/delete
 //! runs checked row by row in the result file, cancel, and signed callbacks with retries.
 
-use crate::common::{spawn_app_with, unzip, zip_of, Receiver, TestApp, ADMIN};
+use crate::common::{poll, spawn_app_with, unzip, zip_of, Receiver, TestApp, ADMIN};
 use serde_json::{json, Value};
 
 async fn app_with_jobs() -> TestApp {
@@ -170,14 +170,11 @@ async fn a_25000_row_upsert_from_a_zip_with_bad_rows_result_file_and_callback() 
             (Some(id.as_str()), Some("completed"))
         );
     }
-    let mut job = app.wait_job("crm", &id).await;
-    for _ in 0..50 {
-        if job["callback"]["status"] == "delivered" {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        job = app.wait_job("crm", &id).await;
-    }
+    let job = poll("the callback to be recorded delivered", || async {
+        let job = app.wait_job("crm", &id).await;
+        (job["callback"]["status"] == "delivered").then_some(job)
+    })
+    .await;
     assert_eq!(
         (
             job["callback"]["status"].as_str(),

@@ -1,5 +1,8 @@
 //! End-to-end tests over HTTP against real servers; one module per area.
 
+// Tests state what they expect by unwrapping it.
+#![allow(clippy::unwrap_used)]
+
 mod auth;
 mod backand;
 mod batches;

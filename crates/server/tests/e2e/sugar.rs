@@ -62,18 +62,10 @@ async fn sugar(
     token: &str,
     body: Option<Value>,
 ) -> (u16, Value) {
-    let mut req = app
-        .client
-        .request(method.parse().unwrap(), app.url(path))
-        .header("OAuth-Token", token);
-    if let Some(b) = body {
-        req = req.json(&b);
-    }
-    let resp = req.send().await.unwrap();
-    (
-        resp.status().as_u16(),
-        resp.json().await.unwrap_or(Value::Null),
-    )
+    let (s, v) = app
+        .send(method, path, &[("OAuth-Token", token)], body)
+        .await;
+    (s.as_u16(), v)
 }
 
 #[tokio::test]
