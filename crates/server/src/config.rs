@@ -162,3 +162,52 @@ impl Config {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Command;
+    use std::collections::HashMap;
+
+    /// The README's configuration table names every flag with its environment variable and default.
+    #[test]
+    fn the_readme_lists_every_flag_with_its_default() {
+        let readme = include_str!("../../../README.md");
+        let rows: HashMap<&str, Vec<&str>> = readme
+            .lines()
+            .filter(|l| l.starts_with("| `--"))
+            .map(|l| {
+                let cells: Vec<&str> = l
+                    .trim_matches('|')
+                    .split('|')
+                    .map(|c| c.trim().trim_matches('`'))
+                    .collect();
+                (cells[0], cells)
+            })
+            .collect();
+        let cmd = Config::augment_args(Command::new("serve"));
+        let mut flags = 0;
+        for arg in cmd.get_arguments() {
+            let Some(long) = arg.get_long() else { continue };
+            flags += 1;
+            let flag = format!("--{long}");
+            let row = rows
+                .get(flag.as_str())
+                .unwrap_or_else(|| panic!("README lacks {flag}"));
+            let env = arg.get_env().map(|e| e.to_string_lossy().into_owned());
+            assert_eq!(Some(row[1].to_owned()), env, "{flag}");
+            let default = arg
+                .get_default_values()
+                .first()
+                .map(|d| d.to_string_lossy().into_owned())
+                .filter(|d| !d.is_empty())
+                .unwrap_or_else(|| "none".into());
+            assert_eq!(row[2], default, "{flag}");
+        }
+        assert_eq!(
+            rows.len(),
+            flags,
+            "the README lists flags that do not exist"
+        );
+    }
+}

@@ -6,33 +6,13 @@ use serde_json::{json, Value};
 
 /// App `news` with objects `articles` and `authors`, a user `ann` (writer) and `rob` (reader).
 async fn setup(app: &TestApp) {
-    app.admin("POST", "/v1/apps", Some(json!({"name": "news"})))
-        .await;
-    for (name, fields) in [
-        (
-            "articles",
-            json!([{"name": "title", "type": "text", "required": true}, {"name": "views", "type": "integer"}]),
-        ),
-        (
-            "authors",
-            json!([{"name": "name", "type": "text", "required": true, "unique": true}, {"name": "age", "type": "integer"}]),
-        ),
-    ] {
-        let (s, b) = app
-            .admin(
-                "POST",
-                "/v1/apps/news/objects",
-                Some(json!({"name": name, "fields": fields})),
-            )
-            .await;
-        assert_eq!(s, 201, "{b}");
-    }
-    for (user, role) in [("ann@news.io", "writer"), ("rob@news.io", "reader")] {
-        let (s, _) = app
-            .admin("POST", "/v1/apps/news/users", Some(json!({"name": user, "password": "password-1", "role": role, "first_name": "A", "last_name": "B"})))
-            .await;
-        assert_eq!(s, 201);
-    }
+    app.create_app("news").await;
+    let title = json!([{"name": "title", "type": "text", "required": true}, {"name": "views", "type": "integer"}]);
+    app.create_object("news", "articles", title).await;
+    let name = json!([{"name": "name", "type": "text", "required": true, "unique": true}, {"name": "age", "type": "integer"}]);
+    app.create_object("news", "authors", name).await;
+    app.create_user("news", "ann@news.io", "writer").await;
+    app.create_user("news", "rob@news.io", "reader").await;
 }
 
 /// Signs in at `/token` the way Backand's SDK does (form-encoded).

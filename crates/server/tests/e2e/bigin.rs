@@ -5,22 +5,14 @@ use crate::common::{poll, spawn_app_with, unzip, zip_of, Receiver, TestApp};
 use serde_json::{json, Value};
 
 async fn setup(app: &TestApp) -> String {
-    app.admin("POST", "/v1/apps", Some(json!({"name": "org1"})))
-        .await;
+    app.create_app("org1").await;
     let fields = json!([
         {"name": "Last_Name", "type": "text", "required": true},
         {"name": "Email", "type": "text", "unique": true},
         {"name": "Lead_Source", "type": "text"},
         {"name": "Age", "type": "integer"}
     ]);
-    let (s, _) = app
-        .admin(
-            "POST",
-            "/v1/apps/org1/objects",
-            Some(json!({"name": "Contacts", "fields": fields})),
-        )
-        .await;
-    assert_eq!(s, 201);
+    app.create_object("org1", "Contacts", fields).await;
     app.token("org1", "zoe", "writer").await
 }
 

@@ -185,6 +185,35 @@ impl TestApp {
         assert_eq!(s, 201, "{b}");
     }
 
+    /// Creates app `name`.
+    pub async fn create_app(&self, name: &str) {
+        let (s, b) = self
+            .admin("POST", "/v1/apps", Some(json!({ "name": name })))
+            .await;
+        assert_eq!(s, 201, "{b}");
+    }
+
+    /// Creates object `name` with `fields` (a JSON array) in `app`.
+    pub async fn create_object(&self, app: &str, name: &str, fields: Value) {
+        let (s, b) = self
+            .admin(
+                "POST",
+                &format!("/v1/apps/{app}/objects"),
+                Some(json!({"name": name, "fields": fields})),
+            )
+            .await;
+        assert_eq!(s, 201, "{b}");
+    }
+
+    /// Creates app user `name` (password `password-1`) with `role`.
+    pub async fn create_user(&self, app: &str, name: &str, role: &str) {
+        let body = json!({"name": name, "password": "password-1", "role": role, "first_name": "A", "last_name": "B"});
+        let (s, b) = self
+            .admin("POST", &format!("/v1/apps/{app}/users"), Some(body))
+            .await;
+        assert_eq!(s, 201, "{b}");
+    }
+
     /// Makes an app token for `user` with `role` and returns its secret.
     pub async fn token(&self, app: &str, user: &str, role: &str) -> String {
         let (s, b) = self

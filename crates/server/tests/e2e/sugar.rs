@@ -6,27 +6,14 @@ use serde_json::{json, Value};
 
 /// App `crm` with module `Accounts` and a user `sally`.
 async fn setup(app: &TestApp) {
-    app.admin("POST", "/v1/apps", Some(json!({"name": "crm"})))
-        .await;
+    app.create_app("crm").await;
     let fields = json!([
         {"name": "name", "type": "text", "required": true},
         {"name": "industry", "type": "text"},
         {"name": "employees", "type": "integer"}
     ]);
-    let (s, _) = app
-        .admin(
-            "POST",
-            "/v1/apps/crm/objects",
-            Some(json!({"name": "Accounts", "fields": fields})),
-        )
-        .await;
-    assert_eq!(s, 201);
-    app.admin(
-        "POST",
-        "/v1/apps/crm/users",
-        Some(json!({"name": "sally", "password": "password-1", "role": "writer"})),
-    )
-    .await;
+    app.create_object("crm", "Accounts", fields).await;
+    app.create_user("crm", "sally", "writer").await;
 }
 
 async fn login(app: &TestApp) -> String {

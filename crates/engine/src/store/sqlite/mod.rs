@@ -114,10 +114,6 @@ impl SqliteStore {
             let _ = h.join();
         }
     }
-
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
 }
 
 impl Drop for SqliteStore {
