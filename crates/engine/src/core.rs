@@ -12,7 +12,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use tokio::sync::oneshot;
+use tokio::sync::{oneshot, OwnedSemaphorePermit, Semaphore};
 
 /// What work runs against: a transaction and the catalog as this transaction sees it.
 pub struct Ctx<'a> {
@@ -89,9 +89,39 @@ pub struct Core {
     pub store: Arc<dyn Store>,
     pub settings: Arc<Settings>,
     pub background: Background,
+    /// Turns for expensive calls (queries, counts), so a few heavy ones cannot slow everyone.
+    pub expensive: Arc<Semaphore>,
 }
 
 impl Core {
+    pub fn new(store: Arc<dyn Store>, settings: Settings) -> Core {
+        let turns = match settings.max_expensive {
+            0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
+            n => n,
+        };
+        Core {
+            store,
+            settings: Arc::new(settings),
+            background: Background::default(),
+            expensive: Arc::new(Semaphore::new(turns)),
+        }
+    }
+
+    /// Waits (a bounded time) for a turn to run an expensive call; `busy` when none comes.
+    pub async fn expensive_turn(&self) -> Result<OwnedSemaphorePermit> {
+        let wait = self.settings.expensive_wait;
+        match tokio::time::timeout(wait, self.expensive.clone().acquire_owned()).await {
+            Ok(Ok(permit)) => Ok(permit),
+            _ => Err(Error::new(
+                ErrorCode::Busy,
+                format!(
+                    "every turn for queries and counts stayed taken for {} ms; retry shortly",
+                    wait.as_millis()
+                ),
+            )),
+        }
+    }
+
     pub fn catalog(&self) -> Arc<Catalog> {
         self.store.catalog()
     }
@@ -152,16 +182,19 @@ impl Core {
     ) -> Result<R> {
         let (send, recv) = oneshot::channel();
         let settings = self.settings.clone();
-        self.store.read(Box::new(move |tx, catalog| {
-            let mut catalog = catalog.clone();
-            let mut ctx = Ctx {
-                tx,
-                catalog: &mut catalog,
-                now: settings.clock.timestamp(),
-                settings: &settings,
-                discarded: false,
-            };
-            let _ = send.send(f(&mut ctx));
+        self.store.read(Box::new(move |snapshot| {
+            let result = snapshot.and_then(|s| {
+                let mut catalog = s.catalog.clone();
+                let mut ctx = Ctx {
+                    tx: s.tx,
+                    catalog: &mut catalog,
+                    now: settings.clock.timestamp(),
+                    settings: &settings,
+                    discarded: false,
+                };
+                f(&mut ctx)
+            });
+            let _ = send.send(result);
         }));
         Pending(recv).await
     }

@@ -2,7 +2,6 @@
 //! and hands out the services (auth, jobs, batches, queries) that front doors call.
 
 use crate::auth::{Auth, Principal};
-use crate::background::Background;
 use crate::batches::Batches;
 use crate::core::Core;
 use crate::error::{Error, Result};
@@ -29,11 +28,8 @@ impl Engine {
     /// needed; local files (uploads, results) live in `data_dir`.
     pub fn open(database: Option<&str>, data_dir: &Path, settings: Settings) -> Result<Engine> {
         std::fs::create_dir_all(data_dir).map_err(Error::internal)?;
-        let core = Arc::new(Core {
-            store: store::open(database, data_dir)?,
-            settings: Arc::new(settings),
-            background: Background::default(),
-        });
+        let store = store::open(database, data_dir, &settings.store)?;
+        let core = Arc::new(Core::new(store, settings));
         Ok(Engine {
             auth: Auth::new(core.clone()),
             jobs: Jobs::new(core.clone(), data_dir)?,
@@ -92,6 +88,10 @@ impl Engine {
     pub async fn run(&self, who: &Principal, op: Op) -> Result<Output> {
         let who = who.clone();
         if op.is_read() {
+            let _turn = match op.is_expensive() {
+                true => Some(self.core.expensive_turn().await?),
+                false => None,
+            };
             return self.core.read(move |ctx| ops::run(ctx, &who, op)).await;
         }
         let clears = op.touches_tokens();

@@ -23,12 +23,18 @@ pub enum ErrorCode {
     InvalidReference,
     NotApplied,
     Timeout,
+    /// The server is at a bound it keeps (readers, expensive calls): retry shortly.
+    Busy,
+    /// The caller sent more requests than its rate allows: retry later.
+    RateLimited,
+    /// The disk is full: nothing was applied; retry once space is back.
+    InsufficientStorage,
     Unavailable,
     Internal,
 }
 
 impl ErrorCode {
-    pub const ALL: [ErrorCode; 20] = [
+    pub const ALL: [ErrorCode; 23] = [
         Self::InvalidJson,
         Self::InvalidFile,
         Self::InvalidRequest,
@@ -47,6 +53,9 @@ impl ErrorCode {
         Self::InvalidReference,
         Self::NotApplied,
         Self::Timeout,
+        Self::Busy,
+        Self::RateLimited,
+        Self::InsufficientStorage,
         Self::Unavailable,
         Self::Internal,
     ];
@@ -71,6 +80,9 @@ impl ErrorCode {
             Self::InvalidReference => "invalid_reference",
             Self::NotApplied => "not_applied",
             Self::Timeout => "timeout",
+            Self::Busy => "busy",
+            Self::RateLimited => "rate_limited",
+            Self::InsufficientStorage => "insufficient_storage",
             Self::Unavailable => "unavailable",
             Self::Internal => "internal",
         }
@@ -133,6 +145,34 @@ impl Error {
 
     pub fn unauthorized() -> Self {
         Self::new(ErrorCode::Unauthorized, "missing or invalid credentials")
+    }
+
+    /// A file-system failure: a full disk is the caller's to know (`insufficient_storage`: retry
+    /// once space is back); anything else is internal.
+    pub fn io(e: std::io::Error) -> Self {
+        match e.kind() {
+            std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded => Self::new(
+                ErrorCode::InsufficientStorage,
+                "the server's disk is full; nothing was applied, retry once space is freed",
+            ),
+            _ => Self::internal(e),
+        }
+    }
+
+    /// A failure writing CSV: a full disk as `io` says, anything else internal.
+    pub fn csv(e: csv::Error) -> Self {
+        match e.into_kind() {
+            csv::ErrorKind::Io(io) => Self::io(io),
+            other => Self::internal(format!("{other:?}")),
+        }
+    }
+
+    /// A failure writing a ZIP: a full disk as `io` says, anything else internal.
+    pub fn zip(e: zip::result::ZipError) -> Self {
+        match e {
+            zip::result::ZipError::Io(io) => Self::io(io),
+            other => Self::internal(other),
+        }
     }
 
     /// An unexpected failure: the detail goes to the log, the caller gets a generic message.

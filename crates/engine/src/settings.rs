@@ -33,7 +33,40 @@ pub mod defaults {
     pub const QUERY_MAX_ROWS: usize = 10_000;
     pub const QUERY_TIMEOUT_MS: u64 = 5_000;
     pub const QUERY_MAX_SQL_LEN: usize = 100_000;
-    pub const QUERY_MAX_RESULT_BYTES: usize = 64 << 20;
+    pub const QUERY_MAX_RESULT_BYTES: usize = 16 << 20;
+    pub const MAX_FILTER_CONDITIONS: usize = 100;
+    pub const MAX_SORT_TERMS: usize = 16;
+    pub const MAX_IN_VALUES: usize = 1000;
+    pub const COUNT_TIMEOUT_MS: u64 = 1000;
+    /// 0: four per core (at least 4, at most 32).
+    pub const MAX_READERS: usize = 0;
+    pub const READ_WAIT_MS: u64 = 2_000;
+    pub const READER_IDLE_SECS: u64 = 10;
+    pub const WAL_MAX_BYTES: u64 = 64 << 20;
+    pub const MAX_EXPENSIVE: usize = 0;
+    pub const EXPENSIVE_WAIT_MS: u64 = 500;
+}
+
+/// Bounds the store keeps: how many snapshots are read at once, how long a read waits for its
+/// turn (then `busy`), when idle readers close, and how large its write-ahead log may grow.
+#[derive(Debug, Clone)]
+pub struct StoreLimits {
+    pub max_readers: usize,
+    pub read_wait: Duration,
+    pub reader_idle: Duration,
+    pub wal_max_bytes: u64,
+}
+
+impl StoreLimits {
+    /// `--max-readers`, with 0 meaning four per core.
+    pub fn readers(&self) -> usize {
+        match self.max_readers {
+            0 => std::thread::available_parallelism()
+                .map_or(4, |n| n.get() * 4)
+                .clamp(4, 32),
+            n => n,
+        }
+    }
 }
 
 /// Failed logins allowed, then a lockout that doubles with each further failure.
@@ -93,6 +126,20 @@ impl CallbackAllow {
     }
 }
 
+/// Bounds on one list request, under the store's own limits (expression depth, bound variables),
+/// so an oversized request is refused by name instead of failing inside the store.
+#[derive(Debug, Clone)]
+pub struct ListLimits {
+    /// Comparisons in one filter (`--max-filter-conditions`).
+    pub max_filter_conditions: usize,
+    /// Sort keys (`--max-sort-terms`).
+    pub max_sort_terms: usize,
+    /// Values listed by `in`/`nin`/`$in`/`$not_in`, all filters together (`--max-in-values`).
+    pub max_in_values: usize,
+    /// Time `count=true` may take before the page answers without a total (`--count-timeout-ms`).
+    pub count_timeout: Duration,
+}
+
 #[derive(Debug, Clone)]
 pub struct Settings {
     /// Operations in one synchronous bulk request.
@@ -101,6 +148,7 @@ pub struct Settings {
     pub default_page_size: usize,
     /// Largest page a caller may ask for.
     pub max_page_size: usize,
+    pub list: ListLimits,
     /// Fields per object.
     pub max_fields: usize,
     /// Lifetime of access tokens issued at login.
@@ -131,6 +179,11 @@ pub struct Settings {
     /// Pause between a batch's chunks, leaving room for other writes.
     pub batch_pause: Duration,
     pub query: QueryLimits,
+    pub store: StoreLimits,
+    /// Expensive calls (queries, counts) running at once; 0: one per core.
+    pub max_expensive: usize,
+    /// How long an expensive call waits for its turn before it is answered `busy`.
+    pub expensive_wait: Duration,
     /// The time source (tests move it forward instead of sleeping).
     pub clock: Clock,
 }
@@ -142,6 +195,12 @@ impl Default for Settings {
             max_bulk_ops: MAX_BULK_OPS,
             default_page_size: DEFAULT_PAGE_SIZE,
             max_page_size: MAX_PAGE_SIZE,
+            list: ListLimits {
+                max_filter_conditions: MAX_FILTER_CONDITIONS,
+                max_sort_terms: MAX_SORT_TERMS,
+                max_in_values: MAX_IN_VALUES,
+                count_timeout: Duration::from_millis(COUNT_TIMEOUT_MS),
+            },
             max_fields: MAX_FIELDS,
             access_token_ttl: Duration::from_secs(ACCESS_TOKEN_TTL_SECS),
             refresh_token_ttl: Duration::from_secs(REFRESH_TOKEN_TTL_SECS),
@@ -173,6 +232,14 @@ impl Default for Settings {
                 max_sql_len: QUERY_MAX_SQL_LEN,
                 max_result_bytes: QUERY_MAX_RESULT_BYTES,
             },
+            store: StoreLimits {
+                max_readers: MAX_READERS,
+                read_wait: Duration::from_millis(READ_WAIT_MS),
+                reader_idle: Duration::from_secs(READER_IDLE_SECS),
+                wal_max_bytes: WAL_MAX_BYTES,
+            },
+            max_expensive: MAX_EXPENSIVE,
+            expensive_wait: Duration::from_millis(EXPENSIVE_WAIT_MS),
             clock: Clock::default(),
         }
     }

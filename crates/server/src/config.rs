@@ -14,6 +14,9 @@ pub mod defaults {
     pub const DATA_DIR: &str = "./sluice-data";
     pub const MAX_BODY_BYTES: usize = 32 << 20;
     pub const CORS_ORIGINS: &str = "*";
+    pub const READ_TIMEOUT_SECS: u64 = 30;
+    pub const SHUTDOWN_TIMEOUT_SECS: u64 = 10;
+    pub const RATE_LIMIT: u32 = 0;
 }
 
 #[derive(Debug, Clone, Args)]
@@ -90,6 +93,40 @@ pub struct Config {
     /// Time a query may run, in milliseconds.
     #[arg(long, env = "SLUICE_QUERY_TIMEOUT_MS", default_value_t = d::QUERY_TIMEOUT_MS)]
     pub query_timeout_ms: u64,
+    /// Comparisons one list filter may make.
+    #[arg(long, env = "SLUICE_MAX_FILTER_CONDITIONS", default_value_t = d::MAX_FILTER_CONDITIONS)]
+    pub max_filter_conditions: usize,
+    /// Keys one list may sort by.
+    #[arg(long, env = "SLUICE_MAX_SORT_TERMS", default_value_t = d::MAX_SORT_TERMS)]
+    pub max_sort_terms: usize,
+    /// Values `in`/`nin` filters may list in one request, all together.
+    #[arg(long, env = "SLUICE_MAX_IN_VALUES", default_value_t = d::MAX_IN_VALUES)]
+    pub max_in_values: usize,
+    /// Time `count=true` may take before the page answers without a total, in milliseconds.
+    #[arg(long, env = "SLUICE_COUNT_TIMEOUT_MS", default_value_t = d::COUNT_TIMEOUT_MS)]
+    pub count_timeout_ms: u64,
+    /// Queries and counts running at once (0: one per core); more wait, then get 503.
+    #[arg(long, env = "SLUICE_MAX_EXPENSIVE", default_value_t = d::MAX_EXPENSIVE)]
+    pub max_expensive: usize,
+    /// Read connections open at once (0: four per core); more reads wait, then get 503.
+    #[arg(long, env = "SLUICE_MAX_READERS", default_value_t = d::MAX_READERS)]
+    pub max_readers: usize,
+    /// How long a read waits for a free connection before it gets 503, in milliseconds.
+    #[arg(long, env = "SLUICE_READ_WAIT_MS", default_value_t = d::READ_WAIT_MS)]
+    pub read_wait_ms: u64,
+    /// Size the write-ahead log is kept under, in bytes.
+    #[arg(long, env = "SLUICE_WAL_MAX_BYTES", default_value_t = d::WAL_MAX_BYTES)]
+    pub wal_max_bytes: u64,
+    /// Time a client has to send a request's headers (also how long a kept-alive connection may sit
+    /// idle), and between parts of its body, in seconds.
+    #[arg(long, env = "SLUICE_READ_TIMEOUT", default_value_t = defaults::READ_TIMEOUT_SECS)]
+    pub read_timeout: u64,
+    /// Time shutdown waits for requests in flight before it closes their connections, in seconds.
+    #[arg(long, env = "SLUICE_SHUTDOWN_TIMEOUT", default_value_t = defaults::SHUTDOWN_TIMEOUT_SECS)]
+    pub shutdown_timeout: u64,
+    /// Requests per second each credential may send (bursts of twice that); 0: no limit.
+    #[arg(long, env = "SLUICE_RATE_LIMIT", default_value_t = defaults::RATE_LIMIT)]
+    pub rate_limit: u32,
     /// The engine's time source (tests move it forward instead of sleeping).
     #[arg(skip)]
     pub clock: Clock,
@@ -123,6 +160,17 @@ impl Config {
             batch_pause_ms: d::BATCH_PAUSE_MS,
             query_max_rows: d::QUERY_MAX_ROWS,
             query_timeout_ms: d::QUERY_TIMEOUT_MS,
+            max_filter_conditions: d::MAX_FILTER_CONDITIONS,
+            max_sort_terms: d::MAX_SORT_TERMS,
+            max_in_values: d::MAX_IN_VALUES,
+            count_timeout_ms: d::COUNT_TIMEOUT_MS,
+            max_expensive: d::MAX_EXPENSIVE,
+            max_readers: d::MAX_READERS,
+            read_wait_ms: d::READ_WAIT_MS,
+            wal_max_bytes: d::WAL_MAX_BYTES,
+            read_timeout: defaults::READ_TIMEOUT_SECS,
+            shutdown_timeout: defaults::SHUTDOWN_TIMEOUT_SECS,
+            rate_limit: defaults::RATE_LIMIT,
             clock: Clock::default(),
         }
     }
@@ -157,6 +205,19 @@ impl Config {
                 timeout: Duration::from_millis(self.query_timeout_ms),
                 ..base.query.clone()
             },
+            list: sluice_engine::settings::ListLimits {
+                max_filter_conditions: self.max_filter_conditions,
+                max_sort_terms: self.max_sort_terms,
+                max_in_values: self.max_in_values,
+                count_timeout: Duration::from_millis(self.count_timeout_ms),
+            },
+            store: sluice_engine::settings::StoreLimits {
+                max_readers: self.max_readers,
+                read_wait: Duration::from_millis(self.read_wait_ms),
+                wal_max_bytes: self.wal_max_bytes,
+                ..base.store.clone()
+            },
+            max_expensive: self.max_expensive,
             clock: self.clock.clone(),
             ..base
         })

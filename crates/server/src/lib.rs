@@ -9,6 +9,8 @@ pub mod error;
 mod extract;
 mod feed;
 mod native;
+mod serve;
+mod throttle;
 mod uploads;
 mod url;
 
@@ -20,8 +22,10 @@ use sluice_engine::Engine;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::net::TcpListener;
 use tower_http::cors::{AllowHeaders, AllowMethods, AllowOrigin, CorsLayer};
+use tower_http::timeout::RequestBodyTimeoutLayer;
 
 /// What every handler shares.
 pub struct AppState {
@@ -33,12 +37,23 @@ pub type State = Arc<AppState>;
 
 /// Builds the whole HTTP surface over an engine.
 pub fn router(state: State) -> Router {
-    let max_body = state.config.max_body_bytes;
-    let cors = cors_layer(&state.config.cors_origins);
-    let app = native::router()
+    let c = &state.config;
+    let cors = cors_layer(&c.cors_origins);
+    let body_timeout = RequestBodyTimeoutLayer::new(Duration::from_secs(c.read_timeout));
+    let mut app = native::router()
         .merge(dialects::router())
         .fallback(native::fallback)
-        .layer(axum::extract::DefaultBodyLimit::max(max_body))
+        .layer(axum::extract::DefaultBodyLimit::max(c.max_body_bytes))
+        .layer(body_timeout);
+    if c.rate_limit > 0 {
+        let limiter = throttle::RateLimiter::new(c.rate_limit);
+        app = app.layer(axum::middleware::from_fn_with_state(
+            limiter,
+            throttle::rate_limit,
+        ));
+    }
+    let app = app
+        .layer(axum::middleware::map_response(throttle::retry_after))
         .layer(cors)
         .with_state(state);
     // Runs before routing: clients that join a base URL ending in `/` with `/api/...` send `//api`.
@@ -68,7 +83,7 @@ fn cors_layer(origins: &str) -> CorsLayer {
     let layer = CorsLayer::new()
         .allow_methods(AllowMethods::mirror_request())
         .allow_headers(AllowHeaders::mirror_request())
-        .max_age(std::time::Duration::from_secs(3600));
+        .max_age(Duration::from_secs(3600));
     if origins.trim() == "*" {
         return layer.allow_origin(AllowOrigin::any());
     }
@@ -119,10 +134,17 @@ impl Server {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let app = router(self.state.clone());
-        axum::serve(self.listener, app)
-            .with_graceful_shutdown(shutdown)
-            .await?;
-        self.state.engine.shutdown(SHUTDOWN_DRAIN).await;
+        let c = &self.state.config;
+        let drain = Duration::from_secs(c.shutdown_timeout);
+        serve::serve(
+            self.listener,
+            app,
+            Duration::from_secs(c.read_timeout),
+            drain,
+            shutdown,
+        )
+        .await;
+        self.state.engine.shutdown(drain).await;
         Ok(())
     }
 
@@ -131,9 +153,6 @@ impl Server {
         self.state.engine.clone()
     }
 }
-
-/// How long shutdown waits for background work to reach a chunk boundary.
-const SHUTDOWN_DRAIN: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// Resolves on SIGTERM or Ctrl-C.
 pub async fn shutdown_signal() {

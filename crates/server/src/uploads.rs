@@ -19,9 +19,7 @@ where
     S: Stream<Item = std::result::Result<Bytes, E>> + Unpin,
     E: std::fmt::Display,
 {
-    let mut file = tokio::fs::File::create(path)
-        .await
-        .map_err(Error::internal)?;
+    let mut file = tokio::fs::File::create(path).await.map_err(Error::io)?;
     let mut size = 0u64;
     while let Some(chunk) = stream.next().await {
         let chunk =
@@ -33,9 +31,9 @@ where
                 format!("uploads are limited to {max} bytes"),
             ));
         }
-        file.write_all(&chunk).await.map_err(Error::internal)?;
+        file.write_all(&chunk).await.map_err(Error::io)?;
     }
-    file.flush().await.map_err(Error::internal)?;
+    file.flush().await.map_err(Error::io)?;
     Ok(size)
 }
 

@@ -6,7 +6,7 @@ mod service;
 mod throttle;
 
 pub use secrets::{generate_token, hash_password, hash_token, verify_password};
-pub use service::{Auth, Session};
+pub use service::{resolve_in, Auth, Session};
 pub use throttle::LoginThrottle;
 
 use crate::error::{Error, Result};

@@ -3,7 +3,7 @@
 //! admin token.
 
 use super::{generate_token, hash_token, verify_password, LoginThrottle, Principal};
-use crate::core::Core;
+use crate::core::{Core, Ctx};
 use crate::error::{Error, ErrorCode, Result};
 use crate::model::{Role, TokenKind, TokenRow, UserRow};
 use std::collections::HashMap;
@@ -236,6 +236,19 @@ impl Auth {
             user,
         })
     }
+}
+
+/// Resolves a bearer token inside a transaction, as of that transaction's state: a token revoked or
+/// a user demoted earlier in the same transaction is seen at once (bulk entries use this).
+pub fn resolve_in(ctx: &mut Ctx<'_>, token: &str) -> Result<Principal> {
+    let hash = hash_token(token);
+    if ctx.settings.admin_token.as_deref().map(hash_token) == Some(hash.clone()) {
+        return Ok(Principal::Admin {
+            user: "admin".into(),
+        });
+    }
+    let row = ctx.tx.find_token(&hash)?.ok_or_else(Error::unauthorized)?;
+    principal_of(&row, ctx.settings.clock.unix())
 }
 
 /// What a stored token grants at `now` (unix seconds).

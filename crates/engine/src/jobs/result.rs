@@ -41,10 +41,9 @@ pub fn append(path: &Path, offset: u64, rows: &[ResultRow]) -> Result<u64> {
         .truncate(false)
         .write(true)
         .open(path)
-        .map_err(Error::internal)?;
-    file.set_len(offset).map_err(Error::internal)?;
-    file.seek(SeekFrom::Start(offset))
-        .map_err(Error::internal)?;
+        .map_err(Error::io)?;
+    file.set_len(offset).map_err(Error::io)?;
+    file.seek(SeekFrom::Start(offset)).map_err(Error::io)?;
     let mut w = csv::Writer::from_writer(BufWriter::with_capacity(1 << 16, &mut file));
     for r in rows {
         let codes = r
@@ -59,11 +58,11 @@ pub fn append(path: &Path, offset: u64, rows: &[ResultRow]) -> Result<u64> {
             &codes,
             &r.messages,
         ]);
-        w.write_record(line).map_err(Error::internal)?;
+        w.write_record(line).map_err(Error::csv)?;
     }
-    w.flush().map_err(Error::internal)?;
+    w.flush().map_err(Error::io)?;
     drop(w);
-    file.stream_position().map_err(Error::internal)
+    file.stream_position().map_err(Error::io)
 }
 
 /// Reads every row's outcome in input order: the stored ones, then the rows never reached.
@@ -143,24 +142,24 @@ pub fn write_zip(
 ) -> Result<()> {
     // A name of its own, so that two downloads building the same result do not share a file.
     let tmp = out.with_extension(format!("{}.part", uuid::Uuid::new_v4().simple()));
-    let mut zip = zip::ZipWriter::new(File::create(&tmp).map_err(Error::internal)?);
+    let mut zip = zip::ZipWriter::new(File::create(&tmp).map_err(Error::io)?);
     let options = zip::write::SimpleFileOptions::default()
         .compression_method(zip::CompressionMethod::Deflated)
         .large_file(true);
-    zip.start_file(csv_name, options).map_err(Error::internal)?;
+    zip.start_file(csv_name, options).map_err(Error::zip)?;
     {
         let mut w = csv::Writer::from_writer(BufWriter::with_capacity(1 << 16, &mut zip));
-        w.write_record(header).map_err(Error::internal)?;
+        w.write_record(header).map_err(Error::csv)?;
         for_each(job, result, input, |row| {
-            w.write_record(render(row)).map_err(Error::internal)
+            w.write_record(render(row)).map_err(Error::csv)
         })?;
-        w.flush().map_err(Error::internal)?;
+        w.flush().map_err(Error::io)?;
     }
     zip.finish()
-        .map_err(Error::internal)?
+        .map_err(Error::zip)?
         .flush()
-        .map_err(Error::internal)?;
-    std::fs::rename(&tmp, out).map_err(Error::internal)
+        .map_err(Error::io)?;
+    std::fs::rename(&tmp, out).map_err(Error::io)
 }
 
 /// How a result file is rendered for download: the CSV's name and header, and each row.
@@ -193,13 +192,57 @@ impl ResultLayout {
     }
 }
 
-/// The result CSV's name: `<object>-<upload's file name>`, the name without any folder and
-/// ending in `.csv`.
+/// Longest base name kept from an upload's name in a result file's entry.
+const MAX_BASE_NAME: usize = 100;
+
+/// The result CSV's name: `<object>-<upload's file name>`. The upload's name is the client's, so
+/// only a safe base name is kept: no folder of either kind, no drive, no `..`, no control
+/// characters, a bounded length, ending in `.csv` — a naive unzip cannot write outside its folder.
 pub fn entry_name(job: &Job) -> String {
-    let base = job.file_name.rsplit('/').next().unwrap_or_default();
-    if base.to_ascii_lowercase().ends_with(".csv") {
-        format!("{}-{base}", job.object)
-    } else {
-        format!("{}-{base}.csv", job.object)
+    format!("{}-{}", job.object, safe_base_name(&job.file_name))
+}
+
+fn safe_base_name(name: &str) -> String {
+    let base = name.rsplit(['/', '\\']).next().unwrap_or_default();
+    let base = base.rsplit(':').next().unwrap_or_default();
+    let mut clean: String = base
+        .chars()
+        .filter(|c| !c.is_control())
+        .collect::<String>()
+        .replace("..", "_");
+    clean = clean.trim_start_matches(['.', ' ']).to_owned();
+    if clean.to_ascii_lowercase().ends_with(".csv") {
+        clean.truncate(clean.len() - 4);
+    }
+    let mut stem: String = clean.chars().take(MAX_BASE_NAME).collect();
+    if stem.trim().is_empty() {
+        stem = "data".into();
+    }
+    format!("{stem}.csv")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe_base_name;
+
+    #[test]
+    fn entry_names_cannot_leave_their_folder() {
+        for (given, want) in [
+            ("contacts.csv", "contacts.csv"),
+            ("contacts", "contacts.csv"),
+            ("../../../evil.csv", "evil.csv"),
+            ("/etc/cron.d/x.csv", "x.csv"),
+            ("..\\..\\evil.csv", "evil.csv"),
+            ("C:\\Windows\\x.CSV", "x.csv"),
+            ("C:evil.csv", "evil.csv"),
+            ("..", "_.csv"),
+            ("a..b.csv", "a_b.csv"),
+            ("", "data.csv"),
+            ("new\nline.csv", "newline.csv"),
+        ] {
+            assert_eq!(safe_base_name(given), want, "{given:?}");
+        }
+        let long = "x".repeat(500);
+        assert_eq!(safe_base_name(&long).len(), 104);
     }
 }

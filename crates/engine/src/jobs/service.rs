@@ -11,8 +11,8 @@ use super::upload::{self, Format};
 use super::worker::Workers;
 use crate::auth::{Need, Principal};
 use crate::core::Core;
-use crate::error::{Error, Result};
-use crate::model::{cancel, FileRow, Job};
+use crate::error::{Error, ErrorCode, Result};
+use crate::model::{cancel, CallbackStatus, FileRow, Job, JobStatus};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use tokio::sync::Notify;
@@ -228,6 +228,42 @@ impl Jobs {
                 Ok(job)
             })
             .await
+    }
+
+    /// Puts a failed job back in the queue; it resumes from its last checkpoint (rows already done
+    /// are not done again), e.g. once disk space is back. Its callback will be sent again.
+    pub async fn retry(&self, who: &Principal, app: &str, id: &str) -> Result<Job> {
+        let job = self.load(who, app, id, Need::Write).await?;
+        let job = self
+            .core
+            .transact(move |ctx| {
+                let mut job = ctx
+                    .tx
+                    .get_job(&job.id)?
+                    .ok_or_else(|| Error::not_found("no such job"))?;
+                if job.status != JobStatus::Failed {
+                    return Err(Error::new(
+                        ErrorCode::Conflict,
+                        format!(
+                            "only a failed job can be retried; this one is {}",
+                            job.status.as_str()
+                        ),
+                    ));
+                }
+                job.status = JobStatus::Queued;
+                job.error = None;
+                job.completed_at = None;
+                if let Some(cb) = job.callback.as_mut() {
+                    cb.status = CallbackStatus::Waiting;
+                    cb.attempts = 0;
+                    cb.last_error = None;
+                }
+                ctx.tx.put_job(&job)?;
+                Ok(job)
+            })
+            .await?;
+        self.queued.notify_one();
+        Ok(job)
     }
 
     /// The job's result as a ZIP file on disk, in the layout `layout` makes for the job (built once

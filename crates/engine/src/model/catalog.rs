@@ -48,6 +48,9 @@ pub struct FieldSpec {
     pub required: bool,
     #[serde(default)]
     pub unique: bool,
+    /// A (non-unique) index, so filters and sorts on the field read only what they need.
+    #[serde(default)]
+    pub indexed: bool,
     #[serde(default)]
     pub default: Option<Json>,
     #[serde(default)]
@@ -73,6 +76,8 @@ pub struct Field {
     pub ty: FieldType,
     pub required: bool,
     pub unique: bool,
+    #[serde(default)]
+    pub indexed: bool,
     pub default: Option<Json>,
     pub label: Option<String>,
 }
@@ -89,6 +94,7 @@ impl Field {
             ty: spec.ty,
             required: spec.required,
             unique: spec.unique,
+            indexed: spec.indexed,
             default: spec.default.filter(|d| !d.is_null()),
             label: spec.label,
         })
@@ -107,6 +113,7 @@ impl Field {
         m.insert("type".into(), json!(self.ty.as_str()));
         m.insert("required".into(), json!(self.required));
         m.insert("unique".into(), json!(self.unique));
+        m.insert("indexed".into(), json!(self.indexed));
         if let Some(d) = &self.default {
             m.insert("default".into(), d.clone());
         }

@@ -95,6 +95,22 @@ pub enum Cond {
 }
 
 impl Cond {
+    /// How many comparisons the condition makes, and how many values it binds.
+    pub fn size(&self) -> (usize, usize) {
+        match self {
+            Cond::True => (0, 0),
+            Cond::And(cs) | Cond::Or(cs) => cs.iter().fold((0, 0), |(c, v), x| {
+                let (c2, v2) = x.size();
+                (c + c2, v + v2)
+            }),
+            Cond::Not(c) => c.size(),
+            Cond::Cmp(..) => (1, 1),
+            Cond::In(_, vs, _) => (1, vs.len()),
+            Cond::IsNull(..) => (1, 0),
+            Cond::Between(..) => (1, 2),
+        }
+    }
+
     pub fn and(conds: Vec<Cond>) -> Cond {
         match conds.len() {
             0 => Cond::True,

@@ -187,9 +187,16 @@ struct ObjectPatch {
     rename: BTreeMap<String, String>,
     #[serde(default)]
     drop: Vec<String>,
+    /// Fields to give a (non-unique) index.
+    #[serde(default)]
+    index: Vec<String>,
+    /// Fields whose index goes.
+    #[serde(default)]
+    unindex: Vec<String>,
 }
 
-/// Applies adds, renames and drops in that order; any failure undoes them all (the op's savepoint).
+/// Applies adds, renames, drops, then index changes, in that order; any failure undoes them all
+/// (the op's savepoint).
 pub fn patch_object(ctx: &mut Ctx<'_>, who: &Principal, t: &Target, body: Json) -> Result<Output> {
     let (_, obj) = ctx.object(who, &t.app, &t.object, Need::Own)?;
     let patch: ObjectPatch = parse_body(body, "object change")?;
@@ -239,6 +246,18 @@ pub fn patch_object(ctx: &mut Ctx<'_>, who: &Principal, t: &Target, body: Json) 
     for name in patch.drop {
         let (i, _) = obj.field(&name).ok_or_else(|| unknown(&obj, &name))?;
         changes.push(SchemaChange::Drop(obj.fields.remove(i)));
+    }
+    for (names, indexed) in [(patch.index, true), (patch.unindex, false)] {
+        for name in names {
+            let (i, _) = obj.field(&name).ok_or_else(|| unknown(&obj, &name))?;
+            if obj.fields[i].indexed != indexed {
+                obj.fields[i].indexed = indexed;
+                changes.push(match indexed {
+                    true => SchemaChange::Index(name),
+                    false => SchemaChange::Unindex(name),
+                });
+            }
+        }
     }
     if obj.fields.len() > ctx.settings.max_fields {
         return Err(Error::new(ErrorCode::LimitExceeded, "too many fields").with_field("add"));

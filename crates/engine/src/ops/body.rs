@@ -28,6 +28,8 @@ pub struct ListBody {
     pub records: Vec<Record>,
     pub next_cursor: Option<String>,
     pub total: Option<u64>,
+    /// Why a total that was asked for is missing (the count ran out of time).
+    pub total_omitted: Option<String>,
 }
 
 impl ListBody {
@@ -134,6 +136,9 @@ impl Serialize for ListBody {
         m.serialize_entry("next_cursor", &self.next_cursor)?;
         if let Some(t) = self.total {
             m.serialize_entry("total", &t)?;
+        }
+        if let Some(why) = &self.total_omitted {
+            m.serialize_entry("total_omitted", why)?;
         }
         m.end()
     }

@@ -3,17 +3,20 @@
 
 use super::exec::run;
 use super::{Op, Output};
-use crate::auth::Principal;
+use crate::auth::{resolve_in, Principal};
 use crate::core::Ctx;
 use crate::error::{Error, ErrorCode, Result};
+use std::collections::HashMap;
 use std::sync::mpsc::Receiver;
 
 /// Builds an item's op once the earlier results are known (for references such as `${c1.body.id}`).
 pub type BulkPlan = Box<dyn FnOnce(&[Result<Output>]) -> Result<Op> + Send>;
 
-/// One entry of a bulk request: who runs it (already authenticated, or why not) and its op.
+/// One entry of a bulk request: who runs it (already authenticated, or why not), the token to
+/// check again as of the entry (a revocation or demotion by an earlier entry counts), and its op.
 pub struct BulkItem {
     pub who: Result<Principal>,
+    pub token: Option<String>,
     pub plan: BulkPlan,
 }
 
@@ -23,6 +26,7 @@ impl BulkItem {
     pub fn failed(e: Error) -> Self {
         Self {
             who: Err(e),
+            token: None,
             plan: Box::new(|_| Err(Error::internal("a failed bulk entry was planned"))),
         }
     }
@@ -33,8 +37,15 @@ impl BulkItem {
     ) -> Self {
         Self {
             who,
+            token: None,
             plan: Box::new(plan),
         }
+    }
+
+    /// Checks `token` again as the entry runs: the entry acts as what the token grants then.
+    pub fn as_of_entry(mut self, token: Option<String>) -> Self {
+        self.token = token;
+        self
     }
 }
 
@@ -64,6 +75,8 @@ pub fn run_bulk(
     max: usize,
 ) -> Result<Vec<Result<Output>>> {
     let mut results: Vec<Result<Output>> = Vec::new();
+    // Tokens resolved in this transaction; forgotten after any entry that may change them.
+    let mut resolved: HashMap<String, Result<Principal>> = HashMap::new();
     let mut atomic = false;
     let mut failed_at: Option<usize> = None;
     loop {
@@ -78,8 +91,18 @@ pub fn run_bulk(
                         results.push(Err(not_applied(0)));
                         continue;
                     }
-                    let result = item.who.and_then(|who| {
+                    let who = match (item.who, item.token) {
+                        (Ok(_), Some(token)) => resolved
+                            .entry(token)
+                            .or_insert_with_key(|t| resolve_in(ctx, t))
+                            .clone(),
+                        (who, _) => who,
+                    };
+                    let result = who.and_then(|who| {
                         let op = (item.plan)(&results)?;
+                        if op.touches_tokens() {
+                            resolved.clear();
+                        }
                         run_one(ctx, &who, op)
                     });
                     if result.is_err() && failed_at.is_none() {
@@ -135,12 +158,10 @@ pub fn run_one(ctx: &mut Ctx<'_>, who: &Principal, op: Op) -> Result<Output> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::background::Background;
     use crate::core::Core;
     use crate::ops::{ListSpec, Target};
     use crate::settings::Settings;
     use serde_json::json;
-    use std::sync::Arc;
 
     fn admin() -> Principal {
         Principal::Admin {
@@ -151,11 +172,8 @@ mod tests {
     /// A real store in a temp dir with app `a` holding object `o` (`email` unique).
     async fn store() -> (tempfile::TempDir, Core) {
         let dir = tempfile::tempdir().unwrap();
-        let core = Core {
-            store: crate::store::open(None, dir.path()).unwrap(),
-            settings: Arc::new(Settings::default()),
-            background: Background::default(),
-        };
+        let store = crate::store::open(None, dir.path(), &Settings::default().store).unwrap();
+        let core = Core::new(store, Settings::default());
         core.transact(|ctx| {
             run(ctx, &admin(), Op::CreateApp(json!({"name": "a"})))?;
             let o =

@@ -127,6 +127,11 @@ impl Op {
         )
     }
 
+    /// Reads that may scan many records (a list that counts), which take turns.
+    pub fn is_expensive(&self) -> bool {
+        matches!(self, Op::ListRecords(_, spec) if spec.count)
+    }
+
     /// Ops that hash a password.
     pub fn hashes(&self) -> bool {
         matches!(self, Op::CreateUser(..) | Op::PatchUser(..))

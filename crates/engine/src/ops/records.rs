@@ -8,6 +8,7 @@ use crate::model::{
     decode_cursor, encode_cursor, CmpOp, Column, Cond, Object, Record, RecordId, Selection,
     SortKey, Stamp, Value, WriteMode, Writes,
 };
+use crate::settings::ListLimits;
 use serde_json::Value as Json;
 
 /// Deepest filter nesting accepted, so a hostile filter cannot exhaust the stack.
@@ -143,12 +144,41 @@ pub fn selection(ctx: &Ctx<'_>, obj: &Object, spec: &ListSpec) -> Result<Selecti
     if spec.offset.is_some_and(|o| o > i64::MAX as u64) {
         return Err(Error::invalid("offset is too large").with_field("offset"));
     }
+    let limits = &ctx.settings.list;
+    if spec.sort.len() > limits.max_sort_terms {
+        return Err(over_limit(
+            "sort",
+            format!(
+                "a list sorts by at most {} keys (max_sort_terms)",
+                limits.max_sort_terms
+            ),
+        ));
+    }
     let cond = Cond::and(
         spec.filter
             .iter()
-            .map(|f| resolve_filter(obj, f, 0))
+            .map(|f| resolve_filter(obj, f, 0, limits))
             .collect::<Result<_>>()?,
     );
+    let (conditions, values) = cond.size();
+    if conditions > limits.max_filter_conditions {
+        return Err(over_limit(
+            "filter",
+            format!(
+                "a filter makes at most {} comparisons (max_filter_conditions); this one makes {conditions}",
+                limits.max_filter_conditions
+            ),
+        ));
+    }
+    if values > limits.max_in_values {
+        return Err(over_limit(
+            "filter",
+            format!(
+                "filters list at most {} values in all (max_in_values); these list {values}",
+                limits.max_in_values
+            ),
+        ));
+    }
     let sort = spec
         .sort
         .iter()
@@ -192,35 +222,47 @@ pub fn list(ctx: &mut Ctx<'_>, who: &Principal, t: &Target, spec: &ListSpec) -> 
         }
         _ => None,
     };
-    let total = if spec.count {
+    let (mut total, mut total_omitted) = (None, None);
+    if spec.count {
         sel.limit = limit;
-        Some(ctx.tx.count_records(&obj, &sel)?)
-    } else {
-        None
-    };
+        let within = ctx.settings.list.count_timeout;
+        match ctx.tx.count_records(&obj, &sel, within)? {
+            Some(n) => total = Some(n),
+            None => {
+                total_omitted = Some(format!(
+                    "counting took longer than {} ms (count_timeout_ms); filter on indexed fields to count faster",
+                    within.as_millis()
+                ))
+            }
+        }
+    }
     Ok(Output::Ok(Body::List(ListBody {
         object: obj,
         records,
         next_cursor,
         total,
+        total_omitted,
     })))
 }
 
-/// Most values one `in` / `nin` filter may list.
-pub const MAX_IN_VALUES: usize = 1000;
+fn over_limit(field: &str, message: String) -> Error {
+    Error::new(ErrorCode::LimitExceeded, message).with_field(field)
+}
 
-fn values_of(obj: &Object, col: Column, v: &Json) -> Result<Vec<Value>> {
+fn values_of(obj: &Object, col: Column, v: &Json, limits: &ListLimits) -> Result<Vec<Value>> {
     let n = match v {
         Json::Array(items) => items.len(),
         Json::String(s) => s.matches(',').count() + 1,
         _ => 1,
     };
-    if n > MAX_IN_VALUES {
-        return Err(Error::new(
-            ErrorCode::LimitExceeded,
-            format!("a filter lists at most {MAX_IN_VALUES} values"),
-        )
-        .with_field(col.name(obj)));
+    if n > limits.max_in_values {
+        return Err(over_limit(
+            col.name(obj),
+            format!(
+                "filters list at most {} values in all (max_in_values)",
+                limits.max_in_values
+            ),
+        ));
     }
     match v {
         Json::Array(items) => items.iter().map(|i| col.value(obj, i)).collect(),
@@ -233,7 +275,7 @@ fn values_of(obj: &Object, col: Column, v: &Json) -> Result<Vec<Value>> {
 }
 
 /// Resolves a client filter to a typed condition over `obj`'s columns.
-pub fn resolve_filter(obj: &Object, f: &Filter, depth: usize) -> Result<Cond> {
+pub fn resolve_filter(obj: &Object, f: &Filter, depth: usize, limits: &ListLimits) -> Result<Cond> {
     if depth > MAX_FILTER_DEPTH {
         return Err(Error::invalid("the filter is nested too deeply"));
     }
@@ -241,14 +283,14 @@ pub fn resolve_filter(obj: &Object, f: &Filter, depth: usize) -> Result<Cond> {
         Filter::And(fs) => {
             return fs
                 .iter()
-                .map(|f| resolve_filter(obj, f, depth + 1))
+                .map(|f| resolve_filter(obj, f, depth + 1, limits))
                 .collect::<Result<_>>()
                 .map(Cond::And)
         }
         Filter::Or(fs) => {
             return fs
                 .iter()
-                .map(|f| resolve_filter(obj, f, depth + 1))
+                .map(|f| resolve_filter(obj, f, depth + 1, limits))
                 .collect::<Result<_>>()
                 .map(Cond::Or)
         }
@@ -271,15 +313,15 @@ pub fn resolve_filter(obj: &Object, f: &Filter, depth: usize) -> Result<Cond> {
         FilterOp::EndsWith => Cond::Cmp(col, CmpOp::EndsWith, text(value)),
         FilterOp::Contains => Cond::Cmp(col, CmpOp::Contains, text(value)),
         FilterOp::NotContains => Cond::Not(Box::new(Cond::Cmp(col, CmpOp::Contains, text(value)))),
-        FilterOp::In => Cond::In(col, values_of(obj, col, value)?, false),
-        FilterOp::NotIn => Cond::In(col, values_of(obj, col, value)?, true),
+        FilterOp::In => Cond::In(col, values_of(obj, col, value, limits)?, false),
+        FilterOp::NotIn => Cond::In(col, values_of(obj, col, value, limits)?, true),
         FilterOp::IsNull => Cond::IsNull(
             col,
             value.as_bool() != Some(false) && value.as_str() != Some("false"),
         ),
         FilterOp::NotNull => Cond::IsNull(col, false),
         FilterOp::Between => {
-            let vs = values_of(obj, col, value)?;
+            let vs = values_of(obj, col, value, limits)?;
             let [lo, hi] = <[Value; 2]>::try_from(vs)
                 .map_err(|_| Error::validation(field, "between takes exactly two values"))?;
             Cond::Between(col, lo, hi)

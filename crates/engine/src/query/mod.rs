@@ -45,6 +45,7 @@ impl Queries {
     ) -> Result<QueryResult> {
         let app = self.core.app(who, app, Need::Read)?;
         let checked = self.check(&app, sql, view)?;
+        let _turn = self.core.expensive_turn().await?;
         let limits = self.core.settings.query.clone();
         self.core
             .read(move |ctx| ctx.tx.query(&checked, &params, &limits))

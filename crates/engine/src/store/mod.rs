@@ -10,17 +10,24 @@ use crate::model::{
     Object, QueryResult, Record, Selected, Selection, SqlSyntax, Stamp, TokenRow, UserRow, Value,
     Writes,
 };
-use crate::settings::QueryLimits;
+use crate::settings::{QueryLimits, StoreLimits};
 use std::path::Path;
 use std::sync::Arc;
+use std::time::Duration;
 use uuid::Uuid;
 
 /// One change to an object's fields, applied as DDL.
 #[derive(Debug, Clone)]
 pub enum SchemaChange {
     Add(Field),
-    Rename { from: String, to: String },
+    Rename {
+        from: String,
+        to: String,
+    },
     Drop(Field),
+    /// A non-unique index on the field (built over the existing records).
+    Index(String),
+    Unindex(String),
 }
 
 /// Apps, objects (as tables) and their records.
@@ -53,7 +60,13 @@ pub trait RecordTx {
     /// The id of the record whose (unique) field `field` holds `value`.
     fn find_id(&mut self, obj: &Object, field: usize, value: &Value) -> Result<Option<String>>;
     fn list_records(&mut self, obj: &Object, sel: &Selection) -> Result<Vec<Record>>;
-    fn count_records(&mut self, obj: &Object, sel: &Selection) -> Result<u64>;
+    /// Counts the selection's records; `None` when that takes longer than `within`.
+    fn count_records(
+        &mut self,
+        obj: &Object,
+        sel: &Selection,
+        within: Duration,
+    ) -> Result<Option<u64>>;
 }
 
 /// Tokens and app users.
@@ -133,8 +146,14 @@ pub struct Finish {
 /// A unit of write work; it runs inside a savepoint of a store transaction, with a working copy of
 /// the catalog that is published only if the transaction commits.
 pub type WriteJob = Box<dyn FnOnce(&mut dyn Tx, &mut Arc<Catalog>) -> Finish + Send>;
-/// A unit of read work, run on a read snapshot.
-pub type ReadJob = Box<dyn FnOnce(&mut dyn Tx, &Arc<Catalog>) + Send>;
+/// A read snapshot: a transaction and the catalog it goes with.
+pub struct Snapshot<'a> {
+    pub tx: &'a mut dyn Tx,
+    pub catalog: &'a Arc<Catalog>,
+}
+
+/// A unit of read work, run on a read snapshot (or told why there is none: the store is busy).
+pub type ReadJob = Box<dyn FnOnce(Result<Snapshot<'_>>) + Send>;
 
 /// A storage backend. SQLite serialises writes through one connection and groups concurrent jobs
 /// into one commit; a server backend runs each job in its own transaction.
@@ -152,18 +171,17 @@ pub trait Store: Send + Sync {
 }
 
 /// Opens the store a database URL names (`None`: the embedded SQLite database in `data_dir`).
-pub fn open(url: Option<&str>, data_dir: &Path) -> Result<Arc<dyn Store>> {
-    match url {
-        None => Ok(Arc::new(sqlite::SqliteStore::open(
-            &data_dir.join("sluice.db"),
-        )?)),
+pub fn open(url: Option<&str>, data_dir: &Path, limits: &StoreLimits) -> Result<Arc<dyn Store>> {
+    let path = match url {
+        None => data_dir.join("sluice.db"),
         Some(url) => match url.strip_prefix("sqlite:") {
-            Some(path) => Ok(Arc::new(sqlite::SqliteStore::open(Path::new(
-                path.trim_start_matches("//"),
-            ))?)),
-            None => Err(Error::invalid(format!(
-                "database {url:?} is not supported: use sqlite:PATH or none"
-            ))),
+            Some(path) => Path::new(path.trim_start_matches("//")).to_owned(),
+            None => {
+                return Err(Error::invalid(format!(
+                    "database {url:?} is not supported: use sqlite:PATH or none"
+                )))
+            }
         },
-    }
+    };
+    Ok(Arc::new(sqlite::SqliteStore::open(&path, limits)?))
 }

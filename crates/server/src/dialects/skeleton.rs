@@ -61,11 +61,13 @@ pub async fn single<V: Vendor>(
 }
 
 /// One bulk entry: its caller (its own credentials, or the bulk request's) and its call, decoded
-/// and checked here, beside the writer. An entry refused here answers its error in its slot.
+/// and checked here, beside the writer; the caller's `token` is checked again as the entry runs.
+/// An entry refused here answers its error in its slot.
 pub fn plan<V: Vendor>(
     state: &State,
     catalog: &Catalog,
     caller: Result<(Principal, String)>,
+    token: Option<String>,
     call: Result<Call>,
 ) -> (Option<V::Kind>, BulkItem) {
     let max = state.engine.settings().max_page_size;
@@ -74,7 +76,10 @@ pub fn plan<V: Vendor>(
         Ok((who, precheck(catalog, op), kind))
     });
     match planned {
-        Ok((who, op, kind)) => (Some(kind), BulkItem::new(Ok(who), move |_| Ok(op))),
+        Ok((who, op, kind)) => (
+            Some(kind),
+            BulkItem::new(Ok(who), move |_| Ok(op)).as_of_entry(token),
+        ),
         Err(e) => (None, BulkItem::failed(e)),
     }
 }

@@ -63,6 +63,8 @@ pub fn header<'a>(headers: &'a HashMap<String, String>, name: &str) -> Option<&'
 /// Turns decoded entries into engine items: credentials, references, early checks.
 struct Planner {
     outer: Principal,
+    /// The request's own bearer token, which entries without credentials of their own act with.
+    outer_token: Option<String>,
     creds: Credentials,
     /// The catalog as the request starts, for checking bodies before they reach the writer.
     catalog: Arc<Catalog>,
@@ -72,14 +74,16 @@ struct Planner {
 
 impl Planner {
     fn plan(&mut self, feed: &Feed<Option<String>>, op: BulkOp) -> (Option<String>, BulkItem) {
-        let mut who = match header(&op.headers, "authorization") {
+        let (mut who, token) = match header(&op.headers, "authorization") {
             Some(v) => match bearer_of(v) {
-                Ok(token) => feed
-                    .rt
-                    .block_on(self.creds.resolve(&feed.state.engine, token)),
-                Err(e) => Err(e),
+                Ok(token) => (
+                    feed.rt
+                        .block_on(self.creds.resolve(&feed.state.engine, token)),
+                    Some(token.to_owned()),
+                ),
+                Err(e) => (Err(e), None),
             },
-            None => Ok(self.outer.clone()),
+            None => (Ok(self.outer.clone()), self.outer_token.clone()),
         };
         if let (Some(ids), Some(id)) = (&self.ids, &op.id) {
             let mut ids = ids.lock().unwrap_or_else(|p| p.into_inner());
@@ -126,7 +130,7 @@ impl Planner {
                 })
             }),
         };
-        (op.id, item)
+        (op.id, item.as_of_entry(token))
     }
 }
 
@@ -135,7 +139,12 @@ pub async fn bulk(
     headers: HeaderMap,
     body: std::result::Result<Bytes, BytesRejection>,
 ) -> ApiResult<Json<BulkResponse>> {
-    let outer = state.engine.auth().authenticate(bearer(&headers)?).await?;
+    let outer_token = bearer(&headers)?.map(str::to_owned);
+    let outer = state
+        .engine
+        .auth()
+        .authenticate(outer_token.as_deref())
+        .await?;
     let bytes = read_bytes(body)?;
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(Error::new(ErrorCode::InvalidJson, "a JSON body is required").into());
@@ -144,6 +153,7 @@ pub async fn bulk(
     let has_refs = std::str::from_utf8(&bytes).map_or(true, |s| s.contains("${"));
     let mut planner = Planner {
         outer,
+        outer_token,
         creds: Credentials::default(),
         catalog: state.engine.catalog(),
         ids: has_refs.then(Default::default),

@@ -97,6 +97,16 @@ pub async fn cancel(
     )))
 }
 
+pub async fn retry(
+    S(state): S<State>,
+    Caller(who): Caller,
+    Path((app, id)): Path<(String, String)>,
+) -> ApiResult<Json<Value>> {
+    Ok(Json(job_json(
+        &state.engine.jobs().retry(&who, &app, &id).await?,
+    )))
+}
+
 pub async fn result(
     S(state): S<State>,
     Caller(who): Caller,

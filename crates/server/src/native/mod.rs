@@ -41,6 +41,7 @@ pub fn router() -> Router<State> {
         .route("/v1/apps/{app}/jobs", post(jobs::create).get(jobs::list))
         .route("/v1/apps/{app}/jobs/{id}", get(jobs::get))
         .route("/v1/apps/{app}/jobs/{id}/cancel", post(jobs::cancel))
+        .route("/v1/apps/{app}/jobs/{id}/retry", post(jobs::retry))
         .route("/v1/apps/{app}/jobs/{id}/result", get(jobs::result))
         .route("/v1/apps/{app}/query", post(query::query))
         .route(

@@ -233,16 +233,16 @@ fn from_csv<R: Read>(
     }
     let mut csv_out = csv::Writer::from_writer(BufWriter::with_capacity(
         1 << 16,
-        File::create(out).map_err(Error::internal)?,
+        File::create(out).map_err(Error::io)?,
     ));
-    csv_out.write_record(&header).map_err(Error::internal)?;
+    csv_out.write_record(&header).map_err(Error::csv)?;
     let mut record = csv::StringRecord::new();
     let mut rows = 0u64;
     while csv_in.read_record(&mut record).map_err(csv_error)? {
         rows += 1;
-        csv_out.write_record(&record).map_err(Error::internal)?;
+        csv_out.write_record(&record).map_err(Error::csv)?;
     }
-    csv_out.flush().map_err(Error::internal)?;
+    csv_out.flush().map_err(Error::io)?;
     Ok(Normalized {
         header,
         rows,

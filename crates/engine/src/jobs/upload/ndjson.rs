@@ -47,9 +47,9 @@ pub fn from_ndjson(
     }
     let mut csv_out = csv::Writer::from_writer(BufWriter::with_capacity(
         1 << 16,
-        File::create(out).map_err(Error::internal)?,
+        File::create(out).map_err(Error::io)?,
     ));
-    csv_out.write_record(&header).map_err(Error::internal)?;
+    csv_out.write_record(&header).map_err(Error::csv)?;
     for_each_object(raw, |obj, _| {
         let cells = header
             .iter()
@@ -58,9 +58,9 @@ pub fn from_ndjson(
                 Some(serde_json::Value::String(s)) => s.clone(),
                 Some(other) => other.to_string(),
             });
-        csv_out.write_record(cells).map_err(Error::internal)
+        csv_out.write_record(cells).map_err(Error::csv)
     })?;
-    csv_out.flush().map_err(Error::internal)?;
+    csv_out.flush().map_err(Error::io)?;
     Ok(Normalized {
         header,
         rows,

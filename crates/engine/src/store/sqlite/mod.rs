@@ -8,6 +8,7 @@ mod docs;
 mod jobs;
 mod prepared;
 mod query;
+mod readers;
 mod records;
 mod rewrite;
 mod schema;
@@ -17,11 +18,12 @@ mod writer;
 
 pub use tx::SqliteTx;
 
+use self::readers::Readers;
 use super::{ReadJob, Store, WriteJob};
 use crate::error::{Error, Result};
 use crate::model::{Catalog, SqlSyntax};
+use crate::settings::StoreLimits;
 use rusqlite::{Connection, OpenFlags};
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex, RwLock};
@@ -30,17 +32,17 @@ use std::sync::{Arc, Mutex, RwLock};
 const STATEMENT_CACHE: usize = 512;
 
 pub struct SqliteStore {
-    path: PathBuf,
     writer: Mutex<Option<mpsc::Sender<WriteJob>>>,
     writer_thread: Mutex<Option<std::thread::JoinHandle<()>>>,
-    readers: Arc<Mutex<Vec<Connection>>>,
+    readers: Arc<Readers>,
     catalog: Arc<RwLock<Arc<Catalog>>>,
 }
 
 /// Page cache per connection, in KiB: the writer's is large (bulk writes touch many index pages),
-/// readers' moderate, the checkpointer's tiny (it copies pages, it does not look them up).
+/// readers' moderate (there are up to `--max-readers` of them), the checkpointer's tiny (it copies
+/// pages, it does not look them up).
 const WRITER_CACHE_KIB: i64 = 64 << 10;
-const READER_CACHE_KIB: i64 = 16 << 10;
+const READER_CACHE_KIB: i64 = 8 << 10;
 const CHECKPOINT_CACHE_KIB: i64 = 1 << 10;
 
 fn open(path: &Path, read_only: bool, cache_kib: i64) -> Result<Connection> {
@@ -57,10 +59,14 @@ fn open(path: &Path, read_only: bool, cache_kib: i64) -> Result<Connection> {
     conn.execute_batch(
         "PRAGMA busy_timeout = 10000;
          PRAGMA synchronous = NORMAL;
-         PRAGMA temp_store = MEMORY;
          PRAGMA foreign_keys = OFF;",
     )
     .map_err(Error::internal)?;
+    // Readers (which run queries) sort and build temporary B-trees on disk, so one query cannot
+    // take memory without bound; the writer keeps them in memory.
+    let temp_store = if read_only { "FILE" } else { "MEMORY" };
+    conn.pragma_update(None, "temp_store", temp_store)
+        .map_err(Error::internal)?;
     conn.pragma_update(None, "cache_size", -cache_kib)
         .map_err(Error::internal)?;
     if !read_only {
@@ -73,8 +79,11 @@ fn open(path: &Path, read_only: bool, cache_kib: i64) -> Result<Connection> {
 
 impl SqliteStore {
     /// Opens (creating if needed) the database at `path`, migrates it and loads the catalog.
-    pub fn open(path: &Path) -> Result<SqliteStore> {
+    pub fn open(path: &Path, limits: &StoreLimits) -> Result<SqliteStore> {
         let mut conn = open(path, false, WRITER_CACHE_KIB)?;
+        // After a checkpoint resets the WAL, the file is cut back to the bound.
+        conn.pragma_update(None, "journal_size_limit", limits.wal_max_bytes as i64)
+            .map_err(Error::internal)?;
         schema::migrate(&mut conn)?;
         let catalog = {
             let mut tx = SqliteTx::new(&conn);
@@ -84,20 +93,25 @@ impl SqliteStore {
         let (tx, rx) = mpsc::channel();
         let shared = catalog.clone();
         let (commits, committed) = mpsc::sync_channel(1);
-        let checkpointer = open(path, false, CHECKPOINT_CACHE_KIB)?;
+        let readers = Arc::new(Readers::new(path.to_owned(), limits.clone()));
+        let checkpointer = writer::Checkpointer {
+            conn: open(path, false, CHECKPOINT_CACHE_KIB)?,
+            wal: PathBuf::from(format!("{}-wal", path.display())),
+            wal_max_bytes: limits.wal_max_bytes,
+            readers: readers.clone(),
+        };
         std::thread::Builder::new()
             .name("sluice-checkpoint".into())
-            .spawn(move || writer::checkpoint_loop(checkpointer, committed))
+            .spawn(move || checkpointer.run(committed))
             .map_err(Error::internal)?;
         let handle = std::thread::Builder::new()
             .name("sluice-writer".into())
             .spawn(move || writer::writer_loop(conn, rx, shared, commits))
             .map_err(Error::internal)?;
         Ok(SqliteStore {
-            path: path.to_owned(),
             writer: Mutex::new(Some(tx)),
             writer_thread: Mutex::new(Some(handle)),
-            readers: Arc::new(Mutex::new(Vec::new())),
+            readers,
             catalog,
         })
     }
@@ -136,31 +150,7 @@ impl Store for SqliteStore {
     }
 
     fn read(&self, job: ReadJob) {
-        let pool = self.readers.clone();
-        let path = self.path.clone();
-        let catalog = self.catalog();
-        tokio::task::spawn_blocking(move || {
-            let conn = pool.lock().unwrap_or_else(|p| p.into_inner()).pop();
-            let conn = match conn {
-                Some(c) => c,
-                None => match open(&path, true, READER_CACHE_KIB) {
-                    Ok(c) => c,
-                    Err(_) => return,
-                },
-            };
-            // One deferred transaction gives the whole job one snapshot.
-            if conn.execute_batch("BEGIN").is_err() {
-                return;
-            }
-            let ok = catch_unwind(AssertUnwindSafe(|| {
-                job(&mut SqliteTx::new(&conn), &catalog)
-            }))
-            .is_ok();
-            let _ = conn.execute_batch("COMMIT");
-            if ok {
-                pool.lock().unwrap_or_else(|p| p.into_inner()).push(conn);
-            }
-        });
+        self.readers.read(job, self.catalog());
     }
 
     fn catalog(&self) -> Arc<Catalog> {

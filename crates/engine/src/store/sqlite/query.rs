@@ -1,6 +1,7 @@
 //! Running a checked query on SQLite: behind an authorizer that allows reading only the query's
 //! own tables and calling only vetted functions (a second line of defence behind the parser), with
-//! a deadline (progress handler), a row cap, and tight length limits.
+//! a deadline (a progress handler between steps, and a watchdog that interrupts a long step), a row
+//! cap, and limits that bound what one step can cost (string length, LIKE/GLOB pattern length).
 
 use super::rewrite::rewrite;
 use super::tx::{map_err, SqliteTx};
@@ -15,10 +16,14 @@ use rusqlite::types::{Value as SqlValue, ValueRef};
 use rusqlite::Connection;
 use serde_json::Value as Json;
 use std::collections::HashSet;
-use std::time::Instant;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
 
-/// Longest string or blob a query may build (SQLite's own default is 1 GB).
-const MAX_LENGTH: i32 = 16 << 20;
+/// Longest string or blob a query may build or read (SQLite's own default is 1 GB).
+const MAX_LENGTH: i32 = 4 << 20;
+/// Longest LIKE or GLOB pattern (SQLite's default is 50,000): a match costs up to the string's
+/// length times the pattern's, so both are bounded.
+const MAX_LIKE_PATTERN: i32 = 100;
 /// Deepest expression tree.
 const MAX_EXPR_DEPTH: i32 = 200;
 
@@ -120,20 +125,61 @@ fn guard<R>(
     .map_err(map_err)?;
     let deadline = Instant::now() + limits.timeout;
     let _ = conn.progress_handler(1000, Some(move || Instant::now() > deadline));
-    let saved = (
-        conn.limit(Limit::SQLITE_LIMIT_LENGTH),
-        conn.limit(Limit::SQLITE_LIMIT_EXPR_DEPTH),
-    );
-    let _ = conn.set_limit(Limit::SQLITE_LIMIT_LENGTH, MAX_LENGTH);
-    let _ = conn.set_limit(Limit::SQLITE_LIMIT_EXPR_DEPTH, MAX_EXPR_DEPTH);
+    let bounds = [
+        (Limit::SQLITE_LIMIT_LENGTH, MAX_LENGTH),
+        (Limit::SQLITE_LIMIT_EXPR_DEPTH, MAX_EXPR_DEPTH),
+        (Limit::SQLITE_LIMIT_LIKE_PATTERN_LENGTH, MAX_LIKE_PATTERN),
+    ];
+    let saved: Vec<_> = bounds
+        .iter()
+        .map(|&(limit, value)| (limit, conn.set_limit(limit, value)))
+        .collect();
+    let watchdog = Watchdog::start(conn, limits.timeout);
     let result = f(conn, sql);
+    drop(watchdog);
     let _ = conn.authorizer(None::<fn(AuthContext<'_>) -> Authorization>);
     let _ = conn.progress_handler(0, None::<fn() -> bool>);
-    if let (Ok(len), Ok(depth)) = saved {
-        let _ = conn.set_limit(Limit::SQLITE_LIMIT_LENGTH, len);
-        let _ = conn.set_limit(Limit::SQLITE_LIMIT_EXPR_DEPTH, depth);
+    for (limit, old) in saved {
+        if let Ok(old) = old {
+            let _ = conn.set_limit(limit, old);
+        }
     }
     result
+}
+
+/// Interrupts the connection at the deadline, even inside one long step (a LIKE over a long
+/// string is one step, which the progress handler cannot cut short). Dropping it disarms it.
+struct Watchdog {
+    done: Option<mpsc::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Watchdog {
+    fn start(conn: &Connection, within: Duration) -> Watchdog {
+        let handle = conn.get_interrupt_handle();
+        let (done, rx) = mpsc::channel::<()>();
+        let thread = std::thread::Builder::new()
+            .name("sluice-query-watchdog".into())
+            .spawn(move || {
+                if rx.recv_timeout(within) == Err(mpsc::RecvTimeoutError::Timeout) {
+                    handle.interrupt();
+                }
+            })
+            .ok();
+        Watchdog {
+            done: Some(done),
+            thread,
+        }
+    }
+}
+
+impl Drop for Watchdog {
+    fn drop(&mut self) {
+        drop(self.done.take());
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
 }
 
 fn query_error(e: rusqlite::Error) -> Error {

@@ -13,6 +13,7 @@ use crate::store::{RecordTx, SchemaChange};
 use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::{Connection, Row, Statement, ToSql};
 use std::sync::Arc;
+use std::time::Duration;
 
 /// A value bound as a SQL parameter.
 pub struct SqlValue<'a>(pub &'a Value);
@@ -293,7 +294,12 @@ impl RecordTx for SqliteTx<'_> {
         select::list(self.conn, obj, sel)
     }
 
-    fn count_records(&mut self, obj: &Object, sel: &Selection) -> Result<u64> {
-        select::count(self.conn, obj, sel)
+    fn count_records(
+        &mut self,
+        obj: &Object,
+        sel: &Selection,
+        within: Duration,
+    ) -> Result<Option<u64>> {
+        select::count_within(self.conn, obj, sel, within)
     }
 }

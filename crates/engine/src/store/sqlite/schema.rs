@@ -95,6 +95,41 @@ fn index_name(obj: &Object, field: &str) -> String {
     quote(&format!("{}_u_{}", obj.table(), field))
 }
 
+fn plain_index_name(obj: &Object, field: &str) -> String {
+    quote(&format!("{}_i_{}", obj.table(), field))
+}
+
+/// A field's non-unique index (a unique field already has its unique one).
+fn plain_index(obj: &Object, field: &str) -> String {
+    format!(
+        "CREATE INDEX IF NOT EXISTS {} ON {} ({});",
+        plain_index_name(obj, field),
+        quote(&obj.table()),
+        quote(field)
+    )
+}
+
+/// The DDL that drops every index of a field.
+fn drop_indexes(obj: &Object, field: &str) -> String {
+    format!(
+        "DROP INDEX IF EXISTS {}; DROP INDEX IF EXISTS {};",
+        index_name(obj, field),
+        plain_index_name(obj, field)
+    )
+}
+
+/// The DDL that makes a field's indexes.
+fn indexes_of(obj: &Object, f: &Field) -> String {
+    let mut sql = String::new();
+    if f.unique {
+        sql.push_str(&unique_index(obj, f));
+    }
+    if f.indexed {
+        sql.push_str(&plain_index(obj, f.name.as_str()));
+    }
+    sql
+}
+
 /// The record table: `id` is a time-ordered UUID v7, so inserts append at the end of its index.
 /// Required-ness is enforced by the engine (clear errors, cheap schema changes); uniqueness by
 /// real unique indexes, so concurrent writers cannot both win.
@@ -108,8 +143,8 @@ pub fn create_table(conn: &Connection, obj: &Object) -> Result<()> {
         sql.push_str(&format!(", {} {}", quote(f.name.as_str()), sql_type(f.ty)));
     }
     sql.push_str(") STRICT;");
-    for f in obj.fields.iter().filter(|f| f.unique) {
-        sql.push_str(&unique_index(obj, f));
+    for f in &obj.fields {
+        sql.push_str(&indexes_of(obj, f));
     }
     conn.execute_batch(&sql).map_err(Error::internal)
 }
@@ -123,7 +158,8 @@ fn unique_index(obj: &Object, f: &Field) -> String {
     )
 }
 
-/// Applies one field change. SQLite cannot drop an indexed column, so a unique field's index goes first.
+/// Applies one field change. SQLite cannot drop an indexed column, so a field's indexes go first.
+/// An index is built in one statement over the existing records (SQLite has no concurrent build).
 pub fn alter_table(conn: &Connection, obj: &Object, change: &SchemaChange) -> Result<()> {
     let table = quote(&obj.table());
     let sql = match change {
@@ -139,10 +175,7 @@ pub fn alter_table(conn: &Connection, obj: &Object, change: &SchemaChange) -> Re
                 conn.execute(&format!("UPDATE {table} SET {column} = ?1"), [SqlValue(&d)])
                     .map_err(Error::internal)?;
             }
-            if f.unique {
-                exec(&unique_index(obj, f))?;
-            }
-            return Ok(());
+            return exec(&indexes_of(obj, f));
         }
         SchemaChange::Rename { from, to } => {
             let mut s = format!(
@@ -150,19 +183,22 @@ pub fn alter_table(conn: &Connection, obj: &Object, change: &SchemaChange) -> Re
                 quote(from),
                 quote(to)
             );
-            if obj.field(to).is_some_and(|(_, f)| f.unique) {
-                s.push_str(&format!("DROP INDEX IF EXISTS {};", index_name(obj, from)));
-                if let Some((_, f)) = obj.field(to) {
-                    s.push_str(&unique_index(obj, f));
-                }
+            // Index names carry the field's name: rebuild them under the new one.
+            if let Some((_, f)) = obj.field(to).filter(|(_, f)| f.unique || f.indexed) {
+                s.push_str(&drop_indexes(obj, from));
+                s.push_str(&indexes_of(obj, f));
             }
             s
         }
         SchemaChange::Drop(f) => format!(
-            "DROP INDEX IF EXISTS {}; ALTER TABLE {table} DROP COLUMN {};",
-            index_name(obj, f.name.as_str()),
+            "{} ALTER TABLE {table} DROP COLUMN {};",
+            drop_indexes(obj, f.name.as_str()),
             quote(f.name.as_str())
         ),
+        SchemaChange::Index(field) => plain_index(obj, field),
+        SchemaChange::Unindex(field) => {
+            format!("DROP INDEX IF EXISTS {};", plain_index_name(obj, field))
+        }
     };
     conn.execute_batch(&sql).map_err(map_err)
 }

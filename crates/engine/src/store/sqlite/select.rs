@@ -3,9 +3,10 @@
 use super::records::{column_sql, read_record, select_list, SqlValue};
 use super::schema::quote;
 use super::tx::map_err;
-use crate::error::Result;
+use crate::error::{ErrorCode, Result};
 use crate::model::{CmpOp, Cond, Object, Record, Selection, SortKey, Value};
 use rusqlite::{params_from_iter, Connection};
+use std::time::{Duration, Instant};
 
 /// Builds SQL conditions with bound parameters.
 struct Where<'a> {
@@ -202,6 +203,24 @@ pub fn list(conn: &Connection, obj: &Object, sel: &Selection) -> Result<Vec<Reco
         )
         .map_err(map_err)?;
     rows.collect::<rusqlite::Result<Vec<_>>>().map_err(map_err)
+}
+
+/// Counts with a deadline: `None` when the count is interrupted at `within`.
+pub fn count_within(
+    conn: &Connection,
+    obj: &Object,
+    sel: &Selection,
+    within: Duration,
+) -> Result<Option<u64>> {
+    let deadline = Instant::now() + within;
+    let _ = conn.progress_handler(1000, Some(move || Instant::now() > deadline));
+    let counted = count(conn, obj, sel);
+    let _ = conn.progress_handler(0, None::<fn() -> bool>);
+    match counted {
+        Ok(n) => Ok(Some(n)),
+        Err(e) if e.code == ErrorCode::Timeout => Ok(None),
+        Err(e) => Err(e),
+    }
 }
 
 pub fn count(conn: &Connection, obj: &Object, sel: &Selection) -> Result<u64> {

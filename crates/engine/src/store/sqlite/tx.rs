@@ -47,6 +47,11 @@ pub fn map_err(e: rusqlite::Error) -> Error {
             return Error::new(ErrorCode::Timeout, "the statement ran out of time");
         }
     }
+    if let rusqlite::Error::SqliteFailure(f, _) = &e {
+        if f.code == SqliteCode::DiskFull {
+            return Error::io(std::io::ErrorKind::StorageFull.into());
+        }
+    }
     Error::internal(e)
 }
 

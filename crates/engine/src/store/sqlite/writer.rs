@@ -1,13 +1,15 @@
 //! The writer thread, which folds queued write jobs into one transaction (a savepoint each), and
 //! the checkpointer, which copies committed WAL frames back into the database file.
 
+use super::readers::Readers;
 use super::tx::SqliteTx;
 use crate::error::{Error, ErrorCode, Result};
 use crate::model::Catalog;
 use crate::store::{Tx, WriteJob};
 use rusqlite::Connection;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::mpsc::{Receiver, SyncSender};
+use std::path::PathBuf;
+use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
@@ -15,15 +17,47 @@ use std::time::Duration;
 const MAX_GROUP: usize = 256;
 /// Pause between a commit and the checkpoint it triggers, so one checkpoint covers many commits.
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(1000);
+/// How often idle readers are looked at when nothing commits.
+const HOUSEKEEPING_EVERY: Duration = Duration::from_secs(2);
+/// How long a TRUNCATE checkpoint waits for readers (writers wait meanwhile).
+const TRUNCATE_WAIT: Duration = Duration::from_millis(250);
 
-/// Copies committed WAL frames into the database file while the writer goes on (a PASSIVE
-/// checkpoint never blocks it), at most every `CHECKPOINT_EVERY` after a commit.
-pub fn checkpoint_loop(conn: Connection, committed: Receiver<()>) {
-    while committed.recv().is_ok() {
-        std::thread::sleep(CHECKPOINT_EVERY);
-        while committed.try_recv().is_ok() {}
-        if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
-            tracing::warn!(error = %e, "checkpoint failed");
+/// Housekeeping beside the writer: copies committed WAL frames into the database file (a PASSIVE
+/// checkpoint never blocks the writer), at most every `CHECKPOINT_EVERY` after a commit; when the
+/// WAL is over its bound, a TRUNCATE checkpoint (which waits briefly for readers, holding writers
+/// back) resets it; and idle readers are closed.
+pub struct Checkpointer {
+    pub conn: Connection,
+    pub wal: PathBuf,
+    pub wal_max_bytes: u64,
+    pub readers: Arc<Readers>,
+}
+
+impl Checkpointer {
+    pub fn run(self, committed: Receiver<()>) {
+        let _ = self.conn.busy_timeout(TRUNCATE_WAIT);
+        loop {
+            match committed.recv_timeout(HOUSEKEEPING_EVERY) {
+                Ok(()) => {
+                    std::thread::sleep(CHECKPOINT_EVERY);
+                    while committed.try_recv().is_ok() {}
+                    self.checkpoint();
+                }
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => return,
+            }
+            self.readers.close_idle();
+        }
+    }
+
+    fn checkpoint(&self) {
+        let mode = match std::fs::metadata(&self.wal) {
+            Ok(m) if m.len() > self.wal_max_bytes => "TRUNCATE",
+            _ => "PASSIVE",
+        };
+        let sql = format!("PRAGMA wal_checkpoint({mode})");
+        if let Err(e) = self.conn.query_row(&sql, [], |_| Ok(())) {
+            tracing::warn!(error = %e, mode, "checkpoint failed");
         }
     }
 }
@@ -74,7 +108,7 @@ pub fn writer_loop(
         }
         let committed = conn.execute_batch("COMMIT").map_err(|e| {
             let _ = conn.execute_batch("ROLLBACK");
-            Error::internal(e)
+            super::tx::map_err(e)
         });
         if committed.is_ok() {
             let _ = commits.try_send(());

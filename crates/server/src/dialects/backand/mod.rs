@@ -52,6 +52,16 @@ enum Creds {
     Anonymous(String),
 }
 
+impl Creds {
+    /// The stored token these credentials name, which bulk entries check again as they run.
+    fn token(&self) -> Option<String> {
+        match self {
+            Creds::Bearer(t) => Some(t.clone()),
+            Creds::None | Creds::Anonymous(_) => None,
+        }
+    }
+}
+
 /// Reads credentials and the app from headers (an HTTP request's or a bulk command's).
 fn read_creds(get: &dyn Fn(&str) -> Option<String>) -> Result<(Creds, Option<String>)> {
     let app = get("appname");
@@ -276,9 +286,10 @@ async fn bulk(
     let setup = async {
         let bytes = read_bytes(body)?;
         let (creds, app) = read_creds(&headers_get(&headers))?;
-        Ok::<_, Error>((bytes, resolve(&state.engine, creds, app).await))
+        let token = creds.token();
+        Ok::<_, Error>((bytes, resolve(&state.engine, creds, app).await, token))
     };
-    let (bytes, outer) = match setup.await {
+    let (bytes, outer, outer_token) = match setup.await {
         Ok(v) => v,
         Err(e) => return reply(Backand::error(&e)),
     };
@@ -290,13 +301,19 @@ async fn bulk(
         "bulk request: the body must be a JSON array of commands",
         move |de, feed| {
             let each = |cmd: Json| {
-                let who = match command_headers(cmd.get("headers")) {
-                    Ok(Some(h)) => read_creds(&|n: &str| h.get(n).cloned())
-                        .and_then(|(creds, app)| feed.rt.block_on(resolve(&st.engine, creds, app))),
-                    Ok(None) => outer.clone(),
-                    Err(e) => Err(e),
+                let (who, token) = match command_headers(cmd.get("headers")) {
+                    Ok(Some(h)) => match read_creds(&|n: &str| h.get(n).cloned()) {
+                        Ok((creds, app)) => {
+                            let token = creds.token();
+                            (feed.rt.block_on(resolve(&st.engine, creds, app)), token)
+                        }
+                        Err(e) => (Err(e), None),
+                    },
+                    Ok(None) => (outer.clone(), outer_token.clone()),
+                    Err(e) => (Err(e), None),
                 };
-                let (kind, item) = skeleton::plan::<Backand>(&st, &catalog, who, command_call(cmd));
+                let call = command_call(cmd);
+                let (kind, item) = skeleton::plan::<Backand>(&st, &catalog, who, token, call);
                 feed.push(kind, item)
             };
             Elements(each, PhantomData).deserialize(de)?;

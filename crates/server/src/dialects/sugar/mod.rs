@@ -328,15 +328,17 @@ async fn bulk(
         move |de, feed| {
             let each = |req: Json| {
                 let headers = request_headers(req.get("headers"));
-                let who = match token_of(&|n: &str| headers.get(n).cloned()) {
-                    Ok(Some(token)) => {
+                let (who, token) = match token_of(&|n: &str| headers.get(n).cloned()) {
+                    Ok(Some(token)) => (
                         feed.rt
-                            .block_on(caller(&st.engine, Some(&token), app.as_deref()))
-                    }
-                    Ok(None) => outer.clone(),
-                    Err(e) => Err(e),
+                            .block_on(caller(&st.engine, Some(&token), app.as_deref())),
+                        Some(token),
+                    ),
+                    Ok(None) => (outer.clone(), outer_token.clone()),
+                    Err(e) => (Err(e), None),
                 };
-                let (kind, item) = skeleton::plan::<Sugar>(&st, &catalog, who, request_call(&req));
+                let call = request_call(&req);
+                let (kind, item) = skeleton::plan::<Sugar>(&st, &catalog, who, token, call);
                 feed.push(kind, item)
             };
             // Other keys are ignored, as Sugar does.
