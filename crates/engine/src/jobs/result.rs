@@ -42,9 +42,18 @@ pub fn append(path: &Path, offset: u64, rows: &[ResultRow]) -> Result<u64> {
         .write(true)
         .open(path)
         .map_err(Error::io)?;
+    let written = write_rows(&mut file, offset, rows);
+    if written.is_err() {
+        // A chunk that could not be written (a full disk) gives back the space it took.
+        let _ = file.set_len(offset);
+    }
+    written
+}
+
+fn write_rows(file: &mut File, offset: u64, rows: &[ResultRow]) -> Result<u64> {
     file.set_len(offset).map_err(Error::io)?;
     file.seek(SeekFrom::Start(offset)).map_err(Error::io)?;
-    let mut w = csv::Writer::from_writer(BufWriter::with_capacity(1 << 16, &mut file));
+    let mut w = csv::Writer::from_writer(BufWriter::with_capacity(1 << 16, &mut *file));
     for r in rows {
         let codes = r
             .errors

@@ -48,6 +48,7 @@ impl Workers {
         while !bg.is_stopping() {
             match queue::claim(&self.core).await {
                 Ok(Some(job)) => {
+                    bg.breakpoint("job.claimed").await;
                     let (core, files, id) = (self.core.clone(), self.files.clone(), job.id.clone());
                     let done = tokio::task::spawn_blocking(move || run_job(&core, &files, job));
                     // A worker that panicked leaves its job failed, not running forever.

@@ -169,13 +169,13 @@ fn where_clause<'a>(
     w
 }
 
-pub fn list(conn: &Connection, obj: &Object, sel: &Selection) -> Result<Vec<Record>> {
-    let keys = sel.keys();
-    let w = where_clause(
-        obj,
-        &sel.cond,
-        sel.after.as_deref().map(|a| (keys.as_slice(), a)),
-    );
+/// The SQL of a list (the selection's page, in its order) and its parameters.
+fn list_sql<'a>(
+    obj: &'a Object,
+    sel: &'a Selection,
+    keys: &'a [SortKey],
+) -> (String, Vec<&'a Value>) {
+    let w = where_clause(obj, &sel.cond, sel.after.as_deref().map(|a| (keys, a)));
     let order: Vec<String> = keys
         .iter()
         .map(|k| {
@@ -195,12 +195,17 @@ pub fn list(conn: &Connection, obj: &Object, sel: &Selection) -> Result<Vec<Reco
         sel.limit,
         sel.offset
     );
+    (sql, w.params)
+}
+
+pub fn list(conn: &Connection, obj: &Object, sel: &Selection) -> Result<Vec<Record>> {
+    let keys = sel.keys();
+    let (sql, params) = list_sql(obj, sel, &keys);
     let mut stmt = conn.prepare_cached(&sql).map_err(map_err)?;
     let rows = stmt
-        .query_map(
-            params_from_iter(w.params.iter().map(|v| SqlValue(v))),
-            |r| read_record(obj, r),
-        )
+        .query_map(params_from_iter(params.iter().map(|v| SqlValue(v))), |r| {
+            read_record(obj, r)
+        })
         .map_err(map_err)?;
     rows.collect::<rusqlite::Result<Vec<_>>>().map_err(map_err)
 }
@@ -346,6 +351,60 @@ mod tests {
             " WHERE 1 AND (((\"age\" < ? OR \"age\" IS NULL)) OR (\"age\" IS ? AND (id < ? OR id IS NULL)))"
         );
         assert_eq!(w.params.len(), 3);
+    }
+
+    /// A filter on an indexed field reads the index, not the whole table.
+    #[test]
+    fn filters_on_indexed_fields_use_the_index() {
+        let spec: ObjectSpec = serde_json::from_value(json!({"name": "o", "fields": [
+            {"name": "name", "type": "text"}, {"name": "age", "type": "integer", "indexed": true}
+        ]}))
+        .unwrap();
+        let o = Object::from_spec(uuid::Uuid::nil(), spec, Timestamp::now()).unwrap();
+        let conn = Connection::open_in_memory().unwrap();
+        super::super::schema::create_table(&conn, &o).unwrap();
+        let plan = |cond: Cond, sort: Vec<SortKey>| {
+            let sel = Selection {
+                cond,
+                sort,
+                limit: 10,
+                offset: 0,
+                after: None,
+            };
+            let keys = sel.keys();
+            let (sql, params) = list_sql(&o, &sel, &keys);
+            let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
+            let rows = stmt
+                .query_map(params_from_iter(params.iter().map(|v| SqlValue(v))), |r| {
+                    r.get::<_, String>(3)
+                })
+                .unwrap();
+            rows.map(Result::unwrap).collect::<Vec<_>>().join("; ")
+        };
+        let by_age = plan(
+            Cond::Cmp(Column::Field(1), CmpOp::Eq, Value::Integer(40)),
+            vec![],
+        );
+        assert!(
+            by_age.contains("USING INDEX") && by_age.contains("_i_age"),
+            "{by_age}"
+        );
+        let by_name = plan(
+            Cond::Cmp(Column::Field(0), CmpOp::Eq, Value::Text("x".into())),
+            vec![],
+        );
+        assert!(
+            by_name.contains("SCAN"),
+            "an unindexed field scans: {by_name}"
+        );
+        let sorted = plan(
+            Cond::Cmp(Column::Field(1), CmpOp::Gte, Value::Integer(40)),
+            vec![SortKey {
+                column: Column::Field(1),
+                desc: true,
+            }],
+        );
+        assert!(sorted.contains("_i_age"), "{sorted}");
     }
 
     /// The builder's SQL runs, and pages through rows with equal sort values without losing any.
