@@ -55,6 +55,18 @@ enum BenchCommand {
         #[arg(long, default_value_t = 100_000)]
         rows: usize,
     },
+    /// Many clients mixing writes, lists, gets and queries: latency, errors, memory, WAL size.
+    Load {
+        #[arg(long, default_value_t = 64)]
+        clients: usize,
+        #[arg(long, default_value_t = 60)]
+        seconds: u64,
+        #[arg(long, default_value_t = 200_000)]
+        rows: usize,
+        /// Another `sluice` binary to run as the server (e.g. an older build, to compare).
+        #[arg(long)]
+        server: Option<std::path::PathBuf>,
+    },
 }
 
 #[tokio::main]
@@ -85,5 +97,11 @@ async fn main() -> anyhow::Result<()> {
         Command::Bench(BenchCommand::Bulk { rows }) => bench::bulk::run(rows).await,
         Command::Bench(BenchCommand::Jobs { rows }) => bench::jobs::run(rows).await,
         Command::Bench(BenchCommand::Batches { records }) => bench::batches::run(records).await,
+        Command::Bench(BenchCommand::Load {
+            clients,
+            seconds,
+            rows,
+            server,
+        }) => bench::load::run(clients, seconds, rows, server).await,
     }
 }

@@ -3,12 +3,11 @@
 //! child process so its peak RSS can be read.
 
 use super::raw;
-use super::{bench_record, rate, ADMIN};
+use super::{bench_record, rate, ChildServer, ADMIN};
 use reqwest::Client;
 use serde_json::{json, Value};
 use std::io::{BufWriter, Write};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 const HEADER: [&str; 8] = [
@@ -84,74 +83,6 @@ fn raw_import(csv_path: &Path, db: &Path) -> anyhow::Result<Duration> {
     Ok(start.elapsed())
 }
 
-struct Child_ {
-    child: Child,
-    base: String,
-}
-
-impl Drop for Child_ {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Child_ {
-    /// The server's peak resident set so far (`VmHWM`), in MiB.
-    fn peak_rss_mib(&self) -> f64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
-            .unwrap_or_default();
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix("VmHWM:"))
-            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
-            .map_or(0.0, |kb| kb / 1024.0)
-    }
-}
-
-async fn start_server(dir: &Path) -> anyhow::Result<Child_> {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port();
-    let child = Command::new(std::env::current_exe()?)
-        .args([
-            "serve",
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-            "--data-dir",
-        ])
-        .arg(dir)
-        .args([
-            "--max-job-records",
-            "100000000",
-            "--max-upload-bytes",
-            "100000000000",
-            "--max-unzipped-bytes",
-            "100000000000",
-        ])
-        .env("SLUICE_ADMIN_TOKEN", ADMIN)
-        .env("RUST_LOG", "error")
-        .stdout(Stdio::null())
-        .spawn()?;
-    let server = Child_ {
-        child,
-        base: format!("http://127.0.0.1:{port}"),
-    };
-    let client = Client::new();
-    for _ in 0..200 {
-        if client
-            .get(format!("{}/healthz", server.base))
-            .send()
-            .await
-            .is_ok()
-        {
-            return Ok(server);
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    anyhow::bail!("the server did not start")
-}
-
 async fn call(
     client: &Client,
     method: reqwest::Method,
@@ -193,6 +124,16 @@ async fn run_job(client: &Client, base: &str, body: Value) -> anyhow::Result<(Va
     }
 }
 
+/// Limits lifted so one job can take the whole file.
+const JOB_ARGS: [&str; 6] = [
+    "--max-job-records",
+    "100000000",
+    "--max-upload-bytes",
+    "100000000000",
+    "--max-unzipped-bytes",
+    "100000000000",
+];
+
 pub async fn run(rows: usize) -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     let (csv_path, zip_path) = make_files(dir.path(), rows)?;
@@ -209,7 +150,7 @@ pub async fn run(rows: usize) -> anyhow::Result<()> {
     );
 
     let data = dir.path().join("server");
-    let server = start_server(&data).await?;
+    let server = ChildServer::start(&data, &JOB_ARGS).await?;
     let client = Client::new();
     let base = server.base.clone();
     call(

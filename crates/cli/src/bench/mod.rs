@@ -4,6 +4,7 @@
 pub mod batches;
 pub mod bulk;
 pub mod jobs;
+pub mod load;
 pub mod raw;
 pub mod records;
 
@@ -11,6 +12,8 @@ use reqwest::Client;
 use serde_json::{json, Value};
 use sluice_server::{Config, Server};
 use std::net::SocketAddr;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 use tempfile::TempDir;
 
@@ -118,4 +121,91 @@ impl BenchServer {
 
 pub fn rate(n: usize, d: Duration) -> f64 {
     n as f64 / d.as_secs_f64()
+}
+
+/// `sluice serve` as a child process, so its memory can be read from `/proc`; killed on drop.
+pub struct ChildServer {
+    pub child: Child,
+    pub base: String,
+}
+
+impl Drop for ChildServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl ChildServer {
+    /// The server's peak resident set so far (`VmHWM`), in MiB.
+    pub fn peak_rss_mib(&self) -> f64 {
+        self.status_mib("VmHWM:")
+    }
+
+    /// The server's resident set now (`VmRSS`), in MiB.
+    pub fn rss_mib(&self) -> f64 {
+        self.status_mib("VmRSS:")
+    }
+
+    fn status_mib(&self, key: &str) -> f64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .unwrap_or_default();
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(key))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+            .map_or(0.0, |kb| kb / 1024.0)
+    }
+}
+
+impl ChildServer {
+    /// Starts `sluice serve` on a free port over `dir`, with `args`, and waits until it answers.
+    pub async fn start(dir: &Path, args: &[&str]) -> anyhow::Result<ChildServer> {
+        ChildServer::start_bin(None, dir, args).await
+    }
+
+    /// Like `start`, with another `sluice` binary (`None`: this one).
+    pub async fn start_bin(
+        bin: Option<std::path::PathBuf>,
+        dir: &Path,
+        args: &[&str],
+    ) -> anyhow::Result<ChildServer> {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?
+            .local_addr()?
+            .port();
+        let bin = match bin {
+            Some(b) => b,
+            None => std::env::current_exe()?,
+        };
+        let child = Command::new(bin)
+            .args([
+                "serve",
+                "--listen",
+                &format!("127.0.0.1:{port}"),
+                "--data-dir",
+            ])
+            .arg(dir)
+            .args(args)
+            .env("SLUICE_ADMIN_TOKEN", ADMIN)
+            .env("RUST_LOG", "error")
+            .stdout(Stdio::null())
+            .spawn()?;
+        let server = ChildServer {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+        };
+        let client = Client::new();
+        for _ in 0..200 {
+            if client
+                .get(format!("{}/healthz", server.base))
+                .send()
+                .await
+                .is_ok()
+            {
+                return Ok(server);
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        anyhow::bail!("the server did not start")
+    }
 }
