@@ -96,7 +96,7 @@ pub struct Core {
 impl Core {
     pub fn new(store: Arc<dyn Store>, settings: Settings) -> Core {
         let turns = match settings.max_expensive {
-            0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
+            0 => settings.store.readers(),
             n => n,
         };
         Core {

@@ -44,7 +44,7 @@ pub mod defaults {
     pub const READER_IDLE_SECS: u64 = 10;
     pub const WAL_MAX_BYTES: u64 = 64 << 20;
     pub const MAX_EXPENSIVE: usize = 0;
-    pub const EXPENSIVE_WAIT_MS: u64 = 500;
+    pub const EXPENSIVE_WAIT_MS: u64 = 2_000;
 }
 
 /// Bounds the store keeps: how many snapshots are read at once, how long a read waits for its
@@ -180,7 +180,7 @@ pub struct Settings {
     pub batch_pause: Duration,
     pub query: QueryLimits,
     pub store: StoreLimits,
-    /// Expensive calls (queries, counts) running at once; 0: one per core.
+    /// Expensive calls (queries, counts) running at once; 0: as many as readers.
     pub max_expensive: usize,
     /// How long an expensive call waits for its turn before it is answered `busy`.
     pub expensive_wait: Duration,

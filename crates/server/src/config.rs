@@ -105,7 +105,7 @@ pub struct Config {
     /// Time `count=true` may take before the page answers without a total, in milliseconds.
     #[arg(long, env = "SLUICE_COUNT_TIMEOUT_MS", default_value_t = d::COUNT_TIMEOUT_MS)]
     pub count_timeout_ms: u64,
-    /// Queries and counts running at once (0: one per core); more wait, then get 503.
+    /// Queries and counts running at once (0: as many as readers); more wait, then get 503.
     #[arg(long, env = "SLUICE_MAX_EXPENSIVE", default_value_t = d::MAX_EXPENSIVE)]
     pub max_expensive: usize,
     /// Read connections open at once (0: four per core); more reads wait, then get 503.

@@ -42,7 +42,7 @@ pub struct SqliteStore {
 /// readers' moderate (there are up to `--max-readers` of them), the checkpointer's tiny (it copies
 /// pages, it does not look them up).
 const WRITER_CACHE_KIB: i64 = 64 << 10;
-const READER_CACHE_KIB: i64 = 8 << 10;
+const READER_CACHE_KIB: i64 = 4 << 10;
 const CHECKPOINT_CACHE_KIB: i64 = 1 << 10;
 
 fn open(path: &Path, read_only: bool, cache_kib: i64) -> Result<Connection> {

@@ -39,7 +39,10 @@ impl Checkpointer {
         loop {
             match committed.recv_timeout(HOUSEKEEPING_EVERY) {
                 Ok(()) => {
-                    std::thread::sleep(CHECKPOINT_EVERY);
+                    // Over the bound, at once; otherwise after a pause that gathers commits.
+                    if !self.over_bound() {
+                        std::thread::sleep(CHECKPOINT_EVERY);
+                    }
                     while committed.try_recv().is_ok() {}
                     self.checkpoint();
                 }
@@ -50,10 +53,15 @@ impl Checkpointer {
         }
     }
 
+    fn over_bound(&self) -> bool {
+        std::fs::metadata(&self.wal).is_ok_and(|m| m.len() > self.wal_max_bytes)
+    }
+
     fn checkpoint(&self) {
-        let mode = match std::fs::metadata(&self.wal) {
-            Ok(m) if m.len() > self.wal_max_bytes => "TRUNCATE",
-            _ => "PASSIVE",
+        let mode = if self.over_bound() {
+            "TRUNCATE"
+        } else {
+            "PASSIVE"
         };
         let sql = format!("PRAGMA wal_checkpoint({mode})");
         if let Err(e) = self.conn.query_row(&sql, [], |_| Ok(())) {
