@@ -12,6 +12,8 @@ pub mod error;
 pub mod jobs;
 pub mod model;
 pub mod ops;
+#[cfg(test)]
+mod properties;
 pub mod query;
 pub mod settings;
 pub mod store;

@@ -8,7 +8,11 @@ mod download;
 pub mod error;
 mod extract;
 mod feed;
+#[cfg(any(test, feature = "fuzzing"))]
+pub mod fuzz;
 mod native;
+#[cfg(test)]
+mod properties;
 mod serve;
 mod throttle;
 mod uploads;

@@ -125,7 +125,7 @@ async fn upload(S(state): S<State>, req: Request) -> Response {
 }
 
 #[derive(Deserialize)]
-struct BiginJob {
+pub(crate) struct BiginJob {
     #[serde(default)]
     #[allow(dead_code)]
     character_encoding: Option<String>,
@@ -170,7 +170,7 @@ struct DefaultValue {
 }
 
 /// Bigin's request → the engine's job request. With mappings, columns map only by index.
-fn translate(req: BiginJob) -> Result<JobRequest> {
+pub(crate) fn translate(req: BiginJob) -> Result<JobRequest> {
     let operation = match req.operation.as_str() {
         "insert" => JobOp::Insert,
         "update" => JobOp::Update,

@@ -198,7 +198,7 @@ fn batch_json(b: &Batch) -> Json {
 }
 
 #[derive(Deserialize)]
-struct Envelope {
+pub(crate) struct Envelope {
     batch: FulcrumBatch,
 }
 

@@ -6,7 +6,7 @@
 pub mod backand;
 pub mod bigin;
 pub mod fulcrum;
-mod skeleton;
+pub(crate) mod skeleton;
 pub mod sugar;
 
 use crate::native::documents::job_json;

@@ -29,11 +29,11 @@ use std::sync::{Arc, Mutex};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct BulkOp {
-    id: Option<String>,
-    method: Option<String>,
-    url: String,
-    body: Option<Value>,
+pub(crate) struct BulkOp {
+    pub(crate) id: Option<String>,
+    pub(crate) method: Option<String>,
+    pub(crate) url: String,
+    pub(crate) body: Option<Value>,
     #[serde(default)]
     headers: HashMap<String, String>,
 }

@@ -6,7 +6,7 @@ pub mod documents;
 pub mod handler;
 pub mod jobs;
 mod query;
-mod records;
+pub(crate) mod records;
 mod refs;
 pub mod render;
 pub mod route;

@@ -37,7 +37,7 @@ pub fn router() -> Router<State> {
 
 /// How a command's result is rendered.
 #[derive(Clone, Copy)]
-enum Kind {
+pub(crate) enum Kind {
     List,
     Get,
     Create { return_object: bool },
@@ -117,7 +117,7 @@ fn headers_get(h: &HeaderMap) -> impl Fn(&str) -> Option<String> + '_ {
 }
 
 /// Backand's wire format for the shared record path (`Call::path` is the whole URL path).
-struct Backand;
+pub(crate) struct Backand;
 
 impl Vendor for Backand {
     type Kind = Kind;
@@ -255,7 +255,7 @@ fn command_headers(v: Option<&Json>) -> Result<Option<HashMap<String, String>>> 
 
 /// A bulk command as a call: its method, URL (absolute or not) and `parameters` (an object, or a
 /// JSON string holding one).
-fn command_call(mut cmd: Json) -> Result<Call> {
+pub(crate) fn command_call(mut cmd: Json) -> Result<Call> {
     let data = cmd.as_object_mut().and_then(|m| m.remove("data"));
     let method = cmd["method"].as_str().unwrap_or("GET").to_ascii_uppercase();
     let url_text = cmd["url"]

@@ -3,7 +3,7 @@
 //! "SugarCRM").
 
 mod login;
-mod params;
+pub(crate) mod params;
 mod records;
 
 use self::params::{fields_of, list_spec, params_of};
@@ -54,7 +54,7 @@ fn check_version(v: &str) -> Result<()> {
 
 /// How a request's result is rendered.
 #[derive(Clone)]
-enum Kind {
+pub(crate) enum Kind {
     Record {
         module: String,
         fields: Option<Vec<String>>,
@@ -71,7 +71,7 @@ enum Kind {
 }
 
 /// Sugar's wire format for the shared record path (`Call::path` is below the version).
-struct Sugar;
+pub(crate) struct Sugar;
 
 impl Vendor for Sugar {
     type Kind = Kind;
@@ -287,7 +287,7 @@ fn request_headers(v: Option<&Json>) -> HashMap<String, String> {
 
 /// One bulk request as a call: `url` starts with the version (also accepted with a leading
 /// `/rest`); `data` is a JSON-encoded string, or an object.
-fn request_call(req: &Json) -> Result<Call> {
+pub(crate) fn request_call(req: &Json) -> Result<Call> {
     let method = req["method"].as_str().unwrap_or("GET").to_ascii_uppercase();
     let url_text = req["url"]
         .as_str()
