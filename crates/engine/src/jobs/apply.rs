@@ -9,7 +9,6 @@ use crate::core::Ctx;
 use crate::error::{Error, ErrorCode, Result};
 use crate::model::{Job, JobOp, JobStatus, Object, RecordId, Stamp, Value, Writes};
 use crate::ops::explain_unique;
-use std::path::Path;
 use std::sync::Arc;
 
 /// One chunk: the rows converted beside the writer, and where the input ends after them.
@@ -28,7 +27,6 @@ pub fn apply_chunk(
     obj: &Arc<Object>,
     plan: &RowPlan,
     chunk: Chunk,
-    result_path: &Path,
 ) -> Result<Job> {
     let Chunk { rows, end, from } = chunk;
     let mut job = ctx
@@ -89,7 +87,10 @@ pub fn apply_chunk(
             messages,
         });
     }
-    let result_offset = result::append(result_path, job.checkpoint.result_offset, &out)?;
+    let lines = result::render_lines(&out)?;
+    let result_offset = ctx
+        .tx
+        .append_result(&job.id, job.checkpoint.result_offset, &lines)?;
     failpoint("job.chunk.before_commit");
     job.progress.processed += n;
     job.checkpoint.rows_done += n;

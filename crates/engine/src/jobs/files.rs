@@ -1,51 +1,47 @@
-//! Where jobs keep their files on local disk: normalised uploads, result lines, rendered result
-//! ZIPs, and uploads still streaming in. Ids name files, so only UUIDs are accepted.
+//! Local scratch space for jobs: uploads while they stream in and are checked, and rendered result
+//! ZIPs (a cache any instance can rebuild from the store). Ids name files, so only UUIDs are
+//! accepted.
 
 use crate::error::{Error, Result};
 use std::path::{Path, PathBuf};
 use uuid::Uuid;
 
-pub struct Files {
+pub struct Scratch {
     dir: PathBuf,
 }
 
-impl Files {
+impl Scratch {
     /// Makes the folders under `data_dir` and clears uploads a crash cut short (they were never
     /// registered).
-    pub fn open(data_dir: &Path) -> Result<Files> {
-        for sub in ["files", "jobs", "uploads"] {
-            std::fs::create_dir_all(data_dir.join(sub)).map_err(Error::internal)?;
+    pub fn open(data_dir: &Path) -> Result<Scratch> {
+        for sub in ["uploads", "cache"] {
+            std::fs::create_dir_all(data_dir.join(sub)).map_err(Error::io)?;
         }
         for entry in std::fs::read_dir(data_dir.join("uploads"))
-            .map_err(Error::internal)?
+            .map_err(Error::io)?
             .flatten()
         {
             let _ = std::fs::remove_file(entry.path());
         }
-        Ok(Files {
+        Ok(Scratch {
             dir: data_dir.to_owned(),
         })
     }
 
-    /// A fresh path to stream an upload to before it is registered.
+    /// A fresh path to stream an upload to before it is checked.
     pub fn upload_path(&self) -> PathBuf {
         self.dir.join("uploads").join(Uuid::new_v4().to_string())
     }
 
-    /// A registered upload, normalised to CSV.
-    pub fn input(&self, file_id: &str) -> PathBuf {
-        self.dir.join("files").join(format!("{file_id}.csv"))
-    }
-
-    /// A job's result lines, appended chunk by chunk.
-    pub fn result_lines(&self, job_id: &str) -> PathBuf {
-        self.dir.join("jobs").join(format!("{job_id}.result"))
+    /// Where upload `id` is normalised before the store keeps it.
+    pub fn normalized_path(&self, id: &str) -> PathBuf {
+        self.dir.join("uploads").join(format!("{id}.csv"))
     }
 
     /// A job's result rendered as a ZIP: one per layout and number of rows done.
     pub fn result_zip(&self, job_id: &str, layout: &str, rows_done: u64) -> PathBuf {
         self.dir
-            .join("jobs")
+            .join("cache")
             .join(format!("{job_id}.{layout}.{rows_done}.zip"))
     }
 }

@@ -4,8 +4,8 @@
 
 use crate::error::{Error, Result};
 use crate::model::Job;
-use std::fs::{File, OpenOptions};
-use std::io::{BufReader, BufWriter, Read, Seek, SeekFrom, Write};
+use std::fs::File;
+use std::io::{BufWriter, Read, Write};
 use std::path::Path;
 
 /// One row's outcome, as stored and as handed to renderers.
@@ -33,27 +33,10 @@ fn status_of(s: &str) -> &'static str {
     STATUSES.iter().find(|x| **x == s).copied().unwrap_or("")
 }
 
-/// Appends rows at `offset` (dropping anything after it: work of a chunk that never committed) and
-/// returns the new end offset.
-pub fn append(path: &Path, offset: u64, rows: &[ResultRow]) -> Result<u64> {
-    let mut file = OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(path)
-        .map_err(Error::io)?;
-    let written = write_rows(&mut file, offset, rows);
-    if written.is_err() {
-        // A chunk that could not be written (a full disk) gives back the space it took.
-        let _ = file.set_len(offset);
-    }
-    written
-}
-
-fn write_rows(file: &mut File, offset: u64, rows: &[ResultRow]) -> Result<u64> {
-    file.set_len(offset).map_err(Error::io)?;
-    file.seek(SeekFrom::Start(offset)).map_err(Error::io)?;
-    let mut w = csv::Writer::from_writer(BufWriter::with_capacity(1 << 16, &mut *file));
+/// Renders rows as result lines (CSV: the copied cells, record id, status, `code-field` errors
+/// joined with `:`, messages).
+pub fn render_lines(rows: &[ResultRow]) -> Result<Vec<u8>> {
+    let mut w = csv::Writer::from_writer(Vec::with_capacity(rows.len() * 64));
     for r in rows {
         let codes = r
             .errors
@@ -69,25 +52,23 @@ fn write_rows(file: &mut File, offset: u64, rows: &[ResultRow]) -> Result<u64> {
         ]);
         w.write_record(line).map_err(Error::csv)?;
     }
-    w.flush().map_err(Error::io)?;
-    drop(w);
-    file.stream_position().map_err(Error::io)
+    w.into_inner().map_err(|e| Error::internal(e.to_string()))
 }
 
 /// Reads every row's outcome in input order: the stored ones, then the rows never reached.
+/// `result` reads the stored lines; `input` reads the upload from the checkpointed offset.
 pub fn for_each(
     job: &Job,
-    result: &Path,
-    input: &Path,
+    result: Box<dyn Read + Send>,
+    input: Box<dyn Read + Send>,
     mut f: impl FnMut(ResultRow) -> Result<()>,
 ) -> Result<()> {
     let n = job.result_columns.len();
-    if let Ok(file) = File::open(result) {
-        let stored = BufReader::new(file).take(job.checkpoint.result_offset);
+    {
         let mut rdr = csv::ReaderBuilder::new()
             .has_headers(false)
             .flexible(true)
-            .from_reader(stored);
+            .from_reader(result);
         for rec in rdr.records() {
             let rec = rec.map_err(Error::internal)?;
             let get = |i: usize| rec.get(i).unwrap_or_default().to_owned();
@@ -109,18 +90,9 @@ pub fn for_each(
         }
     }
     if job.checkpoint.rows_done < job.progress.total {
-        let mut file = File::open(input).map_err(Error::internal)?;
-        let mut rdr = if job.checkpoint.input_offset == 0 {
-            csv::ReaderBuilder::new()
-                .has_headers(true)
-                .from_reader(Box::new(BufReader::new(file)) as Box<dyn Read>)
-        } else {
-            file.seek(SeekFrom::Start(job.checkpoint.input_offset))
-                .map_err(Error::internal)?;
-            csv::ReaderBuilder::new()
-                .has_headers(false)
-                .from_reader(Box::new(BufReader::new(file)) as Box<dyn Read>)
-        };
+        let mut rdr = csv::ReaderBuilder::new()
+            .has_headers(job.checkpoint.input_offset == 0)
+            .from_reader(input);
         for rec in rdr.records() {
             let rec = rec.map_err(Error::internal)?;
             f(ResultRow {
@@ -142,8 +114,8 @@ pub fn for_each(
 /// Writes the ZIP at `out`: one CSV named `csv_name` with `header`, each row rendered by `render`.
 pub fn write_zip(
     job: &Job,
-    result: &Path,
-    input: &Path,
+    result: Box<dyn Read + Send>,
+    input: Box<dyn Read + Send>,
     out: &Path,
     csv_name: &str,
     header: &[String],

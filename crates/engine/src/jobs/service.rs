@@ -3,7 +3,7 @@
 //! start of the workers.
 
 use super::callback::{self, Callbacks, Renderer};
-use super::files::{check_id, Files};
+use super::files::{check_id, Scratch};
 use super::plan::{plan_job, JobRequest, Owner};
 use super::queue;
 use super::result::{self, ResultLayout};
@@ -20,7 +20,7 @@ use uuid::Uuid;
 
 pub struct Jobs {
     core: Arc<Core>,
-    files: Arc<Files>,
+    scratch: Scratch,
     callbacks: Arc<Callbacks>,
     queued: Arc<Notify>,
 }
@@ -28,7 +28,7 @@ pub struct Jobs {
 impl Jobs {
     pub fn new(core: Arc<Core>, data_dir: &Path) -> Result<Jobs> {
         Ok(Jobs {
-            files: Arc::new(Files::open(data_dir)?),
+            scratch: Scratch::open(data_dir)?,
             callbacks: Arc::new(Callbacks::new(core.clone())),
             queued: Arc::new(Notify::new()),
             core,
@@ -44,7 +44,6 @@ impl Jobs {
         self.callbacks.resume().await?;
         Workers {
             core: self.core.clone(),
-            files: self.files.clone(),
             callbacks: self.callbacks.clone(),
             queued: self.queued.clone(),
         }
@@ -59,7 +58,7 @@ impl Jobs {
 
     /// A fresh path for streaming an upload to before it is registered.
     pub fn upload_path(&self) -> PathBuf {
-        self.files.upload_path()
+        self.scratch.upload_path()
     }
 
     /// Checks that `who` may upload to `app`, before any byte is stored.
@@ -103,15 +102,18 @@ impl Jobs {
         };
         let format = Format::detect(content_type, name, &head[..n]);
         let id = Uuid::now_v7().to_string();
-        let out = self.files.input(&id);
+        let out = self.scratch.normalized_path(&id);
         let (raw, limits, name_owned, out2) = (
             raw.to_owned(),
             self.core.settings.upload.clone(),
             name.to_owned(),
             out.clone(),
         );
+        let (files, fid) = (self.core.store.files(), id.clone());
         let normalized = tokio::task::spawn_blocking(move || {
-            upload::normalize(&raw, format, &name_owned, &out2, &limits)
+            let n = upload::normalize(&raw, format, &name_owned, &out2, &limits)?;
+            files.put_input(&fid, &out2)?;
+            Ok(n)
         })
         .await
         .map_err(Error::internal)?;
@@ -278,21 +280,19 @@ impl Jobs {
         let job = self.load(who, app, id, Need::Read).await?;
         let layout = layout(&job);
         let out = self
-            .files
+            .scratch
             .result_zip(&job.id, layout.tag, job.checkpoint.rows_done);
         if job.status.is_final() && out.exists() {
             return Ok(out);
         }
-        let (lines, input) = (
-            self.files.result_lines(&job.id),
-            self.files.input(&job.file_id),
-        );
-        let out2 = out.clone();
+        let (files, out2) = (self.core.store.files(), out.clone());
         tokio::task::spawn_blocking(move || {
+            let lines = files.open_result(&job.id, job.checkpoint.result_offset)?;
+            let input = files.open_input(&job.file_id, job.checkpoint.input_offset)?;
             result::write_zip(
                 &job,
-                &lines,
-                &input,
+                lines,
+                input,
                 &out2,
                 &layout.csv_name,
                 &layout.header,

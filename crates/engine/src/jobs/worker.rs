@@ -5,15 +5,12 @@
 
 use super::apply::{apply_chunk, Chunk};
 use super::callback::Callbacks;
-use super::files::Files;
 use super::queue;
 use super::rows::RowPlan;
 use crate::background::failpoint;
 use crate::core::{Core, Pending};
 use crate::error::{Error, ErrorCode, Result};
 use crate::model::{Job, JobStatus};
-use std::fs::File;
-use std::io::{BufReader, Seek, SeekFrom};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Notify;
@@ -29,7 +26,6 @@ const MAX_CONFLICT_RETRIES: u32 = 5;
 #[derive(Clone)]
 pub struct Workers {
     pub core: Arc<Core>,
-    pub files: Arc<Files>,
     pub callbacks: Arc<Callbacks>,
     /// Woken when a job is queued.
     pub queued: Arc<Notify>,
@@ -49,8 +45,8 @@ impl Workers {
             match queue::claim(&self.core).await {
                 Ok(Some(job)) => {
                     bg.breakpoint("job.claimed").await;
-                    let (core, files, id) = (self.core.clone(), self.files.clone(), job.id.clone());
-                    let done = tokio::task::spawn_blocking(move || run_job(&core, &files, job));
+                    let (core, id) = (self.core.clone(), job.id.clone());
+                    let done = tokio::task::spawn_blocking(move || run_job(&core, job));
                     // A worker that panicked leaves its job failed, not running forever.
                     let job = match done.await {
                         Ok(job) => Some(job),
@@ -78,10 +74,10 @@ impl Workers {
 }
 
 /// Runs a claimed job until it completes, fails, is canceled, or the server stops (blocking).
-pub fn run_job(core: &Core, files: &Files, mut job: Job) -> Job {
+pub fn run_job(core: &Core, mut job: Job) -> Job {
     let mut retries = 0;
     loop {
-        match run_from_checkpoint(core, files, &job) {
+        match run_from_checkpoint(core, &job) {
             Ok(done) => return done,
             // Another version of the object or checkpoint: reload and go on from the checkpoint.
             Err(e) if e.code == ErrorCode::Conflict && retries < MAX_CONFLICT_RETRIES => {
@@ -104,7 +100,7 @@ pub fn run_job(core: &Core, files: &Files, mut job: Job) -> Job {
     }
 }
 
-fn run_from_checkpoint(core: &Core, files: &Files, job: &Job) -> Result<Job> {
+fn run_from_checkpoint(core: &Core, job: &Job) -> Result<Job> {
     let obj = core
         .catalog()
         .app_by_id(job.app_id)
@@ -116,21 +112,18 @@ fn run_from_checkpoint(core: &Core, files: &Files, job: &Job) -> Result<Job> {
             )
         })?;
     let plan = Arc::new(RowPlan::new(job, &obj)?);
-    let mut file = File::open(files.input(&job.file_id))
-        .map_err(|e| Error::new(ErrorCode::NotFound, format!("the job's file is gone: {e}")))?;
     let base = job.checkpoint.input_offset;
-    file.seek(SeekFrom::Start(base)).map_err(Error::internal)?;
+    let input = core.store.files().open_input(&job.file_id, base)?;
     let mut rdr = csv::ReaderBuilder::new()
         .has_headers(base == 0)
         .flexible(true)
-        .from_reader(BufReader::with_capacity(1 << 16, file));
+        .from_reader(input);
     if base == 0 {
         rdr.headers().map_err(Error::internal)?;
     }
     let mut job = job.clone();
     let mut record = csv::StringRecord::new();
     let size = core.settings.job_chunk_rows.max(1);
-    let result_path = files.result_lines(&job.id);
     // One chunk in the writer while the next is read and converted here; chunks are applied in
     // order, and each checks it follows the committed checkpoint, so a failed one stops the next.
     let mut from = job.checkpoint.rows_done;
@@ -161,13 +154,8 @@ fn run_from_checkpoint(core: &Core, files: &Files, job: &Job) -> Result<Job> {
         }
         let n = rows.len() as u64;
         let chunk = Chunk { rows, end, from };
-        let (obj, plan, path, id) = (
-            obj.clone(),
-            plan.clone(),
-            result_path.clone(),
-            job.id.clone(),
-        );
-        pending = Some(core.submit(move |ctx| apply_chunk(ctx, &id, &obj, &plan, chunk, &path)));
+        let (obj, plan, id) = (obj.clone(), plan.clone(), job.id.clone());
+        pending = Some(core.submit(move |ctx| apply_chunk(ctx, &id, &obj, &plan, chunk)));
         from += n;
     }
 }

@@ -2,6 +2,7 @@
 //! is scheduled: writes in transactions, reads on snapshots) and `Tx` (what a transaction can do,
 //! grouped by capability). All SQL lives below this module; nothing here knows the services above.
 
+pub mod local;
 pub mod sqlite;
 
 use crate::error::{Error, Result};
@@ -11,6 +12,7 @@ use crate::model::{
     Writes,
 };
 use crate::settings::{QueryLimits, StoreLimits};
+use std::io::Read;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
@@ -98,6 +100,20 @@ pub trait JobTx {
     fn jobs_by_status(&mut self, status: JobStatus, limit: usize) -> Result<Vec<Job>>;
     /// Jobs whose callback is in a status.
     fn jobs_with_callback(&mut self, status: CallbackStatus) -> Result<Vec<Job>>;
+    /// Writes `bytes` at `offset` of job `job_id`'s result lines (dropping anything after it: the
+    /// work of a chunk that never committed), with the transaction's other work; returns the end.
+    fn append_result(&mut self, job_id: &str, offset: u64, bytes: &[u8]) -> Result<u64>;
+}
+
+/// Where uploads and job results live: on local disk for the embedded store, in the database for a
+/// server backend (so every instance reaches them).
+pub trait FileStore: Send + Sync {
+    /// Keeps the normalised upload at `local` as upload `id` (the local file is moved or removed).
+    fn put_input(&self, id: &str, local: &Path) -> Result<()>;
+    /// Reads upload `id` from byte `offset` on.
+    fn open_input(&self, id: &str, offset: u64) -> Result<Box<dyn Read + Send>>;
+    /// Reads the first `len` bytes of job `job_id`'s result lines.
+    fn open_result(&self, job_id: &str, len: u64) -> Result<Box<dyn Read + Send>>;
 }
 
 /// Batches and their stored selections.
@@ -166,6 +182,8 @@ pub trait Store: Send + Sync {
     fn catalog(&self) -> Arc<Catalog>;
     /// The SQL grammar queries are checked in.
     fn syntax(&self) -> SqlSyntax;
+    /// Where uploads and results live.
+    fn files(&self) -> Arc<dyn FileStore>;
     /// Stops taking work once what is queued is done.
     fn close(&self);
 }
@@ -183,5 +201,7 @@ pub fn open(url: Option<&str>, data_dir: &Path, limits: &StoreLimits) -> Result<
             }
         },
     };
-    Ok(Arc::new(sqlite::SqliteStore::open(&path, limits)?))
+    Ok(Arc::new(sqlite::SqliteStore::open(
+        &path, data_dir, limits,
+    )?))
 }

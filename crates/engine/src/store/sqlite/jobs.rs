@@ -77,4 +77,8 @@ impl JobTx for SqliteTx<'_> {
             &[&status.as_str()],
         )
     }
+
+    fn append_result(&mut self, job_id: &str, offset: u64, bytes: &[u8]) -> Result<u64> {
+        self.files.append_result(job_id, offset, bytes)
+    }
 }

@@ -19,7 +19,8 @@ mod writer;
 pub use tx::SqliteTx;
 
 use self::readers::Readers;
-use super::{ReadJob, Store, WriteJob};
+use super::local::LocalFiles;
+use super::{FileStore, ReadJob, Store, WriteJob};
 use crate::error::{Error, Result};
 use crate::model::{Catalog, SqlSyntax};
 use crate::settings::StoreLimits;
@@ -32,6 +33,7 @@ use std::sync::{Arc, Mutex, RwLock};
 const STATEMENT_CACHE: usize = 512;
 
 pub struct SqliteStore {
+    files: Arc<LocalFiles>,
     writer: Mutex<Option<mpsc::Sender<WriteJob>>>,
     writer_thread: Mutex<Option<std::thread::JoinHandle<()>>>,
     readers: Arc<Readers>,
@@ -78,22 +80,24 @@ fn open(path: &Path, read_only: bool, cache_kib: i64) -> Result<Connection> {
 }
 
 impl SqliteStore {
-    /// Opens (creating if needed) the database at `path`, migrates it and loads the catalog.
-    pub fn open(path: &Path, limits: &StoreLimits) -> Result<SqliteStore> {
+    /// Opens (creating if needed) the database at `path`, migrates it and loads the catalog; uploads
+    /// and results live under `files_dir`.
+    pub fn open(path: &Path, files_dir: &Path, limits: &StoreLimits) -> Result<SqliteStore> {
+        let files = Arc::new(LocalFiles::open(files_dir)?);
         let mut conn = open(path, false, WRITER_CACHE_KIB)?;
         // After a checkpoint resets the WAL, the file is cut back to the bound.
         conn.pragma_update(None, "journal_size_limit", limits.wal_max_bytes as i64)
             .map_err(Error::internal)?;
         schema::migrate(&mut conn)?;
         let catalog = {
-            let mut tx = SqliteTx::new(&conn);
+            let mut tx = SqliteTx::new(&conn, &files);
             crate::store::RecordTx::load_catalog(&mut tx)?
         };
         let catalog = Arc::new(RwLock::new(Arc::new(catalog)));
         let (tx, rx) = mpsc::channel();
         let shared = catalog.clone();
         let (commits, committed) = mpsc::sync_channel(1);
-        let readers = Arc::new(Readers::new(path.to_owned(), limits.clone()));
+        let readers = Arc::new(Readers::new(path.to_owned(), limits.clone(), files.clone()));
         let checkpointer = writer::Checkpointer {
             conn: open(path, false, CHECKPOINT_CACHE_KIB)?,
             wal: PathBuf::from(format!("{}-wal", path.display())),
@@ -106,9 +110,13 @@ impl SqliteStore {
             .map_err(Error::internal)?;
         let handle = std::thread::Builder::new()
             .name("sluice-writer".into())
-            .spawn(move || writer::writer_loop(conn, rx, shared, commits))
+            .spawn({
+                let files = files.clone();
+                move || writer::writer_loop(conn, &files, rx, shared, commits)
+            })
             .map_err(Error::internal)?;
         Ok(SqliteStore {
+            files,
             writer: Mutex::new(Some(tx)),
             writer_thread: Mutex::new(Some(handle)),
             readers,
@@ -158,6 +166,10 @@ impl Store for SqliteStore {
             .read()
             .unwrap_or_else(|p| p.into_inner())
             .clone()
+    }
+
+    fn files(&self) -> Arc<dyn FileStore> {
+        self.files.clone()
     }
 
     fn syntax(&self) -> SqlSyntax {

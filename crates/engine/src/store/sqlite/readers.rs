@@ -6,6 +6,7 @@ use super::tx::{map_err, SqliteTx};
 use crate::error::{Error, ErrorCode, Result};
 use crate::model::Catalog;
 use crate::settings::StoreLimits;
+use crate::store::local::LocalFiles;
 use crate::store::{ReadJob, Snapshot};
 use rusqlite::Connection;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -20,11 +21,13 @@ pub struct Readers {
     idle: Mutex<Vec<(Connection, Instant)>>,
     permits: Arc<Semaphore>,
     limits: StoreLimits,
+    files: Arc<LocalFiles>,
 }
 
 impl Readers {
-    pub fn new(path: PathBuf, limits: StoreLimits) -> Readers {
+    pub fn new(path: PathBuf, limits: StoreLimits, files: Arc<LocalFiles>) -> Readers {
         Readers {
+            files,
             path,
             idle: Mutex::new(Vec::new()),
             permits: Arc::new(Semaphore::new(limits.readers())),
@@ -71,7 +74,7 @@ impl Readers {
         }
         let ok = catch_unwind(AssertUnwindSafe(|| {
             job(Ok(Snapshot {
-                tx: &mut SqliteTx::new(&conn),
+                tx: &mut SqliteTx::new(&conn, &self.files),
                 catalog,
             }))
         }))

@@ -3,19 +3,22 @@
 
 use super::prepared::Prepared;
 use crate::error::{Error, ErrorCode, Result};
+use crate::store::local::LocalFiles;
 use crate::store::Tx;
 use rusqlite::{Connection, ErrorCode as SqliteCode};
 
 pub struct SqliteTx<'c> {
     pub(super) conn: &'c Connection,
     pub(super) prepared: Prepared<'c>,
+    pub(super) files: &'c LocalFiles,
 }
 
 impl<'c> SqliteTx<'c> {
-    pub fn new(conn: &'c Connection) -> Self {
+    pub fn new(conn: &'c Connection, files: &'c LocalFiles) -> Self {
         Self {
             conn,
             prepared: Prepared::default(),
+            files,
         }
     }
 

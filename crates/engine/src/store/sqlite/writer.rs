@@ -5,6 +5,7 @@ use super::readers::Readers;
 use super::tx::SqliteTx;
 use crate::error::{Error, ErrorCode, Result};
 use crate::model::Catalog;
+use crate::store::local::LocalFiles;
 use crate::store::{Tx, WriteJob};
 use rusqlite::Connection;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -72,6 +73,7 @@ impl Checkpointer {
 
 pub fn writer_loop(
     conn: Connection,
+    files: &LocalFiles,
     rx: Receiver<WriteJob>,
     shared: Arc<RwLock<Arc<Catalog>>>,
     commits: SyncSender<()>,
@@ -92,7 +94,7 @@ pub fn writer_loop(
         }
         let before = catalog.clone();
         let mut dones = Vec::with_capacity(jobs.len());
-        let mut tx = SqliteTx::new(&conn);
+        let mut tx = SqliteTx::new(&conn, files);
         for job in jobs {
             if tx.savepoint().is_err() {
                 continue;
