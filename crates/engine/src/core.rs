@@ -5,13 +5,15 @@
 use crate::auth::{Need, Principal};
 use crate::background::Background;
 use crate::error::{Error, ErrorCode, Result};
-use crate::model::{App, Catalog, Object, Timestamp};
+use crate::leases::Held;
+use crate::model::{App, Catalog, Lease, Object, Timestamp};
 use crate::settings::Settings;
 use crate::store::{Finish, Store, Tx};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
+use std::time::Duration;
 use tokio::sync::{oneshot, OwnedSemaphorePermit, Semaphore};
 
 /// What work runs against: a transaction and the catalog as this transaction sees it.
@@ -91,6 +93,11 @@ pub struct Core {
     pub background: Background,
     /// Turns for expensive calls (queries, counts), so a few heavy ones cannot slow everyone.
     pub expensive: Arc<Semaphore>,
+    /// This instance's name in the leases it holds.
+    pub instance: String,
+    /// Jobs and batches running here, whose leases the heartbeat renews.
+    pub held_jobs: Held,
+    pub held_batches: Held,
 }
 
 impl Core {
@@ -104,6 +111,23 @@ impl Core {
             settings: Arc::new(settings),
             background: Background::default(),
             expensive: Arc::new(Semaphore::new(turns)),
+            instance: uuid::Uuid::new_v4().to_string(),
+            held_jobs: Held::default(),
+            held_batches: Held::default(),
+        }
+    }
+
+    /// A lease for this instance, from now.
+    pub fn lease(&self) -> Lease {
+        self.lease_for(Duration::ZERO)
+    }
+
+    /// A lease for this instance held `extra` beyond the usual time (through a wait it plans).
+    pub fn lease_for(&self, extra: Duration) -> Lease {
+        let clock = &self.settings.clock;
+        Lease {
+            owner: self.instance.clone(),
+            until: Timestamp::at(clock.now() + self.settings.lease + extra),
         }
     }
 

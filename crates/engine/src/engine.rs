@@ -43,7 +43,7 @@ impl Engine {
     /// callbacks, and running batches.
     pub async fn start(&self) -> Result<()> {
         self.jobs.start().await?;
-        self.batches.resume().await
+        self.batches.run_background().await
     }
 
     /// Stops background work at its next chunk boundary (waiting up to `limit`), then the store

@@ -10,6 +10,7 @@ pub mod core;
 mod engine;
 pub mod error;
 pub mod jobs;
+pub mod leases;
 pub mod model;
 pub mod ops;
 #[cfg(test)]

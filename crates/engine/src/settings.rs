@@ -45,6 +45,7 @@ pub mod defaults {
     pub const WAL_MAX_BYTES: u64 = 64 << 20;
     pub const MAX_EXPENSIVE: usize = 0;
     pub const EXPENSIVE_WAIT_MS: u64 = 2_000;
+    pub const LEASE_MS: u64 = 30_000;
 }
 
 /// Bounds the store keeps: how many snapshots are read at once, how long a read waits for its
@@ -184,6 +185,9 @@ pub struct Settings {
     pub max_expensive: usize,
     /// How long an expensive call waits for its turn before it is answered `busy`.
     pub expensive_wait: Duration,
+    /// How long an instance holds background work without renewing it (it renews every third of
+    /// that); past it, another instance takes the work over.
+    pub lease: Duration,
     /// The time source (tests move it forward instead of sleeping).
     pub clock: Clock,
 }
@@ -240,6 +244,7 @@ impl Default for Settings {
             },
             max_expensive: MAX_EXPENSIVE,
             expensive_wait: Duration::from_millis(EXPENSIVE_WAIT_MS),
+            lease: Duration::from_millis(LEASE_MS),
             clock: Clock::default(),
         }
     }

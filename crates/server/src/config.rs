@@ -124,6 +124,10 @@ pub struct Config {
     /// Time shutdown waits for requests in flight before it closes their connections, in seconds.
     #[arg(long, env = "SLUICE_SHUTDOWN_TIMEOUT", default_value_t = defaults::SHUTDOWN_TIMEOUT_SECS)]
     pub shutdown_timeout: u64,
+    /// How long an instance holds a running job, batch or callback without renewing it, in
+    /// milliseconds; past it, another instance sharing the database takes the work over.
+    #[arg(long, env = "SLUICE_LEASE_MS", default_value_t = d::LEASE_MS)]
+    pub lease_ms: u64,
     /// Requests per second each credential may send (bursts of twice that); 0: no limit.
     #[arg(long, env = "SLUICE_RATE_LIMIT", default_value_t = defaults::RATE_LIMIT)]
     pub rate_limit: u32,
@@ -170,6 +174,7 @@ impl Config {
             wal_max_bytes: d::WAL_MAX_BYTES,
             read_timeout: defaults::READ_TIMEOUT_SECS,
             shutdown_timeout: defaults::SHUTDOWN_TIMEOUT_SECS,
+            lease_ms: d::LEASE_MS,
             rate_limit: defaults::RATE_LIMIT,
             clock: Clock::default(),
         }
@@ -218,6 +223,7 @@ impl Config {
                 ..base.store.clone()
             },
             max_expensive: self.max_expensive,
+            lease: Duration::from_millis(self.lease_ms.max(30)),
             clock: self.clock.clone(),
             ..base
         })

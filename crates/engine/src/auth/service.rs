@@ -1,6 +1,6 @@
 //! The auth service: resolves bearer tokens to principals (with a short-lived cache that every
-//! token-touching write clears), logs app users in, refreshes sessions, and makes the bootstrap
-//! admin token.
+//! token-touching write clears, and none on a store other instances share), logs app users in,
+//! refreshes sessions, and makes the bootstrap admin token.
 
 use super::{generate_token, hash_token, verify_password, LoginThrottle, Principal};
 use crate::core::{Core, Ctx};
@@ -90,7 +90,9 @@ impl Auth {
                 if cache.len() >= TOKEN_CACHE_MAX {
                     cache.clear();
                 }
-                if self.generation.load(Ordering::SeqCst) == generation {
+                // Another instance sharing the store could revoke the token unseen: no cache then.
+                if self.generation.load(Ordering::SeqCst) == generation && !self.core.store.shared()
+                {
                     cache.insert(hash, (row.clone(), now));
                 }
                 row

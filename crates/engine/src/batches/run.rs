@@ -1,29 +1,120 @@
-//! Running a started batch: chunk by chunk, each chunk's changes and the batch's counters in one
-//! transaction, until the selection is done, the batch is canceled, or the server stops (a restart
-//! resumes it from its stored position).
+//! Running a started batch: chunk by chunk, each chunk's changes, the batch's counters and its
+//! renewed lease in one transaction, until the selection is done, the batch is canceled, the lease
+//! is lost, or the server stops (a restart, or another instance once the lease expires, resumes it
+//! from its stored position).
 
 use crate::background::failpoint;
 use crate::core::{Core, Ctx};
 use crate::error::{ErrorCode, Result};
-use crate::model::{Action, Batch, BatchStatus, Stamp, WriteMode, Writes};
+use crate::leases::every;
+use crate::model::{abandoned, Action, Batch, BatchStatus, Lease, Stamp, WriteMode, Writes};
 use std::sync::Arc;
 use std::time::Duration;
 
 /// Wait before retrying a chunk the store refused.
 const RETRY_AFTER: Duration = Duration::from_millis(500);
 
-/// Runs batch `id` on a background task.
+/// Runs batch `id` (whose lease this instance holds) on a background task, unless it runs here.
 pub fn spawn(core: &Arc<Core>, id: String) {
+    if !core.held_batches.hold(&id) {
+        return;
+    }
     let c = core.clone();
-    core.background.spawn(async move { run(c, id).await });
+    core.background.spawn(async move {
+        run(c.clone(), id.clone()).await;
+        c.held_batches.release(&id);
+    });
+}
+
+/// Takes the running batches whose holder stopped renewing (with `all`: every running batch, as
+/// on a store no other instance shares) under this instance's lease, and runs them.
+pub async fn rescue(core: &Arc<Core>, all: bool) -> Result<usize> {
+    let lease = core.lease();
+    let taken = core
+        .transact(move |ctx| {
+            let mut taken = Vec::new();
+            for found in ctx.tx.batches_by_status(BatchStatus::Running)? {
+                let Some(mut b) = ctx.tx.get_batch(&found.id)? else {
+                    continue;
+                };
+                let gone = all || abandoned(b.lease.as_ref(), &lease.owner, &ctx.now);
+                if b.status == BatchStatus::Running && gone {
+                    b.lease = Some(lease.clone());
+                    ctx.tx.put_batch(&b)?;
+                    taken.push(b.id);
+                }
+            }
+            Ok(taken)
+        })
+        .await?;
+    let n = taken.len();
+    for id in taken {
+        spawn(core, id);
+    }
+    Ok(n)
+}
+
+/// Resumes the batches left running, then keeps the leases of those running here and takes over
+/// those another instance stopped renewing.
+pub async fn start(core: &Arc<Core>) -> Result<()> {
+    let n = rescue(core, !core.store.shared()).await?;
+    if n > 0 {
+        tracing::info!(batches = n, "resuming batches left running");
+    }
+    let c = core.clone();
+    every(core, core.settings.lease / 3, move || {
+        let c = c.clone();
+        async move {
+            let ids = c.held_batches.ids();
+            if !ids.is_empty() {
+                if let Err(e) = renew(&c, ids).await {
+                    tracing::warn!(error = %e, "could not renew batch leases");
+                }
+            }
+        }
+    });
+    let c = core.clone();
+    every(core, core.settings.lease / 2, move || {
+        let c = c.clone();
+        async move {
+            if let Err(e) = rescue(&c, false).await {
+                tracing::warn!(error = %e, "could not look for abandoned batches");
+            }
+        }
+    });
+    Ok(())
+}
+
+async fn renew(core: &Core, ids: Vec<String>) -> Result<()> {
+    let lease = core.lease();
+    core.transact(move |ctx| {
+        for id in &ids {
+            let Some(mut b) = ctx.tx.get_batch(id)? else {
+                continue;
+            };
+            if b.status == BatchStatus::Running && ours(&b, &lease.owner) {
+                b.lease = Some(lease.clone());
+                ctx.tx.put_batch(&b)?;
+            }
+        }
+        Ok(())
+    })
+    .await
+}
+
+fn ours(b: &Batch, owner: &str) -> bool {
+    b.lease.as_ref().is_some_and(|l| l.held_by(owner))
 }
 
 async fn run(core: Arc<Core>, id: String) {
     let chunk = core.settings.batch_chunk_rows.max(1);
     let pause = core.settings.batch_pause;
     loop {
-        let bid = id.clone();
-        match core.transact(move |ctx| chunk_of(ctx, &bid, chunk)).await {
+        let (bid, lease) = (id.clone(), core.lease());
+        match core
+            .transact(move |ctx| chunk_of(ctx, &bid, chunk, lease))
+            .await
+        {
             Ok(true) => {
                 failpoint("batch.chunk.after_commit");
                 core.background.breakpoint("batch.chunk.after_commit").await;
@@ -33,8 +124,8 @@ async fn run(core: Arc<Core>, id: String) {
             }
             Ok(false) => return,
             // Stopping: the batch resumes at the next start. Otherwise the store refused this
-            // time: try again shortly.
-            Err(e) if e.code == ErrorCode::Unavailable => {
+            // time, or the chunk lost a race with another transaction: try again shortly.
+            Err(e) if matches!(e.code, ErrorCode::Unavailable | ErrorCode::Busy) => {
                 if !core.background.sleep(RETRY_AFTER).await {
                     return;
                 }
@@ -60,20 +151,23 @@ async fn run(core: Arc<Core>, id: String) {
 /// Ends a batch in `status`; its stored selection goes.
 fn finish(ctx: &mut Ctx<'_>, b: &mut Batch, status: BatchStatus) -> Result<()> {
     b.status = status;
+    b.lease = None;
     b.completed_at = Some(ctx.now.clone());
     b.updated_at = ctx.now.clone();
     ctx.tx.delete_batch_ids(&b.id)?;
     ctx.tx.put_batch(b)
 }
 
-/// One chunk of a running batch; `Ok(true)` while there is more to do.
-fn chunk_of(ctx: &mut Ctx<'_>, id: &str, chunk: usize) -> Result<bool> {
+/// One chunk of a running batch this instance still holds, renewing its lease; `Ok(true)` while
+/// there is more to do.
+fn chunk_of(ctx: &mut Ctx<'_>, id: &str, chunk: usize, lease: Lease) -> Result<bool> {
     let Some(mut b) = ctx.tx.get_batch(id)? else {
         return Ok(false);
     };
-    if b.status != BatchStatus::Running {
+    if b.status != BatchStatus::Running || !ours(&b, &lease.owner) {
         return Ok(false);
     }
+    b.lease = Some(lease);
     if b.cancel_requested {
         finish(ctx, &mut b, BatchStatus::Canceled)?;
         return Ok(false);

@@ -61,6 +61,7 @@ mod tests {
             app: "a".into(),
             view: None,
             status: BatchStatus::Pending,
+            lease: None,
             operations: vec![op(Some(vec!["x", "y"])), op(None), op(Some(vec!["z"]))],
             objects_total: 0,
             objects_success: 0,

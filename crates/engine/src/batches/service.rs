@@ -73,6 +73,7 @@ impl Batches {
             app: app.name.to_string(),
             view,
             status: BatchStatus::Pending,
+            lease: None,
             operations: ops,
             objects_total: 0,
             objects_success: 0,
@@ -188,7 +189,7 @@ impl Batches {
         }
         let (name, user_id) = self.display_name(&app, who).await;
         let over = total > max;
-        let id = batch.id.clone();
+        let (id, lease) = (batch.id.clone(), self.core.lease());
         let started = self
             .core
             .transact(move |ctx| {
@@ -212,6 +213,7 @@ impl Batches {
                     ));
                 } else {
                     b.status = BatchStatus::Running;
+                    b.lease = Some(lease);
                     b.objects_total = total;
                     ctx.tx.put_batch_ids(&b.id, &selected)?;
                 }
@@ -265,15 +267,8 @@ impl Batches {
             .await
     }
 
-    /// Resumes batches a crash or a stop left running.
-    pub async fn resume(&self) -> Result<()> {
-        let running = self
-            .core
-            .read(|ctx| ctx.tx.batches_by_status(BatchStatus::Running))
-            .await?;
-        for b in running {
-            run::spawn(&self.core, b.id);
-        }
-        Ok(())
+    /// Resumes batches a crash or a stop left running, and keeps the leases of running batches.
+    pub async fn run_background(&self) -> Result<()> {
+        run::start(&self.core).await
     }
 }

@@ -18,6 +18,8 @@ pub struct Chunk {
     pub end: u64,
     /// Rows done before it (the committed checkpoint it must follow).
     pub from: u64,
+    /// The instance applying it, which must still hold the job's lease.
+    pub owner: String,
 }
 
 /// Applies `chunk` to job `id`, if the job is still running and at the chunk's start.
@@ -28,16 +30,23 @@ pub fn apply_chunk(
     plan: &RowPlan,
     chunk: Chunk,
 ) -> Result<Job> {
-    let Chunk { rows, end, from } = chunk;
+    let Chunk {
+        rows,
+        end,
+        from,
+        owner,
+    } = chunk;
     let mut job = ctx
         .tx
         .get_job(id)?
         .ok_or_else(|| Error::not_found("the job is gone"))?;
-    if job.status != JobStatus::Running || job.checkpoint.rows_done != from {
+    let ours = job.lease.as_ref().is_some_and(|l| l.held_by(&owner));
+    if job.status != JobStatus::Running || job.checkpoint.rows_done != from || !ours {
         return Err(Error::new(ErrorCode::Conflict, "the job moved on"));
     }
     if job.cancel_requested {
         job.status = JobStatus::Canceled;
+        job.lease = None;
         job.completed_at = Some(ctx.now.clone());
         ctx.tx.put_job(&job)?;
         return Ok(job);

@@ -1,9 +1,10 @@
-//! The job queue's transitions, each one transaction: claim the oldest queued job, requeue, fail,
-//! finish, and start-up recovery of jobs a crash left running.
+//! The job queue's transitions, each one transaction: claim the oldest queued job under a lease,
+//! renew the leases of the jobs running here, take back jobs whose holder stopped renewing, and
+//! requeue, fail or finish a job.
 
 use crate::core::{Core, Pending};
 use crate::error::{Error, ErrorCode, Result};
-use crate::model::{CallbackStatus, Job, JobStatus};
+use crate::model::{abandoned, CallbackStatus, Job, JobStatus};
 use crate::store::Tx;
 
 fn reload(tx: &mut dyn Tx, id: &str) -> Result<Job> {
@@ -11,31 +12,52 @@ fn reload(tx: &mut dyn Tx, id: &str) -> Result<Job> {
         .ok_or_else(|| Error::not_found("the job is gone"))
 }
 
-/// Jobs left running by a crash go back to the queue; they resume from their checkpoint.
-pub async fn recover(core: &Core) -> Result<usize> {
-    core.transact(|ctx| {
-        let running = ctx.tx.jobs_by_status(JobStatus::Running, usize::MAX)?;
-        for mut job in running.iter().cloned() {
-            job.status = JobStatus::Queued;
-            ctx.tx.put_job(&job)?;
+/// Running jobs whose lease expired (or, with `all`, every running job: on a store no other
+/// instance shares, all of them were left by a stopped process) go back to the queue; they resume
+/// from their checkpoint. Returns how many.
+pub async fn rescue(core: &Core, all: bool) -> Result<usize> {
+    let me = core.instance.clone();
+    core.transact(move |ctx| {
+        let mut n = 0;
+        for found in ctx.tx.jobs_by_status(JobStatus::Running, usize::MAX)? {
+            let mut job = reload(ctx.tx, &found.id)?;
+            // This instance's own leases are renewed by its heartbeat while it lives.
+            let abandoned = all || abandoned(job.lease.as_ref(), &me, &ctx.now);
+            if job.status == JobStatus::Running && abandoned {
+                job.status = JobStatus::Queued;
+                job.lease = None;
+                ctx.tx.put_job(&job)?;
+                n += 1;
+            }
         }
-        Ok(running.len())
+        Ok(n)
     })
     .await
 }
 
-/// Takes the oldest queued job and marks it running.
+/// Takes the oldest queued job and marks it running under this instance's lease.
 pub async fn claim(core: &Core) -> Result<Option<Job>> {
-    core.transact(|ctx| {
-        let Some(mut job) = ctx.tx.jobs_by_status(JobStatus::Queued, 1)?.pop() else {
-            return Ok(None);
-        };
-        job.status = JobStatus::Running;
-        if job.started_at.is_none() {
-            job.started_at = Some(ctx.now.clone());
+    let lease = core.lease();
+    core.transact(move |ctx| ctx.tx.claim_job(&lease, &ctx.now))
+        .await
+}
+
+/// Moves the leases of these running jobs forward, where this instance still holds them.
+pub async fn renew(core: &Core, ids: Vec<String>) -> Result<()> {
+    let lease = core.lease();
+    core.transact(move |ctx| {
+        for id in &ids {
+            let Some(mut job) = ctx.tx.get_job(id)? else {
+                continue;
+            };
+            if job.status == JobStatus::Running
+                && job.lease.as_ref().is_some_and(|l| l.held_by(&lease.owner))
+            {
+                job.lease = Some(lease.clone());
+                ctx.tx.put_job(&job)?;
+            }
         }
-        ctx.tx.put_job(&job)?;
-        Ok(Some(job))
+        Ok(())
     })
     .await
 }
@@ -46,13 +68,15 @@ pub fn load(core: &Core, id: &str) -> Pending<Job> {
     core.submit(move |ctx| reload(ctx.tx, &id))
 }
 
-/// Puts a running job back in the queue (the store refused it this time).
+/// Puts a job this instance runs back in the queue (the store refused it this time).
 pub fn requeue(core: &Core, id: &str) -> Pending<Job> {
-    let id = id.to_owned();
+    let (id, owner) = (id.to_owned(), core.instance.clone());
     core.submit(move |ctx| {
         let mut job = reload(ctx.tx, &id)?;
-        if job.status == JobStatus::Running {
+        if job.status == JobStatus::Running && job.lease.as_ref().is_some_and(|l| l.held_by(&owner))
+        {
             job.status = JobStatus::Queued;
+            job.lease = None;
             ctx.tx.put_job(&job)?;
         }
         Ok(job)
@@ -65,6 +89,7 @@ pub fn fail(core: &Core, id: &str, message: String) -> Pending<Job> {
     core.submit(move |ctx| {
         let mut job = reload(ctx.tx, &id)?;
         job.status = JobStatus::Failed;
+        job.lease = None;
         job.error = Some(message);
         job.completed_at = Some(ctx.now.clone());
         if let Some(cb) = job.callback.as_mut() {
@@ -89,6 +114,7 @@ pub fn finish(core: &Core, id: &str, rows_done: u64) -> Pending<Job> {
         } else {
             JobStatus::Completed
         };
+        job.lease = None;
         job.completed_at = Some(ctx.now.clone());
         if let Some(cb) = job
             .callback

@@ -37,7 +37,8 @@ impl Jobs {
 
     /// Requeues jobs a crash left running, resumes pending callbacks, and starts the workers.
     pub async fn start(&self) -> Result<()> {
-        let n = queue::recover(&self.core).await?;
+        // A store no other instance shares holds only jobs a stopped process left running.
+        let n = queue::rescue(&self.core, !self.core.store.shared()).await?;
         if n > 0 {
             tracing::info!(jobs = n, "resuming jobs left running");
         }

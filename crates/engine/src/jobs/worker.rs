@@ -10,6 +10,7 @@ use super::rows::RowPlan;
 use crate::background::failpoint;
 use crate::core::{Core, Pending};
 use crate::error::{Error, ErrorCode, Result};
+use crate::leases::every;
 use crate::model::{Job, JobStatus};
 use std::sync::Arc;
 use std::time::Duration;
@@ -32,11 +33,43 @@ pub struct Workers {
 }
 
 impl Workers {
+    /// Starts `n` workers, the heartbeat that renews their jobs' leases, and the rescuer that takes
+    /// back jobs and callbacks whose holder stopped renewing.
     pub fn spawn(&self, n: usize) {
         for _ in 0..n.max(1) {
             let w = self.clone();
             self.core.background.spawn(async move { w.run().await });
         }
+        let lease = self.core.settings.lease;
+        let w = self.clone();
+        every(&self.core, lease / 3, move || {
+            let w = w.clone();
+            async move {
+                let ids = w.core.held_jobs.ids();
+                if !ids.is_empty() {
+                    if let Err(e) = queue::renew(&w.core, ids).await {
+                        tracing::warn!(error = %e, "could not renew job leases");
+                    }
+                }
+            }
+        });
+        let w = self.clone();
+        every(&self.core, lease / 2, move || {
+            let w = w.clone();
+            async move {
+                match queue::rescue(&w.core, false).await {
+                    Ok(0) => {}
+                    Ok(n) => {
+                        tracing::info!(jobs = n, "taking over jobs whose holder stopped");
+                        w.queued.notify_one();
+                    }
+                    Err(e) => tracing::warn!(error = %e, "could not look for abandoned jobs"),
+                }
+                if let Err(e) = w.callbacks.resume().await {
+                    tracing::warn!(error = %e, "could not look for pending callbacks");
+                }
+            }
+        });
     }
 
     async fn run(self) {
@@ -46,9 +79,11 @@ impl Workers {
                 Ok(Some(job)) => {
                     bg.breakpoint("job.claimed").await;
                     let (core, id) = (self.core.clone(), job.id.clone());
-                    let done = tokio::task::spawn_blocking(move || run_job(&core, job));
+                    self.core.held_jobs.hold(&id);
+                    let done = tokio::task::spawn_blocking(move || run_job(&core, job)).await;
+                    self.core.held_jobs.release(&id);
                     // A worker that panicked leaves its job failed, not running forever.
-                    let job = match done.await {
+                    let job = match done {
                         Ok(job) => Some(job),
                         Err(_) => {
                             let msg = "the job stopped on an internal error".to_owned();
@@ -79,25 +114,33 @@ pub fn run_job(core: &Core, mut job: Job) -> Job {
     loop {
         match run_from_checkpoint(core, &job) {
             Ok(done) => return done,
-            // Another version of the object or checkpoint: reload and go on from the checkpoint.
-            Err(e) if e.code == ErrorCode::Conflict && retries < MAX_CONFLICT_RETRIES => {
+            // Another version of the object or checkpoint, or a transaction that lost a race with
+            // another: reload and go on from the checkpoint, unless the job is no longer ours.
+            Err(e)
+                if matches!(e.code, ErrorCode::Conflict | ErrorCode::Busy)
+                    && retries < MAX_CONFLICT_RETRIES =>
+            {
                 retries += 1;
                 match queue::load(core, &job.id).wait() {
-                    Ok(j) => job = j,
+                    Ok(j) if j.status == JobStatus::Running && ours(core, &j) => job = j,
+                    Ok(j) => return j,
                     Err(_) => return job,
                 }
             }
-            // Stopping: the job stays running and resumes at the next start. Otherwise the store
-            // refused this time: back to the queue, to be taken again.
+            // Stopping, or the store refused this time: back to the queue, to be taken again
+            // (here after a restart, or by another instance).
             Err(e) if e.code == ErrorCode::Unavailable => {
-                if !core.background.is_stopping() {
-                    let _ = queue::requeue(core, &job.id).wait();
-                }
-                return job;
+                return queue::requeue(core, &job.id).wait().unwrap_or(job);
             }
             Err(e) => return queue::fail(core, &job.id, e.message).wait().unwrap_or(job),
         }
     }
+}
+
+fn ours(core: &Core, job: &Job) -> bool {
+    job.lease
+        .as_ref()
+        .is_some_and(|l| l.held_by(&core.instance))
 }
 
 fn run_from_checkpoint(core: &Core, job: &Job) -> Result<Job> {
@@ -153,7 +196,12 @@ fn run_from_checkpoint(core: &Core, job: &Job) -> Result<Job> {
             return queue::finish(core, &job.id, job.checkpoint.rows_done).wait();
         }
         let n = rows.len() as u64;
-        let chunk = Chunk { rows, end, from };
+        let chunk = Chunk {
+            rows,
+            end,
+            from,
+            owner: core.instance.clone(),
+        };
         let (obj, plan, id) = (obj.clone(), plan.clone(), job.id.clone());
         pending = Some(core.submit(move |ctx| apply_chunk(ctx, &id, &obj, &plan, chunk)));
         from += n;

@@ -1,6 +1,7 @@
 //! Batches as stored: operations over records selected by a query or by ids, typed statuses and
 //! the counters that move with each chunk.
 
+use super::lease::Lease;
 use super::lifecycle::{Phase, Tracked};
 use super::query::QueryView;
 use super::record::Timestamp;
@@ -86,6 +87,9 @@ pub struct Batch {
     #[serde(default)]
     pub view: Option<QueryView>,
     pub status: BatchStatus,
+    /// The instance running it, while it runs.
+    #[serde(default)]
+    pub lease: Option<Lease>,
     pub operations: Vec<BatchOp>,
     pub objects_total: u64,
     pub objects_success: u64,

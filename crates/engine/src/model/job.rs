@@ -1,6 +1,7 @@
 //! Bulk-write jobs and their uploads as stored: typed statuses, progress, the checkpoint a chunk
 //! moves, and the callback's delivery state.
 
+use super::lease::Lease;
 use super::lifecycle::{Phase, Tracked};
 use super::record::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -114,6 +115,9 @@ pub struct Callback {
     pub attempts: u32,
     pub last_error: Option<String>,
     pub delivered_at: Option<Timestamp>,
+    /// The instance delivering it now.
+    #[serde(default)]
+    pub lease: Option<Lease>,
 }
 
 /// A stored upload, normalised to CSV.
@@ -148,6 +152,9 @@ pub struct Job {
     #[serde(default, alias = "dialect")]
     pub tag: String,
     pub status: JobStatus,
+    /// The instance running it, while it runs.
+    #[serde(default)]
+    pub lease: Option<Lease>,
     pub progress: Progress,
     pub checkpoint: Checkpoint,
     /// Input columns copied into the result file: the first three mapped ones.

@@ -5,6 +5,7 @@ mod access;
 mod batch;
 mod catalog;
 mod job;
+mod lease;
 mod lifecycle;
 mod names;
 mod query;
@@ -18,6 +19,7 @@ pub use catalog::{App, Catalog, Field, FieldSpec, FieldType, Object, ObjectSpec}
 pub use job::{
     Callback, CallbackStatus, Checkpoint, FileRow, Job, JobOp, JobStatus, Mapping, Progress,
 };
+pub use lease::{abandoned, takeable, Lease};
 pub use lifecycle::{cancel, Phase, Tracked};
 pub use names::{Name, SYSTEM_FIELDS};
 pub use query::{

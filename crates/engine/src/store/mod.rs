@@ -8,8 +8,8 @@ pub mod sqlite;
 use crate::error::{Error, Result};
 use crate::model::{
     App, Batch, BatchStatus, CallbackStatus, Catalog, CheckedQuery, Field, FileRow, Job, JobStatus,
-    Object, QueryResult, Record, Selected, Selection, SqlSyntax, Stamp, TokenRow, UserRow, Value,
-    Writes,
+    Lease, Object, QueryResult, Record, Selected, Selection, SqlSyntax, Stamp, Timestamp, TokenRow,
+    UserRow, Value, Writes,
 };
 use crate::settings::{QueryLimits, StoreLimits};
 use std::io::Read;
@@ -93,7 +93,11 @@ pub trait JobTx {
     fn put_file(&mut self, file: &FileRow) -> Result<()>;
     fn get_file(&mut self, app_id: Uuid, id: &str) -> Result<Option<FileRow>>;
     fn put_job(&mut self, job: &Job) -> Result<()>;
+    /// The job; in a write transaction, locked until it ends (so a read-modify-write of it is
+    /// safe against other instances).
     fn get_job(&mut self, id: &str) -> Result<Option<Job>>;
+    /// Takes the oldest queued job no other transaction is taking, marks it running under `lease`.
+    fn claim_job(&mut self, lease: &Lease, now: &Timestamp) -> Result<Option<Job>>;
     /// An app's jobs, newest first.
     fn list_jobs(&mut self, app_id: Uuid, limit: usize) -> Result<Vec<Job>>;
     /// Jobs in a status, oldest first (the queue order).
@@ -119,6 +123,7 @@ pub trait FileStore: Send + Sync {
 /// Batches and their stored selections.
 pub trait BatchTx {
     fn put_batch(&mut self, batch: &Batch) -> Result<()>;
+    /// The batch; in a write transaction, locked until it ends.
     fn get_batch(&mut self, id: &str) -> Result<Option<Batch>>;
     /// An app's batches, newest first.
     fn list_batches(&mut self, app_id: Uuid, limit: usize) -> Result<Vec<Batch>>;
@@ -184,6 +189,9 @@ pub trait Store: Send + Sync {
     fn syntax(&self) -> SqlSyntax;
     /// Where uploads and results live.
     fn files(&self) -> Arc<dyn FileStore>;
+    /// Whether other server instances may use the same database (then nothing read from it may be
+    /// cached across transactions, and background work is held by leases).
+    fn shared(&self) -> bool;
     /// Stops taking work once what is queued is done.
     fn close(&self);
 }

@@ -1,6 +1,8 @@
 //! Job callbacks: once a job finishes, its document — rendered by the front door that made the
 //! job — is signed and POSTed to the caller's URL, retried with exponential backoff, each attempt
-//! recorded on the job; deliveries left pending by a stop resume at the next start.
+//! recorded on the job; deliveries left pending by a stop resume at the next start. Each attempt is
+//! made under a lease on the delivery (held through the backoff that follows it), so among
+//! instances sharing a database exactly one delivers, and another takes over if it dies.
 
 mod policy;
 mod send;
@@ -10,10 +12,10 @@ pub use send::sign;
 
 use crate::core::Core;
 use crate::error::Error;
-use crate::model::{CallbackStatus, Job};
+use crate::model::{takeable, CallbackStatus, Job};
 use serde_json::Value as Json;
-use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex, RwLock};
 
 /// Renders a job as its callback body.
 pub type Renderer = Arc<dyn Fn(&Job) -> Json + Send + Sync>;
@@ -22,6 +24,8 @@ pub struct Callbacks {
     core: Arc<Core>,
     /// By job tag; the `""` entry renders jobs whose tag has none of its own.
     renderers: RwLock<HashMap<String, Renderer>>,
+    /// The jobs whose callbacks a task here is delivering.
+    active: Mutex<HashSet<String>>,
 }
 
 impl Callbacks {
@@ -29,6 +33,7 @@ impl Callbacks {
         Callbacks {
             core,
             renderers: RwLock::new(HashMap::new()),
+            active: Mutex::new(HashSet::new()),
         }
     }
 
@@ -46,7 +51,7 @@ impl Callbacks {
         Some(r(job))
     }
 
-    /// Resumes the deliveries a stop left pending.
+    /// Resumes the deliveries a stop (or another instance that died) left pending.
     pub async fn resume(self: &Arc<Self>) -> crate::error::Result<()> {
         let pending = self
             .core
@@ -58,18 +63,52 @@ impl Callbacks {
         Ok(())
     }
 
-    /// Delivers a finished job's callback on a background task.
-    pub fn spawn(self: &Arc<Self>, job_id: String) {
-        let me = self.clone();
-        self.core
-            .background
-            .spawn(async move { me.deliver(job_id).await });
+    fn active(&self) -> std::sync::MutexGuard<'_, HashSet<String>> {
+        self.active.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    async fn deliver(&self, job_id: String) {
+    /// Delivers a finished job's callback on a background task (unless one here already is).
+    pub fn spawn(self: &Arc<Self>, job_id: String) {
+        if !self.active().insert(job_id.clone()) {
+            return;
+        }
+        let me = self.clone();
+        self.core.background.spawn(async move {
+            me.deliver(&job_id).await;
+            me.active().remove(&job_id);
+        });
+    }
+
+    /// Takes the delivery of job `id`'s callback for one attempt, if it is due and no other
+    /// instance holds it (on a store nobody else shares, the only other holder was a stopped run).
+    async fn claim(self: &Arc<Self>, id: &str) -> Option<Job> {
+        let (me, id) = (self.clone(), id.to_owned());
+        let shared = self.core.store.shared();
+        let hold = self.core.settings.callback_timeout;
+        self.core
+            .transact(move |ctx| {
+                let Some(mut job) = ctx.tx.get_job(&id)? else {
+                    return Ok(None);
+                };
+                let lease = me.core.lease_for(hold);
+                let Some(cb) = job.callback.as_mut().filter(|cb| {
+                    cb.status == CallbackStatus::Pending
+                        && (!shared || takeable(cb.lease.as_ref(), &lease.owner, &ctx.now))
+                }) else {
+                    return Ok(None);
+                };
+                cb.lease = Some(lease);
+                ctx.tx.put_job(&job)?;
+                Ok(Some(job))
+            })
+            .await
+            .ok()
+            .flatten()
+    }
+
+    async fn deliver(self: &Arc<Self>, job_id: &str) {
         loop {
-            let id = job_id.clone();
-            let Ok(Some(job)) = self.core.read(move |ctx| ctx.tx.get_job(&id)).await else {
+            let Some(job) = self.claim(job_id).await else {
                 return;
             };
             let Some(cb) = job.callback.clone().filter(|_| job.callback_due()) else {
@@ -94,7 +133,10 @@ impl Callbacks {
             .await;
             let attempts = cb.attempts + 1;
             let give_up = attempts >= s.callback_attempts;
-            let id = job_id.clone();
+            let wait = s
+                .callback_backoff
+                .saturating_mul(1 << (attempts - 1).min(16));
+            let (id, me) = (job_id.to_owned(), self.clone());
             let recorded = self
                 .core
                 .transact(move |ctx| {
@@ -117,6 +159,9 @@ impl Callbacks {
                                 }
                             }
                         }
+                        // Held through the backoff, so the next attempt is this instance's.
+                        cb.lease =
+                            (cb.status == CallbackStatus::Pending).then(|| me.core.lease_for(wait));
                     }
                     ctx.tx.put_job(&job)?;
                     Ok(job.callback_due())
@@ -125,9 +170,6 @@ impl Callbacks {
             if !matches!(recorded, Ok(true)) {
                 return;
             }
-            let wait = s
-                .callback_backoff
-                .saturating_mul(1 << (attempts - 1).min(16));
             if !self.core.background.sleep(wait).await {
                 return;
             }

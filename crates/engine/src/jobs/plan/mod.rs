@@ -182,6 +182,7 @@ pub fn plan_job(req: JobRequest, obj: &Object, file: &FileRow, owner: Owner<'_>)
         callback,
         tag: owner.tag,
         status: JobStatus::Queued,
+        lease: None,
         progress: Progress {
             total: file.rows,
             ..Progress::default()
@@ -271,6 +272,7 @@ fn check_callback(c: CallbackSpec) -> Result<Callback> {
         attempts: 0,
         last_error: None,
         delivered_at: None,
+        lease: None,
     })
 }
 

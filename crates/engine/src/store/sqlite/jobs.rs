@@ -3,7 +3,7 @@
 use super::docs::{docs_where, to_doc};
 use super::tx::{map_err, SqliteTx};
 use crate::error::Result;
-use crate::model::{CallbackStatus, FileRow, Job, JobStatus};
+use crate::model::{CallbackStatus, FileRow, Job, JobStatus, Lease, Timestamp};
 use crate::store::JobTx;
 use rusqlite::params;
 use uuid::Uuid;
@@ -47,6 +47,19 @@ impl JobTx for SqliteTx<'_> {
 
     fn get_job(&mut self, id: &str) -> Result<Option<Job>> {
         Ok(docs_where(self.conn, "_jobs", "id = ?1", &[&id])?.pop())
+    }
+
+    fn claim_job(&mut self, lease: &Lease, now: &Timestamp) -> Result<Option<Job>> {
+        let Some(mut job) = self.jobs_by_status(JobStatus::Queued, 1)?.pop() else {
+            return Ok(None);
+        };
+        job.status = JobStatus::Running;
+        job.lease = Some(lease.clone());
+        if job.started_at.is_none() {
+            job.started_at = Some(now.clone());
+        }
+        self.put_job(&job)?;
+        Ok(Some(job))
     }
 
     fn list_jobs(&mut self, app_id: Uuid, limit: usize) -> Result<Vec<Job>> {

@@ -168,6 +168,10 @@ impl Store for SqliteStore {
             .clone()
     }
 
+    fn shared(&self) -> bool {
+        false
+    }
+
     fn files(&self) -> Arc<dyn FileStore> {
         self.files.clone()
     }

@@ -1,0 +1,46 @@
+//! What this instance holds under leases (running jobs and batches), and the two periodic tasks
+//! that keep leases honest: a heartbeat renewing what is held here, a rescuer taking over what
+//! another instance stopped renewing.
+
+use crate::core::Core;
+use std::collections::HashSet;
+use std::future::Future;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+/// Ids of work running on this instance.
+#[derive(Default)]
+pub struct Held(Mutex<HashSet<String>>);
+
+impl Held {
+    fn lock(&self) -> MutexGuard<'_, HashSet<String>> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Marks `id` as running here; false if it already was.
+    pub fn hold(&self, id: &str) -> bool {
+        self.lock().insert(id.to_owned())
+    }
+
+    pub fn release(&self, id: &str) {
+        self.lock().remove(id);
+    }
+
+    pub fn ids(&self) -> Vec<String> {
+        self.lock().iter().cloned().collect()
+    }
+}
+
+/// Runs `tick` every `period` on a background task until the engine stops.
+pub fn every<F, Fut>(core: &Arc<Core>, period: Duration, tick: F)
+where
+    F: Fn() -> Fut + Send + 'static,
+    Fut: Future<Output = ()> + Send,
+{
+    let c = core.clone();
+    core.background.spawn(async move {
+        while c.background.sleep(period).await {
+            tick().await;
+        }
+    });
+}
