@@ -8,7 +8,7 @@ use crate::error::{Error, ErrorCode, Result};
 use crate::leases::Held;
 use crate::model::{App, Catalog, Lease, Object, Timestamp};
 use crate::settings::Settings;
-use crate::store::{Finish, Store, Tx};
+use crate::store::{Store, Tx, WriteWork};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -84,6 +84,41 @@ impl<R> Future for Pending<R> {
         Pin::new(&mut self.0)
             .poll(cx)
             .map(|r| r.map_err(|_| gone()).and_then(|r| r))
+    }
+}
+
+/// A write closure as the store's unit of work: the result of its last run waits for the commit.
+struct Work<F, R> {
+    f: F,
+    settings: Arc<Settings>,
+    result: Option<Result<R>>,
+    send: oneshot::Sender<Result<R>>,
+}
+
+impl<F, R> WriteWork for Work<F, R>
+where
+    F: FnMut(&mut Ctx<'_>) -> Result<R> + Send,
+    R: Send,
+{
+    fn run(&mut self, tx: &mut dyn Tx, catalog: &mut Arc<Catalog>) -> bool {
+        let mut ctx = Ctx {
+            tx,
+            catalog,
+            now: self.settings.clock.timestamp(),
+            settings: &self.settings,
+            discarded: false,
+        };
+        let r = (self.f)(&mut ctx);
+        let keep = r.is_ok() && !ctx.discarded;
+        self.result = Some(r);
+        keep
+    }
+
+    fn done(self: Box<Self>, committed: Result<()>) {
+        let r = self
+            .result
+            .unwrap_or_else(|| Err(Error::internal("write work never ran")));
+        let _ = self.send.send(committed.and(r));
     }
 }
 
@@ -165,10 +200,11 @@ impl Core {
     }
 
     /// Runs `f` in a write transaction; its work is kept when it returns `Ok` (unless it called
-    /// `discard`), and undone otherwise.
+    /// `discard`), and undone otherwise. A store may run `f` again on a fresh transaction when the
+    /// first lost a race, so `f` must not consume what it captures.
     pub async fn transact<R: Send + 'static>(
         &self,
-        f: impl FnOnce(&mut Ctx<'_>) -> Result<R> + Send + 'static,
+        f: impl FnMut(&mut Ctx<'_>) -> Result<R> + Send + 'static,
     ) -> Result<R> {
         self.submit(f).await
     }
@@ -176,25 +212,14 @@ impl Core {
     /// Queues `f` for the writer and returns at once; the handle waits for the commit.
     pub fn submit<R: Send + 'static>(
         &self,
-        f: impl FnOnce(&mut Ctx<'_>) -> Result<R> + Send + 'static,
+        f: impl FnMut(&mut Ctx<'_>) -> Result<R> + Send + 'static,
     ) -> Pending<R> {
         let (send, recv) = oneshot::channel();
-        let settings = self.settings.clone();
-        self.store.write(Box::new(move |tx, catalog| {
-            let mut ctx = Ctx {
-                tx,
-                catalog,
-                now: settings.clock.timestamp(),
-                settings: &settings,
-                discarded: false,
-            };
-            let r = f(&mut ctx);
-            Finish {
-                keep: r.is_ok() && !ctx.discarded,
-                done: Box::new(move |committed| {
-                    let _ = send.send(committed.and(r));
-                }),
-            }
+        self.store.write(Box::new(Work {
+            f,
+            settings: self.settings.clone(),
+            result: None,
+            send,
         }));
         Pending(recv)
     }

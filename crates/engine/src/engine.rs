@@ -103,7 +103,7 @@ impl Engine {
         } else {
             op
         };
-        let result = self.core.transact(move |ctx| ops::run(ctx, &who, op)).await;
+        let result = self.core.transact(move |ctx| ops::run(ctx, &who, op.clone())).await;
         if clears {
             self.auth.clear_cache();
         }
@@ -132,9 +132,10 @@ impl Engine {
         rx: std::sync::mpsc::Receiver<BulkMsg>,
     ) -> Result<Vec<Result<Output>>> {
         let max = self.core.settings.max_bulk_ops;
+        let mut feed = ops::BulkFeed::new(rx);
         let results = self
             .core
-            .transact(move |ctx| ops::run_bulk(ctx, &rx, max))
+            .transact(move |ctx| ops::run_bulk(ctx, &mut feed, max))
             .await;
         self.auth.clear_cache();
         results

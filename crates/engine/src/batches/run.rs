@@ -112,7 +112,7 @@ async fn run(core: Arc<Core>, id: String) {
     loop {
         let (bid, lease) = (id.clone(), core.lease());
         match core
-            .transact(move |ctx| chunk_of(ctx, &bid, chunk, lease))
+            .transact(move |ctx| chunk_of(ctx, &bid, chunk, lease.clone()))
             .await
         {
             Ok(true) => {

@@ -201,8 +201,8 @@ impl Batches {
                     return Err(already(&b));
                 }
                 b.updated_at = ctx.now.clone();
-                b.updated_by = name;
-                b.updated_by_id = user_id;
+                b.updated_by = name.clone();
+                b.updated_by_id = user_id.clone();
                 b.started_at = Some(ctx.now.clone());
                 if over {
                     ctx.tx.delete_batch_ids(&b.id)?;
@@ -213,7 +213,7 @@ impl Batches {
                     ));
                 } else {
                     b.status = BatchStatus::Running;
-                    b.lease = Some(lease);
+                    b.lease = Some(lease.clone());
                     b.objects_total = total;
                     ctx.tx.put_batch_ids(&b.id, &selected)?;
                 }

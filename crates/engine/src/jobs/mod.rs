@@ -9,6 +9,7 @@ mod plan;
 mod queue;
 pub mod result;
 mod rows;
+mod segment;
 mod service;
 pub mod upload;
 mod worker;

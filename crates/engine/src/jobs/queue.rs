@@ -90,7 +90,7 @@ pub fn fail(core: &Core, id: &str, message: String) -> Pending<Job> {
         let mut job = reload(ctx.tx, &id)?;
         job.status = JobStatus::Failed;
         job.lease = None;
-        job.error = Some(message);
+        job.error = Some(message.clone());
         job.completed_at = Some(ctx.now.clone());
         if let Some(cb) = job.callback.as_mut() {
             cb.status = CallbackStatus::Pending;

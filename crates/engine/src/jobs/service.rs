@@ -185,10 +185,10 @@ impl Jobs {
                     user: who.user_name(),
                     user_id: who.user_id(),
                     now: ctx.now.clone(),
-                    tag,
+                    tag: tag.clone(),
                     max_records: max,
                 };
-                let job = plan_job(req, &obj, &file, owner)?;
+                let job = plan_job(req.clone(), &obj, &file, owner)?;
                 ctx.tx.put_job(&job)?;
                 Ok(job)
             })

@@ -203,7 +203,7 @@ fn run_from_checkpoint(core: &Core, job: &Job) -> Result<Job> {
             owner: core.instance.clone(),
         };
         let (obj, plan, id) = (obj.clone(), plan.clone(), job.id.clone());
-        pending = Some(core.submit(move |ctx| apply_chunk(ctx, &id, &obj, &plan, chunk)));
+        pending = Some(core.submit(move |ctx| apply_chunk(ctx, &id, &obj, &plan, &chunk)));
         from += n;
     }
 }

@@ -10,7 +10,8 @@ use std::collections::HashMap;
 use std::sync::mpsc::Receiver;
 
 /// Builds an item's op once the earlier results are known (for references such as `${c1.body.id}`).
-pub type BulkPlan = Box<dyn FnOnce(&[Result<Output>]) -> Result<Op> + Send>;
+/// It may be called again if the store runs the request's transaction again.
+pub type BulkPlan = Box<dyn Fn(&[Result<Output>]) -> Result<Op> + Send>;
 
 /// One entry of a bulk request: who runs it (already authenticated, or why not), the token to
 /// check again as of the entry (a revocation or demotion by an earlier entry counts), and its op.
@@ -33,7 +34,7 @@ impl BulkItem {
 
     pub fn new(
         who: Result<Principal>,
-        plan: impl FnOnce(&[Result<Output>]) -> Result<Op> + Send + 'static,
+        plan: impl Fn(&[Result<Output>]) -> Result<Op> + Send + 'static,
     ) -> Self {
         Self {
             who,
@@ -66,12 +67,36 @@ fn not_applied(at: usize) -> Error {
     )
 }
 
+/// A bulk request's messages as they arrive, kept so that a transaction the store runs again
+/// replays them.
+pub struct BulkFeed {
+    rx: Receiver<BulkMsg>,
+    seen: Vec<BulkMsg>,
+}
+
+impl BulkFeed {
+    pub fn new(rx: Receiver<BulkMsg>) -> Self {
+        Self {
+            rx,
+            seen: Vec::new(),
+        }
+    }
+
+    /// Message `i`: one seen before, or the next to arrive (`None`: the sender is gone).
+    fn get(&mut self, i: usize) -> Option<&BulkMsg> {
+        if i == self.seen.len() {
+            self.seen.push(self.rx.recv().ok()?);
+        }
+        self.seen.get(i)
+    }
+}
+
 /// Runs items in arrival order and returns one result per item. An atomic run keeps nothing after a
 /// failure: that item keeps its error and every other item reports `not_applied`. An invalid or
 /// oversized request keeps nothing and fails whole.
 pub fn run_bulk(
     ctx: &mut Ctx<'_>,
-    rx: &Receiver<BulkMsg>,
+    feed: &mut BulkFeed,
     max: usize,
 ) -> Result<Vec<Result<Output>>> {
     let mut results: Vec<Result<Output>> = Vec::new();
@@ -79,10 +104,10 @@ pub fn run_bulk(
     let mut resolved: HashMap<String, Result<Principal>> = HashMap::new();
     let mut atomic = false;
     let mut failed_at: Option<usize> = None;
-    loop {
-        match rx.recv() {
-            Ok(BulkMsg::Atomic) => atomic = true,
-            Ok(BulkMsg::Items(items)) => {
+    for i in 0.. {
+        match feed.get(i) {
+            Some(BulkMsg::Atomic) => atomic = true,
+            Some(BulkMsg::Items(items)) => {
                 for item in items {
                     if results.len() == max {
                         return Err(too_many(max));
@@ -91,12 +116,12 @@ pub fn run_bulk(
                         results.push(Err(not_applied(0)));
                         continue;
                     }
-                    let who = match (item.who, item.token) {
+                    let who = match (&item.who, &item.token) {
                         (Ok(_), Some(token)) => resolved
-                            .entry(token)
+                            .entry(token.clone())
                             .or_insert_with_key(|t| resolve_in(ctx, t))
                             .clone(),
-                        (who, _) => who,
+                        (who, _) => who.clone(),
                     };
                     let result = who.and_then(|who| {
                         let op = (item.plan)(&results)?;
@@ -111,8 +136,8 @@ pub fn run_bulk(
                     results.push(result);
                 }
             }
-            Ok(BulkMsg::End(Ok(is_atomic))) => {
-                if let (Some(at), true) = (failed_at, is_atomic) {
+            Some(BulkMsg::End(Ok(is_atomic))) => {
+                if let (Some(at), true) = (failed_at, *is_atomic) {
                     for (i, r) in results.iter_mut().enumerate() {
                         if i != at {
                             *r = Err(not_applied(at));
@@ -122,10 +147,11 @@ pub fn run_bulk(
                 }
                 return Ok(results);
             }
-            Ok(BulkMsg::End(Err(e))) => return Err(e),
-            Err(_) => return Err(Error::internal("a bulk request ended without its end")),
+            Some(BulkMsg::End(Err(e))) => return Err(e.clone()),
+            None => break,
         }
     }
+    Err(Error::internal("a bulk request ended without its end"))
 }
 
 pub fn too_many(max: usize) -> Error {
@@ -187,7 +213,7 @@ mod tests {
 
     fn create(email: &str) -> BulkItem {
         let op = Op::CreateRecord(Target::new("a", "o"), json!({ "email": email }).into());
-        BulkItem::new(Ok(admin()), move |_| Ok(op))
+        BulkItem::new(Ok(admin()), move |_| Ok(op.clone()))
     }
 
     async fn bulk(
@@ -203,7 +229,9 @@ mod tests {
         }
         tx.send(BulkMsg::Items(items)).unwrap();
         tx.send(BulkMsg::End(end)).unwrap();
-        core.transact(move |ctx| run_bulk(ctx, &rx, max)).await
+        let mut feed = BulkFeed::new(rx);
+        core.transact(move |ctx| run_bulk(ctx, &mut feed, max))
+            .await
     }
 
     async fn count(core: &Core) -> u64 {

@@ -9,7 +9,7 @@ mod principals;
 mod records;
 
 pub use body::{Body, ListBody, RecordBody};
-pub use bulk::{run_bulk, run_one, too_many, BulkItem, BulkMsg, BulkPlan};
+pub use bulk::{run_bulk, run_one, too_many, BulkFeed, BulkItem, BulkMsg, BulkPlan};
 pub use exec::{parse_body, run};
 pub use records::{explain_unique, resolve_filter};
 

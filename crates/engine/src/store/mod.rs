@@ -32,6 +32,12 @@ pub enum SchemaChange {
     Unindex(String),
 }
 
+/// One record's writes in a batched insert or update.
+pub struct RowWrite<'a> {
+    pub id: &'a str,
+    pub writes: &'a Writes,
+}
+
 /// Apps, objects (as tables) and their records.
 pub trait RecordTx {
     fn load_catalog(&mut self) -> Result<Catalog>;
@@ -62,6 +68,50 @@ pub trait RecordTx {
     /// The id of the record whose (unique) field `field` holds `value`.
     fn find_id(&mut self, obj: &Object, field: usize, value: &Value) -> Result<Option<String>>;
     fn list_records(&mut self, obj: &Object, sel: &Selection) -> Result<Vec<Record>>;
+
+    /// For each key, the id of the record whose field `field` (`None`: the id itself) holds it.
+    /// Batched forms like this one answer per row and leave the other rows' work in place; a
+    /// backend whose round trips are costly does each in a few statements.
+    fn find_ids(
+        &mut self,
+        obj: &Object,
+        field: Option<usize>,
+        keys: &[&Value],
+    ) -> Result<Vec<Option<String>>> {
+        keys.iter()
+            .map(|k| match (field, k) {
+                (Some(f), k) => self.find_id(obj, f, k),
+                (None, Value::Text(id)) => Ok(self.get_record(obj, id)?.map(|r| r.id)),
+                (None, _) => Ok(None),
+            })
+            .collect()
+    }
+    fn insert_records(
+        &mut self,
+        obj: &Arc<Object>,
+        rows: &[RowWrite<'_>],
+        stamp: &Stamp,
+    ) -> Result<Vec<Result<()>>> {
+        Ok(rows
+            .iter()
+            .map(|r| self.insert_record(obj, r.id, r.writes, stamp))
+            .collect())
+    }
+    /// `Ok(false)` for a row whose record is gone.
+    fn update_records(
+        &mut self,
+        obj: &Arc<Object>,
+        rows: &[RowWrite<'_>],
+        stamp: &Stamp,
+    ) -> Result<Vec<Result<bool>>> {
+        Ok(rows
+            .iter()
+            .map(|r| self.update_record(obj, r.id, r.writes, stamp))
+            .collect())
+    }
+    fn delete_records(&mut self, obj: &Object, ids: &[&str]) -> Result<Vec<Result<bool>>> {
+        Ok(ids.iter().map(|id| self.delete_record(obj, id)).collect())
+    }
     /// Counts the selection's records; `None` when that takes longer than `within`.
     fn count_records(
         &mut self,
@@ -157,16 +207,19 @@ pub trait Tx: RecordTx + AuthTx + JobTx + BatchTx + QueryTx {
     fn rollback(&mut self) -> Result<()>;
 }
 
-/// What a write job tells the store when it is done: keep its work or undo it, and how to report
-/// the transaction's outcome once it commits (or fails to).
-pub struct Finish {
-    pub keep: bool,
-    pub done: Box<dyn FnOnce(Result<()>) + Send>,
+/// A unit of write work. The embedded store runs it inside a savepoint of a transaction it shares
+/// with other work; a server backend runs it in its own transaction, and again (from the start, on
+/// a fresh transaction) when that transaction lost a race with another (a deadlock, a
+/// serialization failure). Either way it gets a working copy of the catalog, published only if the
+/// transaction commits.
+pub trait WriteWork: Send {
+    /// Does the work; returns whether to keep it.
+    fn run(&mut self, tx: &mut dyn Tx, catalog: &mut Arc<Catalog>) -> bool;
+    /// Told once how the transaction of the last run ended.
+    fn done(self: Box<Self>, committed: Result<()>);
 }
 
-/// A unit of write work; it runs inside a savepoint of a store transaction, with a working copy of
-/// the catalog that is published only if the transaction commits.
-pub type WriteJob = Box<dyn FnOnce(&mut dyn Tx, &mut Arc<Catalog>) -> Finish + Send>;
+pub type WriteJob = Box<dyn WriteWork>;
 /// A read snapshot: a transaction and the catalog it goes with.
 pub struct Snapshot<'a> {
     pub tx: &'a mut dyn Tx,

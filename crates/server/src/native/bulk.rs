@@ -100,7 +100,7 @@ impl Planner {
             .method
             .unwrap_or_else(|| "GET".into())
             .to_ascii_uppercase();
-        let (mut url, mut body) = (op.url, op.body);
+        let (url, body) = (op.url, op.body);
         let item = match self.ids.clone() {
             // Without references an entry is decoded and checked here, beside the writer.
             None => {
@@ -112,12 +112,13 @@ impl Planner {
                     body,
                 })
                 .map(|op| precheck(&self.catalog, op));
-                BulkItem::new(who, move |_| op)
+                BulkItem::new(who, move |_| op.clone())
             }
             Some(ids) => BulkItem::new(who, move |results| {
                 let ids = ids.lock().unwrap_or_else(|p| p.into_inner());
                 let scope = Scope { ids: &ids, results };
-                url = scope.substitute(&url)?;
+                let url = scope.substitute(&url)?;
+                let mut body = body.clone();
                 if let Some(b) = body.as_mut() {
                     scope.substitute_json(b)?;
                 }

@@ -95,19 +95,19 @@ pub fn writer_loop(
         let before = catalog.clone();
         let mut dones = Vec::with_capacity(jobs.len());
         let mut tx = SqliteTx::new(&conn, files);
-        for job in jobs {
+        for mut job in jobs {
             if tx.savepoint().is_err() {
                 continue;
             }
             let snapshot = catalog.clone();
-            match catch_unwind(AssertUnwindSafe(|| job(&mut tx, &mut catalog))) {
-                Ok(finish) => {
-                    let kept = finish.keep && tx.release().is_ok();
+            match catch_unwind(AssertUnwindSafe(|| job.run(&mut tx, &mut catalog))) {
+                Ok(keep) => {
+                    let kept = keep && tx.release().is_ok();
                     if !kept {
                         let _ = tx.rollback();
                         catalog = snapshot;
                     }
-                    dones.push(finish.done);
+                    dones.push(job);
                 }
                 Err(_) => {
                     tracing::error!("a write job panicked; its work is undone");
@@ -130,8 +130,8 @@ pub fn writer_loop(
             Ok(()) => {}
             Err(_) => catalog = before,
         }
-        for done in dones {
-            done(committed.clone());
+        for job in dones {
+            job.done(committed.clone());
         }
     }
 }
