@@ -103,7 +103,10 @@ impl Engine {
         } else {
             op
         };
-        let result = self.core.transact(move |ctx| ops::run(ctx, &who, op.clone())).await;
+        let result = self
+            .core
+            .transact(move |ctx| ops::run(ctx, &who, op.clone()))
+            .await;
         if clears {
             self.auth.clear_cache();
         }

@@ -105,6 +105,8 @@ proptest! {
         let syntax = SqlSyntax {
             dialect: Box::new(sqlparser::dialect::SQLiteDialect {}),
             reserved_prefixes: &["_", "sqlite_", "o_"],
+            functions: crate::model::ALLOWED_FUNCTIONS,
+            table_functions: crate::model::TABLE_FUNCTIONS,
         };
         let app = app();
         if let Ok(q) = prepare(&app, &sql, &syntax, None, 10_000) {

@@ -43,7 +43,9 @@ pub fn apply_rows(
 /// A key as text for spotting repeats; ids compare in their canonical form.
 fn key_text(k: &Value) -> String {
     match k {
-        Value::Text(t) => RecordId::parse(t).map_or_else(|_| t.clone(), |id| id.as_str().to_owned()),
+        Value::Text(t) => {
+            RecordId::parse(t).map_or_else(|_| t.clone(), |id| id.as_str().to_owned())
+        }
         other => format!("{other:?}"),
     }
 }
@@ -137,7 +139,10 @@ fn segment(
         }
     }
     let mut raced = Vec::new();
-    for ((i, id, w), r) in ins.iter().zip(ctx.tx.insert_records(obj, &batch(&ins), stamp)?) {
+    for ((i, id, w), r) in ins
+        .iter()
+        .zip(ctx.tx.insert_records(obj, &batch(&ins), stamp)?)
+    {
         out[*i] = Some(match r {
             Ok(()) => Ok(("added", id.clone())),
             // An upsert whose key another writer took after the lookup updates that record.
@@ -157,7 +162,10 @@ fn segment(
             }
         }
     }
-    for ((i, id, w), r) in upd.iter().zip(ctx.tx.update_records(obj, &batch(&upd), stamp)?) {
+    for ((i, id, w), r) in upd
+        .iter()
+        .zip(ctx.tx.update_records(obj, &batch(&upd), stamp)?)
+    {
         out[*i] = Some(match r {
             Ok(true) => Ok(("updated", id.clone())),
             Ok(false) => Err(not_found(plan)),

@@ -24,7 +24,7 @@ pub use lifecycle::{cancel, Phase, Tracked};
 pub use names::{Name, SYSTEM_FIELDS};
 pub use query::{
     CheckedQuery, QueryResult, QueryView, Relation, SqlSyntax, ViewColumn, ALLOWED_FUNCTIONS,
-    TABLE_FUNCTIONS,
+    PG_FUNCTIONS, PG_TABLE_FUNCTIONS, TABLE_FUNCTIONS,
 };
 pub use record::{Record, RecordId, Stamp, Timestamp, WriteMode, Writes};
 pub use selection::{

@@ -9,10 +9,13 @@ use sqlparser::dialect::Dialect;
 use std::sync::Arc;
 
 /// How a store's SQL looks to the query checker: its grammar (queries are parsed as the store will
-/// run them), and the name prefixes of its own tables, which a query's CTEs may not take.
+/// run them), the name prefixes of its own tables, which a query's CTEs may not take, and the
+/// functions and table functions a query may call there.
 pub struct SqlSyntax {
     pub dialect: Box<dyn Dialect + Send + Sync>,
     pub reserved_prefixes: &'static [&'static str],
+    pub functions: &'static [&'static str],
+    pub table_functions: &'static [&'static str],
 }
 
 /// A record column a view can show under another name.
@@ -62,8 +65,8 @@ impl CheckedQuery {
     }
 }
 
-/// Functions a query may call (lower case). No file, extension, blob-making or formatting
-/// functions: nothing that reaches outside the database or allocates without bound.
+/// Functions a query may call on SQLite (lower case). No file, extension, blob-making or
+/// formatting functions: nothing that reaches outside the database or allocates without bound.
 pub const ALLOWED_FUNCTIONS: &[&str] = &[
     "count",
     "sum",
@@ -145,8 +148,104 @@ pub const ALLOWED_FUNCTIONS: &[&str] = &[
     "nth_value",
 ];
 
-/// Table-valued functions a query may read from.
+/// Table-valued functions a query may read from on SQLite.
 pub const TABLE_FUNCTIONS: &[&str] = &["json_each", "json_tree"];
+
+/// Functions a query may call on PostgreSQL (lower case), on the same terms: nothing that reads
+/// files or settings, sleeps, makes series, or pads and repeats without bound.
+pub const PG_FUNCTIONS: &[&str] = &[
+    "count",
+    "sum",
+    "avg",
+    "min",
+    "max",
+    "string_agg",
+    "bool_and",
+    "bool_or",
+    "every",
+    "stddev",
+    "stddev_pop",
+    "stddev_samp",
+    "variance",
+    "var_pop",
+    "var_samp",
+    "abs",
+    "coalesce",
+    "nullif",
+    "greatest",
+    "least",
+    "lower",
+    "upper",
+    "initcap",
+    "length",
+    "char_length",
+    "character_length",
+    "octet_length",
+    "substr",
+    "substring",
+    "trim",
+    "btrim",
+    "ltrim",
+    "rtrim",
+    "replace",
+    "strpos",
+    "position",
+    "left",
+    "right",
+    "split_part",
+    "starts_with",
+    "round",
+    "sign",
+    "ceil",
+    "ceiling",
+    "floor",
+    "trunc",
+    "mod",
+    "div",
+    "power",
+    "sqrt",
+    "cbrt",
+    "exp",
+    "ln",
+    "log",
+    "log10",
+    "pi",
+    "concat",
+    "concat_ws",
+    "date_trunc",
+    "date_part",
+    "extract",
+    "age",
+    "now",
+    "current_date",
+    "to_timestamp",
+    "make_date",
+    "json_extract_path_text",
+    "jsonb_extract_path_text",
+    "json_array_length",
+    "jsonb_array_length",
+    "json_typeof",
+    "jsonb_typeof",
+    "row_number",
+    "rank",
+    "dense_rank",
+    "percent_rank",
+    "cume_dist",
+    "ntile",
+    "lag",
+    "lead",
+    "first_value",
+    "last_value",
+    "nth_value",
+];
+
+/// Table-valued functions a query may read from on PostgreSQL.
+pub const PG_TABLE_FUNCTIONS: &[&str] = &[
+    "json_array_elements",
+    "jsonb_array_elements",
+    "json_each",
+    "jsonb_each",
+];
 
 /// A query's answer: column names, their types (`integer`, `double`, `string`…), and rows.
 #[derive(Debug, Clone, Default, PartialEq)]

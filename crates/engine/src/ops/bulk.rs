@@ -94,11 +94,7 @@ impl BulkFeed {
 /// Runs items in arrival order and returns one result per item. An atomic run keeps nothing after a
 /// failure: that item keeps its error and every other item reports `not_applied`. An invalid or
 /// oversized request keeps nothing and fails whole.
-pub fn run_bulk(
-    ctx: &mut Ctx<'_>,
-    feed: &mut BulkFeed,
-    max: usize,
-) -> Result<Vec<Result<Output>>> {
+pub fn run_bulk(ctx: &mut Ctx<'_>, feed: &mut BulkFeed, max: usize) -> Result<Vec<Result<Output>>> {
     let mut results: Vec<Result<Output>> = Vec::new();
     // Tokens resolved in this transaction; forgotten after any entry that may change them.
     let mut resolved: HashMap<String, Result<Principal>> = HashMap::new();

@@ -3,9 +3,7 @@
 //! with its table.
 
 use crate::error::{Error, ErrorCode, Result};
-use crate::model::{
-    App, CheckedQuery, QueryView, Relation, SqlSyntax, ALLOWED_FUNCTIONS, TABLE_FUNCTIONS,
-};
+use crate::model::{App, CheckedQuery, QueryView, Relation, SqlSyntax};
 use sqlparser::ast::{
     Expr, Ident, ObjectName, ObjectNamePart, Query, Select, SetExpr, Statement, TableAlias,
     TableFactor, Visit, VisitMut, Visitor, VisitorMut,
@@ -62,6 +60,8 @@ pub fn prepare(
         relations: Vec::new(),
         statements: 0,
         error: None,
+        functions: syntax.functions,
+        table_functions: syntax.table_functions,
     };
     if let ControlFlow::Break(()) = VisitMut::visit(&mut stmt, &mut checker) {
         return Err(checker
@@ -115,6 +115,8 @@ struct Checker<'a> {
     relations: Vec<Relation>,
     statements: usize,
     error: Option<Error>,
+    functions: &'static [&'static str],
+    table_functions: &'static [&'static str],
 }
 
 impl Checker<'_> {
@@ -177,7 +179,7 @@ impl VisitorMut for Checker<'_> {
         if let Expr::Function(f) = e {
             let name = single_name(&f.name).map(|i| i.value.to_ascii_lowercase());
             match name {
-                Some(n) if ALLOWED_FUNCTIONS.contains(&n.as_str()) => {}
+                Some(n) if self.functions.contains(&n.as_str()) => {}
                 _ => return self.stop(refused(format!("the function {} is not allowed", f.name))),
             }
         }
@@ -201,7 +203,7 @@ impl VisitorMut for Checker<'_> {
         };
         let lower = ident.value.to_ascii_lowercase();
         if args.is_some() {
-            if TABLE_FUNCTIONS.contains(&lower.as_str()) {
+            if self.table_functions.contains(&lower.as_str()) {
                 return ControlFlow::Continue(());
             }
             return self.stop(refused(format!("the table function {name} is not allowed")));
@@ -237,6 +239,7 @@ impl VisitorMut for Checker<'_> {
 mod tests {
     use super::*;
     use crate::model::{Object, ObjectSpec, Timestamp};
+    use crate::model::{ALLOWED_FUNCTIONS, TABLE_FUNCTIONS};
     use std::collections::BTreeMap;
     use std::sync::Arc;
 
@@ -270,6 +273,8 @@ mod tests {
         SqlSyntax {
             dialect: Box::new(sqlparser::dialect::GenericDialect {}),
             reserved_prefixes: &["_", "t_"],
+            functions: ALLOWED_FUNCTIONS,
+            table_functions: TABLE_FUNCTIONS,
         }
     }
 

@@ -3,6 +3,8 @@
 //! grouped by capability). All SQL lives below this module; nothing here knows the services above.
 
 pub mod local;
+mod rewrite;
+pub mod sql;
 pub mod sqlite;
 
 use crate::error::{Error, Result};

@@ -10,7 +10,6 @@ mod prepared;
 mod query;
 mod readers;
 mod records;
-mod rewrite;
 mod schema;
 mod select;
 mod tx;
@@ -181,6 +180,8 @@ impl Store for SqliteStore {
             dialect: Box::new(sqlparser::dialect::SQLiteDialect {}),
             // System tables (`_apps`…), SQLite's own (`sqlite_master`…), record tables (`o_…`).
             reserved_prefixes: &["_", "sqlite_", "o_"],
+            functions: crate::model::ALLOWED_FUNCTIONS,
+            table_functions: crate::model::TABLE_FUNCTIONS,
         }
     }
 

@@ -3,12 +3,12 @@
 //! a deadline (a progress handler between steps, and a watchdog that interrupts a long step), a row
 //! cap, and limits that bound what one step can cost (string length, LIKE/GLOB pattern length).
 
-use super::rewrite::rewrite;
 use super::tx::{map_err, SqliteTx};
 use crate::error::{Error, ErrorCode, Result};
 use crate::model::{CheckedQuery, QueryResult};
 use crate::model::{ALLOWED_FUNCTIONS, TABLE_FUNCTIONS};
 use crate::settings::QueryLimits;
+use crate::store::rewrite::rewrite;
 use crate::store::QueryTx;
 use rusqlite::hooks::{AuthAction, AuthContext, Authorization};
 use rusqlite::limits::Limit;

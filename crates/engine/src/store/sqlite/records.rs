@@ -1,14 +1,12 @@
 //! Record SQL: inserts, updates, deletes and point reads; the store's `RecordTx`.
 
 use super::prepared::{Kind, Prepared};
-use super::schema::{push_ident, quote};
 use super::tx::map_err;
 use super::tx::SqliteTx;
 use super::{catalog, schema, select};
 use crate::error::Result;
-use crate::model::{
-    App, Catalog, Column, FieldType, Object, Record, Selection, Stamp, Value, Writes,
-};
+use crate::model::{App, Catalog, FieldType, Object, Record, Selection, Stamp, Value, Writes};
+use crate::store::sql::{push_ident, quote, select_list};
 use crate::store::{RecordTx, SchemaChange};
 use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::{Connection, Row, Statement, ToSql};
@@ -30,22 +28,6 @@ impl ToSql for SqlValue<'_> {
             Value::Boolean(b) => ToSqlOutput::Owned(i64::from(*b).into()),
         })
     }
-}
-
-pub fn column_sql(obj: &Object, c: Column) -> String {
-    match c {
-        Column::Field(i) => quote(obj.fields[i].name.as_str()),
-        other => other.name(obj).to_owned(),
-    }
-}
-
-pub fn select_list(obj: &Object) -> String {
-    let mut s = String::from("id, created_at, updated_at, created_by, updated_by");
-    for f in &obj.fields {
-        s.push_str(", ");
-        s.push_str(&quote(f.name.as_str()));
-    }
-    s
 }
 
 fn read_value(row: &Row<'_>, idx: usize, ty: FieldType) -> rusqlite::Result<Value> {

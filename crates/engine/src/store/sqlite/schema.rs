@@ -4,6 +4,7 @@ use super::records::SqlValue;
 use super::tx::map_err;
 use crate::error::{Error, Result};
 use crate::model::{Field, FieldType, Object};
+use crate::store::sql::quote;
 use crate::store::SchemaChange;
 use rusqlite::Connection;
 
@@ -57,30 +58,6 @@ pub fn migrate(conn: &mut Connection) -> Result<()> {
         tx.commit().map_err(Error::internal)?;
     }
     Ok(())
-}
-
-/// Quotes an identifier; names are already checked identifiers, this is defence in depth.
-pub fn quote(ident: &str) -> String {
-    let mut s = String::with_capacity(ident.len() + 2);
-    push_ident(&mut s, ident);
-    s
-}
-
-/// Appends `"ident"` to `sql` without allocating.
-pub fn push_ident(sql: &mut String, ident: &str) {
-    sql.push('"');
-    if !ident.contains('"') {
-        sql.push_str(ident);
-        sql.push('"');
-        return;
-    }
-    for c in ident.chars() {
-        if c == '"' {
-            sql.push('"');
-        }
-        sql.push(c);
-    }
-    sql.push('"');
 }
 
 fn sql_type(ty: FieldType) -> &'static str {

@@ -1,11 +1,13 @@
 //! Object names → tables: the checked query's placeholders become this store's record tables, or
 //! subqueries over them when the query sees objects through a view.
 
-use super::schema::quote;
+use super::sql::quote;
 use crate::error::{Error, Result};
 use crate::model::{CheckedQuery, Object, QueryView, ViewColumn};
-use sqlparser::ast::{ObjectNamePart, SetExpr, Statement, TableFactor, VisitMut, VisitorMut};
-use sqlparser::dialect::SQLiteDialect;
+use sqlparser::ast::{
+    ObjectNamePart, SetExpr, Statement, TableAlias, TableFactor, VisitMut, VisitorMut,
+};
+use sqlparser::dialect::GenericDialect;
 use sqlparser::parser::Parser;
 use std::ops::ControlFlow;
 
@@ -61,14 +63,17 @@ fn relation_sql(obj: &Object, view: Option<&QueryView>) -> String {
                 .map(|(alias, c)| format!("{} AS {}", column_sql(c, obj), quote(alias)))
                 .collect();
             cols.extend(obj.fields.iter().map(|f| quote(f.name.as_str())));
-            format!("SELECT * FROM (SELECT {} FROM {table})", cols.join(", "))
+            format!(
+                "SELECT * FROM (SELECT {} FROM {table}) AS v",
+                cols.join(", ")
+            )
         }
     }
 }
 
 /// The `FROM` item of a generated `SELECT * FROM …`.
 fn factor_of(sql: &str) -> Option<TableFactor> {
-    let mut stmts = Parser::parse_sql(&SQLiteDialect {}, sql).ok()?;
+    let mut stmts = Parser::parse_sql(&GenericDialect {}, sql).ok()?;
     let Statement::Query(q) = stmts.pop()? else {
         return None;
     };
@@ -91,7 +96,16 @@ impl VisitorMut for Replacer<'_> {
         let Some(rel) = self.q.relation(&ident.value) else {
             return ControlFlow::Continue(());
         };
-        let alias = alias.take();
+        // Without an alias of its own, the relation keeps the object's name for column references
+        // (and PostgreSQL needs a name for a subquery).
+        let alias = alias.take().or_else(|| {
+            Some(TableAlias {
+                explicit: true,
+                name: ident.clone(),
+                columns: Vec::new(),
+                at: None,
+            })
+        });
         let Some(mut factor) = factor_of(&relation_sql(&rel.object, self.q.view.as_ref())) else {
             self.error = Some(Error::internal("could not build an object's relation"));
             return ControlFlow::Break(());
