@@ -40,6 +40,7 @@ pub mod defaults {
     pub const COUNT_TIMEOUT_MS: u64 = 1000;
     /// 0: four per core (at least 4, at most 32).
     pub const MAX_READERS: usize = 0;
+    pub const MAX_WRITERS: usize = 0;
     pub const READ_WAIT_MS: u64 = 2_000;
     pub const READER_IDLE_SECS: u64 = 10;
     pub const WAL_MAX_BYTES: u64 = 64 << 20;
@@ -53,6 +54,8 @@ pub mod defaults {
 #[derive(Debug, Clone)]
 pub struct StoreLimits {
     pub max_readers: usize,
+    /// Write connections on a server database (the embedded store has one writer).
+    pub max_writers: usize,
     pub read_wait: Duration,
     pub reader_idle: Duration,
     pub wal_max_bytes: u64,
@@ -65,6 +68,16 @@ impl StoreLimits {
             0 => std::thread::available_parallelism()
                 .map_or(4, |n| n.get() * 4)
                 .clamp(4, 32),
+            n => n,
+        }
+    }
+
+    /// `--max-writers`, with 0 meaning two per core.
+    pub fn writers(&self) -> usize {
+        match self.max_writers {
+            0 => std::thread::available_parallelism()
+                .map_or(4, |n| n.get() * 2)
+                .clamp(4, 16),
             n => n,
         }
     }
@@ -238,6 +251,7 @@ impl Default for Settings {
             },
             store: StoreLimits {
                 max_readers: MAX_READERS,
+                max_writers: MAX_WRITERS,
                 read_wait: Duration::from_millis(READ_WAIT_MS),
                 reader_idle: Duration::from_secs(READER_IDLE_SECS),
                 wal_max_bytes: WAL_MAX_BYTES,

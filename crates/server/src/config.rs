@@ -111,6 +111,9 @@ pub struct Config {
     /// Read connections open at once (0: four per core); more reads wait, then get 503.
     #[arg(long, env = "SLUICE_MAX_READERS", default_value_t = d::MAX_READERS)]
     pub max_readers: usize,
+    /// Write connections on a PostgreSQL database (0: two per core).
+    #[arg(long, env = "SLUICE_MAX_WRITERS", default_value_t = d::MAX_WRITERS)]
+    pub max_writers: usize,
     /// How long a read waits for a free connection before it gets 503, in milliseconds.
     #[arg(long, env = "SLUICE_READ_WAIT_MS", default_value_t = d::READ_WAIT_MS)]
     pub read_wait_ms: u64,
@@ -170,6 +173,7 @@ impl Config {
             count_timeout_ms: d::COUNT_TIMEOUT_MS,
             max_expensive: d::MAX_EXPENSIVE,
             max_readers: d::MAX_READERS,
+            max_writers: d::MAX_WRITERS,
             read_wait_ms: d::READ_WAIT_MS,
             wal_max_bytes: d::WAL_MAX_BYTES,
             read_timeout: defaults::READ_TIMEOUT_SECS,
@@ -218,6 +222,7 @@ impl Config {
             },
             store: sluice_engine::settings::StoreLimits {
                 max_readers: self.max_readers,
+                max_writers: self.max_writers,
                 read_wait: Duration::from_millis(self.read_wait_ms),
                 wal_max_bytes: self.wal_max_bytes,
                 ..base.store.clone()

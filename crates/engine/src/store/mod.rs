@@ -3,6 +3,7 @@
 //! grouped by capability). All SQL lives below this module; nothing here knows the services above.
 
 pub mod local;
+pub mod postgres;
 mod rewrite;
 pub mod sql;
 pub mod sqlite;
@@ -251,15 +252,27 @@ pub trait Store: Send + Sync {
     fn close(&self);
 }
 
-/// Opens the store a database URL names (`None`: the embedded SQLite database in `data_dir`).
+/// Opens the store a database URL names: `postgres://…` (or `postgresql://…`), `sqlite:PATH`, or
+/// `None` for the embedded SQLite database in `data_dir`.
 pub fn open(url: Option<&str>, data_dir: &Path, limits: &StoreLimits) -> Result<Arc<dyn Store>> {
     let path = match url {
         None => data_dir.join("sluice.db"),
+        Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+            let runtime = tokio::runtime::Handle::try_current()
+                .map_err(|_| Error::internal("the PostgreSQL store needs a tokio runtime"))?;
+            // The synchronous client may not run on an async worker thread: open it on its own.
+            let store = std::thread::scope(|s| {
+                s.spawn(|| postgres::PgStore::open(url, limits, runtime))
+                    .join()
+                    .map_err(|_| Error::internal("opening the database panicked"))
+            })??;
+            return Ok(Arc::new(store));
+        }
         Some(url) => match url.strip_prefix("sqlite:") {
             Some(path) => Path::new(path.trim_start_matches("//")).to_owned(),
             None => {
                 return Err(Error::invalid(format!(
-                    "database {url:?} is not supported: use sqlite:PATH or none"
+                    "database {url:?} is not supported: use postgres://…, sqlite:PATH or none"
                 )))
             }
         },

@@ -1,13 +1,16 @@
 //! Object names → tables: the checked query's placeholders become this store's record tables, or
-//! subqueries over them when the query sees objects through a view.
+//! subqueries over them when the query sees objects through a view. On PostgreSQL an object shows
+//! its id as text (as SQLite keeps it, so ids compare with text fields that hold them), and every
+//! subquery in FROM gets a name (PostgreSQL 15 requires one). The SQL sent is parsed back and must
+//! render the same, so what runs is what was checked.
 
-use super::sql::quote;
+use super::sql::{quote, Flavor};
 use crate::error::{Error, Result};
 use crate::model::{CheckedQuery, Object, QueryView, ViewColumn};
 use sqlparser::ast::{
     ObjectNamePart, SetExpr, Statement, TableAlias, TableFactor, VisitMut, VisitorMut,
 };
-use sqlparser::dialect::GenericDialect;
+use sqlparser::dialect::{GenericDialect, PostgreSqlDialect, SQLiteDialect};
 use sqlparser::parser::Parser;
 use std::ops::ControlFlow;
 
@@ -17,9 +20,14 @@ pub struct Rewritten {
     pub tables: Vec<String>,
 }
 
-pub fn rewrite(q: &CheckedQuery) -> Result<Rewritten> {
+pub fn rewrite(q: &CheckedQuery, flavor: Flavor) -> Result<Rewritten> {
     let mut stmt = q.statement.clone();
-    let mut r = Replacer { q, error: None };
+    let mut r = Replacer {
+        q,
+        flavor,
+        error: None,
+        unnamed: 0,
+    };
     if let ControlFlow::Break(()) = VisitMut::visit(&mut stmt, &mut r) {
         return Err(r
             .error
@@ -28,19 +36,33 @@ pub fn rewrite(q: &CheckedQuery) -> Result<Rewritten> {
     let mut tables: Vec<String> = q.relations.iter().map(|r| r.object.table()).collect();
     tables.sort();
     tables.dedup();
-    Ok(Rewritten {
-        sql: stmt.to_string(),
-        tables,
-    })
+    let sql = stmt.to_string();
+    let reparsed = match flavor {
+        Flavor::Sqlite => Parser::parse_sql(&SQLiteDialect {}, &sql),
+        Flavor::Postgres => Parser::parse_sql(&PostgreSqlDialect {}, &sql),
+    };
+    let same = reparsed.is_ok_and(|s| s.len() == 1 && s[0].to_string() == sql);
+    if !same {
+        return Err(Error::new(
+            crate::error::ErrorCode::InvalidRequest,
+            "the query cannot be run as written; simplify its literals",
+        )
+        .with_field("sql"));
+    }
+    Ok(Rewritten { sql, tables })
 }
 
 struct Replacer<'a> {
     q: &'a CheckedQuery,
+    flavor: Flavor,
     error: Option<Error>,
+    /// Subqueries named so far.
+    unnamed: usize,
 }
 
-fn column_sql(c: &ViewColumn, obj: &Object) -> String {
+fn column_sql(c: &ViewColumn, obj: &Object, flavor: Flavor) -> String {
     match c {
+        ViewColumn::Id if flavor == Flavor::Postgres => "id::text".into(),
         ViewColumn::Id => "id".into(),
         ViewColumn::CreatedAt => "created_at".into(),
         ViewColumn::UpdatedAt => "updated_at".into(),
@@ -51,16 +73,28 @@ fn column_sql(c: &ViewColumn, obj: &Object) -> String {
     }
 }
 
-/// The relation an object becomes: its table, or a subquery showing the view's columns.
-fn relation_sql(obj: &Object, view: Option<&QueryView>) -> String {
+/// The relation an object becomes: its table, or a subquery showing the view's columns (or, on
+/// PostgreSQL, the id as text).
+fn relation_sql(obj: &Object, view: Option<&QueryView>, flavor: Flavor) -> String {
     let table = quote(&obj.table());
     match view {
-        None => format!("SELECT * FROM {table}"),
+        None if flavor == Flavor::Sqlite => format!("SELECT * FROM {table}"),
+        None => {
+            let mut cols = vec![
+                "id::text AS id".to_owned(),
+                "created_at, updated_at, created_by, updated_by".to_owned(),
+            ];
+            cols.extend(obj.fields.iter().map(|f| quote(f.name.as_str())));
+            format!(
+                "SELECT * FROM (SELECT {} FROM {table}) AS v",
+                cols.join(", ")
+            )
+        }
         Some(v) => {
             let mut cols: Vec<String> = v
                 .columns
                 .iter()
-                .map(|(alias, c)| format!("{} AS {}", column_sql(c, obj), quote(alias)))
+                .map(|(alias, c)| format!("{} AS {}", column_sql(c, obj, flavor), quote(alias)))
                 .collect();
             cols.extend(obj.fields.iter().map(|f| quote(f.name.as_str())));
             format!(
@@ -87,6 +121,20 @@ impl VisitorMut for Replacer<'_> {
     type Break = ();
 
     fn pre_visit_table_factor(&mut self, t: &mut TableFactor) -> ControlFlow<()> {
+        if let TableFactor::Derived {
+            alias: a @ None, ..
+        } = t
+        {
+            if self.flavor == Flavor::Postgres {
+                self.unnamed += 1;
+                *a = Some(TableAlias {
+                    explicit: true,
+                    name: sqlparser::ast::Ident::new(format!("sub_{}", self.unnamed)),
+                    columns: Vec::new(),
+                    at: None,
+                });
+            }
+        }
         let TableFactor::Table { name, alias, .. } = t else {
             return ControlFlow::Continue(());
         };
@@ -106,7 +154,11 @@ impl VisitorMut for Replacer<'_> {
                 at: None,
             })
         });
-        let Some(mut factor) = factor_of(&relation_sql(&rel.object, self.q.view.as_ref())) else {
+        let Some(mut factor) = factor_of(&relation_sql(
+            &rel.object,
+            self.q.view.as_ref(),
+            self.flavor,
+        )) else {
             self.error = Some(Error::internal("could not build an object's relation"));
             return ControlFlow::Break(());
         };

@@ -56,6 +56,11 @@ pub struct TestApp {
 pub fn test_config(data_dir: &Path) -> Config {
     let mut c = Config::new(data_dir.to_owned());
     c.admin_token = Some(ADMIN.into());
+    c.database_url = crate::pgdb::database_for(data_dir);
+    // A restarted server on a shared database takes its jobs back once their leases expire.
+    if c.database_url.is_some() {
+        c.lease_ms = 3000;
+    }
     c
 }
 
@@ -74,7 +79,21 @@ pub async fn spawn_app_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
     app
 }
 
+/// Server logs on the test's output, filtered by `SLUICE_TEST_LOG` (e.g. `warn`), when it is set.
+fn init_logs() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        if let Ok(filter) = std::env::var("SLUICE_TEST_LOG") {
+            let _ = tracing_subscriber::fmt()
+                .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+                .with_test_writer()
+                .try_init();
+        }
+    });
+}
+
 pub async fn start_in_process(config: Config) -> TestApp {
+    init_logs();
     let (data_dir, clock) = (config.data_dir.clone(), config.clock.clone());
     let server = Server::bind(config).await.expect("server binds");
     let (addr, engine) = (server.addr, server.engine());

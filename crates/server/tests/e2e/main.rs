@@ -16,6 +16,7 @@ mod fulcrum;
 mod hardening;
 mod jobs;
 mod limits;
+mod pgdb;
 mod query;
 mod records;
 mod schema;

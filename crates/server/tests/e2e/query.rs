@@ -99,21 +99,38 @@ async fn queries_by_name_and_label_with_joins_and_aggregates() {
 
     let (s, b) = q(&app, &reader, "WITH big AS (SELECT contact FROM deals WHERE amount > 150) SELECT count(DISTINCT contact) FROM big").await;
     assert_eq!((s, b["rows"].clone()), (200, json!([[2]])), "{b}");
+    // Timestamps read as the API writes them, on either backend.
     let (_, b) = q(
         &app,
         &reader,
-        "SELECT created_by, typeof(created_at) FROM contacts LIMIT 1",
+        "SELECT created_by, created_at FROM contacts WHERE email = 'ann@x'",
     )
     .await;
-    assert_eq!(b["rows"], json!([["admin", "text"]]));
+    let (_, rec) = app
+        .call(
+            "GET",
+            "/v1/apps/crm/objects/contacts/records?email=ann@x",
+            Some(&reader),
+            None,
+        )
+        .await;
+    assert_eq!(
+        b["rows"],
+        json!([["admin", rec["records"][0]["created_at"].clone()]])
+    );
 
-    // Parameters, and CSV on request.
+    // Parameters (in the store's own placeholder syntax), and CSV on request.
+    let sql = if crate::pgdb::on_postgres() {
+        "SELECT email FROM contacts WHERE age = $1"
+    } else {
+        "SELECT email FROM contacts WHERE age = ?"
+    };
     let (s, b) = app
         .call(
             "POST",
             "/v1/apps/crm/query",
             Some(&reader),
-            Some(json!({"sql": "SELECT email FROM contacts WHERE age = ?", "params": [31]})),
+            Some(json!({"sql": sql, "params": [31]})),
         )
         .await;
     assert_eq!((s.as_u16(), b["rows"].clone()), (200, json!([["bob@x"]])));

@@ -90,7 +90,7 @@ fn guarded<R>(
     limits: &QueryLimits,
     f: impl FnOnce(&Connection, &str) -> Result<R>,
 ) -> Result<R> {
-    let rewritten = rewrite(q)?;
+    let rewritten = rewrite(q, crate::store::sql::Flavor::Sqlite)?;
     guard(conn, &rewritten.sql, rewritten.tables, &q.ctes, limits, f)
 }
 

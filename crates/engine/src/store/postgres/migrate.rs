@@ -1,0 +1,156 @@
+//! PostgreSQL schema migrations, run at start. Instances starting together take turns: the
+//! migrations table is created idempotently (retried, as concurrent creation can collide), then
+//! each instance migrates under an exclusive lock on it, so exactly one applies each version.
+//! Migration 1 also makes the query role: a login role that can read record tables and nothing
+//! else (each record table is granted to it as it is made).
+
+use super::pool::Conn;
+use crate::error::{Error, ErrorCode, Result};
+use postgres::error::SqlState;
+
+/// The schema sluice's tables live in (every connection's search path).
+pub const SCHEMA: &str = "sluice";
+
+/// Each entry migrates from version `i` to `i + 1`.
+const MIGRATIONS: &[&str] = &["
+    CREATE TABLE _meta (
+        id int PRIMARY KEY CHECK (id = 1), catalog_version bigint NOT NULL,
+        query_role text NOT NULL, query_password text NOT NULL);
+    CREATE TABLE _apps (id uuid PRIMARY KEY, name text NOT NULL UNIQUE, doc text NOT NULL);
+    CREATE TABLE _objects (
+        id uuid PRIMARY KEY, app_id uuid NOT NULL, name text NOT NULL, doc text NOT NULL,
+        UNIQUE (app_id, name));
+    CREATE TABLE _tokens (
+        id text PRIMARY KEY, hash text NOT NULL UNIQUE, app_id uuid, \"user\" text NOT NULL,
+        user_id text NOT NULL, role text, kind text NOT NULL, expires_at bigint,
+        created_at text NOT NULL);
+    CREATE INDEX _tokens_app ON _tokens (app_id, kind);
+    CREATE INDEX _tokens_user ON _tokens (user_id);
+    CREATE TABLE _users (
+        id text PRIMARY KEY, app_id uuid NOT NULL, name text NOT NULL, password_hash text NOT NULL,
+        role text NOT NULL, first_name text NOT NULL, last_name text NOT NULL,
+        created_at text NOT NULL, updated_at text NOT NULL, UNIQUE (app_id, name));
+    CREATE TABLE _files (id text PRIMARY KEY, app_id uuid NOT NULL, doc text NOT NULL);
+    CREATE TABLE _jobs (
+        id text PRIMARY KEY, app_id uuid NOT NULL, status text NOT NULL, callback text,
+        created_at text NOT NULL, doc text NOT NULL);
+    CREATE INDEX _jobs_status ON _jobs (status, created_at, id);
+    CREATE INDEX _jobs_callback ON _jobs (callback) WHERE callback IS NOT NULL;
+    CREATE INDEX _jobs_app ON _jobs (app_id, created_at);
+    CREATE TABLE _batches (
+        id text PRIMARY KEY, app_id uuid NOT NULL, status text NOT NULL, created_at text NOT NULL,
+        doc text NOT NULL);
+    CREATE INDEX _batches_app ON _batches (app_id, created_at);
+    CREATE INDEX _batches_status ON _batches (status);
+    CREATE TABLE _batch_ids (
+        batch_id text NOT NULL, seq bigint NOT NULL, op int NOT NULL, record_id text NOT NULL,
+        PRIMARY KEY (batch_id, seq));
+    CREATE TABLE _uploads (
+        id text NOT NULL, seq int NOT NULL, data bytea NOT NULL, PRIMARY KEY (id, seq));
+    CREATE TABLE _results (
+        job_id text NOT NULL, start bigint NOT NULL, data bytea NOT NULL,
+        PRIMARY KEY (job_id, start));
+"];
+
+/// The role queries run as, and how to log in as it.
+pub struct QueryRole {
+    pub name: String,
+    pub password: String,
+}
+
+fn failed(what: &str, e: &postgres::Error) -> Error {
+    if e.code() == Some(&SqlState::INSUFFICIENT_PRIVILEGE) {
+        return Error::new(
+            ErrorCode::Unavailable,
+            format!(
+                "the database user may not {what}: sluice needs to own its schema and to create \
+                 a read-only role for queries (CREATEROLE)"
+            ),
+        );
+    }
+    tracing::error!(error = %e, "migration step failed: {what}");
+    Error::internal(format!("the database could not be prepared ({what})"))
+}
+
+/// Brings the schema to the latest version; returns the query role.
+pub fn migrate(conn: &mut Conn) -> Result<QueryRole> {
+    let setup = format!(
+        "CREATE SCHEMA IF NOT EXISTS {SCHEMA};
+         CREATE TABLE IF NOT EXISTS {SCHEMA}._migrations (
+             version int PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now());"
+    );
+    let mut tries = 0;
+    while let Err(e) = conn.client.batch_execute(&setup) {
+        // Two instances creating the schema at once: one wins, the other tries again.
+        tries += 1;
+        if tries == 5 {
+            return Err(failed("create its schema", &e));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50 * tries));
+    }
+    let mut tx = conn.client.transaction().map_err(|e| failed("begin", &e))?;
+    tx.batch_execute(&format!(
+        "SET LOCAL search_path = {SCHEMA}; LOCK TABLE _migrations IN ACCESS EXCLUSIVE MODE;"
+    ))
+    .map_err(|e| failed("lock the migrations", &e))?;
+    let done: i32 = tx
+        .query_one("SELECT coalesce(max(version), 0) FROM _migrations", &[])
+        .and_then(|r| r.try_get(0))
+        .map_err(|e| failed("read the migrations", &e))?;
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(done.max(0) as usize) {
+        tx.batch_execute(sql)
+            .map_err(|e| failed("create its tables", &e))?;
+        if i == 0 {
+            make_query_role(&mut tx)?;
+        }
+        tx.execute(
+            "INSERT INTO _migrations (version) VALUES ($1)",
+            &[&(i as i32 + 1)],
+        )
+        .map_err(|e| failed("record a migration", &e))?;
+    }
+    let row = tx
+        .query_one("SELECT query_role, query_password FROM _meta", &[])
+        .map_err(|e| failed("read its settings", &e))?;
+    let role = QueryRole {
+        name: row.get(0),
+        password: row.get(1),
+    };
+    tx.commit()
+        .map_err(|e| failed("commit the migrations", &e))?;
+    Ok(role)
+}
+
+/// Makes (or takes back) this database's query role with a fresh password.
+fn make_query_role(tx: &mut postgres::Transaction<'_>) -> Result<()> {
+    let row = tx
+        .query_one(
+            "SELECT 'sluice_query_' || oid::text, current_database()
+             FROM pg_database WHERE datname = current_database()",
+            &[],
+        )
+        .map_err(|e| failed("name the query role", &e))?;
+    let (name, db): (String, String) = (row.get(0), row.get(1));
+    let mut bytes = [0u8; 24];
+    getrandom::getrandom(&mut bytes).map_err(Error::internal)?;
+    let password = hex::encode(bytes);
+    let exists = tx
+        .query_opt("SELECT 1 FROM pg_roles WHERE rolname = $1", &[&name])
+        .map_err(|e| failed("look up the query role", &e))?
+        .is_some();
+    let verb = if exists { "ALTER" } else { "CREATE" };
+    let role = crate::store::sql::quote(&name);
+    tx.batch_execute(&format!(
+        "{verb} ROLE {role} LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT PASSWORD '{password}';
+         GRANT CONNECT ON DATABASE {} TO {role};
+         GRANT USAGE ON SCHEMA {SCHEMA} TO {role};",
+        crate::store::sql::quote(&db)
+    ))
+    .map_err(|e| failed("create the query role", &e))?;
+    tx.execute(
+        "INSERT INTO _meta (id, catalog_version, query_role, query_password) VALUES (1, 0, $1, $2)",
+        &[&name, &password],
+    )
+    .map_err(|e| failed("record the query role", &e))?;
+    Ok(())
+}
