@@ -32,12 +32,27 @@ fn app() -> App {
 }
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(sql) = std::str::from_utf8(data) else {
+    // The first byte picks the store's grammar: SQLite's or PostgreSQL's.
+    let Some((which, rest)) = data.split_first() else {
         return;
     };
-    let syntax = SqlSyntax {
-        dialect: Box::new(sqlparser::dialect::SQLiteDialect {}),
-        reserved_prefixes: &["_", "sqlite_", "o_"],
+    let Ok(sql) = std::str::from_utf8(rest) else {
+        return;
+    };
+    let syntax = if which % 2 == 0 {
+        SqlSyntax {
+            dialect: Box::new(sqlparser::dialect::SQLiteDialect {}),
+            reserved_prefixes: &["_", "sqlite_", "o_"],
+            functions: sluice_engine::model::ALLOWED_FUNCTIONS,
+            table_functions: sluice_engine::model::TABLE_FUNCTIONS,
+        }
+    } else {
+        SqlSyntax {
+            dialect: Box::new(sqlparser::dialect::PostgreSqlDialect {}),
+            reserved_prefixes: &["_", "pg_", "o_", "information_schema"],
+            functions: sluice_engine::model::PG_FUNCTIONS,
+            table_functions: sluice_engine::model::PG_TABLE_FUNCTIONS,
+        }
     };
     let app = app();
     if let Ok(q) = prepare(&app, sql, &syntax, None, 100_000) {
@@ -45,7 +60,12 @@ fuzz_target!(|data: &[u8]| {
             assert!(app.objects.values().any(|o| Arc::ptr_eq(o, &r.object)));
         }
         for cte in &q.ctes {
-            assert!(!cte.starts_with('_') && !cte.starts_with("o_") && !cte.starts_with("sqlite_"));
+            assert!(
+                !cte.starts_with('_')
+                    && !cte.starts_with("o_")
+                    && !cte.starts_with("sqlite_")
+                    && !cte.starts_with("pg_")
+            );
         }
     }
 });
