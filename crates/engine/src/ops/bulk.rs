@@ -2,7 +2,8 @@
 //! failure or all-or-nothing.
 
 use super::exec::run;
-use super::{Op, Output};
+use super::records::create_many;
+use super::{Input, Op, Output, Target};
 use crate::auth::{resolve_in, Principal};
 use crate::core::Ctx;
 use crate::error::{Error, ErrorCode, Result};
@@ -19,6 +20,9 @@ pub struct BulkItem {
     pub who: Result<Principal>,
     pub token: Option<String>,
     pub plan: BulkPlan,
+    /// The plan does not look at earlier results, so the item may be planned before they exist
+    /// (consecutive creates are then written together).
+    pub independent: bool,
 }
 
 impl BulkItem {
@@ -29,6 +33,17 @@ impl BulkItem {
             who: Err(e),
             token: None,
             plan: Box::new(|_| Err(Error::internal("a failed bulk entry was planned"))),
+            independent: true,
+        }
+    }
+
+    /// An entry whose op is known already (it refers to no earlier result).
+    pub fn fixed(who: Result<Principal>, op: Result<Op>) -> Self {
+        Self {
+            who,
+            token: None,
+            plan: Box::new(move |_| op.clone()),
+            independent: true,
         }
     }
 
@@ -40,6 +55,7 @@ impl BulkItem {
             who,
             token: None,
             plan: Box::new(plan),
+            independent: false,
         }
     }
 
@@ -100,6 +116,7 @@ pub fn run_bulk(ctx: &mut Ctx<'_>, feed: &mut BulkFeed, max: usize) -> Result<Ve
     let mut resolved: HashMap<String, Result<Principal>> = HashMap::new();
     let mut atomic = false;
     let mut failed_at: Option<usize> = None;
+    let mut creates = Creates::default();
     for i in 0.. {
         match feed.get(i) {
             Some(BulkMsg::Atomic) => atomic = true,
@@ -107,6 +124,9 @@ pub fn run_bulk(ctx: &mut Ctx<'_>, feed: &mut BulkFeed, max: usize) -> Result<Ve
                 for item in items {
                     if results.len() == max {
                         return Err(too_many(max));
+                    }
+                    if !item.independent {
+                        creates.flush(ctx, &mut results, &mut failed_at);
                     }
                     if atomic && failed_at.is_some() {
                         results.push(Err(not_applied(0)));
@@ -119,13 +139,28 @@ pub fn run_bulk(ctx: &mut Ctx<'_>, feed: &mut BulkFeed, max: usize) -> Result<Ve
                             .clone(),
                         (who, _) => who.clone(),
                     };
-                    let result = who.and_then(|who| {
-                        let op = (item.plan)(&results)?;
-                        if op.touches_tokens() {
-                            resolved.clear();
+                    let op = who.and_then(|who| Ok(((item.plan)(&results)?, who)));
+                    let result = match op {
+                        Ok((Op::CreateRecord(t, input), who)) => {
+                            if !creates.joins(&t) {
+                                creates.flush(ctx, &mut results, &mut failed_at);
+                            }
+                            creates.push(results.len(), t, who, input);
+                            results.push(Err(Error::internal("a create was not written")));
+                            continue;
                         }
-                        run_one(ctx, &who, op)
-                    });
+                        Ok((op, who)) => {
+                            creates.flush(ctx, &mut results, &mut failed_at);
+                            if op.touches_tokens() {
+                                resolved.clear();
+                            }
+                            run_one(ctx, &who, op)
+                        }
+                        Err(e) => {
+                            creates.flush(ctx, &mut results, &mut failed_at);
+                            Err(e)
+                        }
+                    };
                     if result.is_err() && failed_at.is_none() {
                         failed_at = Some(results.len());
                     }
@@ -133,6 +168,7 @@ pub fn run_bulk(ctx: &mut Ctx<'_>, feed: &mut BulkFeed, max: usize) -> Result<Ve
                 }
             }
             Some(BulkMsg::End(Ok(is_atomic))) => {
+                creates.flush(ctx, &mut results, &mut failed_at);
                 if let (Some(at), true) = (failed_at, *is_atomic) {
                     for (i, r) in results.iter_mut().enumerate() {
                         if i != at {
@@ -148,6 +184,46 @@ pub fn run_bulk(ctx: &mut Ctx<'_>, feed: &mut BulkFeed, max: usize) -> Result<Ve
         }
     }
     Err(Error::internal("a bulk request ended without its end"))
+}
+
+/// Consecutive record creates in one object, waiting to be written together.
+#[derive(Default)]
+struct Creates {
+    target: Option<Target>,
+    items: Vec<(usize, Principal, Input)>,
+}
+
+impl Creates {
+    /// Whether a create in `t` can join the waiting ones.
+    fn joins(&self, t: &Target) -> bool {
+        self.target.as_ref().is_none_or(|w| w == t)
+    }
+
+    fn push(&mut self, slot: usize, t: Target, who: Principal, input: Input) {
+        self.target = Some(t);
+        self.items.push((slot, who, input));
+    }
+
+    /// Writes the waiting creates and puts their outcomes in their slots.
+    fn flush(
+        &mut self,
+        ctx: &mut Ctx<'_>,
+        results: &mut [Result<Output>],
+        failed_at: &mut Option<usize>,
+    ) {
+        let Some(t) = self.target.take() else {
+            return;
+        };
+        let items = std::mem::take(&mut self.items);
+        let slots: Vec<usize> = items.iter().map(|(s, ..)| *s).collect();
+        let outcomes = create_many(ctx, &t, items.into_iter().map(|(_, w, i)| (w, i)).collect());
+        for (slot, outcome) in slots.into_iter().zip(outcomes) {
+            if outcome.is_err() && failed_at.is_none_or(|f| slot < f) {
+                *failed_at = Some(slot);
+            }
+            results[slot] = outcome;
+        }
+    }
 }
 
 pub fn too_many(max: usize) -> Error {
@@ -209,7 +285,7 @@ mod tests {
 
     fn create(email: &str) -> BulkItem {
         let op = Op::CreateRecord(Target::new("a", "o"), json!({ "email": email }).into());
-        BulkItem::new(Ok(admin()), move |_| Ok(op.clone()))
+        BulkItem::fixed(Ok(admin()), Ok(op))
     }
 
     async fn bulk(

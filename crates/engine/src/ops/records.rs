@@ -9,7 +9,9 @@ use crate::model::{
     SortKey, Stamp, Value, WriteMode, Writes,
 };
 use crate::settings::ListLimits;
+use crate::store::RowWrite;
 use serde_json::Value as Json;
+use std::sync::Arc;
 
 /// Deepest filter nesting accepted, so a hostile filter cannot exhaust the stack.
 const MAX_FILTER_DEPTH: usize = 16;
@@ -54,15 +56,74 @@ pub fn create(ctx: &mut Ctx<'_>, who: &Principal, t: &Target, input: Input) -> R
     ctx.tx
         .insert_record(&obj, id.as_str(), &writes, &stamp)
         .map_err(|e| explain_unique(e, &obj, &writes))?;
+    Ok(created(&obj, id, writes, &stamp))
+}
+
+fn created(obj: &Arc<Object>, id: RecordId, writes: Writes, stamp: &Stamp) -> Output {
     let record = Record {
         id: id.as_str().to_owned(),
         created_at: stamp.at.as_str().to_owned(),
         updated_at: stamp.at.as_str().to_owned(),
         created_by: stamp.user.clone(),
-        updated_by: stamp.user,
+        updated_by: stamp.user.clone(),
         values: writes.0.into_iter().map(|(_, v)| v).collect(),
     };
-    Ok(Output::Created(Body::record(&obj, record)))
+    Output::Created(Body::record(obj, record))
+}
+
+/// Creates records in one object for consecutive creates of a bulk request: each is authorized
+/// and checked alone, then the valid ones go to the store as one batch per writer (a batch takes
+/// one stamp). Each gets its own outcome, as if it ran alone.
+pub fn create_many(
+    ctx: &mut Ctx<'_>,
+    t: &Target,
+    items: Vec<(Principal, Input)>,
+) -> Vec<Result<Output>> {
+    let mut out: Vec<Option<Result<Output>>> = (0..items.len()).map(|_| None).collect();
+    let mut ready: Vec<(usize, Arc<Object>, RecordId, Writes, Stamp)> = Vec::new();
+    for (i, (who, input)) in items.into_iter().enumerate() {
+        let checked = ctx
+            .object(&who, &t.app, &t.object, Need::Write)
+            .and_then(|(_, obj)| Ok((input.into_writes(&obj, WriteMode::Whole)?, obj)));
+        match checked {
+            Ok((w, obj)) => ready.push((i, obj, RecordId::new(), w, stamp(ctx, &who))),
+            Err(e) => out[i] = Some(Err(e)),
+        }
+    }
+    let mut rest = ready.as_slice();
+    while let Some((_, obj, _, _, first)) = rest.first() {
+        let n = rest
+            .iter()
+            .take_while(|r| r.4.user == first.user && Arc::ptr_eq(&r.1, obj))
+            .count();
+        let (run, tail) = rest.split_at(n);
+        let rows: Vec<RowWrite<'_>> = run
+            .iter()
+            .map(|(_, _, id, writes, _)| RowWrite {
+                id: id.as_str(),
+                writes,
+            })
+            .collect();
+        match ctx.tx.insert_records(obj, &rows, first) {
+            Ok(results) => {
+                for ((i, obj, id, w, s), r) in run.iter().zip(results) {
+                    out[*i] = Some(match r {
+                        Ok(()) => Ok(created(obj, id.clone(), w.clone(), s)),
+                        Err(e) => Err(explain_unique(e, obj, w)),
+                    });
+                }
+            }
+            Err(e) => {
+                for (i, ..) in run {
+                    out[*i] = Some(Err(e.clone()));
+                }
+            }
+        }
+        rest = tail;
+    }
+    out.into_iter()
+        .map(|o| o.unwrap_or_else(|| Err(Error::internal("a create was left out"))))
+        .collect()
 }
 
 fn missing(id: &str) -> Error {

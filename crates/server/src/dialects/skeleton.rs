@@ -78,7 +78,7 @@ pub fn plan<V: Vendor>(
     match planned {
         Ok((who, op, kind)) => (
             Some(kind),
-            BulkItem::new(Ok(who), move |_| Ok(op.clone())).as_of_entry(token),
+            BulkItem::fixed(Ok(who), Ok(op)).as_of_entry(token),
         ),
         Err(e) => (None, BulkItem::failed(e)),
     }

@@ -112,7 +112,7 @@ impl Planner {
                     body,
                 })
                 .map(|op| precheck(&self.catalog, op));
-                BulkItem::new(who, move |_| op.clone())
+                BulkItem::fixed(who, op)
             }
             Some(ids) => BulkItem::new(who, move |results| {
                 let ids = ids.lock().unwrap_or_else(|p| p.into_inner());
