@@ -346,10 +346,44 @@ fn child_server() {
         return;
     };
     let rt = tokio::runtime::Runtime::new().expect("runtime");
+    // The test configuration, then any `SLUICE_*` settings the parent passed (a shared database,
+    // limits), as `sluice serve` reads them.
+    #[derive(clap::Parser)]
+    struct FromEnv {
+        #[command(flatten)]
+        config: Config,
+    }
+    let mut config = test_config(Path::new(&dir));
+    let from_env = <FromEnv as clap::Parser>::parse_from(["child"]).config;
+    for (var, apply) in [
+        (
+            "SLUICE_DATABASE_URL",
+            (|c: &mut Config, e: &Config| c.database_url = e.database_url.clone())
+                as fn(&mut Config, &Config),
+        ),
+        ("SLUICE_CALLBACK_ALLOW", |c, e| {
+            c.callback_allow = e.callback_allow.clone()
+        }),
+        ("SLUICE_MAX_BATCH_RECORDS", |c, e| {
+            c.max_batch_records = e.max_batch_records
+        }),
+        ("SLUICE_MAX_JOB_RECORDS", |c, e| {
+            c.max_job_records = e.max_job_records
+        }),
+        ("SLUICE_BATCH_CHUNK_ROWS", |c, e| {
+            c.batch_chunk_rows = e.batch_chunk_rows
+        }),
+        ("SLUICE_JOB_CHUNK_ROWS", |c, e| {
+            c.job_chunk_rows = e.job_chunk_rows
+        }),
+        ("SLUICE_LEASE_MS", |c, e| c.lease_ms = e.lease_ms),
+    ] {
+        if std::env::var_os(var).is_some() {
+            apply(&mut config, &from_env);
+        }
+    }
     rt.block_on(async {
-        let server = Server::bind(test_config(Path::new(&dir)))
-            .await
-            .expect("binds");
+        let server = Server::bind(config).await.expect("binds");
         println!("CHILD LISTENING {}", server.addr);
         server.serve(std::future::pending()).await.expect("serves");
     });

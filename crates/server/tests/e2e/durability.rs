@@ -82,7 +82,7 @@ async fn acknowledged_writes_survive_kill_9() {
 
 /// App `log` with object `events` (no unique field, so a chunk applied twice would show as extra
 /// records) and a 10,000-row file; returns the file id.
-async fn events(app: &crate::common::TestApp, rows: usize) -> String {
+pub async fn events(app: &crate::common::TestApp, rows: usize) -> String {
     app.admin("POST", "/v1/apps", Some(json!({"name": "log"})))
         .await;
     let (s, _) = app
@@ -102,7 +102,7 @@ async fn events(app: &crate::common::TestApp, rows: usize) -> String {
 
 /// After a restart: the job completes with every row applied exactly once, and its result file
 /// lists each row once, in order, with the ids of the records that exist.
-async fn check_exactly_once(app: &crate::common::TestApp, job: &str, rows: usize) {
+pub async fn check_exactly_once(app: &crate::common::TestApp, job: &str, rows: usize) {
     let job = app.wait_job("log", job).await;
     assert_eq!(job["status"], "completed", "{job}");
     assert_eq!(

@@ -14,6 +14,7 @@ mod durability;
 mod errors;
 mod fulcrum;
 mod hardening;
+mod instances;
 mod jobs;
 mod limits;
 mod pgdb;
