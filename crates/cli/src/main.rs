@@ -55,6 +55,19 @@ enum BenchCommand {
         #[arg(long, default_value_t = 100_000)]
         rows: usize,
     },
+    /// sluice on PostgreSQL against raw PostgreSQL (COPY, INSERT … ON CONFLICT, multi-row
+    /// INSERT), and one to three instances sharing one database. Makes and drops its own databases.
+    Pg {
+        /// A PostgreSQL server (the database named is used only to make the bench databases).
+        #[arg(long, default_value = "postgres://postgres@127.0.0.1:5432/postgres")]
+        database: String,
+        #[arg(long, default_value_t = 1_000_000)]
+        rows: usize,
+        #[arg(long, default_value_t = 100_000)]
+        bulk_rows: usize,
+        #[arg(long, default_value_t = 3)]
+        instances: usize,
+    },
     /// Many clients mixing writes, lists, gets and queries: latency, errors, memory, WAL size.
     Load {
         #[arg(long, default_value_t = 64)]
@@ -112,6 +125,12 @@ async fn main() -> anyhow::Result<()> {
         Command::Bench(BenchCommand::Bulk { rows }) => bench::bulk::run(rows).await,
         Command::Bench(BenchCommand::Jobs { rows }) => bench::jobs::run(rows).await,
         Command::Bench(BenchCommand::Batches { records }) => bench::batches::run(records).await,
+        Command::Bench(BenchCommand::Pg {
+            database,
+            rows,
+            bulk_rows,
+            instances,
+        }) => bench::pg::run(&database, rows, bulk_rows, instances).await,
         Command::Bench(BenchCommand::Load {
             clients,
             seconds,

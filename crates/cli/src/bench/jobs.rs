@@ -22,7 +22,7 @@ const HEADER: [&str; 8] = [
 ];
 
 /// Writes the CSV of rows `0..n`, then a ZIP holding it; returns the ZIP's path.
-fn make_files(dir: &Path, n: usize) -> anyhow::Result<(std::path::PathBuf, std::path::PathBuf)> {
+pub fn make_files(dir: &Path, n: usize) -> anyhow::Result<(std::path::PathBuf, std::path::PathBuf)> {
     let csv_path = dir.join("people.csv");
     let mut w = csv::Writer::from_writer(BufWriter::new(std::fs::File::create(&csv_path)?));
     w.write_record(HEADER)?;
@@ -101,7 +101,7 @@ async fn call(
 }
 
 /// Runs a job to its end; returns the job and how long it took from creation.
-async fn run_job(client: &Client, base: &str, body: Value) -> anyhow::Result<(Value, Duration)> {
+pub async fn run_job(client: &Client, base: &str, body: Value) -> anyhow::Result<(Value, Duration)> {
     let start = Instant::now();
     let job = call(
         client,
@@ -125,7 +125,7 @@ async fn run_job(client: &Client, base: &str, body: Value) -> anyhow::Result<(Va
 }
 
 /// Limits lifted so one job can take the whole file.
-const JOB_ARGS: [&str; 6] = [
+pub const JOB_ARGS: [&str; 6] = [
     "--max-job-records",
     "100000000",
     "--max-upload-bytes",
@@ -133,6 +133,24 @@ const JOB_ARGS: [&str; 6] = [
     "--max-unzipped-bytes",
     "100000000000",
 ];
+
+/// Streams the ZIP up as a file of app `bench`; returns its id and how long that took.
+pub async fn upload(base: &str, zip_path: &Path) -> anyhow::Result<(Value, Duration)> {
+    let start = Instant::now();
+    let file = tokio::fs::File::open(zip_path).await?;
+    let resp = Client::new()
+        .post(format!("{base}/v1/apps/bench/files?name=people.zip"))
+        .bearer_auth(ADMIN)
+        .header("content-type", "application/zip")
+        .body(reqwest::Body::wrap_stream(
+            tokio_util::io::ReaderStream::new(file),
+        ))
+        .send()
+        .await?;
+    anyhow::ensure!(resp.status() == 201, "upload failed: {}", resp.status());
+    let file: Value = resp.json().await?;
+    Ok((file["file_id"].clone(), start.elapsed()))
+}
 
 pub async fn run(rows: usize) -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
@@ -167,20 +185,7 @@ pub async fn run(rows: usize) -> anyhow::Result<()> {
         Some(json!({"name": "people", "fields": super::bench_fields()})),
     )
     .await?;
-    let start = Instant::now();
-    let file = tokio::fs::File::open(&zip_path).await?;
-    let resp = client
-        .post(format!("{base}/v1/apps/bench/files?name=people.zip"))
-        .bearer_auth(ADMIN)
-        .header("content-type", "application/zip")
-        .body(reqwest::Body::wrap_stream(
-            tokio_util::io::ReaderStream::new(file),
-        ))
-        .send()
-        .await?;
-    anyhow::ensure!(resp.status() == 201, "upload failed: {}", resp.status());
-    let file: Value = resp.json().await?;
-    let upload = start.elapsed();
+    let (fid, upload) = upload(&base, &zip_path).await?;
     println!(
         "{:<44} {:>10.0} rows/s  ({:.1} s: stream, unzip, check, normalise)",
         "upload",
@@ -188,7 +193,6 @@ pub async fn run(rows: usize) -> anyhow::Result<()> {
         upload.as_secs_f64()
     );
 
-    let fid = file["file_id"].clone();
     let (job, d) = run_job(
         &client,
         &base,

@@ -5,6 +5,7 @@ pub mod batches;
 pub mod bulk;
 pub mod jobs;
 pub mod load;
+pub mod pg;
 pub mod raw;
 pub mod records;
 

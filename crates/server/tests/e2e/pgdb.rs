@@ -18,19 +18,7 @@ pub fn on_postgres() -> bool {
     base().is_some()
 }
 
-/// `url` naming database `name` instead of its own.
-pub fn with_database(url: &str, name: &str) -> String {
-    let (main, query) = match url.split_once('?') {
-        Some((m, q)) => (m, format!("?{q}")),
-        None => (url, String::new()),
-    };
-    let scheme_end = main.find("://").map_or(0, |i| i + 3);
-    let root = match main[scheme_end..].find('/') {
-        Some(i) => &main[..scheme_end + i],
-        None => main,
-    };
-    format!("{root}/{name}{query}")
-}
+pub use sluice_engine::store::postgres::with_database;
 
 /// Runs `f` with a client on the base database, on a thread of its own (the synchronous client
 /// may not run on an async worker).
@@ -98,17 +86,4 @@ pub fn database_for(data_dir: &Path) -> Option<String> {
         }
     });
     Some(with_database(&url, &name))
-}
-
-#[test]
-fn urls_name_another_database() {
-    assert_eq!(
-        with_database("postgres://postgres@127.0.0.1:5432/postgres", "x"),
-        "postgres://postgres@127.0.0.1:5432/x"
-    );
-    assert_eq!(
-        with_database("postgresql://u:p@h/db?sslmode=disable", "y"),
-        "postgresql://u:p@h/y?sslmode=disable"
-    );
-    assert_eq!(with_database("postgres://h", "z"), "postgres://h/z");
 }

@@ -59,6 +59,21 @@ pub struct PgStore {
     inner: Arc<Inner>,
 }
 
+/// `url` naming database `name` instead of its own (for tools that make databases: tests,
+/// benchmarks, `sluice copy`).
+pub fn with_database(url: &str, name: &str) -> String {
+    let (main, query) = match url.split_once('?') {
+        Some((m, q)) => (m, format!("?{q}")),
+        None => (url, String::new()),
+    };
+    let scheme_end = main.find("://").map_or(0, |i| i + 3);
+    let root = match main[scheme_end..].find('/') {
+        Some(i) => &main[..scheme_end + i],
+        None => main,
+    };
+    format!("{root}/{name}{query}")
+}
+
 /// Connection settings for every sluice connection: its schema first on the search path.
 fn config(url: &str) -> Result<postgres::Config> {
     let mut c: postgres::Config = url
@@ -377,5 +392,23 @@ impl Store for PgStore {
 
     fn close(&self) {
         self.inner.closed.store(true, Ordering::SeqCst);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_name_another_database() {
+        assert_eq!(
+            with_database("postgres://postgres@127.0.0.1:5432/postgres", "x"),
+            "postgres://postgres@127.0.0.1:5432/x"
+        );
+        assert_eq!(
+            with_database("postgresql://u:p@h/db?sslmode=disable", "y"),
+            "postgresql://u:p@h/y?sslmode=disable"
+        );
+        assert_eq!(with_database("postgres://h", "z"), "postgres://h/z");
     }
 }
