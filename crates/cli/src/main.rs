@@ -1,6 +1,7 @@
 //! The `sluice` binary: `serve` runs the server; `bench` measures it against raw SQLite.
 
 mod bench;
+mod copy;
 
 /// mimalloc: per-thread heaps, so the decoding threads and the writer do not contend on frees.
 #[global_allocator]
@@ -27,6 +28,16 @@ enum Command {
     /// Measure throughput against raw SQLite in the same run (build with --release).
     #[command(subcommand)]
     Bench(BenchCommand),
+    /// Copy a whole instance into another database (from the embedded SQLite to PostgreSQL):
+    /// apps, objects, records, users, app tokens, finished jobs' results; then check the counts.
+    Copy {
+        /// The data dir of the instance to copy (stop its server first).
+        #[arg(long)]
+        from: std::path::PathBuf,
+        /// The database to copy into, `postgres://…`; it must hold no apps yet.
+        #[arg(long)]
+        to: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -102,7 +113,7 @@ async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let default_filter = match cli.command {
         Command::Serve(_) => "sluice=info,warn",
-        Command::Bench(_) => "error",
+        Command::Bench(_) | Command::Copy { .. } => "error",
     };
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -117,6 +128,7 @@ async fn main() -> anyhow::Result<()> {
             println!("sluice listening on http://{}", server.addr);
             server.serve(shutdown_signal()).await
         }
+        Command::Copy { from, to } => copy::run(&from, &to).await,
         Command::Bench(BenchCommand::Records {
             layout_rows,
             single,

@@ -54,6 +54,16 @@ impl Engine {
         self.core.store.close();
     }
 
+    /// Copies this whole instance into `target`, which must be empty (see `copy`); returns the
+    /// counts of both sides. Neither engine needs to be started.
+    pub async fn copy_into(
+        &self,
+        target: &Engine,
+        progress: &(dyn Fn(crate::copy::CopyProgress) + Send + Sync),
+    ) -> Result<Vec<crate::copy::Counted>> {
+        crate::copy::run(&self.core, &target.core, progress).await
+    }
+
     pub fn settings(&self) -> &Settings {
         &self.core.settings
     }

@@ -6,6 +6,7 @@ pub mod auth;
 pub mod background;
 pub mod batches;
 pub mod clock;
+pub mod copy;
 pub mod core;
 mod engine;
 pub mod error;

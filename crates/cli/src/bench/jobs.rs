@@ -22,7 +22,10 @@ const HEADER: [&str; 8] = [
 ];
 
 /// Writes the CSV of rows `0..n`, then a ZIP holding it; returns the ZIP's path.
-pub fn make_files(dir: &Path, n: usize) -> anyhow::Result<(std::path::PathBuf, std::path::PathBuf)> {
+pub fn make_files(
+    dir: &Path,
+    n: usize,
+) -> anyhow::Result<(std::path::PathBuf, std::path::PathBuf)> {
     let csv_path = dir.join("people.csv");
     let mut w = csv::Writer::from_writer(BufWriter::new(std::fs::File::create(&csv_path)?));
     w.write_record(HEADER)?;
@@ -101,7 +104,11 @@ async fn call(
 }
 
 /// Runs a job to its end; returns the job and how long it took from creation.
-pub async fn run_job(client: &Client, base: &str, body: Value) -> anyhow::Result<(Value, Duration)> {
+pub async fn run_job(
+    client: &Client,
+    base: &str,
+    body: Value,
+) -> anyhow::Result<(Value, Duration)> {
     let start = Instant::now();
     let job = call(
         client,

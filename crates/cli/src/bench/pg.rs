@@ -156,7 +156,15 @@ fn raw_multi_row(url: &str, rows: usize) -> anyhow::Result<Duration> {
         sql.push_str(&format!(
             "{}(${}, $9001, $9001, 'bench', 'bench', ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})",
             if r == 0 { "" } else { ", " },
-            b + 1, b + 2, b + 3, b + 4, b + 5, b + 6, b + 7, b + 8, b + 9
+            b + 1,
+            b + 2,
+            b + 3,
+            b + 4,
+            b + 5,
+            b + 6,
+            b + 7,
+            b + 8,
+            b + 9
         ));
     }
     let stmt = c.prepare(&sql)?;
@@ -201,7 +209,12 @@ fn raw_multi_row(url: &str, rows: usize) -> anyhow::Result<Duration> {
 }
 
 /// `requests` bulk requests of 1,000 creates from `clients` clients, spread over `servers`.
-async fn bulk_over(servers: &[ChildServer], clients: usize, requests: usize, from: usize) -> anyhow::Result<Duration> {
+async fn bulk_over(
+    servers: &[ChildServer],
+    clients: usize,
+    requests: usize,
+    from: usize,
+) -> anyhow::Result<Duration> {
     let bodies: Vec<Vec<u8>> = (0..requests)
         .map(|r| {
             let start = from + r * PER_REQUEST;
@@ -259,7 +272,12 @@ async fn post(base: &str, path: &str, body: Value) -> anyhow::Result<Value> {
 }
 
 /// `n` instances on fresh database `name`, with the bench app and objects made.
-async fn instances(base: &str, name: &'static str, n: usize, dir: &Path) -> anyhow::Result<Vec<ChildServer>> {
+async fn instances(
+    base: &str,
+    name: &'static str,
+    n: usize,
+    dir: &Path,
+) -> anyhow::Result<Vec<ChildServer>> {
     let url = fresh(base, name).await?;
     let mut servers = Vec::new();
     for i in 0..n {
@@ -269,48 +287,108 @@ async fn instances(base: &str, name: &'static str, n: usize, dir: &Path) -> anyh
     }
     let first = &servers[0].base;
     post(first, "/v1/apps", json!({"name": "bench"})).await?;
-    post(first, "/v1/apps/bench/objects", json!({"name": "people", "fields": super::bench_fields()})).await?;
+    post(
+        first,
+        "/v1/apps/bench/objects",
+        json!({"name": "people", "fields": super::bench_fields()}),
+    )
+    .await?;
     let mut log = super::bench_fields();
     if let Some(email) = log.get_mut(0) {
         email["unique"] = json!(false);
     }
-    post(first, "/v1/apps/bench/objects", json!({"name": "log", "fields": log})).await?;
+    post(
+        first,
+        "/v1/apps/bench/objects",
+        json!({"name": "log", "fields": log}),
+    )
+    .await?;
     Ok(servers)
 }
 
-pub async fn run(base: &str, rows: usize, bulk_rows: usize, max_instances: usize) -> anyhow::Result<()> {
+pub async fn run(
+    base: &str,
+    rows: usize,
+    bulk_rows: usize,
+    max_instances: usize,
+) -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     let (csv_path, zip_path) = make_files(dir.path(), rows)?;
     println!("## PostgreSQL: {rows}-row jobs, {bulk_rows} rows of /v1/bulk");
     let raw = fresh(base, "sluice_bench_raw").await?;
     let (u, p) = (raw.clone(), csv_path.clone());
     let copy = rate(rows, blocking(move || raw_copy(&u, &p)).await?);
-    println!("{:<46} {copy:>10.0} rows/s", "(a) raw COPY … (FORMAT binary), one tx");
+    println!(
+        "{:<46} {copy:>10.0} rows/s",
+        "(a) raw COPY … (FORMAT binary), one tx"
+    );
     let (u, p) = (raw.clone(), csv_path.clone());
     let upsert_raw = rate(rows, blocking(move || raw_upsert(&u, &p)).await?);
-    println!("{:<46} {upsert_raw:>10.0} rows/s", "(a) raw INSERT … ON CONFLICT, 2,000-row txs");
+    println!(
+        "{:<46} {upsert_raw:>10.0} rows/s",
+        "(a) raw INSERT … ON CONFLICT, 2,000-row txs"
+    );
 
     let one = instances(base, "sluice_bench_one", 1, dir.path()).await?;
     let server = &one[0];
     let (fid, up) = upload(&server.base, &zip_path).await?;
-    println!("{:<46} {:>10.0} rows/s  ({:.1} s)", "upload (stored in the database)", rate(rows, up), up.as_secs_f64());
-    let (job, d) = run_job(&reqwest::Client::new(), &server.base, json!({"operation": "insert", "object": "people", "file_id": fid})).await?;
-    anyhow::ensure!(job["progress"]["added"].as_u64() == Some(rows as u64), "insert job: {job}");
+    println!(
+        "{:<46} {:>10.0} rows/s  ({:.1} s)",
+        "upload (stored in the database)",
+        rate(rows, up),
+        up.as_secs_f64()
+    );
+    let (job, d) = run_job(
+        &reqwest::Client::new(),
+        &server.base,
+        json!({"operation": "insert", "object": "people", "file_id": fid}),
+    )
+    .await?;
+    anyhow::ensure!(
+        job["progress"]["added"].as_u64() == Some(rows as u64),
+        "insert job: {job}"
+    );
     let insert = rate(rows, d);
-    println!("{:<46} {insert:>10.0} rows/s  ratio {:.2}", "(b) insert job", insert / copy);
-    let (job, d) = run_job(&reqwest::Client::new(), &server.base, json!({"operation": "upsert", "object": "people", "file_id": fid, "find_by": "email"})).await?;
-    anyhow::ensure!(job["progress"]["updated"].as_u64() == Some(rows as u64), "upsert job: {job}");
+    println!(
+        "{:<46} {insert:>10.0} rows/s  ratio {:.2}",
+        "(b) insert job",
+        insert / copy
+    );
+    let (job, d) = run_job(
+        &reqwest::Client::new(),
+        &server.base,
+        json!({"operation": "upsert", "object": "people", "file_id": fid, "find_by": "email"}),
+    )
+    .await?;
+    anyhow::ensure!(
+        job["progress"]["updated"].as_u64() == Some(rows as u64),
+        "upsert job: {job}"
+    );
     let upsert = rate(rows, d);
-    println!("{:<46} {upsert:>10.0} rows/s  ratio {:.2}", "(c) upsert job over the existing rows", upsert / upsert_raw);
+    println!(
+        "{:<46} {upsert:>10.0} rows/s  ratio {:.2}",
+        "(c) upsert job over the existing rows",
+        upsert / upsert_raw
+    );
     drop(one);
 
     let raw_bulk = fresh(base, "sluice_bench_raw_bulk").await?;
-    let multi = rate(bulk_rows, blocking(move || raw_multi_row(&raw_bulk, bulk_rows)).await?);
-    println!("{:<46} {multi:>10.0} rows/s", "(a) raw multi-row INSERT, 1,000 a tx");
+    let multi = rate(
+        bulk_rows,
+        blocking(move || raw_multi_row(&raw_bulk, bulk_rows)).await?,
+    );
+    println!(
+        "{:<46} {multi:>10.0} rows/s",
+        "(a) raw multi-row INSERT, 1,000 a tx"
+    );
     let one = instances(base, "sluice_bench_bulk", 1, dir.path()).await?;
     let d = bulk_over(&one, 1, bulk_rows / PER_REQUEST, 0).await?;
     let bulk = rate(bulk_rows, d);
-    println!("{:<46} {bulk:>10.0} rows/s  ratio {:.2}", "(d) /v1/bulk 1,000 inserts, 1 client", bulk / multi);
+    println!(
+        "{:<46} {bulk:>10.0} rows/s  ratio {:.2}",
+        "(d) /v1/bulk 1,000 inserts, 1 client",
+        bulk / multi
+    );
     drop(one);
 
     println!("\n## instances sharing one database: 16 clients, and jobs from one queue");
@@ -319,7 +397,12 @@ pub async fn run(base: &str, rows: usize, bulk_rows: usize, max_instances: usize
     let mut first_bulk = 0.0;
     let mut first_jobs = 0.0;
     for n in 1..=max_instances.max(1) {
-        let name: &'static str = ["sluice_bench_i1", "sluice_bench_i2", "sluice_bench_i3", "sluice_bench_i4"][(n - 1).min(3)];
+        let name: &'static str = [
+            "sluice_bench_i1",
+            "sluice_bench_i2",
+            "sluice_bench_i3",
+            "sluice_bench_i4",
+        ][(n - 1).min(3)];
         let servers = instances(base, name, n, dir.path()).await?;
         let d = bulk_over(&servers, 16, bulk_rows / PER_REQUEST, 0).await?;
         let bulk = rate(bulk_rows, d);
@@ -330,7 +413,12 @@ pub async fn run(base: &str, rows: usize, bulk_rows: usize, max_instances: usize
             let base = servers[j % n].base.clone();
             let fid = fid.clone();
             tasks.push(tokio::spawn(async move {
-                run_job(&reqwest::Client::new(), &base, json!({"operation": "insert", "object": "log", "file_id": fid})).await
+                run_job(
+                    &reqwest::Client::new(),
+                    &base,
+                    json!({"operation": "insert", "object": "log", "file_id": fid}),
+                )
+                .await
             }));
         }
         for t in tasks {
@@ -349,7 +437,16 @@ pub async fn run(base: &str, rows: usize, bulk_rows: usize, max_instances: usize
     let base = base.to_owned();
     blocking(move || {
         let mut c = Client::connect(&base, NoTls)?;
-        for name in ["sluice_bench_raw", "sluice_bench_one", "sluice_bench_raw_bulk", "sluice_bench_bulk", "sluice_bench_i1", "sluice_bench_i2", "sluice_bench_i3", "sluice_bench_i4"] {
+        for name in [
+            "sluice_bench_raw",
+            "sluice_bench_one",
+            "sluice_bench_raw_bulk",
+            "sluice_bench_bulk",
+            "sluice_bench_i1",
+            "sluice_bench_i2",
+            "sluice_bench_i3",
+            "sluice_bench_i4",
+        ] {
             c.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))?;
         }
         Ok(())

@@ -71,6 +71,8 @@ pub trait RecordTx {
     /// The id of the record whose (unique) field `field` holds `value`.
     fn find_id(&mut self, obj: &Object, field: usize, value: &Value) -> Result<Option<String>>;
     fn list_records(&mut self, obj: &Object, sel: &Selection) -> Result<Vec<Record>>;
+    /// Writes records as they are, system fields included (copying a store).
+    fn put_records(&mut self, obj: &Object, records: &[Record]) -> Result<()>;
 
     /// For each key, the id of the record whose field `field` (`None`: the id itself) holds it.
     /// Batched forms like this one answer per row and leave the other rows' work in place; a
@@ -129,6 +131,8 @@ pub trait AuthTx {
     fn insert_token(&mut self, token: &TokenRow, hash: &str) -> Result<()>;
     fn find_token(&mut self, hash: &str) -> Result<Option<TokenRow>>;
     fn list_tokens(&mut self, app_id: Uuid) -> Result<Vec<TokenRow>>;
+    /// Every app token (not login sessions) with its hash (copying a store).
+    fn key_tokens(&mut self) -> Result<Vec<(TokenRow, String)>>;
     fn delete_token(&mut self, app_id: Uuid, id: &str) -> Result<bool>;
     /// Removes login tokens that expired before `now` (unix seconds).
     fn purge_tokens(&mut self, now: i64) -> Result<()>;

@@ -9,6 +9,7 @@ mod batches;
 mod bigin;
 mod bulk;
 mod common;
+mod copy;
 mod diskfull;
 mod durability;
 mod errors;

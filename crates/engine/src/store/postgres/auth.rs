@@ -85,6 +85,18 @@ impl AuthTx for PgTx<'_> {
         .collect()
     }
 
+    fn key_tokens(&mut self) -> Result<Vec<(TokenRow, String)>> {
+        self.query(
+            &format!(
+                "SELECT {TOKEN_COLS}, hash FROM _tokens WHERE kind = 'key' ORDER BY created_at, id"
+            ),
+            &[],
+        )?
+        .iter()
+        .map(|r| Ok((token_row(r)?, r.try_get(8).map_err(Error::internal)?)))
+        .collect()
+    }
+
     fn delete_token(&mut self, app_id: Uuid, id: &str) -> Result<bool> {
         Ok(self.execute(
             "DELETE FROM _tokens WHERE app_id = $1 AND id = $2",

@@ -8,7 +8,7 @@ use super::records::{at, conflict, insert, update, uuid};
 use super::tx::PgTx;
 use super::value::{array_type, PgValue};
 use crate::error::{Error, Result};
-use crate::model::{Object, Stamp, Value};
+use crate::model::{Object, Record, Stamp, Value};
 use crate::store::sql::{push_ident, quote};
 use crate::store::RowWrite;
 use postgres::types::ToSql;
@@ -190,6 +190,44 @@ pub fn delete_records(tx: &mut PgTx<'_>, obj: &Object, ids: &[&str]) -> Result<V
         .iter()
         .map(|id| Ok(id.is_some_and(|id| deleted.contains(&id))))
         .collect())
+}
+
+/// Writes records as they are, system fields included, in one statement.
+pub fn put_records(tx: &mut PgTx<'_>, obj: &Object, records: &[Record]) -> Result<()> {
+    if records.is_empty() {
+        return Ok(());
+    }
+    let system: Vec<Vec<Value>> = records
+        .iter()
+        .map(|r| {
+            [
+                &r.id,
+                &r.created_at,
+                &r.updated_at,
+                &r.created_by,
+                &r.updated_by,
+            ]
+            .iter()
+            .map(|s| Value::Text((*s).clone()))
+            .collect()
+        })
+        .collect();
+    let mut cols: Vec<Vec<PgValue<'_>>> = (0..5)
+        .map(|j| system.iter().map(|s| PgValue(&s[j])).collect())
+        .collect();
+    cols.extend(
+        (0..obj.fields.len()).map(|j| records.iter().map(|r| PgValue(&r.values[j])).collect()),
+    );
+    let mut sql = String::from("INSERT INTO ");
+    push_ident(&mut sql, &obj.table());
+    sql.push_str(" SELECT * FROM unnest($1::uuid[], $2::timestamptz[], $3::timestamptz[], $4::text[], $5::text[]");
+    for (j, f) in obj.fields.iter().enumerate() {
+        let _ = write!(sql, ", ${}::{}", j + 6, array_type(f.ty));
+    }
+    sql.push(')');
+    let p: Vec<Param<'_>> = cols.iter().map(|c| c as Param<'_>).collect();
+    tx.execute(&sql, &p)?;
+    Ok(())
 }
 
 /// For each key, the id of the record whose `field` (or id) holds it: one join of the keys, with

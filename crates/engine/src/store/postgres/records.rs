@@ -280,6 +280,10 @@ impl RecordTx for PgTx<'_> {
             .collect()
     }
 
+    fn put_records(&mut self, obj: &Object, records: &[Record]) -> Result<()> {
+        batch::put_records(self, obj, records)
+    }
+
     fn count_records(
         &mut self,
         obj: &Object,

@@ -87,6 +87,19 @@ impl AuthTx for SqliteTx<'_> {
         rows.collect::<rusqlite::Result<_>>().map_err(map_err)
     }
 
+    fn key_tokens(&mut self) -> Result<Vec<(TokenRow, String)>> {
+        let mut stmt = self
+            .conn
+            .prepare(&format!(
+                "SELECT {TOKEN_COLS}, hash FROM _tokens WHERE kind = 'key' ORDER BY created_at, id"
+            ))
+            .map_err(map_err)?;
+        let rows = stmt
+            .query_map([], |r| Ok((token_row(r)?, r.get(8)?)))
+            .map_err(map_err)?;
+        rows.collect::<rusqlite::Result<_>>().map_err(map_err)
+    }
+
     fn delete_token(&mut self, app_id: Uuid, id: &str) -> Result<bool> {
         self.conn
             .execute(

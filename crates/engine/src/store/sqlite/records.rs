@@ -276,6 +276,38 @@ impl RecordTx for SqliteTx<'_> {
         select::list(self.conn, obj, sel)
     }
 
+    fn put_records(&mut self, obj: &Object, records: &[Record]) -> Result<()> {
+        let mut sql = format!(
+            "INSERT INTO {} ({}) VALUES (?1, ?2, ?3, ?4, ?5",
+            quote(&obj.table()),
+            select_list(obj)
+        );
+        for n in 0..obj.fields.len() {
+            sql.push_str(", ");
+            push_param(&mut sql, n + 6);
+        }
+        sql.push(')');
+        let mut stmt = self.conn.prepare_cached(&sql).map_err(map_err)?;
+        for r in records {
+            let system = [
+                &r.id,
+                &r.created_at,
+                &r.updated_at,
+                &r.created_by,
+                &r.updated_by,
+            ];
+            for (n, v) in system.iter().enumerate() {
+                stmt.raw_bind_parameter(n + 1, v).map_err(map_err)?;
+            }
+            for (n, v) in r.values.iter().enumerate() {
+                stmt.raw_bind_parameter(n + 6, SqlValue(v))
+                    .map_err(map_err)?;
+            }
+            stmt.raw_execute().map_err(map_err)?;
+        }
+        Ok(())
+    }
+
     fn count_records(
         &mut self,
         obj: &Object,
