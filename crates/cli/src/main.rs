@@ -108,7 +108,15 @@ fn purge_freed_memory_at_once() {
 }
 
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
+async fn main() {
+    // Errors end the process with a plain message (no backtrace, whatever RUST_BACKTRACE says).
+    if let Err(e) = run().await {
+        eprintln!("error: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+async fn run() -> anyhow::Result<()> {
     purge_freed_memory_at_once();
     let cli = Cli::parse();
     let default_filter = match cli.command {
