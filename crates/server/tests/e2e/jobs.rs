@@ -185,6 +185,53 @@ async fn a_25000_row_upsert_from_a_zip_with_bad_rows_result_file_and_callback() 
     );
 }
 
+/// A batch of new rows that collides with an existing record, and with itself, still adds every
+/// other row and names the taken values row by row.
+#[tokio::test]
+async fn colliding_rows_in_a_large_insert_fail_alone() {
+    let app = app_with_jobs().await;
+    app.admin(
+        "POST",
+        "/v1/apps/crm/objects/contacts/records",
+        Some(json!({"email": "taken@x"})),
+    )
+    .await;
+    let rows = (0..200).map(|i| match i {
+        40 => "taken@x,1".to_owned(),
+        170 => "n7@x,2".to_owned(),
+        i => format!("n{i}@x,{}", i % 90),
+    });
+    let (_, file) = app
+        .upload("crm", "n.csv", "text/csv", csv_rows(rows, "email,age"))
+        .await;
+    let (s, job) = create_job(
+        &app,
+        json!({"operation": "insert", "object": "contacts", "file_id": file["file_id"]}),
+    )
+    .await;
+    assert_eq!(s, 201, "{job}");
+    let job = app.wait_job("crm", job["id"].as_str().unwrap()).await;
+    let p = &job["progress"];
+    assert_eq!(
+        (p["added"].as_u64(), p["failed"].as_u64()),
+        (Some(198), Some(2)),
+        "{job}"
+    );
+    let (_, zip) = app.download(job["result_url"].as_str().unwrap()).await;
+    let text = unzip(&zip).remove(0).1;
+    let failed: Vec<&str> = text.lines().filter(|l| l.contains("failed")).collect();
+    assert_eq!(failed.len(), 2, "{text}");
+    assert!(
+        failed[0].starts_with("taken@x") && failed[0].contains("already exists"),
+        "{failed:?}"
+    );
+    assert!(
+        failed[1].starts_with("n7@x") && failed[1].contains("already exists"),
+        "{failed:?}"
+    );
+    assert_eq!(app.count("crm", "contacts").await, 199);
+}
+
 #[tokio::test]
 async fn insert_with_find_by_skips_existing_and_delete_removes() {
     let app = app_with_jobs().await;

@@ -6,12 +6,14 @@
 
 use super::records::{at, conflict, insert, update, uuid};
 use super::tx::PgTx;
-use super::value::{array_type, PgValue};
+use super::value::{array_type, wire_type, PgValue};
 use crate::error::{Error, Result};
 use crate::model::{Object, Record, Stamp, Value};
 use crate::store::sql::{push_ident, quote};
 use crate::store::RowWrite;
+use chrono::{DateTime, Utc};
 use postgres::types::ToSql;
+use postgres::types::Type;
 use std::collections::{HashMap, HashSet};
 use std::fmt::Write;
 use uuid::Uuid;
@@ -72,6 +74,53 @@ fn ids_of(rows: &[postgres::Row]) -> Result<HashSet<Uuid>> {
         .collect()
 }
 
+/// Batches at least this large try `COPY` first.
+const COPY_MIN: usize = 32;
+
+/// Streams one group of new records in with binary `COPY`.
+#[allow(clippy::too_many_arguments)]
+fn copy_group(
+    tx: &mut PgTx<'_>,
+    obj: &Object,
+    fields: &[usize],
+    rows: &[RowWrite<'_>],
+    group: &[usize],
+    ids: &[Uuid],
+    at: &DateTime<Utc>,
+    user: &String,
+) -> Result<u64> {
+    let mut sql = String::from("COPY ");
+    push_ident(&mut sql, &obj.table());
+    sql.push_str(" (id, created_at, updated_at, created_by, updated_by");
+    for i in fields {
+        sql.push_str(", ");
+        push_ident(&mut sql, obj.fields[*i].name.as_str());
+    }
+    sql.push_str(") FROM STDIN (FORMAT binary)");
+    let mut types = vec![
+        Type::UUID,
+        Type::TIMESTAMPTZ,
+        Type::TIMESTAMPTZ,
+        Type::TEXT,
+        Type::TEXT,
+    ];
+    types.extend(fields.iter().map(|i| wire_type(obj.fields[*i].ty)));
+    let values: Vec<Vec<PgValue<'_>>> = group
+        .iter()
+        .map(|&pos| rows[pos].writes.0.iter().map(|(_, v)| PgValue(v)).collect())
+        .collect();
+    tx.copy_in(&sql, &types, |w| {
+        let mut row: Vec<&(dyn ToSql + Sync)> = Vec::with_capacity(types.len());
+        for (id, vals) in ids.iter().zip(&values) {
+            row.clear();
+            row.extend([id as &(dyn ToSql + Sync), at, at, user, user]);
+            row.extend(vals.iter().map(|v| v as &(dyn ToSql + Sync)));
+            w.write(&row)?;
+        }
+        Ok(())
+    })
+}
+
 pub fn insert_records(
     tx: &mut PgTx<'_>,
     obj: &Object,
@@ -89,6 +138,19 @@ pub fn insert_records(
             continue;
         }
         let ids: Vec<Uuid> = ids.into_iter().flatten().collect();
+        // Most batches collide with nothing: stream them in with COPY. If one row collides, the
+        // copy is undone and the batch goes through the statement that skips and names taken
+        // values.
+        if group.len() >= COPY_MIN {
+            let copied = tx
+                .isolated(|tx| copy_group(tx, obj, &fields, rows, &group, &ids, &at, &stamp.user));
+            if copied.is_ok() {
+                for &pos in &group {
+                    out[pos] = Some(Ok(()));
+                }
+                continue;
+            }
+        }
         let mut sql = String::from("INSERT INTO ");
         push_ident(&mut sql, &obj.table());
         sql.push_str(" (id, created_at, updated_at, created_by, updated_by");

@@ -9,8 +9,9 @@ use super::pool::Conn;
 use super::Shared;
 use crate::error::{Error, ErrorCode, Result};
 use crate::store::Tx;
+use postgres::binary_copy::BinaryCopyInWriter;
 use postgres::error::SqlState;
-use postgres::types::ToSql;
+use postgres::types::{ToSql, Type};
 use postgres::Row;
 
 pub type Params<'a> = [&'a (dyn ToSql + Sync)];
@@ -96,6 +97,33 @@ impl<'c> PgTx<'c> {
         self.run(|c| {
             let s = c.prepare(sql)?;
             c.client.query_opt(&s, params)
+        })
+    }
+
+    /// Streams rows in with `COPY … FROM STDIN (FORMAT binary)`: `fill` writes them. Any failure,
+    /// even of a value while encoding, aborts the copy on the server, so it marks the transaction.
+    pub fn copy_in(
+        &mut self,
+        sql: &str,
+        types: &[Type],
+        fill: impl FnOnce(&mut BinaryCopyInWriter<'_>) -> std::result::Result<(), postgres::Error>,
+    ) -> Result<u64> {
+        if let Some((_, e)) = &self.failed {
+            return Err(e.clone());
+        }
+        let copied = (|| {
+            let sink = self.conn.client.copy_in(sql)?;
+            let mut w = BinaryCopyInWriter::new(sink, types);
+            fill(&mut w)?;
+            w.finish()
+        })();
+        copied.map_err(|e| {
+            let err = map_err(&e);
+            if retryable(&e) {
+                self.retry.get_or_insert_with(|| err.clone());
+            }
+            self.failed = Some((self.depth, err.clone()));
+            err
         })
     }
 

@@ -113,6 +113,19 @@ pub fn sql_type(ty: FieldType) -> &'static str {
     }
 }
 
+/// The wire type of a field's column (for binary `COPY`).
+pub fn wire_type(ty: FieldType) -> Type {
+    match ty {
+        FieldType::Text => Type::TEXT,
+        FieldType::Integer => Type::INT8,
+        FieldType::Number => Type::FLOAT8,
+        FieldType::Boolean => Type::BOOL,
+        FieldType::Date => Type::DATE,
+        FieldType::Datetime => Type::TIMESTAMPTZ,
+        FieldType::Json => Type::JSONB,
+    }
+}
+
 /// The array type a field's values travel in, in batched statements.
 pub fn array_type(ty: FieldType) -> &'static str {
     match ty {
