@@ -6,6 +6,7 @@ pub mod bulk;
 pub mod jobs;
 pub mod load;
 pub mod pg;
+pub mod pg_raw;
 pub mod raw;
 pub mod records;
 

@@ -4,16 +4,13 @@
 //! one database. Each run gets fresh databases, dropped at the end.
 
 use super::jobs::{make_files, run_job, upload, JOB_ARGS};
+use super::pg_raw::{raw_copy, raw_multi_row, raw_upsert, PER_REQUEST};
 use super::{bench_record, rate, ChildServer, ADMIN};
-use postgres::binary_copy::BinaryCopyInWriter;
-use postgres::types::{ToSql, Type};
 use postgres::{Client, NoTls};
 use serde_json::{json, Value};
 use sluice_engine::store::postgres::with_database;
 use std::path::Path;
 use std::time::{Duration, Instant};
-
-const PER_REQUEST: usize = 1000;
 
 /// Runs blocking database work off the async workers.
 async fn blocking<T: Send + 'static>(
@@ -34,178 +31,15 @@ async fn fresh(base: &str, name: &'static str) -> anyhow::Result<String> {
     .await
 }
 
-/// The table sluice makes for the bench object, made by hand.
-const TABLE: &str = "CREATE TABLE people (id uuid NOT NULL PRIMARY KEY,
-    created_at timestamptz NOT NULL, updated_at timestamptz NOT NULL, created_by text NOT NULL,
-    updated_by text NOT NULL, email text COLLATE \"C\", first_name text COLLATE \"C\",
-    last_name text COLLATE \"C\", age bigint, score double precision, active boolean, joined date,
-    notes text COLLATE \"C\");
-    CREATE UNIQUE INDEX people_email ON people (email);";
-
-/// One CSV row as typed columns.
-struct Typed {
-    text: [String; 4],
-    age: i64,
-    score: f64,
-    active: bool,
-    joined: chrono::NaiveDate,
-}
-
-fn typed(r: &csv::StringRecord) -> anyhow::Result<Typed> {
-    Ok(Typed {
-        text: [r[0].into(), r[1].into(), r[2].into(), r[7].into()],
-        age: r[3].parse()?,
-        score: r[4].parse()?,
-        active: &r[5] == "true",
-        joined: chrono::NaiveDate::parse_from_str(&r[6], "%Y-%m-%d")?,
+/// Flushes what earlier phases wrote (`CHECKPOINT`), so that PostgreSQL's own checkpoint of a
+/// million rows does not land inside the next measurement.
+async fn settle(base: &str) -> anyhow::Result<()> {
+    let url = base.to_owned();
+    blocking(move || {
+        Client::connect(&url, NoTls)?.batch_execute("CHECKPOINT")?;
+        Ok(())
     })
-}
-
-/// The baseline for insert jobs: parse the CSV and `COPY` it in binary, in one transaction.
-fn raw_copy(url: &str, csv_path: &Path) -> anyhow::Result<Duration> {
-    let mut c = Client::connect(url, NoTls)?;
-    c.batch_execute(TABLE)?;
-    let start = Instant::now();
-    let now = chrono::Utc::now();
-    let mut tx = c.transaction()?;
-    let sink = tx.copy_in("COPY people FROM STDIN (FORMAT binary)")?;
-    let types = [
-        Type::UUID,
-        Type::TIMESTAMPTZ,
-        Type::TIMESTAMPTZ,
-        Type::TEXT,
-        Type::TEXT,
-        Type::TEXT,
-        Type::TEXT,
-        Type::TEXT,
-        Type::INT8,
-        Type::FLOAT8,
-        Type::BOOL,
-        Type::DATE,
-        Type::TEXT,
-    ];
-    let mut w = BinaryCopyInWriter::new(sink, &types);
-    let mut rdr = csv::Reader::from_path(csv_path)?;
-    let mut rec = csv::StringRecord::new();
-    while rdr.read_record(&mut rec)? {
-        let t = typed(&rec)?;
-        let id = uuid::Uuid::now_v7();
-        let [email, first, last, notes] = &t.text;
-        w.write(&[
-            &id, &now, &now, &"bench", &"bench", email, first, last, &t.age, &t.score, &t.active,
-            &t.joined, notes,
-        ])?;
-    }
-    w.finish()?;
-    tx.commit()?;
-    Ok(start.elapsed())
-}
-
-/// The baseline for upsert jobs: `INSERT … ON CONFLICT (email) DO UPDATE` over the rows `COPY`
-/// made, 2,000 rows a statement (spread with `unnest`), a transaction each.
-fn raw_upsert(url: &str, csv_path: &Path) -> anyhow::Result<Duration> {
-    let mut c = Client::connect(url, NoTls)?;
-    let stmt = c.prepare(
-        "INSERT INTO people SELECT u.id, $2, $2, 'bench', 'bench', u.e, u.f, u.l, u.a, u.s, u.ac, u.j, u.n
-         FROM unnest($1::uuid[], $3::text[], $4::text[], $5::text[], $6::int8[], $7::float8[],
-                     $8::bool[], $9::date[], $10::text[]) AS u(id, e, f, l, a, s, ac, j, n)
-         ON CONFLICT (email) DO UPDATE SET updated_at = excluded.updated_at,
-           updated_by = excluded.updated_by, first_name = excluded.first_name,
-           last_name = excluded.last_name, age = excluded.age, score = excluded.score,
-           active = excluded.active, joined = excluded.joined, notes = excluded.notes",
-    )?;
-    let start = Instant::now();
-    let now = chrono::Utc::now();
-    let mut rdr = csv::Reader::from_path(csv_path)?;
-    let mut rec = csv::StringRecord::new();
-    let mut more = true;
-    while more {
-        let mut rows = Vec::with_capacity(2000);
-        while rows.len() < 2000 {
-            if !rdr.read_record(&mut rec)? {
-                more = false;
-                break;
-            }
-            rows.push(typed(&rec)?);
-        }
-        if rows.is_empty() {
-            break;
-        }
-        let ids: Vec<uuid::Uuid> = rows.iter().map(|_| uuid::Uuid::now_v7()).collect();
-        let col = |i: usize| rows.iter().map(|r| r.text[i].as_str()).collect::<Vec<_>>();
-        let (e, f, l, n) = (col(0), col(1), col(2), col(3));
-        let a: Vec<i64> = rows.iter().map(|r| r.age).collect();
-        let s: Vec<f64> = rows.iter().map(|r| r.score).collect();
-        let ac: Vec<bool> = rows.iter().map(|r| r.active).collect();
-        let j: Vec<chrono::NaiveDate> = rows.iter().map(|r| r.joined).collect();
-        let mut tx = c.transaction()?;
-        tx.execute(&stmt, &[&ids, &now, &e, &f, &l, &a, &s, &ac, &j, &n])?;
-        tx.commit()?;
-    }
-    Ok(start.elapsed())
-}
-
-/// The baseline for `/v1/bulk`: the same rows as multi-row `INSERT … VALUES`, 1,000 a statement,
-/// a transaction each (as each bulk request is one).
-fn raw_multi_row(url: &str, rows: usize) -> anyhow::Result<Duration> {
-    let mut c = Client::connect(url, NoTls)?;
-    c.batch_execute(TABLE)?;
-    let mut sql = String::from("INSERT INTO people VALUES ");
-    for r in 0..PER_REQUEST {
-        let b = r * 9;
-        sql.push_str(&format!(
-            "{}(${}, $9001, $9001, 'bench', 'bench', ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})",
-            if r == 0 { "" } else { ", " },
-            b + 1,
-            b + 2,
-            b + 3,
-            b + 4,
-            b + 5,
-            b + 6,
-            b + 7,
-            b + 8,
-            b + 9
-        ));
-    }
-    let stmt = c.prepare(&sql)?;
-    let records: Vec<Value> = (0..rows).map(bench_record).collect();
-    let now = chrono::Utc::now();
-    let start = Instant::now();
-    for chunk in records.chunks(PER_REQUEST) {
-        let owned: Vec<(uuid::Uuid, [String; 4], i64, f64, bool, chrono::NaiveDate)> = chunk
-            .iter()
-            .map(|r| {
-                let s = |k: &str| r[k].as_str().unwrap_or_default().to_owned();
-                (
-                    uuid::Uuid::now_v7(),
-                    [s("email"), s("first_name"), s("last_name"), s("notes")],
-                    r["age"].as_i64().unwrap_or_default(),
-                    r["score"].as_f64().unwrap_or_default(),
-                    r["active"].as_bool().unwrap_or_default(),
-                    chrono::NaiveDate::parse_from_str(&s("joined"), "%Y-%m-%d").unwrap_or_default(),
-                )
-            })
-            .collect();
-        let mut params: Vec<&(dyn ToSql + Sync)> = Vec::with_capacity(9001);
-        for (id, text, age, score, active, joined) in &owned {
-            params.extend([
-                id as &(dyn ToSql + Sync),
-                &text[0],
-                &text[1],
-                &text[2],
-                age,
-                score,
-                active,
-                joined,
-                &text[3],
-            ]);
-        }
-        params.push(&now);
-        let mut tx = c.transaction()?;
-        tx.execute(&stmt, &params)?;
-        tx.commit()?;
-    }
-    Ok(start.elapsed())
+    .await
 }
 
 /// `requests` bulk requests of 1,000 creates from `clients` clients, spread over `servers`.
@@ -317,12 +151,14 @@ pub async fn run(
     println!("## PostgreSQL: {rows}-row jobs, {bulk_rows} rows of /v1/bulk");
     let raw = fresh(base, "sluice_bench_raw").await?;
     let (u, p) = (raw.clone(), csv_path.clone());
+    settle(base).await?;
     let copy = rate(rows, blocking(move || raw_copy(&u, &p)).await?);
     println!(
         "{:<46} {copy:>10.0} rows/s",
         "(a) raw COPY … (FORMAT binary), one tx"
     );
     let (u, p) = (raw.clone(), csv_path.clone());
+    settle(base).await?;
     let upsert_raw = rate(rows, blocking(move || raw_upsert(&u, &p)).await?);
     println!(
         "{:<46} {upsert_raw:>10.0} rows/s",
@@ -338,6 +174,7 @@ pub async fn run(
         rate(rows, up),
         up.as_secs_f64()
     );
+    settle(base).await?;
     let (job, d) = run_job(
         &reqwest::Client::new(),
         &server.base,
@@ -354,6 +191,7 @@ pub async fn run(
         "(b) insert job",
         insert / copy
     );
+    settle(base).await?;
     let (job, d) = run_job(
         &reqwest::Client::new(),
         &server.base,
@@ -373,6 +211,7 @@ pub async fn run(
     drop(one);
 
     let raw_bulk = fresh(base, "sluice_bench_raw_bulk").await?;
+    settle(base).await?;
     let multi = rate(
         bulk_rows,
         blocking(move || raw_multi_row(&raw_bulk, bulk_rows)).await?,
@@ -382,6 +221,7 @@ pub async fn run(
         "(a) raw multi-row INSERT, 1,000 a tx"
     );
     let one = instances(base, "sluice_bench_bulk", 1, dir.path()).await?;
+    settle(base).await?;
     let d = bulk_over(&one, 1, bulk_rows / PER_REQUEST, 0).await?;
     let bulk = rate(bulk_rows, d);
     println!(
@@ -404,9 +244,11 @@ pub async fn run(
             "sluice_bench_i4",
         ][(n - 1).min(3)];
         let servers = instances(base, name, n, dir.path()).await?;
+        settle(base).await?;
         let d = bulk_over(&servers, 16, bulk_rows / PER_REQUEST, 0).await?;
         let bulk = rate(bulk_rows, d);
         let (fid, _) = upload(&servers[0].base, &zip_path).await?;
+        settle(base).await?;
         let start = Instant::now();
         let mut tasks = Vec::new();
         for j in 0..jobs {

@@ -166,7 +166,7 @@ fn run_from_checkpoint(core: &Core, job: &Job) -> Result<Job> {
     }
     let mut job = job.clone();
     let mut record = csv::StringRecord::new();
-    let size = core.settings.job_chunk_rows.max(1);
+    let size = core.settings.job_chunk(core.store.shared());
     // One chunk in the writer while the next is read and converted here; chunks are applied in
     // order, and each checks it follows the committed checkpoint, so a failed one stops the next.
     let mut from = job.checkpoint.rows_done;

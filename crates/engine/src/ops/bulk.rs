@@ -146,7 +146,8 @@ pub fn run_bulk(ctx: &mut Ctx<'_>, feed: &mut BulkFeed, max: usize) -> Result<Ve
                                 creates.flush(ctx, &mut results, &mut failed_at);
                             }
                             creates.push(results.len(), t, who, input);
-                            results.push(Err(Error::internal("a create was not written")));
+                            // A placeholder the flush replaces (`Error::internal` would log).
+                            results.push(Err(Error::new(ErrorCode::Internal, "internal error")));
                             continue;
                         }
                         Ok((op, who)) => {

@@ -14,7 +14,7 @@ use crate::store::RowWrite;
 use chrono::{DateTime, Utc};
 use postgres::types::ToSql;
 use postgres::types::Type;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::fmt::Write;
 use uuid::Uuid;
 
@@ -22,19 +22,17 @@ type Param<'a> = &'a (dyn ToSql + Sync);
 
 /// Rows grouped by the fields they write (one statement per group), keeping input positions.
 fn groups<'r, 'a>(rows: &'r [RowWrite<'a>]) -> Vec<(Vec<usize>, Vec<usize>)> {
-    let mut by: HashMap<Vec<usize>, Vec<usize>> = HashMap::new();
-    let mut order = Vec::new();
+    // Rows of a chunk nearly always write the same fields: a few groups, searched in order, and
+    // a key allocated only when a new group starts.
+    let mut out: Vec<(Vec<usize>, Vec<usize>)> = Vec::new();
     for (pos, r) in rows.iter().enumerate() {
-        let key: Vec<usize> = r.writes.0.iter().map(|(i, _)| *i).collect();
-        if !by.contains_key(&key) {
-            order.push(key.clone());
+        let fields = || r.writes.0.iter().map(|(i, _)| *i);
+        match out.iter_mut().find(|(k, _)| k.iter().copied().eq(fields())) {
+            Some((_, members)) => members.push(pos),
+            None => out.push((fields().collect(), vec![pos])),
         }
-        by.entry(key).or_default().push(pos);
     }
-    order
-        .into_iter()
-        .filter_map(|k| by.remove(&k).map(|v| (k, v)))
-        .collect()
+    out
 }
 
 /// One array per written field: the value each row of the group writes there.

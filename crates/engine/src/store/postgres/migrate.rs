@@ -12,7 +12,8 @@ use postgres::error::SqlState;
 pub const SCHEMA: &str = "sluice";
 
 /// Each entry migrates from version `i` to `i + 1`.
-const MIGRATIONS: &[&str] = &["
+const MIGRATIONS: &[&str] = &[
+    "
     CREATE TABLE _meta (
         id int PRIMARY KEY CHECK (id = 1), catalog_version bigint NOT NULL,
         query_role text NOT NULL, query_password text NOT NULL);
@@ -50,7 +51,14 @@ const MIGRATIONS: &[&str] = &["
     CREATE TABLE _results (
         job_id text NOT NULL, start bigint NOT NULL, data bytea NOT NULL,
         PRIMARY KEY (job_id, start));
-"];
+",
+    "
+    -- Pieces of uploads and results are stored as they are: compressing each as it is written
+    -- cost more of a job's time (pglz) than it saved on the next read.
+    ALTER TABLE _uploads ALTER COLUMN data SET STORAGE EXTERNAL;
+    ALTER TABLE _results ALTER COLUMN data SET STORAGE EXTERNAL;
+",
+];
 
 /// The role queries run as, and how to log in as it.
 pub struct QueryRole {
