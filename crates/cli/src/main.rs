@@ -1,6 +1,9 @@
-//! The `sluice` binary: `serve` runs the server; `bench` measures it against raw SQLite.
+//! The `sluice` binary: `serve` runs the server, `copy` moves an instance to PostgreSQL, `bench`
+//! measures it against the raw engines, and the client commands (`login`, `import`, `jobs`…) speak
+//! to a running server over HTTP.
 
 mod bench;
+mod client;
 mod copy;
 
 /// mimalloc: per-thread heaps, so the decoding threads and the writer do not contend on frees.
@@ -8,6 +11,7 @@ mod copy;
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use clap::{Parser, Subcommand};
+use sluice_server::logs::{self, LogFormat};
 use sluice_server::{shutdown_signal, Config, Server};
 
 #[derive(Parser)]
@@ -17,6 +21,8 @@ use sluice_server::{shutdown_signal, Config, Server};
     about = "A self-hostable records API server built for bulk work"
 )]
 struct Cli {
+    #[command(flatten)]
+    client: client::ClientArgs,
     #[command(subcommand)]
     command: Command,
 }
@@ -38,6 +44,8 @@ enum Command {
         #[arg(long)]
         to: String,
     },
+    #[command(flatten)]
+    Client(client::ClientCommand),
 }
 
 #[derive(Subcommand)]
@@ -130,52 +138,61 @@ fn purge_freed_memory() {
 #[tokio::main]
 async fn main() {
     // Errors end the process with a plain message (no backtrace, whatever RUST_BACKTRACE says).
-    if let Err(e) = run().await {
-        eprintln!("error: {e:#}");
-        std::process::exit(1);
+    match run().await {
+        Ok(0) => {}
+        Ok(code) => std::process::exit(code),
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::exit(1);
+        }
     }
 }
 
-async fn run() -> anyhow::Result<()> {
+async fn run() -> anyhow::Result<i32> {
     purge_freed_memory();
     let cli = Cli::parse();
-    let default_filter = match cli.command {
-        Command::Serve(_) => "sluice=info,warn",
-        Command::Bench(_) | Command::Copy { .. } => "error",
-    };
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| default_filter.into()),
-        )
-        .init();
+    match &cli.command {
+        Command::Serve(c) => logs::init(c.log_format, "sluice=info,tower_http=info,warn"),
+        Command::Bench(_) | Command::Copy { .. } | Command::Client(_) => {
+            logs::init(LogFormat::Text, "error")
+        }
+    }
     match cli.command {
         Command::Serve(config) => {
             let server = Server::bind(*config).await?;
             tracing::info!(addr = %server.addr, "sluice listening");
             println!("sluice listening on http://{}", server.addr);
-            server.serve(shutdown_signal()).await
+            server.serve(shutdown_signal()).await.map(|()| 0)
         }
-        Command::Copy { from, to } => copy::run(&from, &to).await,
+        Command::Client(c) => client::run(cli.client, c).await,
+        Command::Copy { from, to } => copy::run(&from, &to).await.map(|()| 0),
         Command::Bench(BenchCommand::Records {
             layout_rows,
             single,
             concurrency,
-        }) => bench::records::run(layout_rows, single, concurrency).await,
-        Command::Bench(BenchCommand::Bulk { rows }) => bench::bulk::run(rows).await,
-        Command::Bench(BenchCommand::Jobs { rows }) => bench::jobs::run(rows).await,
-        Command::Bench(BenchCommand::Batches { records }) => bench::batches::run(records).await,
+        }) => bench::records::run(layout_rows, single, concurrency)
+            .await
+            .map(|()| 0),
+        Command::Bench(BenchCommand::Bulk { rows }) => bench::bulk::run(rows).await.map(|()| 0),
+        Command::Bench(BenchCommand::Jobs { rows }) => bench::jobs::run(rows).await.map(|()| 0),
+        Command::Bench(BenchCommand::Batches { records }) => {
+            bench::batches::run(records).await.map(|()| 0)
+        }
         Command::Bench(BenchCommand::Pg {
             database,
             rows,
             bulk_rows,
             instances,
-        }) => bench::pg::run(&database, rows, bulk_rows, instances).await,
+        }) => bench::pg::run(&database, rows, bulk_rows, instances)
+            .await
+            .map(|()| 0),
         Command::Bench(BenchCommand::Load {
             clients,
             seconds,
             rows,
             server,
-        }) => bench::load::run(clients, seconds, rows, server).await,
+        }) => bench::load::run(clients, seconds, rows, server)
+            .await
+            .map(|()| 0),
     }
 }

@@ -90,6 +90,8 @@ impl<R> Future for Pending<R> {
 /// A write closure as the store's unit of work: the result of its last run waits for the commit.
 struct Work<F, R> {
     f: F,
+    /// When the work was queued; its first run records how long it waited.
+    queued: Option<std::time::Instant>,
     settings: Arc<Settings>,
     result: Option<Result<R>>,
     send: oneshot::Sender<Result<R>>,
@@ -101,6 +103,9 @@ where
     R: Send,
 {
     fn run(&mut self, tx: &mut dyn Tx, catalog: &mut Arc<Catalog>) -> bool {
+        if let Some(queued) = self.queued.take() {
+            crate::metrics::writer_wait(queued.elapsed());
+        }
         let mut ctx = Ctx {
             tx,
             catalog,
@@ -217,6 +222,7 @@ impl Core {
         let (send, recv) = oneshot::channel();
         self.store.write(Box::new(Work {
             f,
+            queued: Some(std::time::Instant::now()),
             settings: self.settings.clone(),
             result: None,
             send,

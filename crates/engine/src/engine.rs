@@ -4,7 +4,7 @@
 use crate::auth::{Auth, Principal};
 use crate::batches::Batches;
 use crate::core::Core;
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorCode, Result};
 use crate::jobs::Jobs;
 use crate::model::Catalog;
 use crate::ops::{self, BulkItem, BulkMsg, Op, Output};
@@ -94,6 +94,19 @@ impl Engine {
         &self.core.background.breakpoints
     }
 
+    /// Whether this instance can serve: background work runs and the store answers a read.
+    pub async fn ready(&self) -> Result<()> {
+        if self.core.background.is_stopping() {
+            return Err(Error::new(ErrorCode::Unavailable, "the server is stopping"));
+        }
+        self.core.read(|_| Ok(())).await
+    }
+
+    /// Jobs queued and batches running, on this store (every instance's).
+    pub async fn queue_depth(&self) -> Result<(u64, u64)> {
+        self.core.read(|ctx| ctx.tx.queue_depth()).await
+    }
+
     /// Runs one op as `who`: reads on a snapshot, writes in the writer's transaction.
     pub async fn run(&self, who: &Principal, op: Op) -> Result<Output> {
         let who = who.clone();
@@ -151,6 +164,9 @@ impl Engine {
             .transact(move |ctx| ops::run_bulk(ctx, &mut feed, max))
             .await;
         self.auth.clear_cache();
+        if let Ok(r) = &results {
+            crate::metrics::bulk_operations(r);
+        }
         results
     }
 }

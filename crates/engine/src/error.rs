@@ -178,6 +178,7 @@ impl Error {
     /// An unexpected failure: the detail goes to the log, the caller gets a generic message.
     pub fn internal(detail: impl fmt::Display) -> Self {
         tracing::error!(%detail, "internal error");
+        crate::metrics::internal_error();
         Self::new(ErrorCode::Internal, "internal error")
     }
 }

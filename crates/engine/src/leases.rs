@@ -3,23 +3,23 @@
 //! another instance stopped renewing.
 
 use crate::core::Core;
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::future::Future;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-/// Ids of work running on this instance.
+/// Ids of work running on this instance, each with its latest rate (rows per second).
 #[derive(Default)]
-pub struct Held(Mutex<HashSet<String>>);
+pub struct Held(Mutex<HashMap<String, f64>>);
 
 impl Held {
-    fn lock(&self) -> MutexGuard<'_, HashSet<String>> {
+    fn lock(&self) -> MutexGuard<'_, HashMap<String, f64>> {
         self.0.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Marks `id` as running here; false if it already was.
     pub fn hold(&self, id: &str) -> bool {
-        self.lock().insert(id.to_owned())
+        self.lock().insert(id.to_owned(), 0.0).is_none()
     }
 
     pub fn release(&self, id: &str) {
@@ -27,7 +27,19 @@ impl Held {
     }
 
     pub fn ids(&self) -> Vec<String> {
-        self.lock().iter().cloned().collect()
+        self.lock().keys().cloned().collect()
+    }
+
+    /// Records the rate of `id`'s last chunk, if it is held here.
+    pub fn set_rate(&self, id: &str, rows_per_second: f64) {
+        if let Some(r) = self.lock().get_mut(id) {
+            *r = rows_per_second;
+        }
+    }
+
+    /// The rates of everything held here, summed.
+    pub fn total_rate(&self) -> f64 {
+        self.lock().values().sum()
     }
 }
 

@@ -12,6 +12,7 @@ mod engine;
 pub mod error;
 pub mod jobs;
 pub mod leases;
+pub mod metrics;
 pub mod model;
 pub mod ops;
 #[cfg(test)]

@@ -134,6 +134,9 @@ pub struct Config {
     /// Requests per second each credential may send (bursts of twice that); 0: no limit.
     #[arg(long, env = "SLUICE_RATE_LIMIT", default_value_t = defaults::RATE_LIMIT)]
     pub rate_limit: u32,
+    /// How log lines are written: `text` (coloured only on a terminal) or `json` (one object a line).
+    #[arg(long, env = "SLUICE_LOG_FORMAT", value_enum, default_value_t = crate::logs::LogFormat::Text)]
+    pub log_format: crate::logs::LogFormat,
     /// The engine's time source (tests move it forward instead of sleeping).
     #[arg(skip)]
     pub clock: Clock,
@@ -180,6 +183,7 @@ impl Config {
             shutdown_timeout: defaults::SHUTDOWN_TIMEOUT_SECS,
             lease_ms: d::LEASE_MS,
             rate_limit: defaults::RATE_LIMIT,
+            log_format: crate::logs::LogFormat::Text,
             clock: Clock::default(),
         }
     }

@@ -46,6 +46,23 @@ impl<T: DeserializeOwned + BodyName> FromRequest<State> for JsonBody<T> {
     }
 }
 
+/// Query parameters parsed into `T`; a malformed one gets the native error (400 `invalid_request`,
+/// naming it), not a plain-text rejection.
+pub struct Params<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Params<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
+        let query = parts.uri.query().unwrap_or_default();
+        serde_urlencoded::from_str(query).map(Params).map_err(|e| {
+            ApiError(Error::invalid(format!(
+                "a query parameter is not valid: {e}"
+            )))
+        })
+    }
+}
+
 /// The body's bytes; an oversized or unreadable body gets a clear error.
 pub fn read_bytes(body: std::result::Result<Bytes, BytesRejection>) -> Result<Bytes> {
     body.map_err(|e| {

@@ -10,13 +10,18 @@ mod extract;
 mod feed;
 #[cfg(any(test, feature = "fuzzing"))]
 pub mod fuzz;
+pub mod logs;
+mod metrics;
 mod native;
+pub mod openapi;
+
 #[cfg(test)]
 mod properties;
 mod serve;
 mod throttle;
 mod uploads;
 mod url;
+mod web;
 
 pub use config::Config;
 
@@ -35,6 +40,8 @@ use tower_http::timeout::RequestBodyTimeoutLayer;
 pub struct AppState {
     pub engine: Arc<Engine>,
     pub config: Config,
+    /// Cancelled when shutdown begins: long answers (event streams) end instead of holding it.
+    pub stopping: tokio_util::sync::CancellationToken,
 }
 
 pub type State = Arc<AppState>;
@@ -45,6 +52,7 @@ pub fn router(state: State) -> Router {
     let cors = cors_layer(&c.cors_origins);
     let body_timeout = RequestBodyTimeoutLayer::new(Duration::from_secs(c.read_timeout));
     let mut app = native::router()
+        .merge(web::router())
         .merge(dialects::router())
         .fallback(native::fallback)
         .layer(axum::extract::DefaultBodyLimit::max(c.max_body_bytes))
@@ -57,13 +65,16 @@ pub fn router(state: State) -> Router {
         ));
     }
     let app = app
+        .layer(axum::middleware::from_fn(metrics::track))
         .layer(axum::middleware::map_response(throttle::retry_after))
         .layer(cors)
         .with_state(state);
     // Runs before routing: clients that join a base URL ending in `/` with `/api/...` send `//api`.
-    Router::new()
-        .fallback_service(app)
-        .layer(axum::middleware::map_request(collapse_slashes))
+    logs::wrap(
+        Router::new()
+            .fallback_service(app)
+            .layer(axum::middleware::map_request(collapse_slashes)),
+    )
 }
 
 async fn collapse_slashes(mut req: axum::extract::Request) -> axum::extract::Request {
@@ -110,6 +121,8 @@ pub struct Server {
 impl Server {
     /// Opens the store, bootstraps the admin token and binds the listener.
     pub async fn bind(config: Config) -> anyhow::Result<Server> {
+        // Installed before the engine opens, so its counters register from the first one.
+        metrics::handle();
         let engine = Arc::new(Engine::open(
             config.database_url.as_deref(),
             &config.data_dir,
@@ -128,7 +141,11 @@ impl Server {
         Ok(Server {
             addr,
             listener,
-            state: Arc::new(AppState { engine, config }),
+            state: Arc::new(AppState {
+                engine,
+                config,
+                stopping: tokio_util::sync::CancellationToken::new(),
+            }),
         })
     }
 
@@ -140,6 +157,12 @@ impl Server {
         let app = router(self.state.clone());
         let c = &self.state.config;
         let drain = Duration::from_secs(c.shutdown_timeout);
+        let stopping = self.state.stopping.clone();
+        let shutdown = async move {
+            shutdown.await;
+            tracing::info!("shutting down: draining requests, stopping workers");
+            stopping.cancel();
+        };
         serve::serve(
             self.listener,
             app,

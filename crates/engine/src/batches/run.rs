@@ -115,14 +115,15 @@ async fn run(core: Arc<Core>, id: String) {
             .transact(move |ctx| chunk_of(ctx, &bid, chunk, lease.clone()))
             .await
         {
-            Ok(true) => {
+            Ok(Some((success, failed))) => {
+                crate::metrics::batch_records(success, failed);
                 failpoint("batch.chunk.after_commit");
                 core.background.breakpoint("batch.chunk.after_commit").await;
                 if !pause.is_zero() && !core.background.sleep(pause).await {
                     return;
                 }
             }
-            Ok(false) => return,
+            Ok(None) => return,
             // Stopping: the batch resumes at the next start. Otherwise the store refused this
             // time, or the chunk lost a race with another transaction: try again shortly.
             Err(e) if matches!(e.code, ErrorCode::Unavailable | ErrorCode::Busy) => {
@@ -158,25 +159,26 @@ fn finish(ctx: &mut Ctx<'_>, b: &mut Batch, status: BatchStatus) -> Result<()> {
     ctx.tx.put_batch(b)
 }
 
-/// One chunk of a running batch this instance still holds, renewing its lease; `Ok(true)` while
-/// there is more to do.
-fn chunk_of(ctx: &mut Ctx<'_>, id: &str, chunk: usize, lease: Lease) -> Result<bool> {
+/// One chunk of a running batch this instance still holds, renewing its lease; while there is
+/// more to do, the records it changed and failed to change (`None`: the batch is done here).
+fn chunk_of(ctx: &mut Ctx<'_>, id: &str, chunk: usize, lease: Lease) -> Result<Option<(u64, u64)>> {
     let Some(mut b) = ctx.tx.get_batch(id)? else {
-        return Ok(false);
+        return Ok(None);
     };
     if b.status != BatchStatus::Running || !ours(&b, &lease.owner) {
-        return Ok(false);
+        return Ok(None);
     }
     b.lease = Some(lease);
     if b.cancel_requested {
         finish(ctx, &mut b, BatchStatus::Canceled)?;
-        return Ok(false);
+        return Ok(None);
     }
     let items = ctx.tx.batch_ids(&b.id, b.position, chunk)?;
     if items.is_empty() {
         finish(ctx, &mut b, BatchStatus::Success)?;
-        return Ok(false);
+        return Ok(None);
     }
+    let before = (b.objects_success, b.objects_failed);
     let stamp = Stamp {
         user: b.updated_by.clone(),
         at: ctx.now.clone(),
@@ -228,5 +230,8 @@ fn chunk_of(ctx: &mut Ctx<'_>, id: &str, chunk: usize, lease: Lease) -> Result<b
     }
     b.updated_at = ctx.now.clone();
     ctx.tx.put_batch(&b)?;
-    Ok(true)
+    Ok(Some((
+        b.objects_success - before.0,
+        b.objects_failed - before.1,
+    )))
 }

@@ -206,6 +206,11 @@ impl Jobs {
             .ok_or_else(|| Error::not_found("no such job"))
     }
 
+    /// Rows per second of the jobs running on this instance now (each one's last chunk).
+    pub fn rows_per_second(&self) -> f64 {
+        self.core.held_jobs.total_rate()
+    }
+
     pub async fn get(&self, who: &Principal, app: &str, id: &str) -> Result<Job> {
         self.load(who, app, id, Need::Read).await
     }

@@ -171,6 +171,7 @@ fn run_from_checkpoint(core: &Core, job: &Job) -> Result<Job> {
     // order, and each checks it follows the committed checkpoint, so a failed one stops the next.
     let mut from = job.checkpoint.rows_done;
     let mut pending: Option<Pending<Job>> = None;
+    let mut last_commit = std::time::Instant::now();
     loop {
         if core.background.is_stopping() {
             return Err(Error::new(ErrorCode::Unavailable, "the server is stopping"));
@@ -186,8 +187,16 @@ fn run_from_checkpoint(core: &Core, job: &Job) -> Result<Job> {
         }
         let end = base + rdr.position().byte();
         if let Some(wait) = pending.take() {
+            let before = job.progress.clone();
             job = wait.wait()?;
             failpoint("job.chunk.after_commit");
+            crate::metrics::job_rows(job.operation.as_str(), &before, &job.progress);
+            let rows = job.progress.processed.saturating_sub(before.processed);
+            let secs = last_commit.elapsed().as_secs_f64();
+            if secs > 0.0 {
+                core.held_jobs.set_rate(&job.id, rows as f64 / secs);
+            }
+            last_commit = std::time::Instant::now();
             if job.status != JobStatus::Running {
                 return Ok(job);
             }

@@ -3,10 +3,10 @@
 use super::documents::{file_json, job_json};
 use crate::download::stream_zip;
 use crate::error::ApiResult;
-use crate::extract::{BodyName, Caller, JsonBody};
+use crate::extract::{BodyName, Caller, JsonBody, Params};
 use crate::uploads;
 use crate::State;
-use axum::extract::{Path, Query, Request, State as S};
+use axum::extract::{Path, Request, State as S};
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::Json;
@@ -30,7 +30,7 @@ pub async fn upload(
     S(state): S<State>,
     Caller(who): Caller,
     Path(app): Path<String>,
-    Query(q): Query<UploadQuery>,
+    Params(q): Params<UploadQuery>,
     req: Request,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let file = uploads::receive(&state, &who, &app, req, q.name, None).await?;
@@ -65,7 +65,7 @@ pub async fn list(
     S(state): S<State>,
     Caller(who): Caller,
     Path(app): Path<String>,
-    Query(q): Query<ListQuery>,
+    Params(q): Params<ListQuery>,
 ) -> ApiResult<Json<Value>> {
     let jobs = state
         .engine

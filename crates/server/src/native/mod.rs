@@ -3,6 +3,7 @@
 mod auth;
 pub mod bulk;
 pub mod documents;
+mod events;
 pub mod handler;
 pub mod jobs;
 mod query;
@@ -31,7 +32,10 @@ pub fn router() -> Router<State> {
     ];
     let mut r = Router::new()
         .route("/healthz", get(system::healthz))
+        .route("/readyz", get(system::readyz))
+        .route("/metrics", get(crate::metrics::metrics))
         .route("/v1/limits", get(system::limits))
+        .route("/v1/me", get(system::me))
         .route("/v1/auth/token", post(auth::token))
         .route("/v1/bulk", post(bulk::bulk))
         .route(
@@ -43,6 +47,7 @@ pub fn router() -> Router<State> {
         .route("/v1/apps/{app}/jobs/{id}/cancel", post(jobs::cancel))
         .route("/v1/apps/{app}/jobs/{id}/retry", post(jobs::retry))
         .route("/v1/apps/{app}/jobs/{id}/result", get(jobs::result))
+        .route("/v1/apps/{app}/jobs/{id}/events", get(events::job_events))
         .route("/v1/apps/{app}/query", post(query::query))
         .route(
             "/v1/apps/{app}/batches",
@@ -56,6 +61,10 @@ pub fn router() -> Router<State> {
         .route(
             "/v1/apps/{app}/batches/{id}/cancel",
             post(query::cancel_batch),
+        )
+        .route(
+            "/v1/apps/{app}/batches/{id}/events",
+            get(events::batch_events),
         );
     for path in resources {
         r = r.route(path, any(handler::dispatch));

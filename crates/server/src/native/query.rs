@@ -3,9 +3,9 @@
 use super::documents::{batch_json, query_csv, query_json};
 use super::jobs::ListQuery;
 use crate::error::ApiResult;
-use crate::extract::{BodyName, Caller, JsonBody};
+use crate::extract::{BodyName, Caller, JsonBody, Params};
 use crate::State;
-use axum::extract::{Path, Query, State as S};
+use axum::extract::{Path, State as S};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -40,7 +40,7 @@ pub async fn query(
     S(state): S<State>,
     Caller(who): Caller,
     Path(app): Path<String>,
-    Query(q): Query<FormatQuery>,
+    Params(q): Params<FormatQuery>,
     headers: HeaderMap,
     JsonBody(req): JsonBody<QueryBody>,
 ) -> ApiResult<Response> {
@@ -79,7 +79,7 @@ pub async fn list_batches(
     S(state): S<State>,
     Caller(who): Caller,
     Path(app): Path<String>,
-    Query(q): Query<ListQuery>,
+    Params(q): Params<ListQuery>,
 ) -> ApiResult<Json<Value>> {
     let batches = state
         .engine

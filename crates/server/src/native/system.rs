@@ -1,12 +1,53 @@
-//! Health and limits: what a client can ask without credentials.
+//! Health, readiness, limits and who the caller is: what a client asks before its real work.
 
+use crate::error::ApiResult;
+use crate::extract::Caller;
 use crate::State;
 use axum::extract::State as S;
+use axum::http::StatusCode;
 use axum::Json;
 use serde_json::{json, Value};
+use sluice_engine::auth::Principal;
 
+/// `GET /healthz`: the process is up.
 pub async fn healthz() -> Json<Value> {
     Json(json!({"status": "ok"}))
+}
+
+/// `GET /readyz`: the store answers and background work runs; 503 with the reason otherwise.
+pub async fn readyz(S(state): S<State>) -> (StatusCode, Json<Value>) {
+    match state.engine.ready().await {
+        Ok(()) if !state.stopping.is_cancelled() => {
+            (StatusCode::OK, Json(json!({"status": "ready"})))
+        }
+        Ok(()) => not_ready("the server is stopping"),
+        Err(e) => not_ready(&e.message),
+    }
+}
+
+fn not_ready(reason: &str) -> (StatusCode, Json<Value>) {
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        Json(json!({"status": "unavailable", "reason": reason})),
+    )
+}
+
+/// `GET /v1/me`: what the presented credentials are (a dashboard or CLI shows it after sign-in).
+pub async fn me(S(state): S<State>, Caller(who): Caller) -> ApiResult<Json<Value>> {
+    Ok(Json(match &who {
+        Principal::Admin { user } => json!({"kind": "admin", "user": user}),
+        Principal::Member {
+            app_id, user, role, ..
+        } => {
+            let app = state
+                .engine
+                .catalog()
+                .app_by_id(*app_id)
+                .map(|a| a.name.to_string());
+            json!({"kind": "app", "user": user, "app": app, "role": role.as_str()})
+        }
+        Principal::Anonymous => json!({"kind": "anonymous", "user": "anonymous"}),
+    }))
 }
 
 /// The configured limits, so clients can size their requests.

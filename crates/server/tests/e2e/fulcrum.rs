@@ -233,6 +233,20 @@ async fn the_query_api() {
     .await;
     assert_eq!(s, 400);
     assert!(e["errors"][0].as_str().unwrap().contains("SELECT"), "{e}");
+    // On PostgreSQL the Query API speaks PostgreSQL, as Fulcrum's own does: casts, ILIKE.
+    if crate::pgdb::base().is_some() {
+        let pg_sql = "SELECT site || '!' AS s, score::text AS t FROM \"Testing App\" \
+                      WHERE site ILIKE 'SITE 0%' ORDER BY score LIMIT 1";
+        let resp = app
+            .client
+            .get(app.url("/api/v2/query"))
+            .query(&[("q", pg_sql), ("format", "csv")])
+            .header("X-ApiToken", &token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.text().await.unwrap(), "s,t\nsite 00!,0\n");
+    }
 }
 
 /// Fulcrum's Python client under `target/pydeps`, where `.ci/run` installs it. `None` (the test is

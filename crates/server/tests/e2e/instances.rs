@@ -228,3 +228,37 @@ async fn two_instances_bulk_into_the_same_records() {
     }
     assert_eq!(one.count("crm", "contacts").await, 3 * N as u64);
 }
+
+/// A token revoked through one instance is refused by the other at its very next call (no cache
+/// on a shared database).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revoked_token_is_refused_by_every_instance_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    if crate::pgdb::base().is_none() {
+        return;
+    }
+    let url = crate::pgdb::database_for(dir.path());
+    let other_dir = tempfile::tempdir().unwrap();
+    let mut config = test_config(other_dir.path());
+    config.database_url = url;
+    let one = start_in_process(test_config(dir.path())).await;
+    let two = start_in_process(config).await;
+    one.setup_crm().await;
+    let (s, created) = one
+        .admin(
+            "POST",
+            "/v1/apps/crm/tokens",
+            Some(json!({"user": "bob", "role": "writer"})),
+        )
+        .await;
+    assert_eq!(s, 201, "{created}");
+    let token = created["token"].as_str().unwrap();
+    let body = || Some(json!({"email": "bob@x"}));
+    let (s, b) = two.call("POST", RECS, Some(token), body()).await;
+    assert_eq!(s, 201, "the token works on the other instance: {b}");
+    let path = format!("/v1/apps/crm/tokens/{}", created["id"].as_str().unwrap());
+    let (s, _) = one.admin("DELETE", &path, None).await;
+    assert_eq!(s, 204);
+    let (s, b) = two.call("GET", RECS, Some(token), None).await;
+    assert_eq!(s, 401, "revoked on one, refused by the other: {b}");
+}

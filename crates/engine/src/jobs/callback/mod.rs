@@ -133,6 +133,11 @@ impl Callbacks {
             .await;
             let attempts = cb.attempts + 1;
             let give_up = attempts >= s.callback_attempts;
+            crate::metrics::callback(match (&outcome, give_up) {
+                (Ok(()), _) => "delivered",
+                (Err(_), false) => "retry",
+                (Err(_), true) => "failed",
+            });
             let wait = s
                 .callback_backoff
                 .saturating_mul(1 << (attempts - 1).min(16));

@@ -91,6 +91,18 @@ impl JobTx for PgTx<'_> {
         )
     }
 
+    fn queue_depth(&mut self) -> Result<(u64, u64)> {
+        let row = self.query_opt(
+            "SELECT (SELECT count(*) FROM _jobs WHERE status = 'queued'),
+                    (SELECT count(*) FROM _batches WHERE status = 'running')",
+            &[],
+        )?;
+        Ok(row.map_or((0, 0), |r| {
+            let n = |i| r.try_get::<_, i64>(i).unwrap_or(0).max(0) as u64;
+            (n(0), n(1))
+        }))
+    }
+
     fn jobs_with_callback(&mut self, status: CallbackStatus) -> Result<Vec<Job>> {
         docs_where(
             self,

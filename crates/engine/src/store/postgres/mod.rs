@@ -10,6 +10,7 @@ mod batch;
 mod catalog;
 mod files;
 mod jobs;
+mod listen;
 mod migrate;
 mod pool;
 mod query;
@@ -27,7 +28,7 @@ use crate::model::{Catalog, SqlSyntax, PG_FUNCTIONS, PG_TABLE_FUNCTIONS};
 use crate::settings::StoreLimits;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, RwLock, Weak};
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 /// How often a write that lost a race runs again before its caller is told the store is busy.
@@ -35,7 +36,7 @@ const MAX_ATTEMPTS: u32 = 8;
 /// How long a write waits for a connection.
 const WRITE_WAIT: Duration = Duration::from_secs(30);
 /// The channel catalog changes are announced on.
-const CHANNEL: &str = "sluice_catalog";
+pub(crate) const CHANNEL: &str = "sluice_catalog";
 
 /// What transactions need beyond their connection.
 pub struct Shared {
@@ -124,7 +125,7 @@ impl PgStore {
         let listener = Arc::downgrade(&inner);
         std::thread::Builder::new()
             .name("sluice-catalog".into())
-            .spawn(move || listen(listener))
+            .spawn(move || listen::listen(listener))
             .map_err(Error::internal)?;
         Ok(PgStore { inner })
     }
@@ -295,52 +296,6 @@ impl Inner {
             Err(e) => job(Err(e)),
         }
         let _ = conn.client.batch_execute("ROLLBACK");
-    }
-}
-
-/// Follows catalog changes other instances announce, and closes idle connections, until the
-/// store closes or is gone.
-fn listen(store: Weak<Inner>) {
-    let live = || store.upgrade().filter(|s| !s.closed.load(Ordering::SeqCst));
-    while let Some(inner) = live() {
-        let conn = inner.readers.connect();
-        drop(inner);
-        let Ok(mut conn) = conn else {
-            std::thread::sleep(Duration::from_secs(1));
-            continue;
-        };
-        if conn
-            .client
-            .batch_execute(&format!("LISTEN {CHANNEL}"))
-            .is_err()
-        {
-            continue;
-        }
-        while !conn.client.is_closed() {
-            let heard = postgres::fallible_iterator::FallibleIterator::next(
-                &mut conn
-                    .client
-                    .notifications()
-                    .timeout_iter(Duration::from_millis(500)),
-            );
-            let Some(inner) = live() else {
-                return;
-            };
-            inner.writers.close_idle();
-            inner.readers.close_idle();
-            inner.shared.queries.close_idle();
-            match heard {
-                Ok(Some(_)) => {
-                    let _ = conn.client.batch_execute("BEGIN");
-                    if let Err(e) = inner.fresh(&mut conn) {
-                        tracing::warn!(error = %e, "could not reload the catalog");
-                    }
-                    let _ = conn.client.batch_execute("ROLLBACK");
-                }
-                Ok(None) => {}
-                Err(_) => break,
-            }
-        }
     }
 }
 

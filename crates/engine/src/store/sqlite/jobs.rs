@@ -82,6 +82,17 @@ impl JobTx for SqliteTx<'_> {
         )
     }
 
+    fn queue_depth(&mut self) -> Result<(u64, u64)> {
+        self.conn
+            .query_row(
+                "SELECT (SELECT count(*) FROM _jobs WHERE status = 'queued'),
+                        (SELECT count(*) FROM _batches WHERE status = 'running')",
+                [],
+                |r| Ok((r.get::<_, i64>(0)? as u64, r.get::<_, i64>(1)? as u64)),
+            )
+            .map_err(map_err)
+    }
+
     fn jobs_with_callback(&mut self, status: CallbackStatus) -> Result<Vec<Job>> {
         docs_where(
             self.conn,

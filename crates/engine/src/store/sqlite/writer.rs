@@ -65,9 +65,11 @@ impl Checkpointer {
             "PASSIVE"
         };
         let sql = format!("PRAGMA wal_checkpoint({mode})");
+        let start = std::time::Instant::now();
         if let Err(e) = self.conn.query_row(&sql, [], |_| Ok(())) {
             tracing::warn!(error = %e, mode, "checkpoint failed");
         }
+        crate::metrics::checkpoint(start.elapsed());
     }
 }
 

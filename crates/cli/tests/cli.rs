@@ -1,0 +1,349 @@
+//! The `sluice` binary end to end: `sluice serve` as the server, the client commands against it
+//! (login, import with failures, watch, `--json`), its progress bar in a pseudo-terminal, and its
+//! JSON logs.
+
+#![allow(clippy::unwrap_used)]
+
+use serde_json::Value;
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+
+const BIN: &str = env!("CARGO_BIN_EXE_sluice");
+const ADMIN: &str = "cli-test-admin-token";
+
+/// A `sluice serve` child on an ephemeral port, killed with its test.
+struct Server {
+    url: String,
+    child: Child,
+    _data: tempfile::TempDir,
+    /// Standard error, when the test asked to read it.
+    stderr: Option<std::process::ChildStderr>,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Server {
+    fn start(extra: &[&str], keep_stderr: bool) -> Server {
+        let data = tempfile::tempdir().unwrap();
+        let mut child = Command::new(BIN)
+            .args(["serve", "--listen", "127.0.0.1:0", "--admin-token", ADMIN])
+            .arg("--data-dir")
+            .arg(data.path())
+            .args(extra)
+            .env_remove("SLUICE_DATABASE_URL")
+            .stdout(Stdio::piped())
+            .stderr(if keep_stderr {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let url = loop {
+            let line = lines
+                .next()
+                .expect("the server printed its address")
+                .unwrap();
+            if let Some(u) = line.strip_prefix("sluice listening on ") {
+                break u.trim().to_owned();
+            }
+        };
+        std::thread::spawn(move || for _ in lines {});
+        let stderr = child.stderr.take();
+        Server {
+            url,
+            child,
+            _data: data,
+            stderr,
+        }
+    }
+}
+
+/// The client with its own configuration directory.
+struct Cli {
+    config: tempfile::TempDir,
+}
+
+impl Cli {
+    fn new() -> Cli {
+        Cli {
+            config: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(BIN);
+        c.args(args)
+            .env("XDG_CONFIG_HOME", self.config.path())
+            .env_remove("SLUICE_URL")
+            .env_remove("SLUICE_TOKEN")
+            .env_remove("SLUICE_APP");
+        c
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        self.command(args).output().unwrap()
+    }
+
+    /// Runs and expects exit code `code`; its standard output.
+    fn ok(&self, args: &[&str], code: i32) -> String {
+        let out = self.run(args);
+        assert_eq!(
+            out.status.code(),
+            Some(code),
+            "{args:?}\nstdout: {}\nstderr: {}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    fn json(&self, args: &[&str]) -> Value {
+        let mut all = vec!["--json"];
+        all.extend_from_slice(args);
+        serde_json::from_str(&self.ok(&all, 0)).unwrap()
+    }
+}
+
+/// A CSV of `n` contacts, rows whose index is a multiple of 500 carrying a bad age.
+fn contacts_csv(dir: &Path, n: usize) -> PathBuf {
+    let mut s = String::from("E-mail,age\n");
+    for i in 0..n {
+        let age = if i % 500 == 0 {
+            "not-a-number".to_owned()
+        } else {
+            (i % 90).to_string()
+        };
+        s.push_str(&format!("user{i}@example.com,{age}\n"));
+    }
+    let path = dir.join("contacts.csv");
+    std::fs::write(&path, s).unwrap();
+    path
+}
+
+fn setup(cli: &Cli, server: &Server) {
+    cli.ok(&["login", &server.url, "--token", ADMIN], 0);
+    cli.ok(&["apps", "create", "crm", "--label", "CRM"], 0);
+    cli.ok(
+        &[
+            "objects",
+            "create",
+            "contacts",
+            "--app",
+            "crm",
+            "--field",
+            "email:text:required:unique",
+            "--field",
+            "age:integer:indexed",
+        ],
+        0,
+    );
+}
+
+#[test]
+fn login_import_watch_and_json_outputs() {
+    let server = Server::start(&[], false);
+    let cli = Cli::new();
+    setup(&cli, &server);
+    let profiles = cli.config.path().join("sluice/profiles.json");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&profiles).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "the profile holds a token");
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let csv = contacts_csv(dir.path(), 5000);
+    let csv_arg = csv.to_str().unwrap();
+    // 10 rows fail: the exit code says so, the summary counts them, the result file lists them.
+    let out = cli.run(&[
+        "import",
+        csv_arg,
+        "--app",
+        "crm",
+        "--object",
+        "contacts",
+        "--map",
+        "E-mail=email",
+        "--map",
+        "age=age",
+        "--wait",
+    ]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stdout}\n{stderr}");
+    let summary: Vec<Vec<&str>> = stdout
+        .lines()
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    assert!(summary.contains(&vec!["added", "4990"]), "{stdout}");
+    assert!(summary.contains(&vec!["failed", "10"]), "{stdout}");
+    assert!(summary.contains(&vec!["status", "completed"]), "{stdout}");
+    assert!(
+        stderr.contains("5000/5000 rows done, 10 failed"),
+        "plain progress off a terminal: {stderr}"
+    );
+    let result = dir.path().join("contacts.csv.result.zip");
+    let mut zip = zip::ZipArchive::new(std::fs::File::open(&result).unwrap()).unwrap();
+    let mut text = String::new();
+    zip.by_index(0).unwrap().read_to_string(&mut text).unwrap();
+    assert_eq!(text.lines().count(), 5001, "a header and a line per row");
+    assert_eq!(text.lines().filter(|l| l.contains(",failed,")).count(), 10);
+
+    // --json on read commands parses, and says the same.
+    let jobs = cli.json(&["jobs", "list", "--app", "crm"]);
+    let job = &jobs["jobs"][0];
+    assert_eq!(job["status"], "completed");
+    assert_eq!(job["progress"]["failed"], 10);
+    let id = job["id"].as_str().unwrap();
+    let shown = cli.json(&["jobs", "show", id, "--app", "crm"]);
+    assert_eq!(shown["progress"]["added"], 4990);
+    let watched = cli.run(&["jobs", "watch", id, "--app", "crm"]);
+    assert_eq!(
+        watched.status.code(),
+        Some(2),
+        "a finished job with failures"
+    );
+    let apps = cli.json(&["apps", "list"]);
+    assert_eq!(apps["apps"][0]["name"], "crm");
+    let q = cli.json(&[
+        "query",
+        "SELECT count(*) AS n FROM contacts",
+        "--app",
+        "crm",
+    ]);
+    assert_eq!(q["rows"][0][0], 4990);
+    let csv_out = cli.ok(
+        &[
+            "query",
+            "SELECT count(*) AS n FROM contacts",
+            "--app",
+            "crm",
+            "--csv",
+        ],
+        0,
+    );
+    assert_eq!(csv_out, "n\n4990\n");
+    // A second import of the same rows as an upsert by email updates them all.
+    let up = cli.run(&[
+        "--json",
+        "import",
+        csv_arg,
+        "--app",
+        "crm",
+        "--object",
+        "contacts",
+        "--map",
+        "E-mail=email",
+        "--map",
+        "age=age",
+        "--upsert-by",
+        "email",
+        "--wait",
+        "--result",
+        dir.path().join("up.zip").to_str().unwrap(),
+    ]);
+    let up_job: Value = serde_json::from_slice(&up.stdout).unwrap();
+    assert_eq!(up_job["progress"]["updated"], 4990, "{up_job}");
+    assert!(dir.path().join("up.zip").exists());
+}
+
+#[test]
+fn a_token_from_the_environment_overrides_the_profile_and_bad_input_is_refused() {
+    let server = Server::start(&[], false);
+    let cli = Cli::new();
+    // No profile and no URL: a clear error.
+    let out = cli.run(&["apps", "list"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("sluice login"));
+    let out = cli
+        .command(&["apps", "list"])
+        .env("SLUICE_URL", &server.url)
+        .env("SLUICE_TOKEN", "wrong")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unauthorized"));
+    let out = cli
+        .command(&["--json", "apps", "list"])
+        .env("SLUICE_URL", &server.url)
+        .env("SLUICE_TOKEN", ADMIN)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let bad = cli.run(&["login", &server.url, "--token", "wrong"]);
+    assert_eq!(bad.status.code(), Some(1), "a login is checked first");
+    assert!(!cli.config.path().join("sluice/profiles.json").exists());
+}
+
+/// In a pseudo-terminal (`script`, from util-linux) the import draws its bars.
+#[test]
+fn the_import_draws_a_progress_bar_on_a_terminal() {
+    if Command::new("script").arg("--version").output().is_err() {
+        eprintln!("SKIPPED the_import_draws_a_progress_bar_on_a_terminal: no `script` command");
+        return;
+    }
+    let server = Server::start(&[], false);
+    let cli = Cli::new();
+    setup(&cli, &server);
+    let dir = tempfile::tempdir().unwrap();
+    let csv = contacts_csv(dir.path(), 20_000);
+    let line = format!(
+        "{BIN} import {} --app crm --object contacts --map E-mail=email --map age=age --wait",
+        csv.display()
+    );
+    let out = Command::new("script")
+        .args(["-qfec", &line, "/dev/null"])
+        .env("XDG_CONFIG_HOME", cli.config.path())
+        .env("TERM", "xterm")
+        .output()
+        .unwrap();
+    let screen = String::from_utf8_lossy(&out.stdout);
+    assert!(screen.contains("uploading"), "the upload bar: {screen}");
+    assert!(screen.contains("/20000 rows"), "the rows bar: {screen}");
+    assert!(screen.contains("ETA"), "{screen}");
+    assert!(screen.contains('\u{1b}'), "drawn with terminal codes");
+    assert!(
+        !screen.contains("rows done"),
+        "no plain lines on a terminal"
+    );
+}
+
+/// `--log-format json`: one JSON object a line, each request's with its `X-Request-Id`.
+#[test]
+fn json_logs_carry_the_request_id() {
+    let mut server = Server::start(&["--log-format", "json"], true);
+    let addr = server.url.trim_start_matches("http://");
+    let mut conn = std::net::TcpStream::connect(addr).unwrap();
+    std::io::Write::write_all(
+        &mut conn,
+        b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Request-Id: trace-me-42\r\nConnection: close\r\n\r\n",
+    )
+    .unwrap();
+    let mut answer = String::new();
+    conn.read_to_string(&mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(
+        answer
+            .to_ascii_lowercase()
+            .contains("x-request-id: trace-me-42"),
+        "echoed: {answer}"
+    );
+    let stderr = server.stderr.take().unwrap();
+    let line = BufReader::new(stderr)
+        .lines()
+        .map(|l| l.unwrap())
+        .find(|l| l.contains("trace-me-42"))
+        .unwrap();
+    let v: Value = serde_json::from_str(&line).expect("a JSON line");
+    assert_eq!(v["span"]["request_id"], "trace-me-42", "{v}");
+    assert_eq!(v["fields"]["status"], 200, "{v}");
+    assert!(!line.contains('\u{1b}'), "no colour codes off a terminal");
+}

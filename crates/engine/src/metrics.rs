@@ -1,0 +1,99 @@
+//! The engine's metrics, recorded through the `metrics` facade into whatever recorder the process
+//! installed (the server's Prometheus one; with none, each call costs a check). Names and labels
+//! are fixed here; label values come from closed sets (outcomes, operations, error codes), never
+//! from ids or input.
+
+use crate::error::Result;
+use crate::model::Progress;
+use metrics::{counter, describe_counter, describe_histogram, histogram, Unit};
+use std::time::Duration;
+
+/// Describes every metric the engine records (for the `# HELP` lines).
+pub fn describe() {
+    describe_counter!(
+        "sluice_bulk_operations_total",
+        "Operations of synchronous bulk requests, by outcome (ok, or the error code)"
+    );
+    describe_counter!(
+        "sluice_job_rows_total",
+        "Rows of bulk-write jobs committed, by operation and outcome"
+    );
+    describe_counter!(
+        "sluice_batch_records_total",
+        "Records batches changed, by outcome"
+    );
+    describe_histogram!(
+        "sluice_writer_queue_wait_seconds",
+        Unit::Seconds,
+        "Time a write waited between being queued and starting to run"
+    );
+    describe_histogram!(
+        "sluice_sqlite_checkpoint_seconds",
+        Unit::Seconds,
+        "Time the embedded store's WAL checkpoints took"
+    );
+    describe_counter!(
+        "sluice_callback_deliveries_total",
+        "Callback delivery attempts, by outcome (delivered, retry, failed)"
+    );
+    describe_counter!(
+        "sluice_internal_errors_total",
+        "Internal errors (each is logged with its detail)"
+    );
+}
+
+/// The outcomes of one bulk request's operations.
+pub fn bulk_operations<T>(results: &[Result<T>]) {
+    let mut ok = 0;
+    for r in results {
+        match r {
+            Ok(_) => ok += 1,
+            Err(e) => {
+                counter!("sluice_bulk_operations_total", "outcome" => e.code.as_str()).increment(1)
+            }
+        }
+    }
+    counter!("sluice_bulk_operations_total", "outcome" => "ok").increment(ok);
+}
+
+/// What one committed chunk of a job added to its counters.
+pub fn job_rows(operation: &'static str, before: &Progress, after: &Progress) {
+    let outcomes = [
+        ("added", after.added.saturating_sub(before.added)),
+        ("updated", after.updated.saturating_sub(before.updated)),
+        ("skipped", after.skipped.saturating_sub(before.skipped)),
+        ("deleted", after.deleted.saturating_sub(before.deleted)),
+        ("failed", after.failed.saturating_sub(before.failed)),
+    ];
+    for (outcome, n) in outcomes {
+        if n > 0 {
+            counter!("sluice_job_rows_total", "operation" => operation, "outcome" => outcome)
+                .increment(n);
+        }
+    }
+}
+
+pub fn batch_records(success: u64, failed: u64) {
+    if success > 0 {
+        counter!("sluice_batch_records_total", "outcome" => "success").increment(success);
+    }
+    if failed > 0 {
+        counter!("sluice_batch_records_total", "outcome" => "failed").increment(failed);
+    }
+}
+
+pub fn writer_wait(d: Duration) {
+    histogram!("sluice_writer_queue_wait_seconds").record(d.as_secs_f64());
+}
+
+pub fn checkpoint(d: Duration) {
+    histogram!("sluice_sqlite_checkpoint_seconds").record(d.as_secs_f64());
+}
+
+pub fn callback(outcome: &'static str) {
+    counter!("sluice_callback_deliveries_total", "outcome" => outcome).increment(1);
+}
+
+pub fn internal_error() {
+    counter!("sluice_internal_errors_total").increment(1);
+}
