@@ -96,6 +96,7 @@ async fn upload(api: &Api, app: &str, file: &Path) -> anyhow::Result<Value> {
     let resp = api.send(req).await?;
     if let Some(b) = bar {
         b.finish();
+        eprintln!();
     }
     Ok(resp.json().await?)
 }

@@ -3,7 +3,7 @@
 
 use super::Api;
 use futures_util::StreamExt;
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressState, ProgressStyle};
 use serde_json::Value;
 use std::io::IsTerminal;
 use std::time::{Duration, Instant};
@@ -51,12 +51,18 @@ impl Progress {
     pub fn new(kind: Kind) -> Progress {
         let bar = std::io::stderr().is_terminal().then(|| {
             let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
+            let unit = kind.unit();
             let style = ProgressStyle::with_template(&format!(
-                "{{spinner}} [{{elapsed_precise}}] {{bar:32.cyan/blue}} {{pos}}/{{len}} {} \
-                 {{per_sec}} ETA {{eta}} {{msg}}",
-                kind.unit()
+                "{{spinner}} [{{elapsed_precise}}] {{bar:32.cyan/blue}} {{pos}}/{{len}} {unit} \
+                 {{rate}} ETA {{eta}} {{msg}}"
             ))
             .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .with_key(
+                "rate",
+                move |s: &ProgressState, w: &mut dyn std::fmt::Write| {
+                    let _ = write!(w, "{:.0} {unit}/s", s.per_sec());
+                },
+            )
             .progress_chars("█▉▊▋▌▍▎▏ ");
             bar.set_style(style);
             bar.enable_steady_tick(Duration::from_millis(200));
@@ -98,6 +104,8 @@ impl Progress {
         self.show(doc);
         if let Some(bar) = self.bar.take() {
             bar.finish();
+            // The bar stays on screen; what is printed next starts below it.
+            eprintln!();
         }
     }
 }

@@ -107,6 +107,12 @@ fn ours(b: &Batch, owner: &str) -> bool {
 }
 
 async fn run(core: Arc<Core>, id: String) {
+    let span = tracing::info_span!("batch", batch_id = %id);
+    tracing::Instrument::instrument(run_chunks(core, id), span).await
+}
+
+async fn run_chunks(core: Arc<Core>, id: String) {
+    tracing::info!("batch running");
     let chunk = core.settings.batch_chunk_rows.max(1);
     let pause = core.settings.batch_pause;
     loop {

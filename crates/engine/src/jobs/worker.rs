@@ -80,7 +80,23 @@ impl Workers {
                     bg.breakpoint("job.claimed").await;
                     let (core, id) = (self.core.clone(), job.id.clone());
                     self.core.held_jobs.hold(&id);
-                    let done = tokio::task::spawn_blocking(move || run_job(&core, job)).await;
+                    // Every line the run logs names its job.
+                    let span = tracing::info_span!("job", job_id = %id);
+                    let done = tokio::task::spawn_blocking(move || {
+                        let _in = span.enter();
+                        tracing::info!(operation = job.operation.as_str(), object = %job.object,
+                            from_row = job.checkpoint.rows_done, "job running");
+                        let job = run_job(&core, job);
+                        let p = &job.progress;
+                        tracing::info!(
+                            status = job.status.as_str(),
+                            processed = p.processed,
+                            failed = p.failed,
+                            "job stopped running here"
+                        );
+                        job
+                    })
+                    .await;
                     self.core.held_jobs.release(&id);
                     // A worker that panicked leaves its job failed, not running forever.
                     let job = match done {

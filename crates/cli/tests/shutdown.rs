@@ -1,0 +1,76 @@
+//! SIGTERM on `sluice serve` with a job running: the process ends within the shutdown deadline,
+//! the job stops at a chunk boundary, and the next start finishes it with exact counts.
+
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use common::{contacts_csv, setup, Cli, Server};
+use std::time::{Duration, Instant};
+
+#[test]
+fn sigterm_stops_a_job_at_a_chunk_boundary_and_the_next_start_finishes_it() {
+    let data = tempfile::tempdir().unwrap();
+    let args = ["--job-chunk-rows", "500", "--max-job-records", "1000000"];
+    let mut server = Server::start_in(data.path(), &args, false);
+    let cli = Cli::new();
+    setup(&cli, &server);
+    let files = tempfile::tempdir().unwrap();
+    let csv = contacts_csv(files.path(), 200_000);
+    let job = cli.json(&[
+        "import",
+        csv.to_str().unwrap(),
+        "--app",
+        "crm",
+        "--object",
+        "contacts",
+        "--map",
+        "E-mail=email",
+        "--map",
+        "age=age",
+    ]);
+    let id = job["id"].as_str().unwrap().to_owned();
+    // Wait until the job is under way, then ask the server to stop.
+    let processed = || {
+        cli.json(&["jobs", "show", &id, "--app", "crm"])["progress"]["processed"]
+            .as_u64()
+            .unwrap()
+    };
+    while processed() == 0 {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let pid = server.child.id().to_string();
+    let asked = Instant::now();
+    assert!(std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let status = server.child.wait().unwrap();
+    let took = asked.elapsed();
+    assert!(status.success(), "a clean exit: {status}");
+    assert!(
+        took < Duration::from_secs(10),
+        "stopped within the deadline: {took:?}"
+    );
+    drop(server);
+    // The stopped job is part-done (a whole number of chunks) and finishes after a restart.
+    let server = Server::start_in(data.path(), &args, false);
+    cli.ok(&["login", &server.url, "--token", common::ADMIN], 0);
+    let done = cli.run(&["--json", "jobs", "watch", &id, "--app", "crm"]);
+    let job: serde_json::Value = serde_json::from_slice(&done.stdout).unwrap();
+    assert_eq!(job["status"], "completed", "{job}");
+    let p = &job["progress"];
+    assert_eq!(
+        (p["processed"].as_u64(), p["failed"].as_u64()),
+        (Some(200_000), Some(400))
+    );
+    assert_eq!(p["added"], 199_600);
+    let n = cli.json(&[
+        "query",
+        "SELECT count(*) AS n FROM contacts",
+        "--app",
+        "crm",
+    ]);
+    assert_eq!(n["rows"][0][0], 199_600, "no row lost or written twice");
+}
