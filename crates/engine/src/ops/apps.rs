@@ -193,6 +193,9 @@ struct ObjectPatch {
     /// Fields whose index goes.
     #[serde(default)]
     unindex: Vec<String>,
+    /// Changes to existing fields (required, unique, default, label), by name.
+    #[serde(default)]
+    change: BTreeMap<String, super::fields::FieldChange>,
 }
 
 /// Applies adds, renames, drops, then index changes, in that order; any failure undoes them all
@@ -259,6 +262,9 @@ pub fn patch_object(ctx: &mut Ctx<'_>, who: &Principal, t: &Target, body: Json) 
             }
         }
     }
+    for (name, change) in patch.change {
+        changes.extend(super::fields::change_field(ctx, &mut obj, &name, change)?);
+    }
     if obj.fields.len() > ctx.settings.max_fields {
         return Err(Error::new(ErrorCode::LimitExceeded, "too many fields").with_field("add"));
     }
@@ -267,14 +273,8 @@ pub fn patch_object(ctx: &mut Ctx<'_>, who: &Principal, t: &Target, body: Json) 
             .alter_object(&obj, change)
             .map_err(|e| match (e.code, change) {
                 // A new unique index over existing records that share a value.
-                (ErrorCode::UniqueViolation, SchemaChange::Add(f)) => Error::new(
-                    ErrorCode::Conflict,
-                    format!(
-                        "existing records would share a value of {}, which must be unique",
-                        f.name
-                    ),
-                )
-                .with_field(f.name.as_str()),
+                (ErrorCode::UniqueViolation, SchemaChange::Add(f)) => shared(f.name.as_str()),
+                (ErrorCode::UniqueViolation, SchemaChange::Unique(f)) => shared(f),
                 _ => e,
             })?;
     }
@@ -285,6 +285,15 @@ pub fn patch_object(ctx: &mut Ctx<'_>, who: &Principal, t: &Target, body: Json) 
         app.objects.insert(obj.name.to_string(), Arc::new(obj));
     }
     Ok(Output::ok(out))
+}
+
+/// A new unique index over existing records that share a value.
+fn shared(field: &str) -> Error {
+    Error::new(
+        ErrorCode::Conflict,
+        format!("existing records share a value of {field}, which must be unique"),
+    )
+    .with_field(field)
 }
 
 fn unknown(obj: &Object, name: &str) -> Error {

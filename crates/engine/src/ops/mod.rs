@@ -5,6 +5,7 @@ mod apps;
 mod body;
 mod bulk;
 mod exec;
+mod fields;
 mod principals;
 mod records;
 

@@ -33,6 +33,9 @@ pub enum SchemaChange {
     /// A non-unique index on the field (built over the existing records).
     Index(String),
     Unindex(String),
+    /// A unique index on the field, built over the existing records (which must not share a value).
+    Unique(String),
+    NotUnique(String),
 }
 
 /// One record's writes in a batched insert or update.

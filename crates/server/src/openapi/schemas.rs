@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 use serde_json::Value;
+use std::collections::HashMap;
 use utoipa::openapi::schema::{AdditionalProperties, ObjectBuilder, Schema, SchemaFormat, Type};
 use utoipa::openapi::{KnownFormat, RefOr};
 use utoipa::{PartialSchema, ToSchema};
@@ -121,6 +122,7 @@ pub struct Field {
     /// A non-unique index, used by list filters and sorts.
     pub indexed: Option<bool>,
     pub default: Option<Value>,
+    pub label: Option<String>,
 }
 
 #[derive(ToSchema)]
@@ -130,11 +132,29 @@ pub struct ObjectInput {
     pub fields: Vec<Field>,
 }
 
-/// Changes to an object: a new label, and fields added, renamed, changed or dropped.
+/// Changes to an object: a new label; fields added, renamed (old name → new), dropped, indexed or
+/// not; existing fields' rules changed (`change`, by name).
 #[derive(ToSchema)]
 pub struct ObjectPatch {
     pub label: Option<String>,
-    pub fields: Option<Vec<Value>>,
+    pub add: Option<Vec<Field>>,
+    pub rename: Option<HashMap<String, String>>,
+    pub drop: Option<Vec<String>>,
+    pub index: Option<Vec<String>>,
+    pub unindex: Option<Vec<String>>,
+    pub change: Option<HashMap<String, FieldChange>>,
+}
+
+/// New rules for an existing field, checked against its records. The type cannot change in place.
+#[derive(ToSchema)]
+pub struct FieldChange {
+    #[schema(rename = "type")]
+    pub ty: Option<FieldType>,
+    pub required: Option<bool>,
+    pub unique: Option<bool>,
+    /// A new default; null removes it.
+    pub default: Option<Value>,
+    pub label: Option<String>,
 }
 
 #[derive(ToSchema)]

@@ -97,6 +97,54 @@ async fn add_rename_and_drop_fields() {
     assert_eq!(s, 409);
 }
 
+/// An existing field's rules change in place (required, unique, default), checked against the
+/// records there are; its type does not.
+#[tokio::test]
+async fn existing_fields_change_required_unique_and_default() {
+    let app = spawn_app().await;
+    app.setup_crm().await;
+    for (email, age) in [("a@x", json!(30)), ("b@x", json!(30)), ("c@x", json!(null))] {
+        app.admin("POST", RECS, Some(json!({"email": email, "age": age})))
+            .await;
+    }
+    let change = |c: serde_json::Value| json!({ "change": { "age": c } });
+    let (s, b) = app
+        .admin("PATCH", OBJ, Some(change(json!({"required": true}))))
+        .await;
+    assert_eq!((s.as_u16(), &b["error"]["field"]), (422, &json!("age")), "{b}");
+    let (s, b) = app
+        .admin("PATCH", OBJ, Some(change(json!({"unique": true}))))
+        .await;
+    assert_eq!((s.as_u16(), &b["error"]["field"]), (409, &json!("age")), "two records share 30: {b}");
+    let (s, b) = app
+        .admin("PATCH", OBJ, Some(change(json!({"type": "text"}))))
+        .await;
+    assert_eq!(s, 422, "{b}");
+    let (s, b) = app
+        .admin("PATCH", OBJ, Some(change(json!({"default": "old"}))))
+        .await;
+    assert_eq!(s, 422, "a default of the wrong type: {b}");
+    let (s, b) = app
+        .admin("PATCH", OBJ, Some(change(json!({"default": 18, "type": "integer"}))))
+        .await;
+    assert_eq!(s, 200, "{b}");
+    let (_, rec) = app.admin("POST", RECS, Some(json!({"email": "d@x"}))).await;
+    assert_eq!(rec["age"], 18, "the new default applies");
+    // The email field becomes not unique, then unique again (no duplicates yet).
+    let off = json!({"change": {"email": {"unique": false}}});
+    let (s, b) = app.admin("PATCH", OBJ, Some(off)).await;
+    assert_eq!((s.as_u16(), &b["fields"][0]["unique"]), (200, &json!(false)), "{b}");
+    let (s, _) = app.admin("POST", RECS, Some(json!({"email": "a@x"}))).await;
+    assert_eq!(s, 201, "duplicates allowed now");
+    let on = json!({"change": {"email": {"unique": true, "required": true}}});
+    let (s, b) = app.admin("PATCH", OBJ, Some(on)).await;
+    assert_eq!((s.as_u16(), &b["error"]["code"]), (409, &json!("conflict")), "{b}");
+    let (s, b) = app
+        .admin("PATCH", OBJ, Some(json!({"change": {"nope": {"required": true}}})))
+        .await;
+    assert_eq!((s.as_u16(), &b["error"]["field"]), (422, &json!("nope")), "{b}");
+}
+
 #[tokio::test]
 async fn delete_object_and_app() {
     let app = spawn_app().await;

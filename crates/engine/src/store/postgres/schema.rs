@@ -122,6 +122,10 @@ pub fn alter_table(tx: &mut PgTx<'_>, obj: &Object, change: &SchemaChange) -> Re
         SchemaChange::Unindex(field) => {
             format!("DROP INDEX IF EXISTS {};", index_name(obj, field, "i"))
         }
+        SchemaChange::Unique(field) => unique_index(obj, field),
+        SchemaChange::NotUnique(field) => {
+            format!("DROP INDEX IF EXISTS {};", index_name(obj, field, "u"))
+        }
     };
     if sql.is_empty() {
         return Ok(());

@@ -177,6 +177,13 @@ pub fn alter_table(conn: &Connection, obj: &Object, change: &SchemaChange) -> Re
         SchemaChange::Unindex(field) => {
             format!("DROP INDEX IF EXISTS {};", plain_index_name(obj, field))
         }
+        SchemaChange::Unique(field) => match obj.field(field) {
+            Some((_, f)) => unique_index(obj, f),
+            None => return Ok(()),
+        },
+        SchemaChange::NotUnique(field) => {
+            format!("DROP INDEX IF EXISTS {};", index_name(obj, field))
+        }
     };
     conn.execute_batch(&sql).map_err(map_err)
 }
