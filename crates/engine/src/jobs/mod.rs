@@ -5,6 +5,7 @@
 mod apply;
 pub mod callback;
 mod files;
+mod inspect;
 mod plan;
 mod queue;
 pub mod result;
@@ -15,6 +16,7 @@ pub mod upload;
 mod worker;
 
 pub use callback::Renderer;
+pub use inspect::{FailedRow, Preview, MAX_LOOK_ROWS};
 pub use plan::{CallbackSpec, JobRequest, MappingSpec};
 pub use result::{ResultLayout, ResultRow};
 pub use service::Jobs;

@@ -197,7 +197,17 @@ impl Jobs {
         Ok(job)
     }
 
-    async fn load(&self, who: &Principal, app: &str, id: &str, need: Need) -> Result<Job> {
+    pub(super) fn core(&self) -> &Core {
+        &self.core
+    }
+
+    pub(super) async fn load(
+        &self,
+        who: &Principal,
+        app: &str,
+        id: &str,
+        need: Need,
+    ) -> Result<Job> {
         let app = self.core.app(who, app, need)?;
         check_id(id, "job")?;
         let id = id.to_owned();

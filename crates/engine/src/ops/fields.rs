@@ -27,7 +27,9 @@ pub struct FieldChange {
     label: Option<String>,
 }
 
-fn present<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Option<Option<Json>>, D::Error> {
+fn present<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<Option<Option<Json>>, D::Error> {
     Option::<Json>::deserialize(d).map(Some)
 }
 

@@ -5,6 +5,7 @@ pub mod bulk;
 pub mod documents;
 mod events;
 pub mod handler;
+mod inspect;
 pub mod jobs;
 mod query;
 pub(crate) mod records;
@@ -42,12 +43,14 @@ pub fn router() -> Router<State> {
             "/v1/apps/{app}/files",
             post(jobs::upload).layer(axum::extract::DefaultBodyLimit::disable()),
         )
+        .route("/v1/apps/{app}/files/{id}/preview", get(inspect::preview))
         .route("/v1/apps/{app}/jobs", post(jobs::create).get(jobs::list))
         .route("/v1/apps/{app}/jobs/{id}", get(jobs::get))
         .route("/v1/apps/{app}/jobs/{id}/cancel", post(jobs::cancel))
         .route("/v1/apps/{app}/jobs/{id}/retry", post(jobs::retry))
         .route("/v1/apps/{app}/jobs/{id}/result", get(jobs::result))
         .route("/v1/apps/{app}/jobs/{id}/events", get(events::job_events))
+        .route("/v1/apps/{app}/jobs/{id}/failures", get(inspect::failures))
         .route("/v1/apps/{app}/query", post(query::query))
         .route(
             "/v1/apps/{app}/batches",

@@ -18,6 +18,20 @@ pub(super) fn bulk() {}
     responses((status = 201, description = "Stored and checked", body = FileInfo), Failures))]
 pub(super) fn upload() {}
 
+#[utoipa::path(get, path = "/v1/apps/{app}/files/{id}/preview", tag = "jobs",
+    params(("app" = String, Path), ("id" = String, Path),
+        ("rows" = Option<u64>, Query, description = "How many rows (10; at most 1,000)")),
+    responses((status = 200, description = "The header and first rows, as CSV cells", body = Preview),
+        Failures))]
+pub(super) fn preview() {}
+
+#[utoipa::path(get, path = "/v1/apps/{app}/jobs/{id}/failures", tag = "jobs",
+    params(("app" = String, Path), ("id" = String, Path),
+        ("limit" = Option<u64>, Query, description = "How many rows (100; at most 1,000)")),
+    responses((status = 200, description = "The failed rows in input order, with their errors",
+        body = FailureList), Failures))]
+pub(super) fn failures() {}
+
 #[utoipa::path(get, path = "/v1/apps/{app}/jobs", tag = "jobs",
     params(("app" = String, Path), ("limit" = Option<u64>, Query)),
     responses((status = 200, description = "The newest jobs first", body = JobList), Failures))]

@@ -22,6 +22,36 @@ pub struct FileInfo {
 }
 
 #[derive(ToSchema)]
+pub struct Preview {
+    pub columns: Vec<String>,
+    pub rows: Vec<Vec<String>>,
+}
+
+#[derive(ToSchema)]
+pub struct RowError {
+    /// The error's code (`required`, `validation_failed`, `unique_violation`…).
+    pub code: String,
+    pub field: String,
+}
+
+#[derive(ToSchema)]
+pub struct FailedRow {
+    /// The row's position in the input, from 1.
+    pub row: u64,
+    /// The row's first mapped cells, as in the result file.
+    pub cells: Vec<String>,
+    pub errors: Vec<RowError>,
+    pub message: String,
+}
+
+#[derive(ToSchema)]
+pub struct FailureList {
+    /// How many rows failed in all.
+    pub failed: u64,
+    pub rows: Vec<FailedRow>,
+}
+
+#[derive(ToSchema)]
 #[schema(rename_all = "lowercase")]
 pub enum JobOperation {
     Insert,

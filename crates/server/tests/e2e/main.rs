@@ -16,6 +16,7 @@ mod errors;
 mod events;
 mod fulcrum;
 mod hardening;
+mod inspect;
 mod instances;
 mod jobs;
 mod limits;

@@ -111,11 +111,19 @@ async fn existing_fields_change_required_unique_and_default() {
     let (s, b) = app
         .admin("PATCH", OBJ, Some(change(json!({"required": true}))))
         .await;
-    assert_eq!((s.as_u16(), &b["error"]["field"]), (422, &json!("age")), "{b}");
+    assert_eq!(
+        (s.as_u16(), &b["error"]["field"]),
+        (422, &json!("age")),
+        "{b}"
+    );
     let (s, b) = app
         .admin("PATCH", OBJ, Some(change(json!({"unique": true}))))
         .await;
-    assert_eq!((s.as_u16(), &b["error"]["field"]), (409, &json!("age")), "two records share 30: {b}");
+    assert_eq!(
+        (s.as_u16(), &b["error"]["field"]),
+        (409, &json!("age")),
+        "two records share 30: {b}"
+    );
     let (s, b) = app
         .admin("PATCH", OBJ, Some(change(json!({"type": "text"}))))
         .await;
@@ -125,7 +133,11 @@ async fn existing_fields_change_required_unique_and_default() {
         .await;
     assert_eq!(s, 422, "a default of the wrong type: {b}");
     let (s, b) = app
-        .admin("PATCH", OBJ, Some(change(json!({"default": 18, "type": "integer"}))))
+        .admin(
+            "PATCH",
+            OBJ,
+            Some(change(json!({"default": 18, "type": "integer"}))),
+        )
         .await;
     assert_eq!(s, 200, "{b}");
     let (_, rec) = app.admin("POST", RECS, Some(json!({"email": "d@x"}))).await;
@@ -133,16 +145,32 @@ async fn existing_fields_change_required_unique_and_default() {
     // The email field becomes not unique, then unique again (no duplicates yet).
     let off = json!({"change": {"email": {"unique": false}}});
     let (s, b) = app.admin("PATCH", OBJ, Some(off)).await;
-    assert_eq!((s.as_u16(), &b["fields"][0]["unique"]), (200, &json!(false)), "{b}");
+    assert_eq!(
+        (s.as_u16(), &b["fields"][0]["unique"]),
+        (200, &json!(false)),
+        "{b}"
+    );
     let (s, _) = app.admin("POST", RECS, Some(json!({"email": "a@x"}))).await;
     assert_eq!(s, 201, "duplicates allowed now");
     let on = json!({"change": {"email": {"unique": true, "required": true}}});
     let (s, b) = app.admin("PATCH", OBJ, Some(on)).await;
-    assert_eq!((s.as_u16(), &b["error"]["code"]), (409, &json!("conflict")), "{b}");
+    assert_eq!(
+        (s.as_u16(), &b["error"]["code"]),
+        (409, &json!("conflict")),
+        "{b}"
+    );
     let (s, b) = app
-        .admin("PATCH", OBJ, Some(json!({"change": {"nope": {"required": true}}})))
+        .admin(
+            "PATCH",
+            OBJ,
+            Some(json!({"change": {"nope": {"required": true}}})),
+        )
         .await;
-    assert_eq!((s.as_u16(), &b["error"]["field"]), (422, &json!("nope")), "{b}");
+    assert_eq!(
+        (s.as_u16(), &b["error"]["field"]),
+        (422, &json!("nope")),
+        "{b}"
+    );
 }
 
 #[tokio::test]
