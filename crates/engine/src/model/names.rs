@@ -44,7 +44,8 @@ impl Name {
 
     /// Parses a field name, refusing the system fields' names as well.
     pub fn parse_field(s: &str) -> Result<Name> {
-        let name = Self::parse(s, "field")?;
+        // A bad field name is the error of that field, as its other errors are.
+        let name = Self::parse(s, "field").map_err(|e| e.with_field(s))?;
         let lower = s.to_ascii_lowercase();
         if SYSTEM_FIELDS.contains(&lower.as_str()) || RESERVED.contains(&lower.as_str()) {
             return Err(Error::validation(

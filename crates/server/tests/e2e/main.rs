@@ -26,3 +26,4 @@ mod records;
 mod schema;
 mod sugar;
 mod system;
+mod ui;

@@ -1,0 +1,121 @@
+// Records: a table per object with the list API's filters, sort, cursor paging and total count;
+// one record opened to edit or delete (system fields read-only).
+"use strict";
+
+const OPS = [["eq", "="], ["ne", "≠"], ["gt", ">"], ["gte", "≥"], ["lt", "<"], ["lte", "≤"],
+  ["like", "like"], ["in", "in (a,b)"], ["null", "is empty (true/false)"]];
+const SYSTEM = ["id", "created_at", "updated_at", "created_by", "updated_by"];
+
+async function recordsView(app, name) {
+  inApp(app, "objects", { label: name });
+  const base = `/v1/apps/${enc(app)}/objects/${enc(name)}`;
+  const obj = await api("GET", base);
+  const names = obj.fields.map(f => f.name);
+  const filters = el("div", { class: "filters" });
+  const addFilter = () => {
+    const [fRow, f] = field("Field", el("select", {}, [...names, ...SYSTEM].map(n => el("option", { value: n }, n))));
+    const [oRow, o] = field("Operator", el("select", {}, OPS.map(([v, l]) => el("option", { value: v }, l))));
+    const [vRow, v] = field("Value", el("input", {}));
+    const row = el("div", { class: "filter" }, fRow, oRow, vRow,
+      el("button", { type: "button", class: "link", onclick: () => row.remove() }, "Remove"));
+    row.query = () => (v.value === "" ? null : `${enc(f.value)}${o.value === "eq" ? "" : "[" + o.value + "]"}=${enc(v.value)}`);
+    filters.append(row);
+  };
+  const [sortRow, sort] = field("Sort by", el("select", {}, [...SYSTEM, ...names].map(n => el("option", { value: n, selected: n === "created_at" }, n))));
+  const [dirRow, dir] = field("Order", el("select", {}, el("option", { value: "-" }, "descending"), el("option", { value: "" }, "ascending")));
+  const [sizeRow, size] = field("Page size", el("select", {}, [20, 50, 100].map(n => el("option", { value: n }, n))));
+  const out = el("div", { class: "results" });
+  const cursors = [];
+  let next = null;
+  const load = async cursor => {
+    const qs = [...filters.children].map(r => r.query()).filter(Boolean);
+    qs.push(`sort=${dir.value}${enc(sort.value)}`, `limit=${size.value}`, "count=true");
+    if (cursor) qs.push(`cursor=${enc(cursor)}`);
+    const page = await api("GET", `${base}/records?${qs.join("&")}`);
+    next = page.next_cursor;
+    const start = cursors.length * Number(size.value);
+    const total = page.total !== undefined ? ` of ${page.total}` : page.total_omitted ? ` (count: ${page.total_omitted})` : "";
+    const cols = [{ label: "id", render: r => el("a", { href: `#/apps/${enc(app)}/objects/${enc(name)}/records/${enc(r.id)}` }, r.id.slice(0, 13) + "…") },
+      ...names.map(n => ({ label: n, key: n })),
+      { label: "updated", key: "updated_at" }, { label: "by", key: "updated_by" }];
+    out.replaceChildren(
+      el("p", { class: "count", "data-total": page.total }, page.records.length ? `${start + 1}–${start + page.records.length}${total}` : `No records${total}`),
+      table(cols, page.records),
+      el("div", { class: "pager" },
+        el("button", { type: "button", disabled: !cursors.length, onclick: () => { cursors.pop(); load(cursors[cursors.length - 1]).catch(e => showError(controls, e)); } }, "Previous"),
+        el("button", { type: "button", disabled: !next, onclick: () => { cursors.push(next); load(next).catch(e => showError(controls, e)); } }, "Next")));
+  };
+  const controls = form({ class: "card", "aria-label": "Filter records" }, [
+    filters, el("button", { type: "button", onclick: addFilter }, "Add a filter"),
+    el("div", { class: "row" }, sortRow, dirRow, sizeRow),
+    el("button", { type: "submit" }, "Apply"),
+  ], async () => { cursors.length = 0; await load(null); });
+  setView(`${obj.label || obj.name}`, el("p", {},
+    el("a", { href: `#/apps/${enc(app)}/objects/${enc(name)}/records/new`, class: "button" }, "New record"), " ",
+    el("a", { href: `#/apps/${enc(app)}/objects/${enc(name)}/schema` }, "Edit fields"), " · ",
+    el("a", { href: `#/apps/${enc(app)}/import?object=${enc(name)}` }, "Import a file")), controls, out);
+  await load(null);
+}
+
+// An input for a field of type `f.type`, holding `v`.
+function valueInput(f, v) {
+  const s = v === null || v === undefined ? "" : f.type === "json" ? JSON.stringify(v, null, 2) : String(v);
+  switch (f.type) {
+    case "integer": case "number": return el("input", { type: "number", step: f.type === "integer" ? "1" : "any", value: s });
+    case "boolean": return el("select", {}, ["", "true", "false"].map(o => el("option", { value: o, selected: o === s }, o || "(empty)")));
+    case "date": return el("input", { type: "date", value: s });
+    case "json": return el("textarea", { rows: 3 }, s);
+    default: return el("input", { value: s });
+  }
+}
+
+function readInput(f, input) {
+  const s = input.value;
+  if (s === "") return null;
+  if (f.type === "integer" || f.type === "number") return Number(s);
+  if (f.type === "boolean") return s === "true";
+  if (f.type === "json") { try { return JSON.parse(s); } catch { return s; } }
+  return s;
+}
+
+async function recordView(app, name, id) {
+  const base = `/v1/apps/${enc(app)}/objects/${enc(name)}`;
+  inApp(app, "objects", { label: name, href: `#/apps/${enc(app)}/objects/${enc(name)}` }, { label: id === "new" ? "New" : id.slice(0, 13) + "…" });
+  const obj = await api("GET", base);
+  const rec = id === "new" ? {} : await api("GET", `${base}/records/${enc(id)}`);
+  const inputs = obj.fields.map(f => {
+    const [row, input] = field(`${f.name}${f.required ? " (required)" : ""} · ${f.type}`, valueInput(f, rec[f.name]), f.name);
+    return { f, row, input };
+  });
+  const system = id === "new" ? [] : SYSTEM.map(k => field(k, el("input", { value: rec[k] || "", readonly: true }))[0]);
+  const edit = form({ class: "card", "aria-label": "Record" }, [
+    ...inputs.map(i => i.row),
+    system.length ? el("fieldset", { class: "system" }, el("legend", {}, "System fields (read-only)"), ...system) : "",
+    el("button", { type: "submit" }, id === "new" ? "Create record" : "Save"),
+  ], async () => {
+    const body = {};
+    for (const { f, input } of inputs) {
+      const v = readInput(f, input);
+      if (id === "new" && v === null) continue;
+      body[f.name] = v;
+    }
+    if (id === "new") {
+      const r = await api("POST", `${base}/records`, body);
+      toast("Record created");
+      location.hash = `#/apps/${enc(app)}/objects/${enc(name)}/records/${enc(r.id)}`;
+    } else {
+      await api("PATCH", `${base}/records/${enc(id)}`, body);
+      toast("Record saved");
+      recordView(app, name, id);
+    }
+  });
+  const del = id === "new" ? "" : el("button", { type: "button", class: "danger", onclick: async () => {
+    if (!confirm("Delete this record?")) return;
+    try {
+      await api("DELETE", `${base}/records/${enc(id)}`);
+      toast("Record deleted");
+      location.hash = `#/apps/${enc(app)}/objects/${enc(name)}`;
+    } catch (e) { showError(edit, e); }
+  } }, "Delete record");
+  setView(id === "new" ? `New ${obj.name} record` : `Record of ${obj.name}`, edit, del);
+}

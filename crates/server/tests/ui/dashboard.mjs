@@ -1,0 +1,176 @@
+// The dashboard in real headless Chromium, driven by Playwright: sign in; make an object (an API
+// validation error shown beside its field); import 5,000 rows with 10 bad ones through the wizard
+// and see 100% and the 10 failures; browse and filter the records; query, then delete what the
+// query found as a batch and watch it finish; revoke a token and see its next call refused. Each
+// step asserts on what the page shows and saves a screenshot.
+//
+// node dashboard.mjs BASE_URL ADMIN_TOKEN SCREENSHOT_DIR   (run by the e2e test `ui`, with
+// UI_NODE_MODULES naming the node_modules that hold playwright-core)
+import assert from "node:assert/strict";
+import { createRequire } from "node:module";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { tmpdir } from "node:os";
+
+const { chromium } = createRequire(join(process.env.UI_NODE_MODULES, "x"))("playwright-core");
+const [base, admin, shots] = process.argv.slice(2);
+mkdirSync(shots, { recursive: true });
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+  args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-sync",
+    "--disable-background-networking", "--disable-component-update"],
+});
+const page = await browser.newPage({ viewport: { width: 1280, height: 860 } });
+const errors = [];
+page.on("pageerror", e => errors.push(e.message));
+// Nothing may come from elsewhere: every request goes to this server.
+const elsewhere = [];
+page.on("request", r => { if (![base, "data:", "blob:"].some(p => r.url().startsWith(p))) elsewhere.push(r.url()); });
+const shot = async (name, fullPage = true) => page.screenshot({ path: join(shots, name + ".png"), fullPage });
+const step = async (name, f) => { process.stdout.write(`- ${name} … `); await f(); console.log("ok"); };
+
+// Every control has a name a screen reader announces (a label, or aria-label).
+async function labelled() {
+  const bare = await page.evaluate(() => [...document.querySelectorAll("input, select, textarea, button")]
+    .filter(e => !e.hidden && e.offsetParent !== null)
+    .filter(e => !(e.labels && e.labels.length) && !e.getAttribute("aria-label") && !(e.textContent || "").trim())
+    .map(e => e.outerHTML.slice(0, 80)));
+  assert.deepEqual(bare, [], "controls without labels");
+}
+
+await step("sign in with the admin token", async () => {
+  await page.goto(base + "/ui");
+  await page.getByLabel("Token (admin or app token)").fill(admin);
+  await labelled();
+  await shot("01-sign-in");
+  await page.getByRole("button", { name: "Sign in" }).first().click();
+  await page.getByRole("heading", { name: "Apps" }).waitFor();
+  assert.equal(await page.evaluate(() => sessionStorage.getItem("sluice.token")), admin);
+  assert.ok(!page.url().includes(admin), "the token is never in the URL");
+});
+
+await step("create an app and an object, with a validation error beside its field", async () => {
+  await page.getByLabel("Name").fill("crm");
+  await page.getByLabel("Label").fill("CRM");
+  await page.getByRole("button", { name: "Create app" }).click();
+  await page.getByRole("heading", { name: "Objects of crm" }).waitFor();
+  await page.getByLabel("Name", { exact: true }).fill("contacts");
+  await page.getByLabel("Field name").fill("1email");
+  await page.getByRole("button", { name: "Create object" }).click();
+  const bad = page.locator('input[aria-invalid="true"]');
+  await bad.waitFor();
+  assert.equal(await bad.inputValue(), "1email");
+  const msg = await page.locator(".fieldedit .err").first().textContent();
+  assert.match(msg, /validation_failed|invalid/, msg);
+  await shot("02-object-validation-error");
+  await page.getByLabel("Field name").fill("email");
+  const first = page.locator("fieldset.fieldedit").first();
+  await first.getByLabel("Required").check();
+  await first.getByLabel("Unique").check();
+  await page.getByRole("button", { name: "Add a field" }).click();
+  const second = page.locator("fieldset.fieldedit").nth(1);
+  await second.getByLabel("Field name").fill("age");
+  await second.getByLabel("Type").selectOption("integer");
+  await second.getByLabel("Indexed").check();
+  await labelled();
+  await page.getByRole("button", { name: "Create object" }).click();
+  await page.getByRole("heading", { name: "contacts" }).waitFor();
+});
+
+await step("import 5,000 rows with 10 bad ones through the wizard", async () => {
+  const rows = ["E-mail,age"];
+  for (let i = 0; i < 5000; i++) rows.push(`user${i}@example.com,${i % 500 === 3 ? "not-a-number" : i % 100}`);
+  const file = join(tmpdir(), `contacts-${process.pid}.csv`);
+  writeFileSync(file, rows.join("\n") + "\n");
+  await page.getByRole("link", { name: "Import", exact: true }).click();
+  await page.getByRole("heading", { name: "Import" }).waitFor();
+  await page.locator("input[type=file]").setInputFiles(file);
+  await page.getByRole("button", { name: "Upload" }).click();
+  await page.getByRole("heading", { name: "2. Preview (5000 rows)" }).waitFor();
+  // The header "E-mail" is matched to the field "email" by name; "age" too.
+  assert.equal(await page.getByLabel("Column “E-mail” →").inputValue(), "email");
+  assert.equal(await page.getByLabel("Column “age” →").inputValue(), "age");
+  assert.match(await page.locator(".mapstatus").textContent(), /Every column is mapped/);
+  await page.getByLabel("Column “E-mail” →").selectOption("");
+  assert.match(await page.locator(".mapstatus").textContent(), /Required fields without a column: email/);
+  await page.getByLabel("Column “E-mail” →").selectOption("email");
+  await labelled();
+  await shot("03-import-mapping");
+  await page.getByRole("button", { name: "Start the job" }).click();
+  await page.locator(".pct", { hasText: "100%" }).first().waitFor({ timeout: 60000 });
+  await page.locator("table.failures").waitFor({ timeout: 30000 });
+  assert.equal(await page.locator("table.failures tbody tr").count(), 10);
+  assert.match(await page.locator(".counts").first().textContent(), /added 4990 .*failed 10/);
+  assert.match(await page.locator("table.failures tbody tr").first().textContent(), /user3@example.com/);
+  await page.getByRole("button", { name: "Download the result file" }).waitFor();
+  await shot("04-import-done-failures");
+});
+
+await step("browse and filter the records", async () => {
+  await page.goto(base + "/ui#/apps/crm/objects/contacts");
+  await page.locator("p.count").waitFor();
+  assert.match(await page.locator("p.count").textContent(), /of 4990/);
+  await page.getByRole("button", { name: "Add a filter" }).click();
+  await page.locator(".filter").getByLabel("Field").selectOption("age");
+  await page.locator(".filter").getByLabel("Operator").selectOption("gte");
+  await page.locator(".filter").getByLabel("Value").fill("90");
+  await page.getByRole("button", { name: "Apply" }).click();
+  await page.locator("p.count", { hasText: "of 500" }).waitFor();
+  await page.getByRole("button", { name: "Next" }).click();
+  await page.locator("p.count", { hasText: "21–40 of 500" }).waitFor();
+  await labelled();
+  await shot("05-records-filtered");
+  await page.setViewportSize({ width: 400, height: 860 });
+  const wide = await page.evaluate(() => document.documentElement.scrollWidth);
+  assert.ok(wide <= 400, `usable at 400 px (the page is ${wide} px wide)`);
+  await shot("06-records-400px");
+  await page.setViewportSize({ width: 1280, height: 860 });
+});
+
+await step("query, then delete what it found as a batch, and watch it finish", async () => {
+  await page.goto(base + "/ui#/apps/crm/query");
+  await page.getByLabel(/^SQL/).fill("SELECT id, email, age FROM contacts WHERE age < 10");
+  await page.getByRole("button", { name: "Run" }).click();
+  await page.locator("p.count", { hasText: "490 rows" }).waitFor();
+  await page.getByRole("button", { name: "Review" }).click();
+  assert.match(await page.locator(".confirm").textContent(), /Delete 490 records of contacts\?/);
+  await page.locator(".confirm").scrollIntoViewIfNeeded();
+  await shot("07-query-and-batch", false);
+  await page.getByRole("button", { name: "Delete 490 records" }).click();
+  await page.locator(".status.success").waitFor({ timeout: 30000 });
+  assert.match(await page.locator("dl.facts").textContent(), /490 changed, 0 failed, of 490/);
+  await shot("08-batch-done");
+  await page.goto(base + "/ui#/apps/crm/batches");
+  await page.locator("table.batches tbody tr").first().waitFor();
+  assert.match(await page.locator("table.batches tbody tr").first().textContent(), /success.*delete contacts/);
+});
+
+await step("revoke a token and see its next call refused", async () => {
+  await page.goto(base + "/ui#/apps/crm/access");
+  await page.locator("form[aria-label='New token']").getByLabel("User name").fill("robot");
+  await page.locator("form[aria-label='New token']").getByLabel("Role").selectOption("reader");
+  await page.getByRole("button", { name: "Create token" }).click();
+  const token = (await page.locator("code.tokenvalue").textContent()).trim();
+  await labelled();
+  await shot("09-tokens");
+  const call = t => fetch(base + "/v1/apps/crm/objects/contacts/records?limit=1", { headers: { Authorization: "Bearer " + t } });
+  assert.equal((await call(token)).status, 200);
+  page.once("dialog", d => d.accept());
+  await page.getByRole("button", { name: "Revoke the token of robot" }).click();
+  await page.locator("table.tokens").waitFor({ state: "detached" });
+  assert.equal((await call(token)).status, 401);
+});
+
+await step("jobs list and job detail", async () => {
+  await page.goto(base + "/ui#/apps/crm/jobs");
+  await page.locator("table.jobs tbody tr").first().waitFor();
+  assert.match(await page.locator("table.jobs tbody tr").first().textContent(), /completed.*insert contacts.*5000\/5000.*10/);
+  await page.locator("table.jobs tbody tr a").first().click();
+  await page.locator("table.failures").waitFor();
+  await shot("10-job-detail");
+});
+
+assert.deepEqual(errors, [], "no script errors");
+assert.deepEqual(elsewhere, [], "no request to another server");
+await browser.close();
+console.log("dashboard: all steps passed");
