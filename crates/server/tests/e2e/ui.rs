@@ -22,7 +22,10 @@ fn browser_kit() -> Result<(PathBuf, PathBuf), String> {
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from("/usr/bin/chromium"));
     if !chromium.exists() {
-        return Err(format!("no Chromium at {} (apt-get install chromium, as .ci/run does)", chromium.display()));
+        return Err(format!(
+            "no Chromium at {} (apt-get install chromium, as .ci/run does)",
+            chromium.display()
+        ));
     }
     if Command::new("node").arg("--version").output().is_err() {
         return Err("no node".into());
@@ -64,6 +67,9 @@ async fn the_dashboard_does_an_import_and_a_cleanup_in_a_browser() {
     .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "the browser test failed:\n{stdout}\n{stderr}");
+    assert!(
+        out.status.success(),
+        "the browser test failed:\n{stdout}\n{stderr}"
+    );
     assert!(stdout.contains("dashboard: all steps passed"), "{stdout}");
 }
