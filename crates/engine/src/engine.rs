@@ -1,6 +1,7 @@
 //! The engine's face: opens a store and starts the background work, runs ops and bulk requests,
 //! and hands out the services (auth, jobs, batches, queries) that front doors call.
 
+use crate::aliases::Aliases;
 use crate::auth::{Auth, Principal};
 use crate::batches::Batches;
 use crate::core::Core;
@@ -17,6 +18,7 @@ use std::time::Duration;
 
 pub struct Engine {
     core: Arc<Core>,
+    aliases: Aliases,
     auth: Auth,
     jobs: Jobs,
     batches: Batches,
@@ -31,6 +33,7 @@ impl Engine {
         let store = store::open(database, data_dir, &settings.store)?;
         let core = Arc::new(Core::new(store, settings));
         Ok(Engine {
+            aliases: Aliases::new(core.clone()),
             auth: Auth::new(core.clone()),
             jobs: Jobs::new(core.clone(), data_dir)?,
             batches: Batches::new(core.clone()),
@@ -70,6 +73,10 @@ impl Engine {
 
     pub fn catalog(&self) -> Arc<Catalog> {
         self.core.catalog()
+    }
+
+    pub fn aliases(&self) -> &Aliases {
+        &self.aliases
     }
 
     pub fn auth(&self) -> &Auth {

@@ -2,6 +2,7 @@
 //! executor, jobs, batches, queries and auth. It knows nothing of HTTP or of any vendor: front
 //! doors translate their wire formats into engine calls and back (see `docs/ARCHITECTURE.md`).
 
+pub mod aliases;
 pub mod auth;
 pub mod background;
 pub mod batches;

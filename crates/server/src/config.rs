@@ -134,6 +134,10 @@ pub struct Config {
     /// Requests per second each credential may send (bursts of twice that); 0: no limit.
     #[arg(long, env = "SLUICE_RATE_LIMIT", default_value_t = defaults::RATE_LIMIT)]
     pub rate_limit: u32,
+    /// The server's public base URL (`https://sluice.example.com`), for the absolute links some
+    /// vendors' answers carry; without it, the request's `Host`, or the listen address.
+    #[arg(long, env = "SLUICE_PUBLIC_URL")]
+    pub public_url: Option<String>,
     /// How log lines are written: `text` (coloured only on a terminal) or `json` (one object a line).
     #[arg(long, env = "SLUICE_LOG_FORMAT", value_enum, default_value_t = crate::logs::LogFormat::Text)]
     pub log_format: crate::logs::LogFormat,
@@ -184,6 +188,7 @@ impl Config {
             lease_ms: d::LEASE_MS,
             rate_limit: defaults::RATE_LIMIT,
             log_format: crate::logs::LogFormat::Text,
+            public_url: None,
             clock: Clock::default(),
         }
     }

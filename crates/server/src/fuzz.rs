@@ -3,7 +3,6 @@
 //! fuzz targets in `fuzz/` call them.
 
 use crate::dialects::backand::{command_call, Backand};
-use crate::dialects::bigin::{translate, BiginJob};
 use crate::dialects::fulcrum::Envelope;
 use crate::dialects::skeleton::Vendor;
 use crate::dialects::sugar::params::{list_spec as sugar_list, params_of};
@@ -88,10 +87,10 @@ pub fn sugar(data: &[u8]) {
     }
 }
 
-/// A Bigin create-job body.
+/// A Zoho (Bigin, CRM) create-job body.
 pub fn bigin(data: &[u8]) {
-    if let Ok(job) = serde_json::from_slice::<BiginJob>(data) {
-        let _ = translate(job);
+    if let Ok(body) = serde_json::from_slice::<Json>(data) {
+        let _ = crate::dialects::zoho::request::translate(body);
     }
 }
 

@@ -128,7 +128,13 @@ impl Server {
             &config.data_dir,
             config.engine_settings()?,
         )?);
-        dialects::register(&engine);
+        let listener = TcpListener::bind(config.listen).await?;
+        let addr = listener.local_addr()?;
+        let base = config
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{addr}"));
+        dialects::register(&engine, base.trim_end_matches('/'));
         engine.start().await?;
         if let Some(token) = engine.auth().bootstrap_admin(&config.data_dir).await? {
             println!(
@@ -136,8 +142,6 @@ impl Server {
                 config.data_dir.join("admin-token").display()
             );
         }
-        let listener = TcpListener::bind(config.listen).await?;
-        let addr = listener.local_addr()?;
         Ok(Server {
             addr,
             listener,

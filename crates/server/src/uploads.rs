@@ -37,16 +37,25 @@ where
     Ok(size)
 }
 
+/// A front door's own rules for uploads, beyond the configured limits.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Rules {
+    /// A lower size limit than the configured one.
+    pub max: Option<u64>,
+    /// Only ZIP archives are accepted.
+    pub zip_only: bool,
+}
+
 /// Receives an upload for `app`: multipart (field `file`) or a raw body named by `?name=`.
-/// `max` lowers the configured upload limit (a dialect's own limit).
 pub async fn receive(
     state: &State,
     who: &Principal,
     app: &str,
     req: Request,
     name: Option<String>,
-    max: Option<u64>,
+    rules: Rules,
 ) -> Result<FileRow> {
+    let max = rules.max;
     let jobs = state.engine.jobs();
     jobs.authorize_upload(who, app)?;
     let limit = state.engine.settings().upload.max_bytes;
@@ -97,7 +106,8 @@ pub async fn receive(
     };
     match received {
         Ok((fname, fctype, size)) => {
-            jobs.register_upload(who, app, &fname, fctype.as_deref(), path, size)
+            let zip_only = rules.zip_only;
+            jobs.register_upload(who, app, &fname, fctype.as_deref(), path, size, zip_only)
                 .await
         }
         Err(e) => {

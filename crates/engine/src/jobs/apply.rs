@@ -2,6 +2,7 @@
 //! their result lines appended at the checkpointed offset, and the checkpoint moved — all
 //! committed together.
 
+use super::numbers;
 use super::result::{self, ResultRow};
 use super::rows::{PreparedRow, RowPlan};
 use super::segment::apply_rows;
@@ -60,10 +61,34 @@ pub fn apply_chunk(
         at: ctx.now.clone(),
     };
     let n = chunk.rows.len() as u64;
-    let rows: Vec<&PreparedRow> = chunk.rows.iter().map(|(r, _)| r).collect();
+    let numbered = job.numbers.is_some();
+    let translated = match numbered {
+        true => numbers::translate_keys(
+            ctx,
+            plan,
+            &chunk.rows.iter().map(|(r, _)| r).collect::<Vec<_>>(),
+        )?,
+        false => Vec::new(),
+    };
+    let rows: Vec<&PreparedRow> = chunk
+        .rows
+        .iter()
+        .enumerate()
+        .map(|(i, (r, _))| translated.get(i).and_then(Option::as_ref).unwrap_or(r))
+        .collect();
     let outcomes = apply_rows(ctx, obj, plan, &rows, &stamp)?;
+    let record_numbers = match numbered {
+        true => {
+            let ids: Vec<&str> = outcomes
+                .iter()
+                .map(|o| o.as_ref().map_or("", |(_, id)| id.as_str()))
+                .collect();
+            numbers::number_records(ctx, &ids)?
+        }
+        false => vec![None; outcomes.len()],
+    };
     let mut out = Vec::with_capacity(rows.len());
-    for ((_, cells), outcome) in chunk.rows.iter().zip(outcomes) {
+    for (((_, cells), outcome), number) in chunk.rows.iter().zip(outcomes).zip(record_numbers) {
         let (status, rid, errors) = match outcome {
             Ok((status, rid)) => (status, rid, Vec::new()),
             Err(errors) => ("failed", String::new(), errors),
@@ -83,6 +108,7 @@ pub fn apply_chunk(
             .join("; ");
         out.push(ResultRow {
             cells: cells.clone(),
+            number,
             id: rid,
             status,
             errors: errors

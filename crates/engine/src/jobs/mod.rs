@@ -6,6 +6,7 @@ mod apply;
 pub mod callback;
 mod files;
 mod inspect;
+mod numbers;
 mod plan;
 mod queue;
 pub mod result;

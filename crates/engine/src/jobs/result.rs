@@ -13,6 +13,8 @@ use std::path::Path;
 pub struct ResultRow {
     pub cells: Vec<String>,
     pub id: String,
+    /// The record's numeric alias, in a numbered job.
+    pub number: Option<u64>,
     pub status: &'static str,
     /// `(sluice error code, field)` pairs.
     pub errors: Vec<(String, String)>,
@@ -34,9 +36,12 @@ fn status_of(s: &str) -> &'static str {
 }
 
 /// Renders rows as result lines (CSV: the copied cells, record id, status, `code-field` errors
-/// joined with `:`, messages).
+/// joined with `:`, messages, and the record's number in a numbered job).
 pub fn render_lines(rows: &[ResultRow]) -> Result<Vec<u8>> {
-    let mut w = csv::Writer::from_writer(Vec::with_capacity(rows.len() * 64));
+    // Flexible: a numbered job's failed rows have no record number, its other rows do.
+    let mut w = csv::WriterBuilder::new()
+        .flexible(true)
+        .from_writer(Vec::with_capacity(rows.len() * 64));
     for r in rows {
         let codes = r
             .errors
@@ -44,12 +49,13 @@ pub fn render_lines(rows: &[ResultRow]) -> Result<Vec<u8>> {
             .map(|(c, f)| format!("{c}-{f}"))
             .collect::<Vec<_>>()
             .join(":");
-        let line = r.cells.iter().map(String::as_str).chain([
-            r.id.as_str(),
-            r.status,
-            &codes,
-            &r.messages,
-        ]);
+        let number = r.number.map(|n| n.to_string());
+        let line = r
+            .cells
+            .iter()
+            .map(String::as_str)
+            .chain([r.id.as_str(), r.status, &codes, &r.messages])
+            .chain(number.as_deref());
         w.write_record(line).map_err(Error::csv)?;
     }
     w.into_inner().map_err(|e| Error::internal(e.to_string()))
@@ -83,6 +89,7 @@ pub fn for_each(
             f(ResultRow {
                 cells: (0..n).map(get).collect(),
                 id: get(n),
+                number: get(n + 4).parse().ok(),
                 status: status_of(&get(n + 1)),
                 errors,
                 messages: get(n + 3),
@@ -102,6 +109,7 @@ pub fn for_each(
                     .map(|&c| rec.get(c).unwrap_or_default().to_owned())
                     .collect(),
                 id: String::new(),
+                number: None,
                 status: "unprocessed",
                 errors: Vec::new(),
                 messages: String::new(),

@@ -12,7 +12,7 @@ use super::worker::Workers;
 use crate::auth::{Need, Principal};
 use crate::core::Core;
 use crate::error::{Error, ErrorCode, Result};
-use crate::model::{cancel, CallbackStatus, FileRow, Job, JobStatus};
+use crate::model::{cancel, CallbackStatus, FileRow, Job, JobNumbers, JobStatus};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use tokio::sync::Notify;
@@ -67,7 +67,9 @@ impl Jobs {
         self.core.app(who, app, Need::Write).map(|_| ())
     }
 
-    /// Checks and normalises the upload streamed to `raw`, then records it. `raw` is removed.
+    /// Checks and normalises the upload streamed to `raw` (which must be a ZIP archive if
+    /// `zip_only`), then records it. `raw` is removed.
+    #[allow(clippy::too_many_arguments)]
     pub async fn register_upload(
         &self,
         who: &Principal,
@@ -76,14 +78,16 @@ impl Jobs {
         content_type: Option<&str>,
         raw: PathBuf,
         size: u64,
+        zip_only: bool,
     ) -> Result<FileRow> {
         let result = self
-            .register(who, app, name, content_type, &raw, size)
+            .register(who, app, name, content_type, &raw, size, zip_only)
             .await;
         let _ = tokio::fs::remove_file(&raw).await;
         result
     }
 
+    #[allow(clippy::too_many_arguments)]
     async fn register(
         &self,
         who: &Principal,
@@ -92,6 +96,7 @@ impl Jobs {
         content_type: Option<&str>,
         raw: &Path,
         size: u64,
+        zip_only: bool,
     ) -> Result<FileRow> {
         let app = self.core.app(who, app, Need::Write)?;
         let mut head = [0u8; 4];
@@ -101,6 +106,12 @@ impl Jobs {
                 .and_then(|mut f| f.read(&mut head))
                 .map_err(Error::internal)?
         };
+        if zip_only && !head.starts_with(b"PK") {
+            return Err(
+                Error::new(ErrorCode::InvalidFile, "only ZIP files are accepted here")
+                    .with_field("format"),
+            );
+        }
         let format = Format::detect(content_type, name, &head[..n]);
         let id = Uuid::now_v7().to_string();
         let out = self.scratch.normalized_path(&id);
@@ -188,7 +199,10 @@ impl Jobs {
                     tag: tag.clone(),
                     max_records: max,
                 };
-                let job = plan_job(req.clone(), &obj, &file, owner)?;
+                let mut job = plan_job(req.clone(), &obj, &file, owner)?;
+                if req.numbered {
+                    job.numbers = Some(number_job(ctx, &job)?);
+                }
                 ctx.tx.put_job(&job)?;
                 Ok(job)
             })
@@ -319,4 +333,24 @@ impl Jobs {
         .map_err(Error::internal)??;
         Ok(out)
     }
+}
+
+/// Numbers a job's ids (allocating what has no number yet), in its creation transaction.
+fn number_job(ctx: &mut crate::core::Ctx<'_>, job: &Job) -> Result<JobNumbers> {
+    use crate::model::AliasKind as K;
+    let (object, app) = (job.object_id.to_string(), job.app_id.to_string());
+    let mut n = |kind, id: &str| -> Result<u64> {
+        ctx.tx
+            .alias_numbers(kind, &[id], true)?
+            .pop()
+            .flatten()
+            .ok_or_else(|| Error::internal("an alias was not allocated"))
+    };
+    Ok(JobNumbers {
+        job: n(K::Job, &job.id)?,
+        file: n(K::File, &job.file_id)?,
+        object: n(K::Object, &object)?,
+        app: n(K::App, &app)?,
+        user: n(K::User, &job.created_by_id)?,
+    })
 }

@@ -63,6 +63,9 @@ pub struct Mapping {
     pub field: String,
     pub column: Option<usize>,
     pub default: Option<Json>,
+    /// The header of the input column, when the field is fed from one.
+    #[serde(default)]
+    pub header: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -167,6 +170,21 @@ pub struct Job {
     pub created_by: String,
     pub created_by_id: String,
     pub error: Option<String>,
+    /// Numeric aliases of the ids this job shows, for front doors whose clients hold ids as
+    /// integers: set when the job was asked to be numbered, and then every record its rows touch
+    /// gets a number too (in the result file).
+    #[serde(default)]
+    pub numbers: Option<JobNumbers>,
+}
+
+/// The numeric aliases (see `model::alias`) of a numbered job's ids.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JobNumbers {
+    pub job: u64,
+    pub file: u64,
+    pub object: u64,
+    pub app: u64,
+    pub user: u64,
 }
 
 impl Job {

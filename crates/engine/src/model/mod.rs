@@ -2,6 +2,7 @@
 //! records, the in-memory catalog, access rows, jobs and their files, batches, and queries.
 
 mod access;
+mod alias;
 mod batch;
 mod catalog;
 mod job;
@@ -14,10 +15,12 @@ mod selection;
 mod value;
 
 pub use access::{Role, TokenKind, TokenRow, UserRow};
+pub use alias::{AliasKind, ALIAS_BASE};
 pub use batch::{Action, Batch, BatchOp, BatchStatus, Selected};
 pub use catalog::{App, Catalog, Field, FieldSpec, FieldType, Object, ObjectSpec};
 pub use job::{
-    Callback, CallbackStatus, Checkpoint, FileRow, Job, JobOp, JobStatus, Mapping, Progress,
+    Callback, CallbackStatus, Checkpoint, FileRow, Job, JobNumbers, JobOp, JobStatus, Mapping,
+    Progress,
 };
 pub use lease::{abandoned, takeable, Lease};
 pub use lifecycle::{cancel, Phase, Tracked};

@@ -5,7 +5,9 @@ use super::{Output, Target};
 use crate::auth::{Need, Principal};
 use crate::core::Ctx;
 use crate::error::{Error, ErrorCode, Result};
-use crate::model::{App, Cond, Field, FieldSpec, Name, Object, ObjectSpec, Role, Selection};
+use crate::model::{
+    AliasKind, App, Cond, Field, FieldSpec, Name, Object, ObjectSpec, Role, Selection,
+};
 use crate::store::SchemaChange;
 use serde::Deserialize;
 use serde_json::{json, Value as Json};
@@ -43,7 +45,9 @@ fn secret() -> Result<String> {
     Ok(hex::encode(buf))
 }
 
-fn app_json(app: &App, who: &Principal) -> Json {
+/// The app's document, with its numeric alias as `org_id` (the number clients that hold an
+/// organisation id as an integer send; given when the app is made).
+fn app_json(ctx: &mut Ctx<'_>, app: &App, who: &Principal) -> Result<Json> {
     let owner = who.is_admin()
         || matches!(
             who,
@@ -52,20 +56,32 @@ fn app_json(app: &App, who: &Principal) -> Json {
                 ..
             }
         );
-    app.to_json(owner)
+    let mut doc = app.to_json(owner);
+    let id = app.id.to_string();
+    let number = ctx
+        .tx
+        .alias_numbers(AliasKind::App, &[&id], false)?
+        .pop()
+        .flatten();
+    doc["org_id"] = json!(number.map(|n| n.to_string()));
+    Ok(doc)
 }
 
 pub fn list_apps(ctx: &mut Ctx<'_>, who: &Principal) -> Result<Output> {
-    let apps: Vec<Json> = match who {
-        Principal::Admin { .. } => ctx.catalog.apps().map(|a| app_json(a, who)).collect(),
+    let visible: Vec<Arc<App>> = match who {
+        Principal::Admin { .. } => ctx.catalog.apps().cloned().collect(),
         Principal::Member { app_id, .. } => ctx
             .catalog
             .apps()
             .filter(|a| a.id == *app_id)
-            .map(|a| app_json(a, who))
+            .cloned()
             .collect(),
         Principal::Anonymous => return Err(Error::unauthorized()),
     };
+    let apps = visible
+        .iter()
+        .map(|a| app_json(ctx, a, who))
+        .collect::<Result<Vec<_>>>()?;
     Ok(Output::ok(json!({ "apps": apps })))
 }
 
@@ -92,14 +108,16 @@ pub fn create_app(ctx: &mut Ctx<'_>, who: &Principal, body: Json) -> Result<Outp
         objects: BTreeMap::new(),
     };
     ctx.tx.put_app(&app)?;
-    let out = app_json(&app, who);
+    ctx.tx
+        .alias_numbers(AliasKind::App, &[&app.id.to_string()], true)?;
+    let out = app_json(ctx, &app, who)?;
     ctx.catalog_mut().put_app(app);
     Ok(Output::created(out))
 }
 
 pub fn get_app(ctx: &mut Ctx<'_>, who: &Principal, name: &str) -> Result<Output> {
     let app = ctx.app(who, name, Need::Read)?;
-    Ok(Output::ok(app_json(&app, who)))
+    Ok(Output::ok(app_json(ctx, &app, who)?))
 }
 
 pub fn patch_app(ctx: &mut Ctx<'_>, who: &Principal, name: &str, body: Json) -> Result<Output> {
@@ -114,7 +132,7 @@ pub fn patch_app(ctx: &mut Ctx<'_>, who: &Principal, name: &str, body: Json) -> 
     }
     app.updated_at = ctx.now.clone();
     ctx.tx.put_app(&app)?;
-    let out = app_json(&app, who);
+    let out = app_json(ctx, &app, who)?;
     ctx.catalog_mut().put_app(app);
     Ok(Output::ok(out))
 }

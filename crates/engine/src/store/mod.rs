@@ -10,9 +10,9 @@ pub mod sqlite;
 
 use crate::error::{Error, Result};
 use crate::model::{
-    App, Batch, BatchStatus, CallbackStatus, Catalog, CheckedQuery, Field, FileRow, Job, JobStatus,
-    Lease, Object, QueryResult, Record, Selected, Selection, SqlSyntax, Stamp, Timestamp, TokenRow,
-    UserRow, Value, Writes,
+    AliasKind, App, Batch, BatchStatus, CallbackStatus, Catalog, CheckedQuery, Field, FileRow, Job,
+    JobStatus, Lease, Object, QueryResult, Record, Selected, Selection, SqlSyntax, Stamp,
+    Timestamp, TokenRow, UserRow, Value, Writes,
 };
 use crate::settings::{QueryLimits, StoreLimits};
 use std::io::Read;
@@ -208,9 +208,23 @@ pub trait QueryTx {
     fn query_columns(&mut self, q: &CheckedQuery, limits: &QueryLimits) -> Result<Vec<String>>;
 }
 
+/// Numeric aliases of ids (`model::alias`).
+pub trait AliasTx {
+    /// The numbers of `ids` of `kind`, in order: `None` where there is none yet, unless
+    /// `allocate`, which gives each id without one the next number (a write).
+    fn alias_numbers(
+        &mut self,
+        kind: AliasKind,
+        ids: &[&str],
+        allocate: bool,
+    ) -> Result<Vec<Option<u64>>>;
+    /// The ids of `kind` that `numbers` stand for, in order (`None` for a number of no such id).
+    fn alias_ids(&mut self, kind: AliasKind, numbers: &[u64]) -> Result<Vec<Option<String>>>;
+}
+
 /// One transaction (or read snapshot) of a store. Writes inside it are undone with the savepoint
 /// they ran in, or with the whole transaction.
-pub trait Tx: RecordTx + AuthTx + JobTx + BatchTx + QueryTx {
+pub trait Tx: RecordTx + AuthTx + JobTx + BatchTx + QueryTx + AliasTx {
     /// Opens a nested savepoint.
     fn savepoint(&mut self) -> Result<()>;
     /// Keeps the work of the innermost savepoint.

@@ -4,10 +4,10 @@
 //! implements and why.
 
 pub mod backand;
-pub mod bigin;
 pub mod fulcrum;
 pub(crate) mod skeleton;
 pub mod sugar;
+pub mod zoho;
 
 use crate::native::documents::job_json;
 use crate::State;
@@ -20,15 +20,15 @@ pub fn router() -> Router<State> {
     Router::new()
         .merge(backand::router())
         .merge(sugar::router())
-        .merge(bigin::router())
+        .merge(zoho::router())
         .merge(fulcrum::router())
 }
 
 /// Registers how each front door's job callbacks are rendered: the native job document, unless
-/// the job was made through a dialect with a document of its own.
-pub fn register(engine: &Engine) {
+/// the job was made through a dialect with a document of its own (whose links start at `base`).
+pub fn register(engine: &Engine, base: &str) {
     engine.jobs().set_callback_renderer("", Arc::new(job_json));
-    bigin::register(engine);
+    zoho::register(engine, base);
 }
 
 /// The app a dialect call acts in: the one the request names, else an app token's own app.

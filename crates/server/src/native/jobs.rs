@@ -33,7 +33,8 @@ pub async fn upload(
     Params(q): Params<UploadQuery>,
     req: Request,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    let file = uploads::receive(&state, &who, &app, req, q.name, None).await?;
+    let rules = uploads::Rules::default();
+    let file = uploads::receive(&state, &who, &app, req, q.name, rules).await?;
     Ok((StatusCode::CREATED, Json(file_json(&file))))
 }
 

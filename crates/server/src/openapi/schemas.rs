@@ -91,6 +91,9 @@ pub struct App {
     pub anonymous_token: Option<String>,
     /// The key callbacks are signed with (shown to owners only).
     pub secret: Option<String>,
+    /// The app's numeric alias (19 digits), for clients that hold an organisation id as an
+    /// integer (Zoho's `X-CRM-ORG`).
+    pub org_id: Option<String>,
     pub created_at: String,
     pub updated_at: String,
 }

@@ -1,5 +1,5 @@
 //! The Zoho Bigin dialect: upload, create job, poll details, download the result, the callback,
-//! and Bigin's error codes.
+//! and Bigin's error codes; every id numeric, as Zoho's are.
 
 use crate::common::{poll, spawn_app_with, unzip, zip_of, Receiver, TestApp};
 use serde_json::{json, Value};
@@ -61,8 +61,21 @@ async fn upload(app: &TestApp, token: &str, csv: &[u8]) -> String {
             Some("file uploaded.")
         )
     );
-    assert!(b["details"]["created_time"].is_string());
-    b["details"]["file_id"].as_str().unwrap().to_owned()
+    assert!(
+        b["details"]["created_time"]
+            .as_str()
+            .unwrap()
+            .ends_with("+00:00"),
+        "{b}"
+    );
+    let id = b["details"]["file_id"].as_str().unwrap().to_owned();
+    assert!(numeric(&id), "{b}");
+    id
+}
+
+/// A Zoho id: 19 digits (it fits a signed 64-bit integer, as Zoho's SDKs hold it).
+fn numeric(id: &str) -> bool {
+    id.len() == 19 && id.parse::<i64>().is_ok()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -101,7 +114,12 @@ async fn the_bigin_flow_from_upload_to_result_download() {
         (Some("success"), Some("SUCCESS"), Some("success"))
     );
     assert_eq!(b["details"]["created_by"]["name"], "zoe");
+    assert!(
+        numeric(b["details"]["created_by"]["id"].as_str().unwrap()),
+        "{b}"
+    );
     let id = b["details"]["id"].as_str().unwrap().to_owned();
+    assert!(numeric(&id), "{b}");
 
     let path = format!("/bigin/bulk/v2/write/{id}");
     let details = poll("the Bigin job to complete", || async {
@@ -125,6 +143,8 @@ async fn the_bigin_flow_from_upload_to_result_download() {
         ),
         (Some("data"), Some("Contacts"), Some("Email"))
     );
+    assert!(numeric(res["module"]["id"].as_str().unwrap()), "{details}");
+    assert!(numeric(details["created_by"]["id"].as_str().unwrap()));
     let f = &res["file"];
     assert_eq!(
         (
@@ -137,12 +157,13 @@ async fn the_bigin_flow_from_upload_to_result_download() {
         (Some(1), Some(1), Some(2), Some(4), Some("Contacts.csv")),
         "{details}"
     );
+    // Absolute, as Zoho returns it (built from the request's Host without --public-url).
     let url = details["result"]["download_url"].as_str().unwrap();
-    assert_eq!(url, format!("/bigin/bulk/v2/write/{id}/result"));
+    assert_eq!(url, app.url(&format!("/bigin/bulk/v2/write/{id}/result")));
 
     let resp = app
         .client
-        .get(app.url(url))
+        .get(url)
         .header("Authorization", format!("Zoho-oauthtoken {token}"))
         .send()
         .await
@@ -152,11 +173,14 @@ async fn the_bigin_flow_from_upload_to_result_download() {
     assert_eq!(files[0].0, "Contacts-Contacts.csv");
     let lines: Vec<&str> = files[0].1.lines().collect();
     assert_eq!(lines[0], "Last_Name,Email,Age,STATUS,RECORD_ID,ERRORS");
-    assert!(
-        lines[1].starts_with("Smith,smith@x,30,ADDED,") && lines[1].ends_with(','),
+    let cells: Vec<&str> = lines[1].split(',').collect();
+    assert_eq!(
+        cells[..4],
+        ["Smith", "smith@x", "30", "ADDED"],
         "{}",
         lines[1]
     );
+    assert!(numeric(cells[4]), "a numeric RECORD_ID: {}", lines[1]);
     assert_eq!(
         lines[2],
         ",nolast@x,31,SKIPPED,,MANDATORY_NOT_FOUND-Last_Name"
@@ -188,6 +212,11 @@ async fn the_bigin_flow_from_upload_to_result_download() {
     assert_eq!(
         (sent["id"].as_str(), sent["status"].as_str()),
         (Some(id.as_str()), Some("COMPLETED"))
+    );
+    let link = sent["result"]["download_url"].as_str().unwrap();
+    assert!(
+        link.starts_with("http://127.0.0.1:") && link.ends_with("/result"),
+        "{sent}"
     );
     assert_eq!(sent["resource"][0]["file"]["total_count"], 4);
     assert!(got[0].0["x-sluice-signature"]
@@ -224,7 +253,7 @@ async fn bigin_error_codes() {
             job(
                 "insert",
                 "Contacts",
-                "0192f0c4-0000-7000-8000-000000000000",
+                "1000000000000999999",
                 None,
                 good.clone(),
             ),
@@ -298,7 +327,18 @@ async fn bigin_error_codes() {
         Some(job("insert", "Contacts", &file_id, None, good.clone())),
     )
     .await;
-    assert_eq!((s, b["code"].as_str()), (401, Some("AUTHORIZATION_FAILED")));
+    assert_eq!(
+        (s, b["code"].as_str(), b["message"].as_str()),
+        (401, Some("INVALID_TOKEN"), Some("invalid oauth token"))
+    );
+    assert_eq!(b["details"], json!({}));
+    let (s, b) = app
+        .send("POST", "/bigin/bulk/v2/write", &[], Some(json!({})))
+        .await;
+    assert_eq!(
+        (s.as_u16(), &b["code"]),
+        (401, &json!("AUTHENTICATION_FAILURE"))
+    );
     let reader = app.token("org1", "ro", "reader").await;
     let (s, b) = zoho(
         &app,
@@ -308,7 +348,15 @@ async fn bigin_error_codes() {
         Some(job("insert", "Contacts", &file_id, None, good)),
     )
     .await;
-    assert_eq!((s, b["code"].as_str()), (403, Some("NO_PERMISSION")));
+    // A role that may not do the call: Zoho's scope answer.
+    assert_eq!(
+        (s, b["code"].as_str(), b["message"].as_str()),
+        (
+            401,
+            Some("OAUTH_SCOPE_MISMATCH"),
+            Some("invalid oauth scope to access this URL")
+        )
+    );
     let (s, b) = zoho(&app, "GET", "/bigin/bulk/v2/nothing", &token, None).await;
     assert_eq!((s, b["code"].as_str()), (404, Some("INVALID_URL_PATTERN")));
     // Over 200 columns.

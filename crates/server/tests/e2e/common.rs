@@ -514,3 +514,27 @@ impl Receiver {
         .await
     }
 }
+
+/// The vendors' Python clients under `target/pydeps`, where `.ci/run` installs them: the directory
+/// when `module` imports from it. Otherwise `None`, and the calling test says it is skipped —
+/// unless `SLUICE_REQUIRE_PY_CLIENTS` is set, as CI does, when it fails.
+pub fn python_deps(module: &str, package: &str) -> Option<PathBuf> {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/pydeps");
+    let found = Command::new("python3")
+        .args(["-c", &format!("import {module}")])
+        .env("PYTHONPATH", &dir)
+        .status()
+        .is_ok_and(|s| s.success());
+    if found {
+        return Some(dir);
+    }
+    assert!(
+        std::env::var_os("SLUICE_REQUIRE_PY_CLIENTS").is_none(),
+        "the Python client {package} is not installed under target/pydeps"
+    );
+    eprintln!(
+        "SKIPPED: the Python client {package} is not installed \
+         (python3 -m pip install --target target/pydeps {package}, as .ci/run does)"
+    );
+    None
+}

@@ -27,3 +27,5 @@ mod schema;
 mod sugar;
 mod system;
 mod ui;
+mod zoho;
+mod zoho_sdk;

@@ -46,6 +46,10 @@ pub struct JobRequest {
     pub ignore_empty: bool,
     #[serde(default)]
     pub callback: Option<CallbackSpec>,
+    /// Give the job and the records its rows touch numeric aliases (`model::alias`), for a front
+    /// door whose clients hold ids as integers. Not part of any wire format.
+    #[serde(skip)]
+    pub numbered: bool,
 }
 
 /// Who asks, and where the job lives.
@@ -121,6 +125,7 @@ pub fn plan_job(req: JobRequest, obj: &Object, file: &FileRow, owner: Owner<'_>)
                     field: name.clone(),
                     column: Some(i),
                     default: None,
+                    header: Some(name.clone()),
                 })
             })
             .collect::<Result<Vec<_>>>()?,
@@ -195,6 +200,7 @@ pub fn plan_job(req: JobRequest, obj: &Object, file: &FileRow, owner: Owner<'_>)
         created_by: owner.user.to_owned(),
         created_by_id: owner.user_id.to_owned(),
         error: None,
+        numbers: None,
     })
 }
 
@@ -250,6 +256,7 @@ fn check_mapping(m: MappingSpec, obj: &Object, header: &[String]) -> Result<Mapp
         field: m.field,
         column,
         default: m.default,
+        header: column.and_then(|c| header.get(c).cloned()),
     })
 }
 

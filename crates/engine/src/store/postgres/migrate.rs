@@ -58,6 +58,10 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE _uploads ALTER COLUMN data SET STORAGE EXTERNAL;
     ALTER TABLE _results ALTER COLUMN data SET STORAGE EXTERNAL;
 ",
+    "
+    CREATE TABLE _aliases (
+        num bigserial PRIMARY KEY, kind text NOT NULL, id text NOT NULL, UNIQUE (kind, id));
+",
 ];
 
 /// The role queries run as, and how to log in as it.

@@ -5,6 +5,7 @@
 //! reloads a stale catalog, a change bumps it (refusing to commit over a change it did not see),
 //! and a notification tells the other instances at once.
 
+mod aliases;
 mod auth;
 mod batch;
 mod catalog;

@@ -1,6 +1,7 @@
 //! The embedded SQLite backend: one writer thread that groups concurrent write jobs into one
 //! transaction (a savepoint each), and a pool of read-only connections for snapshots.
 
+mod aliases;
 mod auth;
 mod batches;
 mod catalog;

@@ -44,6 +44,10 @@ const MIGRATIONS: &[&str] = &[
         batch_id TEXT NOT NULL, seq INTEGER NOT NULL, op INTEGER NOT NULL, record_id TEXT NOT NULL,
         PRIMARY KEY (batch_id, seq)) STRICT, WITHOUT ROWID;
 ",
+    "
+    CREATE TABLE _aliases (
+        num INTEGER PRIMARY KEY, kind TEXT NOT NULL, id TEXT NOT NULL, UNIQUE (kind, id)) STRICT;
+",
 ];
 
 pub fn migrate(conn: &mut Connection) -> Result<()> {

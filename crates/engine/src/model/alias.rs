@@ -1,0 +1,30 @@
+//! Numeric aliases: stable integers standing for ids, for clients that hold ids as 64-bit integers
+//! (sluice's ids are UUIDs). Numbers are handed out in order from `ALIAS_BASE`, so each has 19
+//! digits and fits a signed 64-bit integer; the store keeps each (kind, id) ↔ number pair.
+
+/// The first number: 19 digits, far below `i64::MAX` (9.2 × 10^18).
+pub const ALIAS_BASE: u64 = 1_000_000_000_000_000_000;
+
+/// What an alias stands for (numbers are unique across kinds).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AliasKind {
+    App,
+    Object,
+    File,
+    Job,
+    User,
+    Record,
+}
+
+impl AliasKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AliasKind::App => "app",
+            AliasKind::Object => "object",
+            AliasKind::File => "file",
+            AliasKind::Job => "job",
+            AliasKind::User => "user",
+            AliasKind::Record => "record",
+        }
+    }
+}

@@ -1,0 +1,53 @@
+//! Numeric aliases on PostgreSQL: `_aliases` hands out numbers from its `bigserial` key, offset
+//! by `ALIAS_BASE`; a batch of ids is numbered and read back in one statement each.
+
+use super::tx::PgTx;
+use crate::error::Result;
+use crate::model::{AliasKind, ALIAS_BASE};
+use crate::store::AliasTx;
+use std::collections::HashMap;
+
+impl AliasTx for PgTx<'_> {
+    fn alias_numbers(
+        &mut self,
+        kind: AliasKind,
+        ids: &[&str],
+        allocate: bool,
+    ) -> Result<Vec<Option<u64>>> {
+        let list: Vec<&str> = ids.to_vec();
+        if allocate {
+            // Ordered, so two writers numbering the same ids lock them in the same order.
+            self.execute(
+                "INSERT INTO _aliases (kind, id) SELECT $1, i FROM unnest($2::text[]) AS i ORDER BY i
+                 ON CONFLICT (kind, id) DO NOTHING",
+                &[&kind.as_str(), &list],
+            )?;
+        }
+        let rows = self.query(
+            "SELECT id, num FROM _aliases WHERE kind = $1 AND id = ANY($2::text[])",
+            &[&kind.as_str(), &list],
+        )?;
+        let found: HashMap<String, i64> = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
+        Ok(ids
+            .iter()
+            .map(|id| found.get(*id).map(|n| ALIAS_BASE + *n as u64))
+            .collect())
+    }
+
+    fn alias_ids(&mut self, kind: AliasKind, numbers: &[u64]) -> Result<Vec<Option<String>>> {
+        let keys: Vec<i64> = numbers
+            .iter()
+            .map(|n| {
+                n.checked_sub(ALIAS_BASE)
+                    .and_then(|n| i64::try_from(n).ok())
+                    .unwrap_or(-1)
+            })
+            .collect();
+        let rows = self.query(
+            "SELECT num, id FROM _aliases WHERE kind = $1 AND num = ANY($2::int8[])",
+            &[&kind.as_str(), &keys],
+        )?;
+        let found: HashMap<i64, String> = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
+        Ok(keys.iter().map(|k| found.get(k).cloned()).collect())
+    }
+}
