@@ -25,6 +25,9 @@ pub struct OpSpec {
 pub struct BatchRequest {
     #[serde(default)]
     pub start: bool,
+    /// Resolve the selection and say how many records it holds; create nothing.
+    #[serde(default)]
+    pub dry_run: bool,
     pub operations: Vec<OpSpec>,
 }
 

@@ -3,9 +3,11 @@
 //! a restart resumes a running batch where it stood and finishes it.
 
 mod check;
+mod dry_run;
 mod run;
 mod selection;
 mod service;
 
 pub use check::{BatchRequest, OpSpec};
+pub use dry_run::{DryRun, SAMPLE_IDS};
 pub use service::Batches;

@@ -17,6 +17,10 @@ pub struct Batches {
 }
 
 impl Batches {
+    pub(super) fn core(&self) -> &Core {
+        &self.core
+    }
+
     pub fn new(core: Arc<Core>) -> Batches {
         Batches {
             queries: Queries::new(core.clone()),
@@ -34,37 +38,7 @@ impl Batches {
         view: Option<QueryView>,
     ) -> Result<Batch> {
         let app = self.core.app(who, app_name, Need::Write)?;
-        let max = self.core.settings.max_batch_records;
-        if req.operations.is_empty() {
-            return Err(
-                Error::new(ErrorCode::Required, "a batch needs at least one operation")
-                    .with_field("operations"),
-            );
-        }
-        let mut ops = Vec::with_capacity(req.operations.len());
-        for spec in req.operations {
-            let name = spec.object.as_deref().ok_or_else(|| {
-                Error::new(ErrorCode::Required, "an operation names its object")
-                    .with_field("object")
-            })?;
-            let obj = app.object(name).cloned().ok_or_else(|| {
-                Error::not_found("the operation's object does not exist").with_field("object")
-            })?;
-            if let Some(sql) = &spec.query {
-                // Checked now, not at start: a query that cannot run or yields no id is refused here.
-                let checked = self.check(&app, sql, view.clone())?;
-                let limits = self.core.settings.query.clone();
-                let cols = self
-                    .core
-                    .read(move |ctx| ctx.tx.query_columns(&checked, &limits))
-                    .await?;
-                if !cols.iter().any(|c| c.eq_ignore_ascii_case("id")) {
-                    return Err(no_id_column());
-                }
-            }
-            ops.push(check_op(spec, &obj, max)?);
-        }
-        check_given(&ops, max)?;
+        let ops = self.checked_ops(&app, req.operations, view.clone()).await?;
         let (name, id) = self.display_name(&app, who).await;
         let now = self.core.now();
         let mut batch = Batch {
@@ -105,7 +79,48 @@ impl Batches {
         Ok(batch)
     }
 
-    fn check(
+    /// Every check of a request's operations, before anything is stored.
+    pub(super) async fn checked_ops(
+        &self,
+        app: &App,
+        specs: Vec<super::check::OpSpec>,
+        view: Option<QueryView>,
+    ) -> Result<Vec<crate::model::BatchOp>> {
+        let max = self.core.settings.max_batch_records;
+        if specs.is_empty() {
+            return Err(
+                Error::new(ErrorCode::Required, "a batch needs at least one operation")
+                    .with_field("operations"),
+            );
+        }
+        let mut ops = Vec::with_capacity(specs.len());
+        for spec in specs {
+            let name = spec.object.as_deref().ok_or_else(|| {
+                Error::new(ErrorCode::Required, "an operation names its object")
+                    .with_field("object")
+            })?;
+            let obj = app.object(name).cloned().ok_or_else(|| {
+                Error::not_found("the operation's object does not exist").with_field("object")
+            })?;
+            if let Some(sql) = &spec.query {
+                // Checked now, not at start: a query that cannot run or yields no id is refused here.
+                let checked = self.check(app, sql, view.clone())?;
+                let limits = self.core.settings.query.clone();
+                let cols = self
+                    .core
+                    .read(move |ctx| ctx.tx.query_columns(&checked, &limits))
+                    .await?;
+                if !cols.iter().any(|c| c.eq_ignore_ascii_case("id")) {
+                    return Err(no_id_column());
+                }
+            }
+            ops.push(check_op(spec, &obj, max)?);
+        }
+        check_given(&ops, max)?;
+        Ok(ops)
+    }
+
+    pub(super) fn check(
         &self,
         app: &App,
         sql: &str,
@@ -232,7 +247,7 @@ impl Batches {
     }
 
     /// The ids a batch query selects (at most `max` + 1, which is over the limit).
-    async fn selected_ids(
+    pub(super) async fn selected_ids(
         &self,
         app: &App,
         sql: &str,

@@ -262,6 +262,7 @@ fn translate(state: &State, app: &str, batch: FulcrumBatch) -> Result<BatchReque
     }
     Ok(BatchRequest {
         start: batch.start,
+        dry_run: false,
         operations,
     })
 }

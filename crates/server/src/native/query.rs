@@ -65,13 +65,25 @@ pub async fn query(
     })
 }
 
+/// Creates a batch (201), or with `"dry_run": true` answers what it would change (200).
 pub async fn create_batch(
     S(state): S<State>,
     Caller(who): Caller,
     Path(app): Path<String>,
     JsonBody(req): JsonBody<BatchRequest>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    let batch = state.engine.batches().create(&who, &app, req, None).await?;
+    let batches = state.engine.batches();
+    if req.dry_run {
+        let d = batches.dry_run(&who, &app, req, None).await?;
+        return Ok((
+            StatusCode::OK,
+            Json(
+                json!({"dry_run": true, "count": d.count, "sample_ids": d.sample_ids,
+                        "limit": d.limit, "over_limit": d.over_limit}),
+            ),
+        ));
+    }
+    let batch = batches.create(&who, &app, req, None).await?;
     Ok((StatusCode::CREATED, Json(batch_json(&batch))))
 }
 

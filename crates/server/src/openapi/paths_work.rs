@@ -87,6 +87,7 @@ pub(super) fn list_batches() {}
 #[utoipa::path(post, path = "/v1/apps/{app}/batches", tag = "batches",
     params(("app" = String, Path)), request_body = BatchInput,
     responses((status = 201, description = "Created (and started with `start: true`)", body = Batch),
+        (status = 200, description = "With `dry_run: true`: what it would change", body = DryRun),
         Failures))]
 pub(super) fn create_batch() {}
 

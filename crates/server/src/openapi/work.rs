@@ -177,6 +177,8 @@ pub struct BatchOperationInput {
 pub struct BatchInput {
     /// Start at once (otherwise `POST …/start`).
     pub start: Option<bool>,
+    /// Resolve the selection and answer how many records it holds (200 `DryRun`); make nothing.
+    pub dry_run: Option<bool>,
     pub operations: Vec<BatchOperationInput>,
 }
 
@@ -209,6 +211,19 @@ pub struct Batch {
     pub updated_by_id: String,
     pub error: Option<String>,
     pub operations: Vec<BatchOperation>,
+}
+
+/// What a batch would change.
+#[derive(ToSchema)]
+pub struct DryRun {
+    pub dry_run: bool,
+    /// Records it would delete or update.
+    pub count: u64,
+    /// Some of their ids (at most 20).
+    pub sample_ids: Vec<String>,
+    /// The record limit of a batch, and whether the selection is over it.
+    pub limit: u64,
+    pub over_limit: bool,
 }
 
 #[derive(ToSchema)]

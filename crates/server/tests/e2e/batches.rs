@@ -311,3 +311,55 @@ async fn a_running_batch_can_be_canceled() {
     );
     assert_eq!(app.count("crm", "contacts").await, 950);
 }
+
+/// A dry run resolves the selection and says how much it holds, with a sample; nothing is made
+/// or changed, and bad requests are refused as a real batch's are.
+#[tokio::test]
+async fn a_dry_run_counts_and_changes_nothing() {
+    let app = spawn_app_with(|c| c.max_batch_records = 150).await;
+    app.setup_crm().await;
+    let ids = seed(&app, 200).await;
+    let dry = |ops: Value| json!({"dry_run": true, "start": true, "operations": ops});
+    let (s, d) = app
+        .admin(
+            "POST",
+            "/v1/apps/crm/batches",
+            Some(dry(json!([{"action": "delete", "object": "contacts", "query": "SELECT id FROM contacts WHERE age < 10"}]))),
+        )
+        .await;
+    assert_eq!(s, 200, "{d}");
+    assert_eq!(
+        (&d["dry_run"], &d["count"], &d["over_limit"]),
+        (&json!(true), &json!(20), &json!(false))
+    );
+    let sample = d["sample_ids"].as_array().unwrap();
+    assert_eq!(sample.len(), 20);
+    assert!(sample
+        .iter()
+        .all(|id| ids.contains(&id.as_str().unwrap().to_owned())));
+    // Given ids count the records they name; a query over the limit says so.
+    let given = json!([ids[0], ids[1], "01a00000-0000-7000-8000-000000000000"]);
+    let (_, d) = app
+        .admin("POST", "/v1/apps/crm/batches", Some(dry(json!([{"action": "update", "object": "contacts", "ids": given, "set": {"age": 1}}]))))
+        .await;
+    assert_eq!(
+        (&d["count"], d["sample_ids"].as_array().map(Vec::len)),
+        (&json!(2), Some(2)),
+        "{d}"
+    );
+    let (_, d) = app
+        .admin("POST", "/v1/apps/crm/batches", Some(dry(json!([{"action": "delete", "object": "contacts", "query": "SELECT id FROM contacts"}]))))
+        .await;
+    assert_eq!(
+        (&d["over_limit"], &d["limit"]),
+        (&json!(true), &json!(150)),
+        "{d}"
+    );
+    let (s, e) = app
+        .admin("POST", "/v1/apps/crm/batches", Some(dry(json!([{"action": "delete", "object": "contacts", "query": "SELECT email FROM contacts"}]))))
+        .await;
+    assert_eq!(s, 422, "no id column: {e}");
+    let (_, list) = app.admin("GET", "/v1/apps/crm/batches", None).await;
+    assert_eq!(list["batches"], json!([]), "no batch was made");
+    assert_eq!(app.count("crm", "contacts").await, 200, "nothing changed");
+}
