@@ -138,6 +138,8 @@ pub struct Core {
     /// Jobs and batches running here, whose leases the heartbeat renews.
     pub held_jobs: Held,
     pub held_batches: Held,
+    /// Idempotency keys whose first request runs here now.
+    pub in_flight: crate::idempotency::InFlight,
 }
 
 impl Core {
@@ -154,6 +156,7 @@ impl Core {
             instance: uuid::Uuid::new_v4().to_string(),
             held_jobs: Held::default(),
             held_batches: Held::default(),
+            in_flight: Default::default(),
         }
     }
 

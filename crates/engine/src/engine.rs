@@ -7,7 +7,7 @@ use crate::batches::Batches;
 use crate::core::Core;
 use crate::error::{Error, ErrorCode, Result};
 use crate::jobs::Jobs;
-use crate::model::Catalog;
+use crate::model::{Answer, Catalog, IdemKey, Keyed};
 use crate::ops::{self, BulkItem, BulkMsg, Op, Output};
 use crate::query::Queries;
 use crate::settings::Settings;
@@ -45,6 +45,7 @@ impl Engine {
     /// Starts the background work: jobs (after requeuing those a crash left running), pending
     /// callbacks, and running batches.
     pub async fn start(&self) -> Result<()> {
+        crate::sweep::start(&self.core);
         self.jobs.start().await?;
         self.batches.run_background().await
     }
@@ -125,14 +126,7 @@ impl Engine {
             return self.core.read(move |ctx| ops::run(ctx, &who, op)).await;
         }
         let clears = op.touches_tokens();
-        let op = ops::precheck(&self.catalog(), op);
-        let op = if op.hashes() {
-            tokio::task::spawn_blocking(move || ops::prehash(op))
-                .await
-                .map_err(Error::internal)?
-        } else {
-            op
-        };
+        let op = self.prepared(op).await?;
         let result = self
             .core
             .transact(move |ctx| ops::run(ctx, &who, op.clone()))
@@ -141,6 +135,58 @@ impl Engine {
             self.auth.clear_cache();
         }
         result
+    }
+
+    /// A write op checked against the catalog, and its passwords hashed, before the writer.
+    async fn prepared(&self, op: Op) -> Result<Op> {
+        let op = ops::precheck(&self.catalog(), op);
+        if !op.hashes() {
+            return Ok(op);
+        }
+        tokio::task::spawn_blocking(move || ops::prehash(op))
+            .await
+            .map_err(Error::internal)
+    }
+
+    /// Runs a write op once for idempotency `key`; `render` makes the answer kept with it.
+    pub async fn run_keyed(
+        &self,
+        who: &Principal,
+        op: Op,
+        key: IdemKey,
+        render: impl Fn(Output) -> Answer + Send + 'static,
+    ) -> Result<Keyed> {
+        let who = who.clone();
+        let clears = op.touches_tokens();
+        let op = self.prepared(op).await?;
+        let result = self
+            .core
+            .transact_keyed(key, move |ctx| ops::run(ctx, &who, op.clone()).map(&render))
+            .await;
+        if clears {
+            self.auth.clear_cache();
+        }
+        result
+    }
+
+    /// `bulk_stream` once for idempotency `key`; `render` answers from the items' results.
+    pub async fn bulk_stream_keyed(
+        &self,
+        rx: std::sync::mpsc::Receiver<BulkMsg>,
+        key: IdemKey,
+        mut render: impl FnMut(&[Result<Output>]) -> Answer + Send + 'static,
+    ) -> Result<Keyed> {
+        let max = self.core.settings.max_bulk_ops;
+        let mut feed = ops::BulkFeed::new(rx);
+        let keyed = self
+            .core
+            .transact_keyed(key, move |ctx| {
+                let results = ops::run_bulk(ctx, &mut feed, max)?;
+                Ok(render(&results))
+            })
+            .await;
+        self.auth.clear_cache();
+        keyed
     }
 
     /// Runs a bulk request in one transaction. More items than the limit → `limit_exceeded`, nothing runs.

@@ -29,12 +29,16 @@ pub enum ErrorCode {
     RateLimited,
     /// The disk is full: nothing was applied; retry once space is back.
     InsufficientStorage,
+    /// An idempotency key was used before for another request.
+    IdempotencyMismatch,
+    /// The first request with this idempotency key is still running.
+    IdempotencyInFlight,
     Unavailable,
     Internal,
 }
 
 impl ErrorCode {
-    pub const ALL: [ErrorCode; 23] = [
+    pub const ALL: [ErrorCode; 25] = [
         Self::InvalidJson,
         Self::InvalidFile,
         Self::InvalidRequest,
@@ -56,6 +60,8 @@ impl ErrorCode {
         Self::Busy,
         Self::RateLimited,
         Self::InsufficientStorage,
+        Self::IdempotencyMismatch,
+        Self::IdempotencyInFlight,
         Self::Unavailable,
         Self::Internal,
     ];
@@ -83,6 +89,8 @@ impl ErrorCode {
             Self::Busy => "busy",
             Self::RateLimited => "rate_limited",
             Self::InsufficientStorage => "insufficient_storage",
+            Self::IdempotencyMismatch => "idempotency_mismatch",
+            Self::IdempotencyInFlight => "idempotency_in_flight",
             Self::Unavailable => "unavailable",
             Self::Internal => "internal",
         }

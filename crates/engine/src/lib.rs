@@ -11,6 +11,7 @@ pub mod copy;
 pub mod core;
 mod engine;
 pub mod error;
+mod idempotency;
 pub mod jobs;
 pub mod leases;
 pub mod metrics;
@@ -21,6 +22,7 @@ mod properties;
 pub mod query;
 pub mod settings;
 pub mod store;
+mod sweep;
 
 pub use auth::Session;
 pub use engine::Engine;

@@ -52,6 +52,7 @@ pub mod defaults {
     pub const MAX_EXPENSIVE: usize = 0;
     pub const EXPENSIVE_WAIT_MS: u64 = 2_000;
     pub const LEASE_MS: u64 = 30_000;
+    pub const IDEMPOTENCY_TTL_SECS: u64 = 24 * 3600;
 }
 
 /// Bounds the store keeps: how many snapshots are read at once, how long a read waits for its
@@ -206,6 +207,8 @@ pub struct Settings {
     /// How long an instance holds background work without renewing it (it renews every third of
     /// that); past it, another instance takes the work over.
     pub lease: Duration,
+    /// How long an idempotency key and its kept answer last.
+    pub idempotency_ttl: Duration,
     /// The time source (tests move it forward instead of sleeping).
     pub clock: Clock,
 }
@@ -276,6 +279,7 @@ impl Default for Settings {
             max_expensive: MAX_EXPENSIVE,
             expensive_wait: Duration::from_millis(EXPENSIVE_WAIT_MS),
             lease: Duration::from_millis(LEASE_MS),
+            idempotency_ttl: Duration::from_secs(IDEMPOTENCY_TTL_SECS),
             clock: Clock::default(),
         }
     }

@@ -131,6 +131,9 @@ pub struct Config {
     /// milliseconds; past it, another instance sharing the database takes the work over.
     #[arg(long, env = "SLUICE_LEASE_MS", default_value_t = d::LEASE_MS)]
     pub lease_ms: u64,
+    /// How long an idempotency key and the answer kept with it last, in seconds.
+    #[arg(long, env = "SLUICE_IDEMPOTENCY_TTL", default_value_t = d::IDEMPOTENCY_TTL_SECS)]
+    pub idempotency_ttl: u64,
     /// Requests per second each credential may send (bursts of twice that); 0: no limit.
     #[arg(long, env = "SLUICE_RATE_LIMIT", default_value_t = defaults::RATE_LIMIT)]
     pub rate_limit: u32,
@@ -186,6 +189,7 @@ impl Config {
             read_timeout: defaults::READ_TIMEOUT_SECS,
             shutdown_timeout: defaults::SHUTDOWN_TIMEOUT_SECS,
             lease_ms: d::LEASE_MS,
+            idempotency_ttl: d::IDEMPOTENCY_TTL_SECS,
             rate_limit: defaults::RATE_LIMIT,
             log_format: crate::logs::LogFormat::Text,
             public_url: None,
@@ -238,6 +242,7 @@ impl Config {
             },
             max_expensive: self.max_expensive,
             lease: Duration::from_millis(self.lease_ms.max(30)),
+            idempotency_ttl: Duration::from_secs(self.idempotency_ttl),
             clock: self.clock.clone(),
             ..base
         })

@@ -16,7 +16,10 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         | ErrorCode::Required
         | ErrorCode::UnknownField
         | ErrorCode::InvalidFile => StatusCode::UNPROCESSABLE_ENTITY,
-        ErrorCode::UniqueViolation | ErrorCode::Conflict => StatusCode::CONFLICT,
+        ErrorCode::UniqueViolation | ErrorCode::Conflict | ErrorCode::IdempotencyInFlight => {
+            StatusCode::CONFLICT
+        }
+        ErrorCode::IdempotencyMismatch => StatusCode::UNPROCESSABLE_ENTITY,
         ErrorCode::NotFound => StatusCode::NOT_FOUND,
         ErrorCode::Unauthorized => StatusCode::UNAUTHORIZED,
         ErrorCode::Forbidden => StatusCode::FORBIDDEN,

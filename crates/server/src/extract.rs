@@ -46,6 +46,35 @@ impl<T: DeserializeOwned + BodyName> FromRequest<State> for JsonBody<T> {
     }
 }
 
+/// A `JsonBody` with the request's fingerprint (method, path, query, body) and headers, for
+/// creating calls that take an `Idempotency-Key`.
+pub struct KeyedBody<T> {
+    pub body: T,
+    pub print: String,
+    pub headers: axum::http::HeaderMap,
+}
+
+impl<T: DeserializeOwned + BodyName> FromRequest<State> for KeyedBody<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &State) -> Result<Self, ApiError> {
+        let (method, uri, headers) = (
+            req.method().clone(),
+            req.uri().clone(),
+            req.headers().clone(),
+        );
+        let bytes = read_bytes(Bytes::from_request(req, state).await)?;
+        let print = crate::idempotency::fingerprint(&method, &uri, &bytes);
+        let body = json_body(Ok(bytes))?
+            .ok_or_else(|| Error::new(ErrorCode::InvalidJson, "a JSON body is required"))?;
+        Ok(KeyedBody {
+            body: parse_body(body, T::NAME)?,
+            print,
+            headers,
+        })
+    }
+}
+
 /// Query parameters parsed into `T`; a malformed one gets the native error (400 `invalid_request`,
 /// naming it), not a plain-text rejection.
 pub struct Params<T>(pub T);

@@ -6,11 +6,13 @@ use crate::State;
 use serde::de::{
     DeserializeOwned, DeserializeSeed, Deserializer, Error as _, MapAccess, SeqAccess, Visitor,
 };
+use sluice_engine::model::{self, Answer, IdemKey};
 use sluice_engine::ops::{too_many, BulkItem, BulkMsg, Output};
 use sluice_engine::{Error, ErrorCode, Result};
 use std::fmt;
 use std::marker::PhantomData;
 use std::sync::mpsc::Sender;
+use std::sync::{Arc, Mutex, MutexGuard};
 
 /// Items per message to the writer: fewer wake-ups than one per item, little latency.
 const BATCH: usize = 50;
@@ -19,7 +21,8 @@ const BATCH: usize = 50;
 pub struct Feed<L> {
     tx: Sender<BulkMsg>,
     pending: Vec<BulkItem>,
-    labels: Vec<L>,
+    /// Shared with the writer, which renders a keyed request's answer from them.
+    labels: Arc<Mutex<Vec<L>>>,
     max: usize,
     /// Why decoding stopped early, when it was not the body's fault.
     stop: Option<Error>,
@@ -30,11 +33,14 @@ pub struct Feed<L> {
 impl<L> Feed<L> {
     /// Queues one entry; `Err` stops decoding (the limit is reached, or the writer is gone).
     pub fn push(&mut self, label: L, item: BulkItem) -> std::result::Result<(), ()> {
-        if self.labels.len() == self.max {
-            self.stop = Some(too_many(self.max));
-            return Err(());
+        {
+            let mut labels = lock(&self.labels);
+            if labels.len() == self.max {
+                self.stop = Some(too_many(self.max));
+                return Err(());
+            }
+            labels.push(label);
         }
-        self.labels.push(label);
         self.pending.push(item);
         if self.pending.len() == BATCH {
             return self.flush();
@@ -49,7 +55,7 @@ impl<L> Feed<L> {
     }
 
     pub fn len(&self) -> usize {
-        self.labels.len()
+        lock(&self.labels).len()
     }
 
     fn flush(&mut self) -> std::result::Result<(), ()> {
@@ -72,24 +78,49 @@ fn decode_error(e: serde_json::Error, stop: Option<Error>, what: &str) -> Error 
     })
 }
 
-/// Runs `decode` over `bytes` on a blocking thread while the engine executes what it feeds.
-/// `decode` returns whether the request is atomic. Returns each entry's label and result.
-pub async fn run<L: Send + 'static>(
-    state: &State,
-    bytes: axum::body::Bytes,
-    what: &'static str,
-    decode: impl FnOnce(
+fn lock<L>(m: &Mutex<Vec<L>>) -> MutexGuard<'_, Vec<L>> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// How a body is decoded into a feed: returns whether the request is atomic.
+pub trait Decode<L>:
+    FnOnce(
+        &mut serde_json::Deserializer<serde_json::de::SliceRead<'_>>,
+        &mut Feed<L>,
+    ) -> serde_json::Result<bool>
+    + Send
+    + 'static
+{
+}
+
+impl<L, F> Decode<L> for F where
+    F: FnOnce(
             &mut serde_json::Deserializer<serde_json::de::SliceRead<'_>>,
             &mut Feed<L>,
         ) -> serde_json::Result<bool>
         + Send
-        + 'static,
-) -> Result<Vec<(L, Result<Output>)>> {
+        + 'static
+{
+}
+
+/// Starts decoding `bytes` into a feed on a blocking thread; the receiver for the engine, the
+/// labels as they come, and the producer to await.
+fn start<L: Send + 'static>(
+    state: &State,
+    bytes: axum::body::Bytes,
+    what: &'static str,
+    decode: impl Decode<L>,
+) -> (
+    std::sync::mpsc::Receiver<BulkMsg>,
+    Arc<Mutex<Vec<L>>>,
+    tokio::task::JoinHandle<()>,
+) {
     let (tx, rx) = std::sync::mpsc::channel();
+    let labels = Arc::new(Mutex::new(Vec::new()));
     let mut feed = Feed {
         tx,
         pending: Vec::new(),
-        labels: Vec::new(),
+        labels: labels.clone(),
         max: state.engine.settings().max_bulk_ops,
         stop: None,
         rt: tokio::runtime::Handle::current(),
@@ -105,11 +136,44 @@ pub async fn run<L: Send + 'static>(
         };
         let _ = feed.flush();
         let _ = feed.tx.send(BulkMsg::End(end));
-        feed.labels
     });
+    (rx, labels, producer)
+}
+
+/// Runs `decode` over `bytes` on a blocking thread while the engine executes what it feeds.
+/// `decode` returns whether the request is atomic. Returns each entry's label and result.
+pub async fn run<L: Send + 'static>(
+    state: &State,
+    bytes: axum::body::Bytes,
+    what: &'static str,
+    decode: impl Decode<L>,
+) -> Result<Vec<(L, Result<Output>)>> {
+    let (rx, labels, producer) = start(state, bytes, what, decode);
     let results = state.engine.bulk_stream(rx).await;
-    let labels = producer.await.map_err(Error::internal)?;
+    producer.await.map_err(Error::internal)?;
+    let labels = std::mem::take(&mut *lock(&labels));
     Ok(labels.into_iter().zip(results?).collect())
+}
+
+/// `run` once for idempotency `key`: `render` makes the answer from each entry's label and
+/// result, in the writer, so it is kept with the work.
+pub async fn run_keyed<L: Send + 'static>(
+    state: &State,
+    bytes: axum::body::Bytes,
+    what: &'static str,
+    decode: impl Decode<L>,
+    key: IdemKey,
+    render: impl Fn(&[L], &[Result<Output>]) -> Answer + Send + 'static,
+) -> Result<model::Keyed> {
+    let (rx, labels, producer) = start(state, bytes, what, decode);
+    let shared = labels.clone();
+    // The writer renders once the request's end has arrived, so every label is in.
+    let keyed = state
+        .engine
+        .bulk_stream_keyed(rx, key, move |results| render(&lock(&shared), results))
+        .await;
+    producer.await.map_err(Error::internal)?;
+    keyed
 }
 
 /// Decodes a JSON array, handing each element to `each`; `Err(())` from `each` stops decoding.

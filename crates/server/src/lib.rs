@@ -10,6 +10,7 @@ mod extract;
 mod feed;
 #[cfg(any(test, feature = "fuzzing"))]
 pub mod fuzz;
+mod idempotency;
 pub mod logs;
 mod metrics;
 mod native;

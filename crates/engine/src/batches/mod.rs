@@ -10,4 +10,4 @@ mod service;
 
 pub use check::{BatchRequest, OpSpec};
 pub use dry_run::{DryRun, SAMPLE_IDS};
-pub use service::Batches;
+pub use service::{Batches, Render};

@@ -7,9 +7,14 @@ use super::{run, selection};
 use crate::auth::{Need, Principal};
 use crate::core::Core;
 use crate::error::{Error, ErrorCode, Result};
-use crate::model::{cancel, App, Batch, BatchStatus, Phase, QueryView, Selected};
+use crate::model::{
+    cancel, Answer, App, Batch, BatchStatus, IdemKey, Keyed, Phase, QueryView, Selected,
+};
 use crate::query::Queries;
 use std::sync::Arc;
+
+/// How a front door answers with a batch (kept with an idempotency key).
+pub type Render = Arc<dyn Fn(&Batch) -> Answer + Send + Sync>;
 
 pub struct Batches {
     core: Arc<Core>,
@@ -37,6 +42,62 @@ impl Batches {
         req: BatchRequest,
         view: Option<QueryView>,
     ) -> Result<Batch> {
+        let start = req.start;
+        let (batch, given) = self.planned(who, app_name, req, view).await?;
+        let b = batch.clone();
+        self.core
+            .transact(move |ctx| {
+                ctx.tx.put_batch(&b)?;
+                ctx.tx.put_batch_ids(&b.id, &given)
+            })
+            .await?;
+        if start {
+            return self.start_as(who, app_name, &batch.id, None).await;
+        }
+        Ok(batch)
+    }
+
+    /// `create` once for idempotency `key`: the batch and the key commit together, and when it
+    /// starts at once the kept answer becomes the started batch in the start's own transaction.
+    pub async fn create_keyed(
+        &self,
+        who: &Principal,
+        app_name: &str,
+        req: BatchRequest,
+        key: IdemKey,
+        render: Render,
+    ) -> Result<Keyed> {
+        let start = req.start;
+        let (batch, given) = self.planned(who, app_name, req, None).await?;
+        let (b, r) = (batch.clone(), render.clone());
+        let keyed = self
+            .core
+            .transact_keyed(key.clone(), move |ctx| {
+                ctx.tx.put_batch(&b)?;
+                ctx.tx.put_batch_ids(&b.id, &given)?;
+                Ok(r(&b))
+            })
+            .await?;
+        if !start || keyed.replayed {
+            return Ok(keyed);
+        }
+        let started = self
+            .start_as(who, app_name, &batch.id, Some((key, render.clone())))
+            .await?;
+        Ok(Keyed {
+            answer: render(&started),
+            replayed: false,
+        })
+    }
+
+    /// A checked request as the batch to store, and its given ids as selection entries.
+    async fn planned(
+        &self,
+        who: &Principal,
+        app_name: &str,
+        req: BatchRequest,
+        view: Option<QueryView>,
+    ) -> Result<(Batch, Vec<Selected>)> {
         let app = self.core.app(who, app_name, Need::Write)?;
         let ops = self.checked_ops(&app, req.operations, view.clone()).await?;
         let (name, id) = self.display_name(&app, who).await;
@@ -66,17 +127,7 @@ impl Batches {
         };
         // Given ids go straight into the stored selection; the batch document keeps their count.
         let given = selection::take_given(&mut batch);
-        let b = batch.clone();
-        self.core
-            .transact(move |ctx| {
-                ctx.tx.put_batch(&b)?;
-                ctx.tx.put_batch_ids(&b.id, &given)
-            })
-            .await?;
-        if req.start {
-            return self.start(who, app_name, &batch.id).await;
-        }
-        Ok(batch)
+        Ok((batch, given))
     }
 
     /// Every check of a request's operations, before anything is stored.
@@ -168,6 +219,17 @@ impl Batches {
     /// Resolves the selection (now, not at creation), checks the record limit before anything
     /// changes, stores the selection with the batch, and runs it in the background.
     pub async fn start(&self, who: &Principal, app_name: &str, id: &str) -> Result<Batch> {
+        self.start_as(who, app_name, id, None).await
+    }
+
+    /// `start`, keeping `rekey`'s answer for the started batch in the start's transaction.
+    async fn start_as(
+        &self,
+        who: &Principal,
+        app_name: &str,
+        id: &str,
+        rekey: Option<(IdemKey, Render)>,
+    ) -> Result<Batch> {
         let batch = self.load(who, app_name, id, Need::Write).await?;
         let already = |b: &Batch| {
             Error::new(
@@ -233,6 +295,9 @@ impl Batches {
                     ctx.tx.put_batch_ids(&b.id, &selected)?;
                 }
                 ctx.tx.put_batch(&b)?;
+                if let Some((key, render)) = &rekey {
+                    ctx.tx.keep_answer(key, &render(&b))?;
+                }
                 Ok(b)
             })
             .await?;

@@ -14,6 +14,7 @@ mod rows;
 mod segment;
 mod service;
 pub mod upload;
+mod uploads;
 mod worker;
 
 pub use callback::Renderer;
@@ -21,3 +22,4 @@ pub use inspect::{FailedRow, Preview, MAX_LOOK_ROWS};
 pub use plan::{CallbackSpec, JobRequest, MappingSpec};
 pub use result::{ResultLayout, ResultRow};
 pub use service::Jobs;
+pub use uploads::Upload;

@@ -7,20 +7,19 @@ use super::files::{check_id, Scratch};
 use super::plan::{plan_job, JobRequest, Owner};
 use super::queue;
 use super::result::{self, ResultLayout};
-use super::upload::{self, Format};
 use super::worker::Workers;
 use crate::auth::{Need, Principal};
 use crate::core::Core;
+use crate::core::Ctx;
 use crate::error::{Error, ErrorCode, Result};
-use crate::model::{cancel, CallbackStatus, FileRow, Job, JobNumbers, JobStatus};
+use crate::model::{cancel, Answer, CallbackStatus, IdemKey, Job, JobNumbers, JobStatus, Keyed};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use tokio::sync::Notify;
-use uuid::Uuid;
 
 pub struct Jobs {
-    core: Arc<Core>,
-    scratch: Scratch,
+    pub(super) core: Arc<Core>,
+    pub(super) scratch: Scratch,
     callbacks: Arc<Callbacks>,
     queued: Arc<Notify>,
 }
@@ -57,105 +56,6 @@ impl Jobs {
         self.callbacks.set_renderer(tag, r);
     }
 
-    /// A fresh path for streaming an upload to before it is registered.
-    pub fn upload_path(&self) -> PathBuf {
-        self.scratch.upload_path()
-    }
-
-    /// Checks that `who` may upload to `app`, before any byte is stored.
-    pub fn authorize_upload(&self, who: &Principal, app: &str) -> Result<()> {
-        self.core.app(who, app, Need::Write).map(|_| ())
-    }
-
-    /// Checks and normalises the upload streamed to `raw` (which must be a ZIP archive if
-    /// `zip_only`), then records it. `raw` is removed.
-    #[allow(clippy::too_many_arguments)]
-    pub async fn register_upload(
-        &self,
-        who: &Principal,
-        app: &str,
-        name: &str,
-        content_type: Option<&str>,
-        raw: PathBuf,
-        size: u64,
-        zip_only: bool,
-    ) -> Result<FileRow> {
-        let result = self
-            .register(who, app, name, content_type, &raw, size, zip_only)
-            .await;
-        let _ = tokio::fs::remove_file(&raw).await;
-        result
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    async fn register(
-        &self,
-        who: &Principal,
-        app: &str,
-        name: &str,
-        content_type: Option<&str>,
-        raw: &Path,
-        size: u64,
-        zip_only: bool,
-    ) -> Result<FileRow> {
-        let app = self.core.app(who, app, Need::Write)?;
-        let mut head = [0u8; 4];
-        let n = {
-            use std::io::Read;
-            std::fs::File::open(raw)
-                .and_then(|mut f| f.read(&mut head))
-                .map_err(Error::internal)?
-        };
-        if zip_only && !head.starts_with(b"PK") {
-            return Err(
-                Error::new(ErrorCode::InvalidFile, "only ZIP files are accepted here")
-                    .with_field("format"),
-            );
-        }
-        let format = Format::detect(content_type, name, &head[..n]);
-        let id = Uuid::now_v7().to_string();
-        let out = self.scratch.normalized_path(&id);
-        let (raw, limits, name_owned, out2) = (
-            raw.to_owned(),
-            self.core.settings.upload.clone(),
-            name.to_owned(),
-            out.clone(),
-        );
-        let (files, fid) = (self.core.store.files(), id.clone());
-        let normalized = tokio::task::spawn_blocking(move || {
-            let n = upload::normalize(&raw, format, &name_owned, &out2, &limits)?;
-            files.put_input(&fid, &out2)?;
-            Ok(n)
-        })
-        .await
-        .map_err(Error::internal)?;
-        let normalized = match normalized {
-            Ok(n) => n,
-            Err(e) => {
-                let _ = tokio::fs::remove_file(&out).await;
-                return Err(e);
-            }
-        };
-        let file = FileRow {
-            id,
-            app_id: app.id,
-            name: if format == Format::Zip {
-                normalized.name
-            } else {
-                name.to_owned()
-            },
-            size,
-            content_type: format.content_type().to_owned(),
-            header: normalized.header,
-            rows: normalized.rows,
-            created_at: self.core.now(),
-            created_by: who.user_name().to_owned(),
-        };
-        let row = file.clone();
-        self.core.transact(move |ctx| ctx.tx.put_file(&row)).await?;
-        Ok(file)
-    }
-
     /// Checks a job request completely (file, object, mappings, limits, callback policy) and queues
     /// it. `tag` labels the job for its callback's renderer.
     pub async fn create(
@@ -165,6 +65,41 @@ impl Jobs {
         req: JobRequest,
         tag: &str,
     ) -> Result<Job> {
+        let make = self.maker(who, app, req, tag).await?;
+        let job = self.core.transact(make).await?;
+        self.queued.notify_one();
+        Ok(job)
+    }
+
+    /// `create` once for idempotency `key`; `render` makes the answer kept with it.
+    pub async fn create_keyed(
+        &self,
+        who: &Principal,
+        app: &str,
+        req: JobRequest,
+        tag: &str,
+        key: IdemKey,
+        render: impl Fn(&Job) -> Answer + Send + 'static,
+    ) -> Result<Keyed> {
+        let mut make = self.maker(who, app, req, tag).await?;
+        let keyed = self
+            .core
+            .transact_keyed(key, move |ctx| make(ctx).map(|job| render(&job)))
+            .await?;
+        if !keyed.replayed {
+            self.queued.notify_one();
+        }
+        Ok(keyed)
+    }
+
+    /// Checks what can be checked before the writer, and returns the work that stores the job.
+    async fn maker(
+        &self,
+        who: &Principal,
+        app: &str,
+        req: JobRequest,
+        tag: &str,
+    ) -> Result<impl FnMut(&mut Ctx<'_>) -> Result<Job> + Send + 'static> {
         let app = self.core.app(who, app, Need::Write)?;
         if let Some(cb) = &req.callback {
             let url = callback::parse_url(&cb.url)?;
@@ -176,39 +111,33 @@ impl Jobs {
             self.core.settings.max_job_records,
             tag.to_owned(),
         );
-        let job = self
-            .core
-            .transact(move |ctx| {
-                let obj = app.object(&req.object).cloned().ok_or_else(|| {
-                    Error::not_found(format!(
-                        "app {} has no object named {:?}",
-                        app.name, req.object
-                    ))
-                    .with_field("object")
-                })?;
-                let file = ctx.tx.get_file(app.id, &req.file_id)?.ok_or_else(|| {
-                    Error::not_found(format!("no file with id {:?}", req.file_id))
-                        .with_field("file_id")
-                })?;
-                let owner = Owner {
-                    app_id: app.id,
-                    app: app.name.as_str(),
-                    user: who.user_name(),
-                    user_id: who.user_id(),
-                    now: ctx.now.clone(),
-                    tag: tag.clone(),
-                    max_records: max,
-                };
-                let mut job = plan_job(req.clone(), &obj, &file, owner)?;
-                if req.numbered {
-                    job.numbers = Some(number_job(ctx, &job)?);
-                }
-                ctx.tx.put_job(&job)?;
-                Ok(job)
-            })
-            .await?;
-        self.queued.notify_one();
-        Ok(job)
+        Ok(move |ctx: &mut Ctx<'_>| {
+            let obj = app.object(&req.object).cloned().ok_or_else(|| {
+                Error::not_found(format!(
+                    "app {} has no object named {:?}",
+                    app.name, req.object
+                ))
+                .with_field("object")
+            })?;
+            let file = ctx.tx.get_file(app.id, &req.file_id)?.ok_or_else(|| {
+                Error::not_found(format!("no file with id {:?}", req.file_id)).with_field("file_id")
+            })?;
+            let owner = Owner {
+                app_id: app.id,
+                app: app.name.as_str(),
+                user: who.user_name(),
+                user_id: who.user_id(),
+                now: ctx.now.clone(),
+                tag: tag.clone(),
+                max_records: max,
+            };
+            let mut job = plan_job(req.clone(), &obj, &file, owner)?;
+            if req.numbered {
+                job.numbers = Some(number_job(ctx, &job)?);
+            }
+            ctx.tx.put_job(&job)?;
+            Ok(job)
+        })
     }
 
     pub(super) fn core(&self) -> &Core {
@@ -336,7 +265,7 @@ impl Jobs {
 }
 
 /// Numbers a job's ids (allocating what has no number yet), in its creation transaction.
-fn number_job(ctx: &mut crate::core::Ctx<'_>, job: &Job) -> Result<JobNumbers> {
+fn number_job(ctx: &mut Ctx<'_>, job: &Job) -> Result<JobNumbers> {
     use crate::model::AliasKind as K;
     let (object, app) = (job.object_id.to_string(), job.app_id.to_string());
     let mut n = |kind, id: &str| -> Result<u64> {

@@ -5,6 +5,7 @@ mod access;
 mod alias;
 mod batch;
 mod catalog;
+mod idempotency;
 mod job;
 mod lease;
 mod lifecycle;
@@ -18,6 +19,7 @@ pub use access::{Role, TokenKind, TokenRow, UserRow};
 pub use alias::{AliasKind, ALIAS_BASE};
 pub use batch::{Action, Batch, BatchOp, BatchStatus, Selected};
 pub use catalog::{App, Catalog, Field, FieldSpec, FieldType, Object, ObjectSpec};
+pub use idempotency::{Answer, IdemKey, Keyed, MAX_KEY_LEN};
 pub use job::{
     Callback, CallbackStatus, Checkpoint, FileRow, Job, JobNumbers, JobOp, JobStatus, Mapping,
     Progress,

@@ -10,9 +10,9 @@ pub mod sqlite;
 
 use crate::error::{Error, Result};
 use crate::model::{
-    AliasKind, App, Batch, BatchStatus, CallbackStatus, Catalog, CheckedQuery, Field, FileRow, Job,
-    JobStatus, Lease, Object, QueryResult, Record, Selected, Selection, SqlSyntax, Stamp,
-    Timestamp, TokenRow, UserRow, Value, Writes,
+    AliasKind, Answer, App, Batch, BatchStatus, CallbackStatus, Catalog, CheckedQuery, Field,
+    FileRow, IdemKey, Job, JobStatus, Lease, Object, QueryResult, Record, Selected, Selection,
+    SqlSyntax, Stamp, Timestamp, TokenRow, UserRow, Value, Writes,
 };
 use crate::settings::{QueryLimits, StoreLimits};
 use std::io::Read;
@@ -222,9 +222,28 @@ pub trait AliasTx {
     fn alias_ids(&mut self, kind: AliasKind, numbers: &[u64]) -> Result<Vec<Option<String>>>;
 }
 
+/// Idempotency keys and the answers kept with them (`model::idempotency`). Times are Unix ms.
+pub trait IdemTx {
+    /// Claims `key` for this transaction: true when it is new (or its kept answer expired), and
+    /// the key is then held until the transaction ends (another claiming it waits); false when an
+    /// answer is kept for it.
+    fn claim_key(&mut self, key: &IdemKey, expires_ms: i64, now_ms: i64) -> Result<bool>;
+    /// The fingerprint and answer kept for a key, if any and not expired.
+    fn kept_answer(
+        &mut self,
+        scope: &str,
+        key: &str,
+        now_ms: i64,
+    ) -> Result<Option<(String, Answer)>>;
+    /// Keeps the answer of a claimed key.
+    fn keep_answer(&mut self, key: &IdemKey, answer: &Answer) -> Result<()>;
+    /// Drops keys expired before `now_ms`; how many.
+    fn purge_keys(&mut self, now_ms: i64) -> Result<u64>;
+}
+
 /// One transaction (or read snapshot) of a store. Writes inside it are undone with the savepoint
 /// they ran in, or with the whole transaction.
-pub trait Tx: RecordTx + AuthTx + JobTx + BatchTx + QueryTx + AliasTx {
+pub trait Tx: RecordTx + AuthTx + JobTx + BatchTx + QueryTx + AliasTx + IdemTx {
     /// Opens a nested savepoint.
     fn savepoint(&mut self) -> Result<()>;
     /// Keeps the work of the innermost savepoint.

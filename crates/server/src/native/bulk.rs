@@ -7,20 +7,22 @@ use super::route::{parse, NativeRequest};
 use crate::credentials::{bearer, bearer_of};
 use crate::error::ApiResult;
 use crate::extract::read_bytes;
-use crate::feed::{self, Feed, Keyed};
+use crate::feed::{self, Decode, Feed, Keyed};
+use crate::idempotency;
 use crate::url;
 use crate::State;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::State as S;
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::de::{DeserializeSeed, Error as _};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sluice_engine::auth::Principal;
 use sluice_engine::model::Catalog;
-use sluice_engine::ops::{precheck, BulkItem};
+use sluice_engine::ops::{precheck, BulkItem, Output};
 use sluice_engine::{Engine, Error, ErrorCode, Result};
 use std::cell::Cell;
 use std::collections::HashMap;
@@ -137,9 +139,11 @@ impl Planner {
 
 pub async fn bulk(
     S(state): S<State>,
+    method: Method,
+    uri: Uri,
     headers: HeaderMap,
     body: std::result::Result<Bytes, BytesRejection>,
-) -> ApiResult<Json<BulkResponse>> {
+) -> ApiResult<Response> {
     let outer_token = bearer(&headers)?.map(str::to_owned);
     let outer = state
         .engine
@@ -150,16 +154,34 @@ pub async fn bulk(
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(Error::new(ErrorCode::InvalidJson, "a JSON body is required").into());
     }
+    let key = idempotency::key_of(&headers, &outer, || {
+        idempotency::fingerprint(&method, &uri, &bytes)
+    })?;
     // References are rare: without any `${` in the body, entries skip substitution entirely.
     let has_refs = std::str::from_utf8(&bytes).map_or(true, |s| s.contains("${"));
-    let mut planner = Planner {
+    let planner = Planner {
         outer,
         outer_token,
         creds: Credentials::default(),
         catalog: state.engine.catalog(),
         ids: has_refs.then(Default::default),
     };
-    let results = feed::run(&state, bytes, "bulk request", move |de, feed| {
+    let decode = decoder(planner);
+    if let Some(key) = key {
+        let render = |ids: &[Option<String>], results: &[Result<Output>]| {
+            let r = response(ids.iter().cloned().zip(results.iter().cloned()));
+            idempotency::json_answer(StatusCode::OK, &r)
+        };
+        let keyed = feed::run_keyed(&state, bytes, "bulk request", decode, key, render).await?;
+        return Ok(idempotency::respond(keyed));
+    }
+    let results = feed::run(&state, bytes, "bulk request", decode).await?;
+    Ok(Json(response(results)).into_response())
+}
+
+/// Decodes a `/v1/bulk` body into the feed, planning each entry; whether it is atomic.
+fn decoder(mut planner: Planner) -> impl Decode<Option<String>> {
+    move |de, feed| {
         let atomic = Cell::new(false);
         let mut signalled = false;
         let seen = Keyed {
@@ -183,8 +205,11 @@ pub async fn bulk(
             return Err(serde_json::Error::missing_field("operations"));
         }
         Ok(atomic.get())
-    })
-    .await?;
+    }
+}
+
+/// The answer: one result per entry, in order.
+fn response(results: impl IntoIterator<Item = (Option<String>, Result<Output>)>) -> BulkResponse {
     let results = results
         .into_iter()
         .map(|(id, r)| {
@@ -196,7 +221,7 @@ pub async fn bulk(
             }
         })
         .collect();
-    Ok(Json(BulkResponse { results }))
+    BulkResponse { results }
 }
 
 #[derive(Serialize)]

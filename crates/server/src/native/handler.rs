@@ -1,10 +1,11 @@
 //! The one handler behind every native resource route: authenticate, parse to an op, run, render.
 
-use super::render::respond;
+use super::render::{render, respond};
 use super::route::{parse, NativeRequest};
 use crate::credentials::bearer;
 use crate::error::ApiError;
-use crate::extract::json_body;
+use crate::extract::{json_body, read_bytes};
+use crate::idempotency;
 use crate::State;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
@@ -22,16 +23,46 @@ pub async fn dispatch(
 ) -> Response {
     let result = async {
         let who = state.engine.auth().authenticate(bearer(&headers)?).await?;
+        let bytes = read_bytes(body)?;
+        let key = match method == Method::POST {
+            true => idempotency::key_of(&headers, &who, || {
+                idempotency::fingerprint(&method, &uri, &bytes)
+            })?,
+            false => None,
+        };
         let op = parse(NativeRequest {
             method: method.as_str(),
             path: uri.path(),
             query: uri.query(),
-            body: json_body(body)?,
+            body: json_body(Ok(bytes))?,
         })?;
-        state.engine.run(&who, op).await
+        match key {
+            None => state.engine.run(&who, op).await.map(Ran::Plain),
+            Some(key) => {
+                let render = |out| {
+                    let (status, reply) = render(Ok(out));
+                    idempotency::json_answer(status, &reply)
+                };
+                state
+                    .engine
+                    .run_keyed(&who, op, key, render)
+                    .await
+                    .map(Ran::Keyed)
+            }
+        }
     }
     .await;
-    respond(result)
+    match result {
+        Ok(Ran::Plain(out)) => respond(Ok(out)),
+        Ok(Ran::Keyed(k)) => idempotency::respond(k),
+        Err(e) => respond(Err(e)),
+    }
+}
+
+/// An op's outcome, or its keyed answer.
+enum Ran {
+    Plain(sluice_engine::ops::Output),
+    Keyed(sluice_engine::model::Keyed),
 }
 
 pub async fn fallback(uri: Uri) -> Response {

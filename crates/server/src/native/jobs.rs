@@ -1,18 +1,21 @@
 //! Uploads and asynchronous bulk-write jobs: `/v1/apps/{app}/files` and `/v1/apps/{app}/jobs…`.
 
-use super::documents::{file_json, job_json};
+use super::documents::job_json;
 use crate::download::stream_zip;
 use crate::error::ApiResult;
-use crate::extract::{BodyName, Caller, JsonBody, Params};
+use crate::extract::{BodyName, Caller, KeyedBody, Params};
+use crate::idempotency;
 use crate::uploads;
 use crate::State;
 use axum::extract::{Path, Request, State as S};
 use axum::http::StatusCode;
+use axum::response::IntoResponse;
 use axum::response::Response;
 use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use sluice_engine::jobs::{JobRequest, ResultLayout};
+use sluice_engine::model::Job;
 
 impl BodyName for JobRequest {
     const NAME: &'static str = "job";
@@ -32,20 +35,26 @@ pub async fn upload(
     Path(app): Path<String>,
     Params(q): Params<UploadQuery>,
     req: Request,
-) -> ApiResult<(StatusCode, Json<Value>)> {
-    let rules = uploads::Rules::default();
-    let file = uploads::receive(&state, &who, &app, req, q.name, rules).await?;
-    Ok((StatusCode::CREATED, Json(file_json(&file))))
+) -> ApiResult<Response> {
+    Ok(uploads::receive_native(&state, &who, &app, req, q.name).await?)
 }
 
 pub async fn create(
     S(state): S<State>,
     Caller(who): Caller,
     Path(app): Path<String>,
-    JsonBody(req): JsonBody<JobRequest>,
-) -> ApiResult<(StatusCode, Json<Value>)> {
-    let job = state.engine.jobs().create(&who, &app, req, TAG).await?;
-    Ok((StatusCode::CREATED, Json(job_json(&job))))
+    k: KeyedBody<JobRequest>,
+) -> ApiResult<Response> {
+    let jobs = state.engine.jobs();
+    let Some(key) = idempotency::key_of(&k.headers, &who, || k.print.clone())? else {
+        let job = jobs.create(&who, &app, k.body, TAG).await?;
+        return Ok((StatusCode::CREATED, Json(job_json(&job))).into_response());
+    };
+    let render = |j: &Job| idempotency::json_answer(StatusCode::CREATED, &job_json(j));
+    let keyed = jobs
+        .create_keyed(&who, &app, k.body, TAG, key, render)
+        .await?;
+    Ok(idempotency::respond(keyed))
 }
 
 #[derive(Deserialize)]

@@ -3,7 +3,8 @@
 use super::documents::{batch_json, query_csv, query_json};
 use super::jobs::ListQuery;
 use crate::error::ApiResult;
-use crate::extract::{BodyName, Caller, JsonBody, Params};
+use crate::extract::{BodyName, Caller, JsonBody, KeyedBody, Params};
+use crate::idempotency;
 use crate::State;
 use axum::extract::{Path, State as S};
 use axum::http::{header, HeaderMap, StatusCode};
@@ -11,7 +12,9 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
-use sluice_engine::batches::BatchRequest;
+use sluice_engine::batches::{BatchRequest, Render};
+use sluice_engine::model::Batch;
+use std::sync::Arc;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -70,21 +73,23 @@ pub async fn create_batch(
     S(state): S<State>,
     Caller(who): Caller,
     Path(app): Path<String>,
-    JsonBody(req): JsonBody<BatchRequest>,
-) -> ApiResult<(StatusCode, Json<Value>)> {
-    let batches = state.engine.batches();
+    k: KeyedBody<BatchRequest>,
+) -> ApiResult<Response> {
+    let (batches, req) = (state.engine.batches(), k.body);
     if req.dry_run {
         let d = batches.dry_run(&who, &app, req, None).await?;
-        return Ok((
-            StatusCode::OK,
-            Json(
-                json!({"dry_run": true, "count": d.count, "sample_ids": d.sample_ids,
-                        "limit": d.limit, "over_limit": d.over_limit}),
-            ),
-        ));
+        let body = json!({"dry_run": true, "count": d.count, "sample_ids": d.sample_ids,
+                          "limit": d.limit, "over_limit": d.over_limit});
+        return Ok((StatusCode::OK, Json(body)).into_response());
     }
-    let batch = batches.create(&who, &app, req, None).await?;
-    Ok((StatusCode::CREATED, Json(batch_json(&batch))))
+    let Some(key) = idempotency::key_of(&k.headers, &who, || k.print.clone())? else {
+        let batch = batches.create(&who, &app, req, None).await?;
+        return Ok((StatusCode::CREATED, Json(batch_json(&batch))).into_response());
+    };
+    let render: Render =
+        Arc::new(|b: &Batch| idempotency::json_answer(StatusCode::CREATED, &batch_json(b)));
+    let keyed = batches.create_keyed(&who, &app, req, key, render).await?;
+    Ok(idempotency::respond(keyed))
 }
 
 pub async fn list_batches(

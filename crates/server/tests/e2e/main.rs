@@ -16,6 +16,7 @@ mod errors;
 mod events;
 mod fulcrum;
 mod hardening;
+mod idempotency;
 mod inspect;
 mod instances;
 mod jobs;

@@ -61,6 +61,11 @@ const MIGRATIONS: &[&str] = &[
     "
     CREATE TABLE _aliases (
         num bigserial PRIMARY KEY, kind text NOT NULL, id text NOT NULL, UNIQUE (kind, id));
+    CREATE TABLE _idempotency (
+        scope text NOT NULL, key text NOT NULL, fingerprint text NOT NULL, status int NOT NULL,
+        body bytea NOT NULL, expires_at bigint NOT NULL, PRIMARY KEY (scope, key));
+    ALTER TABLE _idempotency ALTER COLUMN body SET STORAGE EXTERNAL;
+    CREATE INDEX _idempotency_expiry ON _idempotency (expires_at);
 ",
 ];
 

@@ -10,6 +10,7 @@ mod auth;
 mod batch;
 mod catalog;
 mod files;
+mod idempotency;
 mod jobs;
 mod listen;
 mod migrate;

@@ -6,6 +6,7 @@ mod auth;
 mod batches;
 mod catalog;
 mod docs;
+mod idempotency;
 mod jobs;
 mod prepared;
 mod query;

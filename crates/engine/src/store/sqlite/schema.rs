@@ -47,6 +47,10 @@ const MIGRATIONS: &[&str] = &[
     "
     CREATE TABLE _aliases (
         num INTEGER PRIMARY KEY, kind TEXT NOT NULL, id TEXT NOT NULL, UNIQUE (kind, id)) STRICT;
+    CREATE TABLE _idempotency (
+        scope TEXT NOT NULL, key TEXT NOT NULL, fingerprint TEXT NOT NULL, status INTEGER NOT NULL,
+        body BLOB NOT NULL, expires_at INTEGER NOT NULL, PRIMARY KEY (scope, key)) STRICT;
+    CREATE INDEX _idempotency_expiry ON _idempotency (expires_at);
 ",
 ];
 

@@ -1,0 +1,129 @@
+//! Idempotent write work: a keyed request's work and its answer commit in one transaction with
+//! the key; a repeat of the request gets the kept answer (`replayed`), a different request under
+//! the same key `idempotency_mismatch`, and a repeat while the first runs here
+//! `idempotency_in_flight`. Only answers of work that succeeded are kept: after an error, a retry
+//! runs again.
+
+use crate::core::{Core, Ctx};
+use crate::error::{Error, ErrorCode, Result};
+use crate::model::{Answer, IdemKey, Keyed};
+use std::collections::HashSet;
+use std::sync::Mutex;
+use std::time::UNIX_EPOCH;
+
+/// Keys whose first request runs on this instance now.
+#[derive(Default)]
+pub struct InFlight(Mutex<HashSet<(String, String)>>);
+
+/// Holds a key in flight until dropped.
+struct Hold<'a> {
+    set: &'a InFlight,
+    key: (String, String),
+}
+
+impl Drop for Hold<'_> {
+    fn drop(&mut self) {
+        self.set
+            .0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&self.key);
+    }
+}
+
+impl InFlight {
+    fn hold(&self, k: &IdemKey) -> Result<Hold<'_>> {
+        let key = (k.scope.clone(), k.key.clone());
+        if !self
+            .0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(key.clone())
+        {
+            return Err(Error::new(
+                ErrorCode::IdempotencyInFlight,
+                "a request with this idempotency key is still running; retry once it ends",
+            )
+            .with_field("Idempotency-Key"));
+        }
+        Ok(Hold { set: self, key })
+    }
+}
+
+fn mismatch() -> Error {
+    Error::new(
+        ErrorCode::IdempotencyMismatch,
+        "this idempotency key was used for another request (method, path or body differ)",
+    )
+    .with_field("Idempotency-Key")
+}
+
+/// The kept answer for `k`, as the request it came with sees it.
+fn replay(k: &IdemKey, kept: (String, Answer)) -> Result<Keyed> {
+    let (fingerprint, answer) = kept;
+    if fingerprint != k.fingerprint {
+        return Err(mismatch());
+    }
+    Ok(Keyed {
+        answer,
+        replayed: true,
+    })
+}
+
+impl Core {
+    fn now_ms(&self) -> i64 {
+        self.settings
+            .clock
+            .now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as i64)
+    }
+
+    /// Runs `work` (which answers as the front door will) once for `key`: in the transaction
+    /// that claims the key and keeps the answer, or not at all when an answer is kept.
+    pub async fn transact_keyed(
+        &self,
+        key: IdemKey,
+        mut work: impl FnMut(&mut Ctx<'_>) -> Result<Answer> + Send + 'static,
+    ) -> Result<Keyed> {
+        let _hold = self.in_flight.hold(&key)?;
+        let now = self.now_ms();
+        // Most repeats are answered from a snapshot, without the writer.
+        let (scope, name) = (key.scope.clone(), key.key.clone());
+        if let Some(kept) = self
+            .read(move |ctx| ctx.tx.kept_answer(&scope, &name, now))
+            .await?
+        {
+            return replay(&key, kept);
+        }
+        let expires = now + self.settings.idempotency_ttl.as_millis() as i64;
+        let keyed = self
+            .transact(move |ctx| {
+                if !ctx.tx.claim_key(&key, expires, now)? {
+                    let kept = ctx
+                        .tx
+                        .kept_answer(&key.scope, &key.key, now)?
+                        .ok_or_else(|| {
+                            Error::internal("a claimed idempotency key has no answer")
+                        })?;
+                    return replay(&key, kept);
+                }
+                let answer = work(ctx)?;
+                ctx.tx.keep_answer(&key, &answer)?;
+                Ok(Keyed {
+                    answer,
+                    replayed: false,
+                })
+            })
+            .await;
+        // Committed, not yet answered: where a crash leaves work done and its answer kept.
+        crate::background::failpoint("idempotency.after_commit");
+        keyed
+    }
+
+    /// Drops expired keys (a background sweep).
+    pub async fn purge_idempotency_keys(&self) -> Result<u64> {
+        let now = self.now_ms();
+        self.transact(move |ctx| ctx.tx.purge_keys(now)).await
+    }
+}
