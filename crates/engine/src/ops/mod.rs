@@ -13,6 +13,7 @@ mod select;
 pub use body::{Body, ListBody, RecordBody};
 pub use bulk::{run_bulk, run_one, too_many, BulkFeed, BulkItem, BulkMsg, BulkPlan};
 pub use exec::{parse_body, run};
+pub(crate) use principals::{check_password, check_user_name};
 pub use records::explain_unique;
 pub use select::resolve_filter;
 

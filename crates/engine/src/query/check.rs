@@ -262,6 +262,7 @@ mod tests {
             anonymous_role: None,
             secret: String::new(),
             anonymous_token: String::new(),
+            signup_token: String::new(),
             created_at: Timestamp::now(),
             updated_at: Timestamp::now(),
             objects,
