@@ -22,6 +22,7 @@ use base64::Engine as _;
 use serde::de::DeserializeSeed;
 use serde_json::{json, Map, Value as Json};
 use sluice_engine::auth::Principal;
+use sluice_engine::model::Catalog;
 use sluice_engine::ops::{Body, Op, Output, Target};
 use sluice_engine::{Engine, Error, ErrorCode, Result, Session};
 use std::collections::HashMap;
@@ -122,7 +123,7 @@ pub(crate) struct Backand;
 impl Vendor for Backand {
     type Kind = Kind;
 
-    fn decode(app: &str, call: Call, max: usize) -> Result<(Op, Kind)> {
+    fn decode(app: &str, call: Call, max: usize, _catalog: &Catalog) -> Result<(Op, Kind)> {
         decode(app, &call.method, &call.path, &call.params, call.data, max)
     }
 
