@@ -278,7 +278,7 @@ async fn copy_work(from: &Core, to: &Core, apps: &[Arc<App>]) -> Result<Vec<Coun
             jobs += 1;
         }
         for batch in from
-            .read(move |ctx| ctx.tx.list_batches(id, usize::MAX))
+            .read(move |ctx| ctx.tx.list_batches(id, 0, usize::MAX))
             .await?
         {
             if !batch.is_final() {
@@ -298,7 +298,7 @@ async fn copy_work(from: &Core, to: &Core, apps: &[Arc<App>]) -> Result<Vec<Coun
             .await?
             .len() as u64;
         target_batches += to
-            .read(move |ctx| ctx.tx.list_batches(id, usize::MAX))
+            .read(move |ctx| ctx.tx.list_batches(id, 0, usize::MAX))
             .await?
             .len() as u64;
     }

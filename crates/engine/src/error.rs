@@ -115,6 +115,9 @@ pub struct Error {
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+/// The message of `Error::token_expired`.
+const TOKEN_EXPIRED: &str = "the token has expired";
+
 impl Error {
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
         Self {
@@ -153,6 +156,15 @@ impl Error {
 
     pub fn unauthorized() -> Self {
         Self::new(ErrorCode::Unauthorized, "missing or invalid credentials")
+    }
+
+    /// A token that was valid and has expired: some clients refresh on exactly this.
+    pub fn token_expired() -> Self {
+        Self::new(ErrorCode::Unauthorized, TOKEN_EXPIRED)
+    }
+
+    pub fn is_token_expired(&self) -> bool {
+        self.code == ErrorCode::Unauthorized && self.message == TOKEN_EXPIRED
     }
 
     /// A file-system failure: a full disk is the caller's to know (`insufficient_storage`: retry

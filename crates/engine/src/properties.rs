@@ -37,6 +37,7 @@ fn app() -> App {
         anonymous_role: None,
         secret: String::new(),
         anonymous_token: String::new(),
+        signup_token: String::new(),
         created_at: Timestamp::now(),
         updated_at: Timestamp::now(),
         objects,

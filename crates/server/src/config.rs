@@ -48,6 +48,10 @@ pub struct Config {
     /// Origins allowed by CORS: `*` (any, for development) or a comma-separated list.
     #[arg(long, env = "SLUICE_CORS_ORIGINS", default_value = defaults::CORS_ORIGINS)]
     pub cors_origins: String,
+    /// The app dialect calls act in when neither the URL nor the token names one (a Sugar client
+    /// configured with a bare base URL logs in at `/rest/{version}/oauth2/token`).
+    #[arg(long, env = "SLUICE_DEFAULT_APP")]
+    pub default_app: Option<String>,
     /// Records (input rows) one bulk-write job may hold.
     #[arg(long, env = "SLUICE_MAX_JOB_RECORDS", default_value_t = d::MAX_JOB_RECORDS)]
     pub max_job_records: u64,
@@ -162,6 +166,7 @@ impl Config {
             max_page_size: d::MAX_PAGE_SIZE,
             access_token_ttl: d::ACCESS_TOKEN_TTL_SECS,
             cors_origins: defaults::CORS_ORIGINS.into(),
+            default_app: None,
             max_job_records: d::MAX_JOB_RECORDS,
             job_workers: d::JOB_WORKERS,
             job_chunk_rows: d::JOB_CHUNK_ROWS,

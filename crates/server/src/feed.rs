@@ -48,6 +48,11 @@ impl<L> Feed<L> {
         Ok(())
     }
 
+    /// Decoding stops for `reason` (the request's own error, rather than the JSON's).
+    pub fn stop_with(&mut self, reason: Error) {
+        self.stop = Some(reason);
+    }
+
     /// The request is atomic: the writer can stop at the first failure.
     pub fn atomic(&mut self) {
         let _ = self.flush();

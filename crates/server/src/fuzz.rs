@@ -14,6 +14,7 @@ use crate::native::route::{parse, NativeRequest};
 use crate::url;
 use serde::de::DeserializeSeed;
 use serde_json::Value as Json;
+use sluice_engine::model::Catalog;
 use std::marker::PhantomData;
 
 /// The page size the decoders are given.
@@ -67,7 +68,7 @@ pub fn backand(data: &[u8]) {
     };
     for cmd in cmds {
         if let Ok(call) = command_call(cmd) {
-            let _ = Backand::decode("app", call, MAX_PAGE);
+            let _ = Backand::decode("app", call, MAX_PAGE, &Catalog::default());
         }
     }
 }
@@ -77,13 +78,13 @@ pub fn sugar(data: &[u8]) {
     if let Ok(body) = serde_json::from_slice::<Json>(data) {
         for req in body["requests"].as_array().into_iter().flatten() {
             if let Ok(call) = request_call(req) {
-                let _ = Sugar::decode("app", call, MAX_PAGE);
+                let _ = Sugar::decode("app", call, MAX_PAGE, &Catalog::default());
             }
         }
     }
     let text = String::from_utf8_lossy(data);
     if let Ok(params) = params_of(Some(&text), None) {
-        let _ = sugar_list(&params, MAX_PAGE);
+        let _ = sugar_list(&params, MAX_PAGE, true);
     }
 }
 

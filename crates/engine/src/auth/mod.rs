@@ -1,10 +1,12 @@
 //! Authentication and authorization: principals and what they may do, token and password
 //! hashing, login throttling, and the service that resolves credentials and logs users in.
 
+mod accounts;
 mod secrets;
 mod service;
 mod throttle;
 
+pub use accounts::{SignUp, SIGNUP_ROLE};
 pub use secrets::{generate_token, hash_password, hash_token, verify_password};
 pub use service::{resolve_in, Auth, Session};
 pub use throttle::LoginThrottle;

@@ -31,7 +31,7 @@ pub struct Session {
 }
 
 pub struct Auth {
-    core: Arc<Core>,
+    pub(super) core: Arc<Core>,
     throttle: LoginThrottle,
     cache: Mutex<HashMap<String, (TokenRow, Instant)>>,
     /// Bumped whenever the cache is cleared, so a lookup that raced a revocation is not cached.
@@ -197,7 +197,27 @@ impl Auth {
         self.issue(app, user).await
     }
 
-    async fn issue(&self, app: String, user: UserRow) -> Result<Session> {
+    /// Revokes a login's token (an access or a refresh token), as signing out does; API keys and
+    /// admin tokens are left alone. Says whether a token was revoked.
+    pub async fn revoke(&self, token: &str) -> Result<bool> {
+        let hash = hash_token(token);
+        let revoked = self
+            .core
+            .transact(move |ctx| match ctx.tx.find_token(&hash)? {
+                Some(TokenRow {
+                    kind: TokenKind::Access | TokenKind::Refresh,
+                    app_id: Some(app_id),
+                    id,
+                    ..
+                }) => ctx.tx.delete_token(app_id, &id),
+                _ => Ok(false),
+            })
+            .await?;
+        self.clear_cache();
+        Ok(revoked)
+    }
+
+    pub(super) async fn issue(&self, app: String, user: UserRow) -> Result<Session> {
         let token = generate_token(TokenKind::Access)?;
         let refresh_token = generate_token(TokenKind::Refresh)?;
         let s = &self.core.settings;
@@ -255,8 +275,11 @@ pub fn resolve_in(ctx: &mut Ctx<'_>, token: &str) -> Result<Principal> {
 
 /// What a stored token grants at `now` (unix seconds).
 fn principal_of(row: &TokenRow, now: i64) -> Result<Principal> {
-    if row.kind == TokenKind::Refresh || row.expires_at.is_some_and(|e| e < now) {
+    if row.kind == TokenKind::Refresh {
         return Err(Error::unauthorized());
+    }
+    if row.expires_at.is_some_and(|e| e < now) {
+        return Err(Error::token_expired());
     }
     match (row.kind, row.app_id) {
         (TokenKind::Admin, _) => Ok(Principal::Admin {

@@ -212,7 +212,24 @@ impl Batches {
     pub async fn list(&self, who: &Principal, app: &str, limit: usize) -> Result<Vec<Batch>> {
         let app = self.core.app(who, app, Need::Read)?;
         self.core
-            .read(move |ctx| ctx.tx.list_batches(app.id, limit))
+            .read(move |ctx| ctx.tx.list_batches(app.id, 0, limit))
+            .await
+    }
+
+    /// One page of an app's batches, newest first, and how many it has in all.
+    pub async fn page(
+        &self,
+        who: &Principal,
+        app: &str,
+        offset: u64,
+        limit: usize,
+    ) -> Result<(Vec<Batch>, u64)> {
+        let app = self.core.app(who, app, Need::Read)?;
+        self.core
+            .read(move |ctx| {
+                let total = ctx.tx.count_batches(app.id)?;
+                Ok((ctx.tx.list_batches(app.id, offset, limit)?, total))
+            })
             .await
     }
 

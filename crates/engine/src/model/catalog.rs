@@ -211,6 +211,10 @@ pub struct App {
     /// A token clients may send to act with the anonymous role; shown to owners.
     #[serde(default)]
     pub anonymous_token: String,
+    /// A token that lets clients sign new users up (with the sign-up role); shown to owners.
+    /// Apps made before it existed have none (empty), so nobody can sign up there.
+    #[serde(default)]
+    pub signup_token: String,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
     #[serde(skip)]
@@ -247,6 +251,7 @@ impl App {
         if with_secret {
             v["secret"] = json!(self.secret);
             v["anonymous_token"] = json!(self.anonymous_token);
+            v["signup_token"] = json!(self.signup_token);
         }
         v
     }

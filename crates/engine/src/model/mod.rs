@@ -28,8 +28,8 @@ pub use lease::{abandoned, takeable, Lease};
 pub use lifecycle::{cancel, Phase, Tracked};
 pub use names::{Name, SYSTEM_FIELDS};
 pub use query::{
-    CheckedQuery, QueryResult, QueryView, Relation, SqlSyntax, ViewColumn, ALLOWED_FUNCTIONS,
-    PG_FUNCTIONS, PG_TABLE_FUNCTIONS, TABLE_FUNCTIONS,
+    CheckedQuery, QueryResult, QueryView, Relation, SqlSyntax, ViewColumn, Window,
+    ALLOWED_FUNCTIONS, PG_FUNCTIONS, PG_TABLE_FUNCTIONS, TABLE_FUNCTIONS,
 };
 pub use record::{Record, RecordId, Stamp, Timestamp, WriteMode, Writes};
 pub use selection::{

@@ -45,15 +45,26 @@ pub struct Relation {
     pub object: Arc<Object>,
 }
 
+/// How much of a query's answer to keep, applied by the store around the checked statement: an
+/// order by one of its result columns, and a page.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Window {
+    /// A result column, and whether descending.
+    pub order_by: Option<(String, bool)>,
+    /// `(offset, limit)`.
+    pub page: Option<(u64, u64)>,
+}
+
 /// A checked read-only query: the statement, the objects it reads (as placeholders the store
-/// replaces with its tables, seen through `view`), and its CTE names (which a store may also see
-/// as reads: a recursive CTE reads itself).
+/// replaces with its tables, seen through `view`), its CTE names (which a store may also see as
+/// reads: a recursive CTE reads itself), and the window of its answer to keep.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CheckedQuery {
     pub statement: Statement,
     pub relations: Vec<Relation>,
     pub view: Option<QueryView>,
     pub ctes: Vec<String>,
+    pub window: Window,
 }
 
 impl CheckedQuery {

@@ -92,6 +92,9 @@ pub enum Cond {
     In(Column, Vec<Value>, bool),
     IsNull(Column, bool),
     Between(Column, Value, Value),
+    /// Free text: the value appears, ignoring case, in at least one of these columns (none: no
+    /// record matches).
+    Search(Vec<Column>, Value),
 }
 
 impl Cond {
@@ -108,6 +111,7 @@ impl Cond {
             Cond::In(_, vs, _) => (1, vs.len()),
             Cond::IsNull(..) => (1, 0),
             Cond::Between(..) => (1, 2),
+            Cond::Search(..) => (1, 1),
         }
     }
 

@@ -103,6 +103,7 @@ pub fn create_app(ctx: &mut Ctx<'_>, who: &Principal, body: Json) -> Result<Outp
         anonymous_role: spec.anonymous_role,
         secret: secret()?,
         anonymous_token: Uuid::new_v4().to_string(),
+        signup_token: Uuid::new_v4().to_string(),
         created_at: ctx.now.clone(),
         updated_at: ctx.now.clone(),
         objects: BTreeMap::new(),

@@ -8,11 +8,14 @@ mod exec;
 mod fields;
 mod principals;
 mod records;
+mod select;
 
 pub use body::{Body, ListBody, RecordBody};
 pub use bulk::{run_bulk, run_one, too_many, BulkFeed, BulkItem, BulkMsg, BulkPlan};
 pub use exec::{parse_body, run};
-pub use records::{explain_unique, resolve_filter};
+pub(crate) use principals::{check_password, check_user_name};
+pub use records::explain_unique;
+pub use select::resolve_filter;
 
 use crate::error::Result;
 use crate::model::{Catalog, Object, WriteMode, Writes};
@@ -67,10 +70,13 @@ pub enum Filter {
     },
 }
 
-/// A list request: filter, sort (`(field, descending)`), page size and position.
+/// A list request: filter, free-text search, sort (`(field, descending)`), page size and position.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ListSpec {
     pub filter: Vec<Filter>,
+    /// Free text that must appear, ignoring case, in at least one of the object's text fields
+    /// (AND-ed with `filter`); blank means no search.
+    pub search: Option<String>,
     pub sort: Vec<(String, bool)>,
     pub limit: Option<usize>,
     pub cursor: Option<String>,

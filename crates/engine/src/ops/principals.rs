@@ -22,7 +22,7 @@ struct TokenSpec {
 }
 
 /// User names are free text (often e-mail addresses), but bounded and printable.
-fn check_user_name(name: &str) -> Result<()> {
+pub(crate) fn check_user_name(name: &str) -> Result<()> {
     if name.trim().is_empty() || name.len() > MAX_USER_NAME || name.chars().any(char::is_control) {
         return Err(Error::validation(
             "user",
@@ -99,7 +99,7 @@ struct UserPatch {
     last_name: Option<String>,
 }
 
-fn check_password(p: &str) -> Result<()> {
+pub(crate) fn check_password(p: &str) -> Result<()> {
     if p.chars().count() < MIN_PASSWORD_LEN {
         return Err(Error::validation(
             "password",

@@ -3,7 +3,7 @@
 //! with its table.
 
 use crate::error::{Error, ErrorCode, Result};
-use crate::model::{App, CheckedQuery, QueryView, Relation, SqlSyntax};
+use crate::model::{App, CheckedQuery, QueryView, Relation, SqlSyntax, Window};
 use sqlparser::ast::{
     Expr, Ident, ObjectName, ObjectNamePart, Query, Select, SetExpr, Statement, TableAlias,
     TableFactor, Visit, VisitMut, Visitor, VisitorMut,
@@ -73,6 +73,7 @@ pub fn prepare(
         relations: checker.relations,
         view,
         ctes: ctes.names.into_iter().collect(),
+        window: Window::default(),
     })
 }
 
@@ -211,7 +212,13 @@ impl VisitorMut for Checker<'_> {
         if self.scopes.iter().any(|s| s.contains(&lower)) {
             return ControlFlow::Continue(());
         }
-        let Some(obj) = self.app.object_by_name_or_label(&ident.value).cloned() else {
+        // An object is named by its name or label, or by its id (as clients that know objects
+        // by id address them).
+        let found = self
+            .app
+            .object_by_name_or_label(&ident.value)
+            .or_else(|| self.app.object_by_id(&ident.value));
+        let Some(obj) = found.cloned() else {
             return self.stop(refused(format!(
                 "{} is not an object of this app",
                 ident.value
@@ -262,6 +269,7 @@ mod tests {
             anonymous_role: None,
             secret: String::new(),
             anonymous_token: String::new(),
+            signup_token: String::new(),
             created_at: Timestamp::now(),
             updated_at: Timestamp::now(),
             objects,
@@ -299,6 +307,15 @@ mod tests {
         assert_eq!(p.relations.len(), 2);
         assert_eq!(p.ctes, vec!["x".to_owned()]);
         assert!(check(&a, "SELECT * FROM __sluice_rel_0").is_err());
+    }
+
+    #[test]
+    fn objects_are_found_by_id() {
+        let a = app();
+        let id = a.objects["deals"].id.to_string();
+        let p = check(&a, &format!("SELECT n FROM \"{id}\" ORDER BY n")).unwrap();
+        assert_eq!(p.relations[0].object.name.as_str(), "deals");
+        assert!(check(&a, "SELECT n FROM \"00000000-0000-0000-0000-000000000000\"").is_err());
     }
 
     #[test]

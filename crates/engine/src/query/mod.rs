@@ -9,7 +9,7 @@ pub use check::prepare;
 use crate::auth::{Need, Principal};
 use crate::core::Core;
 use crate::error::Result;
-use crate::model::{App, CheckedQuery, QueryResult, QueryView};
+use crate::model::{App, CheckedQuery, QueryResult, QueryView, Window};
 use serde_json::Value as Json;
 use std::sync::Arc;
 
@@ -43,8 +43,23 @@ impl Queries {
         params: Vec<Json>,
         view: Option<QueryView>,
     ) -> Result<QueryResult> {
+        self.run_window(who, app, sql, params, view, Window::default())
+            .await
+    }
+
+    /// Like `run`, keeping only `window` of the answer (an order by one of its columns, a page).
+    pub async fn run_window(
+        &self,
+        who: &Principal,
+        app: &str,
+        sql: &str,
+        params: Vec<Json>,
+        view: Option<QueryView>,
+        window: Window,
+    ) -> Result<QueryResult> {
         let app = self.core.app(who, app, Need::Read)?;
-        let checked = self.check(&app, sql, view)?;
+        let mut checked = self.check(&app, sql, view)?;
+        checked.window = window;
         let _turn = self.core.expensive_turn().await?;
         let limits = self.core.settings.query.clone();
         self.core

@@ -187,8 +187,10 @@ pub trait BatchTx {
     fn put_batch(&mut self, batch: &Batch) -> Result<()>;
     /// The batch; in a write transaction, locked until it ends.
     fn get_batch(&mut self, id: &str) -> Result<Option<Batch>>;
-    /// An app's batches, newest first.
-    fn list_batches(&mut self, app_id: Uuid, limit: usize) -> Result<Vec<Batch>>;
+    /// An app's batches, newest first: `limit` of them after skipping `offset`.
+    fn list_batches(&mut self, app_id: Uuid, offset: u64, limit: usize) -> Result<Vec<Batch>>;
+    /// How many batches an app has.
+    fn count_batches(&mut self, app_id: Uuid) -> Result<u64>;
     fn batches_by_status(&mut self, status: BatchStatus) -> Result<Vec<Batch>>;
     fn put_batch_ids(&mut self, batch: &str, ids: &[Selected]) -> Result<()>;
     /// The selection from `from` (a seq) on, at most `limit` entries.

@@ -1,12 +1,13 @@
 //! Object names → tables: the checked query's placeholders become this store's record tables, or
 //! subqueries over them when the query sees objects through a view. On PostgreSQL an object shows
 //! its id as text (as SQLite keeps it, so ids compare with text fields that hold them), and every
-//! subquery in FROM gets a name (PostgreSQL 15 requires one). The SQL sent is parsed back and must
-//! render the same, so what runs is what was checked.
+//! subquery in FROM gets a name (PostgreSQL 15 requires one). A window (an order, a page) wraps the
+//! query as a subquery. The SQL sent is parsed back and must render the same, so what runs is what
+//! was checked.
 
 use super::sql::{quote, Flavor};
 use crate::error::{Error, Result};
-use crate::model::{CheckedQuery, Object, QueryView, ViewColumn};
+use crate::model::{CheckedQuery, Object, QueryView, ViewColumn, Window};
 use sqlparser::ast::{
     ObjectNamePart, SetExpr, Statement, TableAlias, TableFactor, VisitMut, VisitorMut,
 };
@@ -36,7 +37,7 @@ pub fn rewrite(q: &CheckedQuery, flavor: Flavor) -> Result<Rewritten> {
     let mut tables: Vec<String> = q.relations.iter().map(|r| r.object.table()).collect();
     tables.sort();
     tables.dedup();
-    let sql = stmt.to_string();
+    let sql = windowed(stmt.to_string(), &q.window);
     let reparsed = match flavor {
         Flavor::Sqlite => Parser::parse_sql(&SQLiteDialect {}, &sql),
         Flavor::Postgres => Parser::parse_sql(&PostgreSqlDialect {}, &sql),
@@ -50,6 +51,22 @@ pub fn rewrite(q: &CheckedQuery, flavor: Flavor) -> Result<Rewritten> {
         .with_field("sql"));
     }
     Ok(Rewritten { sql, tables })
+}
+
+/// The query's rows, ordered by one of its result columns and paged, when its window says so.
+fn windowed(sql: String, w: &Window) -> String {
+    if *w == Window::default() {
+        return sql;
+    }
+    let mut out = format!("SELECT * FROM ({sql}) AS page_of_rows");
+    if let Some((column, desc)) = &w.order_by {
+        let dir = if *desc { "DESC" } else { "ASC" };
+        out.push_str(&format!(" ORDER BY {} {dir}", quote(column)));
+    }
+    if let Some((offset, limit)) = w.page {
+        out.push_str(&format!(" LIMIT {limit} OFFSET {offset}"));
+    }
+    out
 }
 
 struct Replacer<'a> {
@@ -170,5 +187,31 @@ impl VisitorMut for Replacer<'_> {
         }
         *t = factor;
         ControlFlow::Continue(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_window_wraps_the_query() {
+        let w = Window {
+            order_by: Some(("site \"a\"".into(), true)),
+            page: Some((20, 10)),
+        };
+        let sql = windowed("SELECT site FROM t".into(), &w);
+        assert_eq!(
+            sql,
+            "SELECT * FROM (SELECT site FROM t) AS page_of_rows ORDER BY \"site \"\"a\"\"\" DESC LIMIT 10 OFFSET 20"
+        );
+        for dialect in [
+            Box::new(SQLiteDialect {}) as Box<dyn sqlparser::dialect::Dialect>,
+            Box::new(PostgreSqlDialect {}),
+        ] {
+            let back = Parser::parse_sql(dialect.as_ref(), &sql).unwrap();
+            assert_eq!(back[0].to_string(), sql);
+        }
+        assert_eq!(windowed("SELECT 1".into(), &Window::default()), "SELECT 1");
     }
 }

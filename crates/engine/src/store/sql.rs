@@ -138,6 +138,17 @@ impl<'a> Where<'a> {
                 self.sql.push(')');
             }
             Cond::Cmp(col, op, v) => self.cmp(*col, *op, v),
+            Cond::Search(cols, _) if cols.is_empty() => self.truth(false),
+            Cond::Search(cols, v) => {
+                self.sql.push('(');
+                for (i, col) in cols.iter().enumerate() {
+                    if i > 0 {
+                        self.sql.push_str(" OR ");
+                    }
+                    self.cmp(*col, CmpOp::Contains, v);
+                }
+                self.sql.push(')');
+            }
             Cond::In(col, vs, negate) => {
                 let col = column_sql(self.obj, *col);
                 if vs.is_empty() {

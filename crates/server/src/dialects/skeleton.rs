@@ -29,9 +29,22 @@ pub trait Vendor: 'static {
     /// How a call's result is rendered (a list, a record, a deletion…).
     type Kind: Send + 'static;
 
-    fn decode(app: &str, call: Call, max_page: usize) -> Result<(Op, Self::Kind)>;
+    /// `catalog` is a snapshot to read objects from (their fields shape what a vendor keeps of a
+    /// body and shows of a record); the op is checked again when it runs.
+    fn decode(
+        app: &str,
+        call: Call,
+        max_page: usize,
+        catalog: &Catalog,
+    ) -> Result<(Op, Self::Kind)>;
     fn encode(kind: Self::Kind, out: Output) -> Json;
     fn error(e: &Error) -> (StatusCode, Json);
+
+    /// The error of a call decoded as `kind` (a vendor may name the record or module in it).
+    fn error_in(kind: &Self::Kind, e: &Error) -> (StatusCode, Json) {
+        let _ = kind;
+        Self::error(e)
+    }
 }
 
 pub fn reply((status, body): (StatusCode, Json)) -> Response {
@@ -42,7 +55,7 @@ pub fn reply((status, body): (StatusCode, Json)) -> Response {
 pub fn answer<V: Vendor>(kind: V::Kind, result: Result<Output>) -> (StatusCode, Json) {
     match result {
         Ok(out) => (StatusCode::OK, V::encode(kind, out)),
-        Err(e) => V::error(&e),
+        Err(e) => V::error_in(&kind, &e),
     }
 }
 
@@ -54,7 +67,7 @@ pub async fn single<V: Vendor>(
     call: Call,
 ) -> (StatusCode, Json) {
     let max = state.engine.settings().max_page_size;
-    match V::decode(app, call, max) {
+    match V::decode(app, call, max, &state.engine.catalog()) {
         Ok((op, kind)) => answer::<V>(kind, state.engine.run(who, op).await),
         Err(e) => V::error(&e),
     }
@@ -72,7 +85,7 @@ pub fn plan<V: Vendor>(
 ) -> (Option<V::Kind>, BulkItem) {
     let max = state.engine.settings().max_page_size;
     let planned = caller.and_then(|(who, app)| {
-        let (op, kind) = V::decode(&app, call?, max)?;
+        let (op, kind) = V::decode(&app, call?, max, catalog)?;
         Ok((who, precheck(catalog, op), kind))
     });
     match planned {

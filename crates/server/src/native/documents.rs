@@ -85,8 +85,15 @@ pub fn query_json(r: &QueryResult) -> Json {
 
 /// The answer as CSV text (header row, then values; null as an empty cell).
 pub fn query_csv(r: &QueryResult) -> String {
+    query_csv_with(r, true)
+}
+
+/// A query's rows as CSV, with or without the header line.
+pub fn query_csv_with(r: &QueryResult, header: bool) -> String {
     let mut w = csv::Writer::from_writer(Vec::new());
-    let _ = w.write_record(&r.columns);
+    if header {
+        let _ = w.write_record(&r.columns);
+    }
     for row in &r.rows {
         let _ = w.write_record(row.iter().map(|v| match v {
             Json::Null => String::new(),

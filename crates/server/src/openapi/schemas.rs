@@ -89,6 +89,8 @@ pub struct App {
     pub label: String,
     pub anonymous_role: Option<Role>,
     pub anonymous_token: Option<String>,
+    /// Lets clients sign new users up (Backand's `SignUpToken`; shown to owners only).
+    pub signup_token: Option<String>,
     /// The key callbacks are signed with (shown to owners only).
     pub secret: Option<String>,
     /// The app's numeric alias (19 digits), for clients that hold an organisation id as an

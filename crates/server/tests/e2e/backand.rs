@@ -1,5 +1,6 @@
-//! The Backand dialect: objects API, `/1/bulk` with per-command credentials and apps, `/token`
-//! sign-in, error shape and CORS.
+//! The Backand dialect: objects API with `__metadata`, `search` and refused parameters, `/1/bulk`
+//! with per-command credentials and apps, credentials in the query string, `/token` sign-in,
+//! sign-up and sign-out, error shape and CORS.
 
 use crate::common::{spawn_app, TestApp, ADMIN};
 use serde_json::{json, Value};
@@ -113,6 +114,7 @@ async fn sign_in_then_objects_api() {
     )
     .await;
     assert_eq!((s, one["name"].as_str()), (200, Some("Poe")));
+    assert_eq!(one["__metadata"]["id"].as_str(), Some(id.as_str()));
     let (s, upd) = send(
         &app,
         "PUT",
@@ -181,7 +183,7 @@ async fn sign_in_then_objects_api() {
     .await;
     assert_eq!(b["totalRows"], 1);
 
-    let (s, _) = send(
+    let (s, gone) = send(
         &app,
         "DELETE",
         &format!("/1/objects/authors/{id}"),
@@ -189,7 +191,7 @@ async fn sign_in_then_objects_api() {
         None,
     )
     .await;
-    assert_eq!(s, 200);
+    assert_eq!((s, gone), (200, json!({"__metadata": {"id": id}})));
     let (s, err) = send(
         &app,
         "GET",
@@ -444,4 +446,338 @@ async fn browser_preflight_gets_cors_headers() {
         .await
         .unwrap();
     assert_eq!(resp.headers()["access-control-allow-origin"], "*");
+}
+
+#[tokio::test]
+async fn records_carry_metadata_unless_excluded() {
+    let app = spawn_app().await;
+    setup(&app).await;
+    let fields = json!([
+        {"name": "title", "type": "text", "unique": true},
+        {"name": "score", "type": "number"},
+        {"name": "published", "type": "datetime"},
+        {"name": "day", "type": "date"}
+    ]);
+    app.create_object("news", "items", fields).await;
+    let token = sign_in(&app, "ann@news.io").await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (s, item) = send(
+        &app,
+        "POST",
+        "/1/objects/items?returnObject=true",
+        &token,
+        Some(json!({"title": "Test 1", "score": 1.5, "published": "2017-03-08T23:13:10Z", "day": "2017-03-09"})),
+    )
+    .await;
+    assert_eq!(s, 200, "{item}");
+    let id = item["id"].as_str().unwrap().to_owned();
+    let meta = &item["__metadata"];
+    assert_eq!(meta["id"].as_str(), Some(id.as_str()));
+    assert_eq!(
+        meta["fields"]["title"],
+        json!({"type": "string", "unique": true})
+    );
+    assert_eq!(meta["fields"]["score"], json!({"type": "float"}));
+    assert_eq!(meta["fields"]["published"], json!({"type": "datetime"}));
+    assert_eq!(meta["descriptives"], json!({}));
+    assert_eq!(meta["dates"]["published"], "2017-03-08 23:13:10Z");
+    assert_eq!(meta["dates"]["day"], "2017-03-09 00:00:00Z");
+
+    let (_, one) = send(&app, "GET", &format!("/1/objects/items/{id}"), &token, None).await;
+    assert_eq!(one["__metadata"]["fields"]["title"]["unique"], true);
+    let (_, bare) = send(
+        &app,
+        "GET",
+        &format!("/1/objects/items/{id}?exclude=metadata"),
+        &token,
+        None,
+    )
+    .await;
+    assert!(
+        bare.get("__metadata").is_none() && bare["title"] == "Test 1",
+        "{bare}"
+    );
+    let (_, page) = send(&app, "GET", "/1/objects/items", &token, None).await;
+    assert_eq!(page["totalRows"], 1);
+    assert_eq!(
+        page["data"][0]["__metadata"]["id"].as_str(),
+        Some(id.as_str())
+    );
+    let (_, page) = send(
+        &app,
+        "GET",
+        "/1/objects/items?exclude=metadata,totalRows",
+        &token,
+        None,
+    )
+    .await;
+    assert_eq!(page.get("totalRows"), None, "{page}");
+    assert!(page["data"][0].get("__metadata").is_none());
+    let (_, page) = send(
+        &app,
+        "GET",
+        "/1/objects/items?exclude=totalRows",
+        &token,
+        None,
+    )
+    .await;
+    assert!(page.get("totalRows").is_none() && page["data"][0]["__metadata"].is_object());
+
+    // A bulk delete answers as the single call does.
+    let commands = json!([{"method": "DELETE", "url": format!("/1/objects/items/{id}")}]);
+    let (_, b) = send(&app, "POST", "/1/bulk", &token, Some(commands)).await;
+    assert_eq!(b[0]["data"], json!({"__metadata": {"id": id}}), "{b}");
+}
+
+#[tokio::test]
+async fn search_finds_text_and_relation_parameters_are_refused() {
+    let app = spawn_app().await;
+    setup(&app).await;
+    let token = sign_in(&app, "ann@news.io").await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for (title, views) in [("Poetry today", 5), ("The POET", 50), ("Prose", 7)] {
+        send(
+            &app,
+            "POST",
+            "/1/objects/articles",
+            &token,
+            Some(json!({"title": title, "views": views})),
+        )
+        .await;
+    }
+    let (s, b) = send(&app, "GET", "/1/objects/articles?search=poet", &token, None).await;
+    assert_eq!((s, b["totalRows"].as_u64()), (200, Some(2)), "{b}");
+    let filter = urlencode(r#"[{"fieldName":"views","operator":"lessThan","value":10}]"#);
+    let (_, b) = send(
+        &app,
+        "GET",
+        &format!("/1/objects/articles?search=POET&filter={filter}"),
+        &token,
+        None,
+    )
+    .await;
+    assert_eq!(b["totalRows"], 1);
+    assert_eq!(b["data"][0]["title"], "Poetry today");
+    let (_, b) = send(
+        &app,
+        "GET",
+        "/1/objects/articles?search=nothing",
+        &token,
+        None,
+    )
+    .await;
+    assert_eq!(b["totalRows"], 0);
+
+    for param in ["deep=true", "relatedObjects=true", "level=2"] {
+        let (s, e) = send(
+            &app,
+            "GET",
+            &format!("/1/objects/articles?{param}"),
+            &token,
+            None,
+        )
+        .await;
+        let name = param.split('=').next().unwrap();
+        assert_eq!(s, 400, "{param}: {e}");
+        assert!(e["Message"].as_str().unwrap().contains(name), "{e}");
+    }
+    let (_, b) = send(&app, "GET", "/1/objects/articles?deep=false", &token, None).await;
+    assert_eq!(b["totalRows"], 3);
+    let commands =
+        json!([{"method": "GET", "url": "/1/objects/articles", "parameters": {"deep": true}}]);
+    let (_, b) = send(&app, "POST", "/1/bulk", &token, Some(commands)).await;
+    assert_eq!(b[0]["status"], 400, "{b}");
+}
+
+#[tokio::test]
+async fn credentials_in_the_query_string() {
+    let app = spawn_app().await;
+    setup(&app).await;
+    app.admin(
+        "POST",
+        "/v1/apps",
+        Some(json!({"name": "blog", "anonymous_role": "reader"})),
+    )
+    .await;
+    app.create_object("blog", "posts", json!([{"name": "t", "type": "text"}]))
+        .await;
+    let (_, blog) = app.admin("GET", "/v1/apps/blog", None).await;
+    let anon = blog["anonymous_token"].as_str().unwrap().to_owned();
+    let key = app.token("news", "bot", "writer").await;
+
+    let (s, b) = app
+        .send(
+            "GET",
+            &format!("/1/objects/posts?AnonymousToken={anon}"),
+            &[],
+            None,
+        )
+        .await;
+    assert_eq!((s.as_u16(), b["totalRows"].as_u64()), (200, Some(0)), "{b}");
+    // Backand's docs: `?authorization=basic <master key>:<user key>` (the `+` is a space).
+    let (s, b) = app
+        .send(
+            "POST",
+            &format!("/1/objects/articles?authorization=basic+master:{key}"),
+            &[],
+            Some(json!({"title": "raw"})),
+        )
+        .await;
+    assert_eq!(s.as_u16(), 200, "{b}");
+    let encoded = urlencode(&b64(&format!("master:{key}")));
+    let (s, b) = app
+        .send(
+            "GET",
+            &format!("/1/objects/articles?authorization=Basic%20{encoded}"),
+            &[],
+            None,
+        )
+        .await;
+    assert_eq!(
+        (s.as_u16(), b["data"][0]["created_by"].as_str()),
+        (200, Some("bot")),
+        "{b}"
+    );
+    let (s, e) = app
+        .send(
+            "GET",
+            "/1/objects/articles?authorization=basic+master:wrong",
+            &[],
+            None,
+        )
+        .await;
+    assert_eq!(
+        (s.as_u16(), e["Message"].as_str()),
+        (401, Some("invalid or expired token"))
+    );
+
+    // Inside a bulk request, a command's URL may carry them too.
+    let ann = sign_in(&app, "ann@news.io").await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let commands = json!([
+        {"method": "POST", "url": format!("https://api.backand.com/1/objects/articles?authorization=basic%20:{key}"), "data": {"title": "by bot"}},
+        {"method": "GET", "url": format!("/1/objects/posts?AnonymousToken={anon}")},
+        {"method": "POST", "url": "/1/objects/articles", "data": {"title": "by ann"}}
+    ]);
+    let (s, b) = send(&app, "POST", "/1/bulk", &ann, Some(commands)).await;
+    assert_eq!(s, 200);
+    let statuses: Vec<u64> = b
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["status"].as_u64().unwrap())
+        .collect();
+    assert_eq!(statuses, [200, 200, 200], "{b}");
+    assert!(b[0]["data"]["__metadata"]["id"].is_string());
+    let (_, list) = send(
+        &app,
+        "GET",
+        "/1/objects/articles?sort=%5B%7B%22fieldName%22%3A%22title%22%7D%5D",
+        &ann,
+        None,
+    )
+    .await;
+    let by: Vec<&str> = list["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["created_by"].as_str().unwrap())
+        .collect();
+    assert_eq!(by, ["ann@news.io", "bot", "bot"], "{list}");
+}
+
+#[tokio::test]
+async fn sign_up_then_sign_in_and_sign_out() {
+    let app = spawn_app().await;
+    setup(&app).await;
+    let (_, news) = app.admin("GET", "/v1/apps/news", None).await;
+    let signup_token = news["signup_token"].as_str().unwrap().to_owned();
+    // What the SDK's `signup(firstName, lastName, email, password, confirmPassword, parameters)` sends.
+    let body = json!({"firstName": "Matt", "lastName": "Test", "email": "matt@news.io", "password": "secret-pass", "confirmPassword": "secret-pass", "parameters": {}});
+    let (s, b) = app
+        .send(
+            "POST",
+            "/1/user/signup",
+            &[("SignUpToken", &signup_token)],
+            Some(body.clone()),
+        )
+        .await;
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(
+        (b["username"].as_str(), b["currentStatus"].as_u64()),
+        (Some("matt@news.io"), Some(1))
+    );
+    assert_eq!(b["message"], "The user is ready to sign in");
+    assert_eq!(b["listOfPossibleStatus"].as_array().map(Vec::len), Some(3));
+    assert!(b["token"].is_string());
+    // The SDK then signs in with the answer's username (runSigninAfterSignup).
+    let resp = app
+        .client
+        .post(app.url("/token"))
+        .form(&[
+            ("username", "matt@news.io"),
+            ("password", "secret-pass"),
+            ("appName", "news"),
+            ("grant_type", "password"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let session: Value = resp.json().await.unwrap();
+    assert_eq!(
+        (session["role"].as_str(), session["firstName"].as_str()),
+        (Some("reader"), Some("Matt"))
+    );
+    let token = session["access_token"].as_str().unwrap().to_owned();
+
+    let (s, e) = app
+        .send(
+            "POST",
+            "/1/user/signup",
+            &[("SignUpToken", &signup_token)],
+            Some(body.clone()),
+        )
+        .await;
+    assert_eq!(
+        (s.as_u16(), e["code"].as_str()),
+        (409, Some("conflict")),
+        "{e}"
+    );
+    let mut mismatch = body.clone();
+    mismatch["email"] = json!("other@news.io");
+    mismatch["confirmPassword"] = json!("something-else");
+    let (s, e) = app
+        .send(
+            "POST",
+            "/1/user/signup",
+            &[("SignUpToken", &signup_token)],
+            Some(mismatch),
+        )
+        .await;
+    assert_eq!(s.as_u16(), 400, "{e}");
+    let (s, e) = app
+        .send(
+            "POST",
+            "/1/user/signup",
+            &[("SignUpToken", "wrong")],
+            Some(body),
+        )
+        .await;
+    assert_eq!(
+        (s.as_u16(), e["code"].as_str()),
+        (401, Some("unauthorized"))
+    );
+
+    // Sign-out revokes the token.
+    let (s, b) = send(&app, "GET", "/1/user/signout", &token, None).await;
+    assert_eq!((s, b), (200, json!({})));
+    let (s, _) = send(&app, "GET", "/1/objects/articles", &token, None).await;
+    assert_eq!(s, 401);
 }

@@ -81,28 +81,28 @@ async fn dialects_meet_the_same_limits() {
     )
     .await;
     assert_eq!(
-        (s, b["error"].as_str()),
-        (413, Some("limit_exceeded")),
+        (s, b["error"].as_str(), b["sluice_code"].as_str()),
+        (413, Some("request_too_large"), Some("limit_exceeded")),
         "{b}"
     );
     let lists: Vec<Value> = (0..33)
         .map(|_| json!({"age": {"$not_in": (0..1000).collect::<Vec<_>>()}}))
         .collect();
     let (s, b) = sugar(
-        "/rest/v11/contacts/count".into(),
+        "/rest/v11/contacts/filter/count".into(),
         Some(json!({"filter": lists})),
     )
     .await;
     assert_eq!(
-        (s, b["error"].as_str()),
-        (413, Some("limit_exceeded")),
+        (s, b["error"].as_str(), b["sluice_code"].as_str()),
+        (413, Some("request_too_large"), Some("limit_exceeded")),
         "{b}"
     );
     let order = vec!["age:desc"; 2500].join(",");
     let (s, b) = sugar(format!("/rest/v11/contacts?order_by={order}"), None).await;
     assert_eq!(
-        (s, b["error"].as_str()),
-        (413, Some("limit_exceeded")),
+        (s, b["error"].as_str(), b["sluice_code"].as_str()),
+        (413, Some("request_too_large"), Some("limit_exceeded")),
         "{b}"
     );
     // Backand's bulk: the oversized command fails alone.

@@ -151,14 +151,23 @@ impl BatchTx for PgTx<'_> {
         Ok(docs_where(self, "_batches", &format!("id = $1{lock}"), &[&id])?.pop())
     }
 
-    fn list_batches(&mut self, app_id: Uuid, limit: usize) -> Result<Vec<Batch>> {
+    fn list_batches(&mut self, app_id: Uuid, offset: u64, limit: usize) -> Result<Vec<Batch>> {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let offset = i64::try_from(offset).unwrap_or(i64::MAX);
         docs_where(
             self,
             "_batches",
-            "app_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2",
-            &[&app_id, &limit],
+            "app_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2 OFFSET $3",
+            &[&app_id, &limit, &offset],
         )
+    }
+
+    fn count_batches(&mut self, app_id: Uuid) -> Result<u64> {
+        let row = self.query_opt(
+            "SELECT count(*) FROM _batches WHERE app_id = $1",
+            &[&app_id],
+        )?;
+        Ok(row.map_or(0, |r| r.try_get::<_, i64>(0).unwrap_or(0).max(0) as u64))
     }
 
     fn batches_by_status(&mut self, status: BatchStatus) -> Result<Vec<Batch>> {

@@ -174,3 +174,22 @@ fn postgres_orders_nulls_as_sqlite_does() {
         "{s}"
     );
 }
+
+#[test]
+fn a_search_matches_any_text_column_ignoring_case() {
+    let name = Column::Field(0);
+    let cond = Cond::Search(vec![name, Column::CreatedBy], Value::Text("a_b".into()));
+    let (sqlite, n) = sql(&cond);
+    assert_eq!(n, 2);
+    assert!(
+        sqlite.starts_with(" WHERE (\"name\" LIKE '%'||replace(")
+            && sqlite.contains(" OR created_by LIKE "),
+        "{sqlite}"
+    );
+    let (pg, _) = sql_in(Flavor::Postgres, &cond);
+    assert!(pg.contains("\"name\" ILIKE") && pg.contains("$2"), "{pg}");
+    assert_eq!(
+        sql(&Cond::Search(vec![], Value::Text("x".into()))),
+        (" WHERE 0".to_owned(), 0)
+    );
+}

@@ -33,14 +33,27 @@ impl BatchTx for SqliteTx<'_> {
         Ok(docs_where(self.conn, "_batches", "id = ?1", &[&id])?.pop())
     }
 
-    fn list_batches(&mut self, app_id: Uuid, limit: usize) -> Result<Vec<Batch>> {
-        let (app, limit) = (app_id.to_string(), limit as i64);
+    fn list_batches(&mut self, app_id: Uuid, offset: u64, limit: usize) -> Result<Vec<Batch>> {
+        let app = app_id.to_string();
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let offset = i64::try_from(offset).unwrap_or(i64::MAX);
         docs_where(
             self.conn,
             "_batches",
-            "app_id = ?1 ORDER BY created_at DESC, id DESC LIMIT ?2",
-            &[&app, &limit],
+            "app_id = ?1 ORDER BY created_at DESC, id DESC LIMIT ?2 OFFSET ?3",
+            &[&app, &limit, &offset],
         )
+    }
+
+    fn count_batches(&mut self, app_id: Uuid) -> Result<u64> {
+        self.conn
+            .query_row(
+                "SELECT count(*) FROM _batches WHERE app_id = ?1",
+                [app_id.to_string()],
+                |r| r.get::<_, i64>(0),
+            )
+            .map(|n| n.max(0) as u64)
+            .map_err(map_err)
     }
 
     fn batches_by_status(&mut self, status: BatchStatus) -> Result<Vec<Batch>> {

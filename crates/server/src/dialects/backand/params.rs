@@ -1,4 +1,5 @@
-//! Backand's request parameters: paging, `sort` and `filter` (JSON, or JSON strings) and flags.
+//! Backand's request parameters: paging, `sort` and `filter` (JSON, or JSON strings), `search`,
+//! `exclude`, flags, and the ones sluice refuses.
 
 use super::super::text;
 use serde_json::{Map, Value as Json};
@@ -46,6 +47,33 @@ fn operator(op: &str) -> Option<FilterOp> {
     })
 }
 
+/// Parameters Backand documents that need relations, which sluice objects do not have: `deep`
+/// (related objects and collections), `relatedObjects` (a map of them beside the list) and
+/// `level` (how deep). Refused when given rather than answered without what they ask for.
+const UNSUPPORTED: [&str; 3] = ["deep", "relatedObjects", "level"];
+
+pub fn refuse_unsupported(params: &Map<String, Json>) -> Result<()> {
+    let given = |v: &Json| !matches!(text(v).trim(), "" | "false" | "0");
+    match UNSUPPORTED
+        .iter()
+        .find(|n| params.get(**n).is_some_and(given))
+    {
+        Some(name) => Err(Error::invalid(format!(
+            "the parameter {name} is not supported by this server (objects have no relations)"
+        ))
+        .with_field(*name)),
+        None => Ok(()),
+    }
+}
+
+/// `exclude`: `metadata`, `totalRows`, or both comma-separated (the SDK's `exclude.options`);
+/// whether each part stays.
+pub fn included(params: &Map<String, Json>) -> (bool, bool) {
+    let ex = params.get("exclude").map(text).unwrap_or_default();
+    let has = |what: &str| ex.split(',').any(|p| p.trim().eq_ignore_ascii_case(what));
+    (!has("metadata"), !has("totalRows"))
+}
+
 pub fn list_spec(params: &Map<String, Json>, max: usize) -> Result<ListSpec> {
     let number = |name: &str, default: usize| -> Result<usize> {
         params.get(name).map_or(Ok(default), |v| {
@@ -60,6 +88,8 @@ pub fn list_spec(params: &Map<String, Json>, max: usize) -> Result<ListSpec> {
         limit: Some(size),
         offset: Some(((page - 1) * size) as u64),
         count: true,
+        // "search – Free text filter search" (Backand REST API description).
+        search: params.get("search").map(text),
         ..Default::default()
     };
     if let Some(sort) = json_param(params, "sort")? {

@@ -1,19 +1,22 @@
-//! SugarCRM: the REST API under `/rest/{version}/` (and `/apps/{app}/rest/{version}/`): login,
-//! module list/filter/count/CRUD and `/bulk`, translated onto the engine (docs/DIALECTS.md,
-//! "SugarCRM").
+//! SugarCRM: the REST API under `/rest/{version}/` (and `/apps/{app}/rest/{version}/`): login and
+//! logout, `me`, `ping`, module list/filter/count/CRUD and `/bulk`, translated onto the engine
+//! (docs/DIALECTS.md, "SugarCRM").
 
+mod account;
+mod bulk;
+mod decode;
+mod errors;
 mod login;
 pub(crate) mod params;
 mod records;
 
-use self::params::{fields_of, list_spec, params_of};
-use self::records::{input, record};
+#[cfg(any(test, feature = "fuzzing"))]
+pub(crate) use self::bulk::request_call;
+use self::errors::{list_error, need_login, record_error};
+use self::records::record;
+use super::app_for;
 use super::skeleton::{self, reply, Call, Vendor};
-use super::{caller, text};
-use crate::error::status_of;
 use crate::extract::{json_body, read_bytes};
-use crate::feed::Keyed;
-use crate::url;
 use crate::State;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
@@ -22,12 +25,12 @@ use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::Response;
 use axum::routing::any;
 use axum::Router;
-use serde::de::DeserializeSeed;
-use serde_json::{json, Map, Value as Json};
-use sluice_engine::ops::{Body, Op, Output, Target};
-use sluice_engine::{Error, ErrorCode, Result};
+use serde_json::{json, Value as Json};
+use sluice_engine::auth::Principal;
+use sluice_engine::model::Catalog;
+use sluice_engine::ops::{Body, Op, Output};
+use sluice_engine::{Error, Result};
 use std::collections::HashMap;
-use std::marker::PhantomData;
 
 pub fn router() -> Router<State> {
     Router::new()
@@ -46,9 +49,7 @@ fn check_version(v: &str) -> Result<()> {
     if ok {
         Ok(())
     } else {
-        Err(Error::not_found(format!(
-            "{v:?} is not a Sugar API version"
-        )))
+        Err(errors::no_method(&format!("/{v}")))
     }
 }
 
@@ -57,6 +58,8 @@ fn check_version(v: &str) -> Result<()> {
 pub(crate) enum Kind {
     Record {
         module: String,
+        /// The record named in the path (none for a create).
+        id: Option<String>,
         fields: Option<Vec<String>>,
     },
     List {
@@ -64,8 +67,11 @@ pub(crate) enum Kind {
         fields: Option<Vec<String>>,
         offset: u64,
     },
-    Count,
+    Count {
+        module: String,
+    },
     Deleted {
+        module: String,
         id: String,
     },
 }
@@ -76,9 +82,8 @@ pub(crate) struct Sugar;
 impl Vendor for Sugar {
     type Kind = Kind;
 
-    fn decode(app: &str, call: Call, max: usize) -> Result<(Op, Kind)> {
-        let segs: Vec<&str> = call.path.split('/').filter(|s| !s.is_empty()).collect();
-        decode(app, &call.method, &segs, &call.params, call.data, max)
+    fn decode(app: &str, call: Call, max: usize, catalog: &Catalog) -> Result<(Op, Kind)> {
+        decode::decode(app, call, max, catalog)
     }
 
     fn encode(kind: Kind, out: Output) -> Json {
@@ -90,8 +95,8 @@ impl Vendor for Sugar {
             )
         };
         match (kind, out) {
-            (Kind::Record { module, fields }, Output::Ok(Body::Record(r)))
-            | (Kind::Record { module, fields }, Output::Created(Body::Record(r))) => {
+            (Kind::Record { module, fields, .. }, Output::Ok(Body::Record(r)))
+            | (Kind::Record { module, fields, .. }, Output::Created(Body::Record(r))) => {
                 as_record(r, &module, fields.as_deref())
             }
             (
@@ -113,107 +118,31 @@ impl Vendor for Sugar {
                     .collect();
                 json!({"next_offset": next, "records": records})
             }
-            (Kind::Count, Output::Ok(Body::List(l))) => json!({"record_count": l.total}),
-            (Kind::Deleted { id }, _) => json!({"id": id}),
+            (Kind::Count { .. }, Output::Ok(Body::List(l))) => json!({"record_count": l.total}),
+            (Kind::Deleted { id, .. }, _) => json!({"id": id}),
             (_, out) => out.into_json(),
         }
     }
 
-    /// Sugar's error body: `{"error": code, "error_message": text}` (the code is sluice's).
     fn error(e: &Error) -> (StatusCode, Json) {
-        (
-            status_of(e.code),
-            json!({"error": e.code.as_str(), "error_message": e.message}),
-        )
+        errors::error(e)
+    }
+
+    fn error_in(kind: &Kind, e: &Error) -> (StatusCode, Json) {
+        match kind {
+            Kind::Record {
+                module,
+                id: Some(id),
+                ..
+            }
+            | Kind::Deleted { module, id } => record_error(e, module, id),
+            Kind::List { module, .. } | Kind::Count { module } => list_error(e, module),
+            Kind::Record { .. } => errors::error(e),
+        }
     }
 }
 
-/// Decodes one Sugar request (below the version) into an op and how to render it.
-fn decode(
-    app: &str,
-    method: &str,
-    segs: &[&str],
-    params: &Map<String, Json>,
-    data: Option<Json>,
-    max: usize,
-) -> Result<(Op, Kind)> {
-    let mut data = data;
-    let mut body = || {
-        data.take()
-            .map(input)
-            .ok_or_else(|| Error::new(ErrorCode::InvalidJson, "this request needs data"))
-    };
-    let fields = fields_of(params);
-    let t = |m: &str| Target::new(app, m);
-    let rec = |m: &str| Kind::Record {
-        module: m.to_owned(),
-        fields: fields.clone(),
-    };
-    Ok(match (segs, method) {
-        ([m], "GET") | ([m, "filter"], "GET" | "POST") => {
-            let (spec, offset) = list_spec(params, max)?;
-            (
-                Op::ListRecords(t(m), spec),
-                Kind::List {
-                    module: m.to_string(),
-                    fields: fields.clone(),
-                    offset,
-                },
-            )
-        }
-        ([m, "count"], "GET" | "POST") => {
-            let (mut spec, _) = list_spec(params, max)?;
-            spec.count = true;
-            spec.limit = Some(1);
-            (Op::ListRecords(t(m), spec), Kind::Count)
-        }
-        ([m], "POST") => (Op::CreateRecord(t(m), body()?.into()), rec(m)),
-        ([m, id], "GET") => (Op::GetRecord(t(m), id.to_string()), rec(m)),
-        ([m, id], "PUT") => (
-            Op::UpdateRecord(t(m), id.to_string(), body()?.into()),
-            rec(m),
-        ),
-        ([m, id], "DELETE") => (
-            Op::DeleteRecord(t(m), id.to_string()),
-            Kind::Deleted { id: id.to_string() },
-        ),
-        (["bulk"] | ["oauth2", ..], _) => {
-            return Err(Error::invalid(
-                "this request cannot run inside a bulk request",
-            ))
-        }
-        ([_] | [_, _], _) => {
-            return Err(Error::new(
-                ErrorCode::MethodNotAllowed,
-                format!("{method} is not allowed here"),
-            ))
-        }
-        _ => {
-            return Err(Error::not_found(format!(
-                "no Sugar endpoint at /{}",
-                segs.join("/")
-            )))
-        }
-    })
-}
-
-/// A call below the version. Filter and count take their parameters from the body too; the
-/// bodies of writes are records.
-fn call_of(method: &str, path: &str, query: Option<&str>, data: Option<Json>) -> Result<Call> {
-    let writes = matches!(method, "POST" | "PUT")
-        && !matches!(
-            path.trim_end_matches('/').rsplit('/').next(),
-            Some("filter" | "count")
-        );
-    let params = params_of(query, data.as_ref().filter(|_| !writes))?;
-    Ok(Call {
-        method: method.to_owned(),
-        path: path.to_owned(),
-        params,
-        data,
-    })
-}
-
+/// The token a Sugar client sends: `OAuth-Token` (also `Authorization: Bearer`).
 fn token_of(get: &dyn Fn(&str) -> Option<String>) -> Result<Option<String>> {
     if let Some(t) = get("oauth-token") {
         return Ok(Some(t));
@@ -222,6 +151,32 @@ fn token_of(get: &dyn Fn(&str) -> Option<String>) -> Result<Option<String>> {
         Some(a) => crate::credentials::bearer_of(&a).map(|t| Some(t.to_owned())),
         None => Ok(None),
     }
+}
+
+/// Checks a call's token: every Sugar route but the login needs one
+/// (`RestService::authenticateUser` → `needLogin()`).
+async fn who_of(state: &State, token: Option<&str>) -> Result<Principal> {
+    let token = token.ok_or_else(need_login)?;
+    state.engine.auth().authenticate(Some(token)).await
+}
+
+/// The app a call acts in: the one the base URL names, else an app token's own app, else (for an
+/// admin token) the server's default app.
+fn app_of(state: &State, who: &Principal, named: Option<&str>) -> Result<String> {
+    let default = state.config.default_app.as_deref();
+    let named = named.or(default.filter(|_| who.app_id().is_none()));
+    app_for(&state.engine, who, named)
+}
+
+/// A call's principal and app.
+async fn caller(
+    state: &State,
+    token: Option<&str>,
+    named: Option<&str>,
+) -> Result<(Principal, String)> {
+    let who = who_of(state, token).await?;
+    let app = app_of(state, &who, named)?;
+    Ok((who, app))
 }
 
 async fn api(
@@ -237,124 +192,42 @@ async fn api(
         let rest = path.get("rest").map(String::as_str).unwrap_or_default();
         let segs: Vec<&str> = rest.split('/').filter(|s| !s.is_empty()).collect();
         let app = path.get("app").map(String::as_str);
-        if segs == ["bulk"] && method == Method::POST {
-            let get = |n: &str| {
-                headers
-                    .get(n)
-                    .and_then(|v| v.to_str().ok())
-                    .map(str::to_owned)
-            };
-            return Ok(bulk(&state, app, token_of(&get)?, read_bytes(body)?).await);
-        }
-        let data = json_body(body)?;
-        if segs == ["oauth2", "token"] && method == Method::POST {
-            return Ok(login::token(&state.engine, app, data).await);
-        }
         let get = |n: &str| {
             headers
                 .get(n)
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_owned)
         };
-        let (who, app) = caller(&state.engine, token_of(&get)?.as_deref(), app).await?;
-        let call = call_of(method.as_str(), rest, uri.query(), data)?;
+        let token = token_of(&get)?;
+        if segs == ["bulk"] && method == Method::POST {
+            return Ok(bulk::bulk(&state, app, token, read_bytes(body)?).await);
+        }
+        let data = json_body(body)?;
+        if segs == ["oauth2", "token"] && method == Method::POST {
+            let app = app.or(state.config.default_app.as_deref());
+            return Ok(login::token(&state.engine, app, data).await);
+        }
+        let who = who_of(&state, token.as_deref()).await?;
+        match (segs.as_slice(), method.as_str()) {
+            (["oauth2", "logout"], "POST") => {
+                let token = token.unwrap_or_default();
+                return account::logout(&state.engine, &token, data).await;
+            }
+            (["me"], "GET") => return account::me(&state.engine, &who).await,
+            // `PingApi`: needs a login, answers the JSON string "pong".
+            (["ping"], "GET") => return Ok(reply((StatusCode::OK, json!("pong")))),
+            // Other methods and sub-paths of these are no routes (inside `/bulk` they are refused).
+            (["bulk" | "oauth2" | "me" | "ping", ..], _) => {
+                return Err(errors::no_method(&format!("/{}", segs.join("/"))))
+            }
+            _ => {}
+        }
+        let app = app_of(&state, &who, app)?;
+        let call = decode::call_of(method.as_str(), rest, uri.query(), data)?;
         Ok(reply(
             skeleton::single::<Sugar>(&state, &who, &app, call).await,
         ))
     }
     .await;
     result.unwrap_or_else(|e| reply(Sugar::error(&e)))
-}
-
-/// A bulk request's `headers`: an object, or an array of `"Name: value"` strings.
-fn request_headers(v: Option<&Json>) -> HashMap<String, String> {
-    match v {
-        Some(Json::Object(m)) => m
-            .iter()
-            .map(|(k, v)| (k.to_ascii_lowercase(), text(v)))
-            .collect(),
-        Some(Json::Array(a)) => a
-            .iter()
-            .filter_map(|h| {
-                h.as_str()?
-                    .split_once(':')
-                    .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
-            })
-            .collect(),
-        _ => HashMap::new(),
-    }
-}
-
-/// One bulk request as a call: `url` starts with the version (also accepted with a leading
-/// `/rest`); `data` is a JSON-encoded string, or an object.
-pub(crate) fn request_call(req: &Json) -> Result<Call> {
-    let method = req["method"].as_str().unwrap_or("GET").to_ascii_uppercase();
-    let url_text = req["url"]
-        .as_str()
-        .ok_or_else(|| Error::invalid("each request needs a url"))?;
-    let (path, query) = url::split(url_text);
-    let mut segs: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
-    if segs.first() == Some(&"rest") {
-        segs.remove(0);
-    }
-    check_version(segs.first().copied().unwrap_or_default())?;
-    let data = match req.get("data") {
-        Some(Json::String(s)) if s.trim().is_empty() => None,
-        Some(Json::String(s)) => Some(
-            serde_json::from_str(s)
-                .map_err(|_| Error::new(ErrorCode::InvalidJson, "data is not a JSON string"))?,
-        ),
-        Some(Json::Null) | None => None,
-        Some(other) => Some(other.clone()),
-    };
-    call_of(&method, &segs[1..].join("/"), query, data)
-}
-
-/// `POST …/bulk`: requests run in order in one transaction; a failing one does not stop the rest.
-/// A request with its own credentials runs as that user.
-async fn bulk(
-    state: &State,
-    app: Option<&str>,
-    outer_token: Option<String>,
-    bytes: Bytes,
-) -> Response {
-    let outer = caller(&state.engine, outer_token.as_deref(), app).await;
-    let catalog = state.engine.catalog();
-    let (st, app) = (state.clone(), app.map(str::to_owned));
-    skeleton::bulk::<Sugar>(
-        state,
-        bytes,
-        "bulk request: the body must be {\"requests\": [...]}",
-        move |de, feed| {
-            let each = |req: Json| {
-                let headers = request_headers(req.get("headers"));
-                let (who, token) = match token_of(&|n: &str| headers.get(n).cloned()) {
-                    Ok(Some(token)) => (
-                        feed.rt
-                            .block_on(caller(&st.engine, Some(&token), app.as_deref())),
-                        Some(token),
-                    ),
-                    Ok(None) => (outer.clone(), outer_token.clone()),
-                    Err(e) => (Err(e), None),
-                };
-                let call = request_call(&req);
-                let (kind, item) = skeleton::plan::<Sugar>(&st, &catalog, who, token, call);
-                feed.push(kind, item)
-            };
-            // Other keys are ignored, as Sugar does.
-            let seen = Keyed {
-                key: "requests",
-                each,
-                on_key: |_: &str, _: Json| true,
-                _t: PhantomData,
-            }
-            .deserialize(de)?;
-            if !seen {
-                return Err(serde::de::Error::missing_field("requests"));
-            }
-            Ok(false)
-        },
-        |status, contents| json!({"contents": contents, "headers": [], "status": status.as_u16()}),
-    )
-    .await
 }

@@ -114,7 +114,13 @@ fn filters(def: &Json, depth: usize) -> Result<Vec<Filter>> {
         Json::Array(a) => a.as_slice(),
         Json::Object(_) => std::slice::from_ref(def),
         Json::Null => &[],
-        _ => return Err(Error::invalid("filter must be an array of conditions")),
+        // `FilterApi::filterListSetup`.
+        other => {
+            return Err(Error::invalid(format!(
+                "Unexpected filter type {}.",
+                php_type(other)
+            )))
+        }
     };
     let mut out = Vec::new();
     for item in items {
@@ -155,35 +161,143 @@ fn filters(def: &Json, depth: usize) -> Result<Vec<Filter>> {
     Ok(out)
 }
 
-pub fn fields_of(params: &Map<String, Json>) -> Option<Vec<String>> {
-    params.get("fields").map(|f| {
-        text(f)
-            .split(',')
-            .map(|s| s.trim().to_owned())
-            .filter(|s| !s.is_empty())
-            .collect()
-    })
+/// PHP's `gettype` of a decoded JSON value, as Sugar's messages name types.
+fn php_type(v: &Json) -> &'static str {
+    match v {
+        Json::Null => "NULL",
+        Json::Bool(_) => "boolean",
+        Json::Number(n) if n.is_i64() || n.is_u64() => "integer",
+        Json::Number(_) => "double",
+        Json::String(_) => "string",
+        Json::Array(_) | Json::Object(_) => "array",
+    }
 }
 
-pub fn list_spec(params: &Map<String, Json>, max: usize) -> Result<(ListSpec, u64)> {
-    let number = |name: &str| -> Result<Option<u64>> {
-        params.get(name).map_or(Ok(None), |v| {
-            text(v)
-                .trim()
-                .parse()
-                .map(Some)
-                .map_err(|_| Error::invalid(format!("{name} must be a whole number")))
-        })
+/// PHP's `empty()`: Sugar reads most flags and options this way, so `"0"`, `""`, `false`, `null`
+/// and empty arrays are "not given".
+pub fn php_empty(v: Option<&Json>) -> bool {
+    match v {
+        None | Some(Json::Null) => true,
+        Some(Json::Bool(b)) => !b,
+        Some(Json::Number(n)) => n.as_f64() == Some(0.0),
+        Some(Json::String(s)) => s.is_empty() || s == "0",
+        Some(Json::Array(a)) => a.is_empty(),
+        Some(Json::Object(m)) => m.is_empty(),
+    }
+}
+
+/// PHP's `(int)` cast of a parameter: the leading integer of a string, else 0.
+fn php_int(v: &Json) -> i64 {
+    match v {
+        Json::Number(n) => n
+            .as_i64()
+            .or_else(|| n.as_f64().map(|f| f as i64))
+            .unwrap_or(0),
+        Json::Bool(b) => i64::from(*b),
+        Json::String(s) => {
+            let t = s.trim_start();
+            let (sign, digits) = match t.strip_prefix('-') {
+                Some(rest) => (-1, rest),
+                None => (1, t.strip_prefix('+').unwrap_or(t)),
+            };
+            let end = digits
+                .find(|c: char| !c.is_ascii_digit())
+                .unwrap_or(digits.len());
+            digits[..end].parse::<i64>().map_or(0, |n| sign * n)
+        }
+        _ => 0,
+    }
+}
+
+/// Sugar list parameters sluice does not implement (favourites, ownership, view metadata, saved
+/// filters, null ordering, erased fields). Refused when given rather than silently ignored, since
+/// ignoring them would answer with records the client did not ask for.
+pub const UNSUPPORTED_LIST: [&str; 6] = [
+    "favorites",
+    "my_items",
+    "view",
+    "filter_id",
+    "nulls_last",
+    "erased_fields",
+];
+/// Of those, the ones Sugar's single-record endpoints read.
+pub const UNSUPPORTED_RECORD: [&str; 2] = ["view", "erased_fields"];
+
+/// Refuses any of `names` that is given (not PHP-empty).
+pub fn refuse_unsupported(params: &Map<String, Json>, names: &[&str]) -> Result<()> {
+    match names.iter().find(|n| !php_empty(params.get(**n))) {
+        Some(name) => Err(Error::invalid(format!(
+            "the parameter {name} is not supported by this server"
+        ))
+        .with_field(*name)),
+        None => Ok(()),
+    }
+}
+
+/// `fields`: a comma-separated string, or an array of names or of `{"name": …}` objects
+/// (`SugarApi::normalizeFields`); empty means all fields.
+pub fn fields_of(params: &Map<String, Json>) -> Result<Option<Vec<String>>> {
+    let Some(f) = params.get("fields").filter(|f| !php_empty(Some(f))) else {
+        return Ok(None);
     };
-    let limit = number("max_num")?
-        .map_or(DEFAULT_MAX_NUM, |n| n as usize)
-        .clamp(1, max);
-    let offset = number("offset")?.unwrap_or(0);
+    let names: Vec<String> = match f {
+        Json::String(s) => s.split(',').map(|s| s.trim().to_owned()).collect(),
+        Json::Array(_) | Json::Object(_) => {
+            let items: Vec<&Json> = match f {
+                Json::Array(a) => a.iter().collect(),
+                Json::Object(m) => m.values().collect(),
+                _ => Vec::new(),
+            };
+            items
+                .into_iter()
+                .filter_map(|item| match item {
+                    Json::Object(m) => m.get("name").map(text),
+                    other => Some(text(other)),
+                })
+                .collect()
+        }
+        other => {
+            return Err(Error::invalid(format!(
+                "Fields must be string or array, {} is given",
+                php_type(other)
+            ))
+            .with_field("fields"))
+        }
+    };
+    Ok(Some(names.into_iter().filter(|s| !s.is_empty()).collect()))
+}
+
+/// A list request. `search` says whether `q` (free text) applies here: lists and filters take
+/// it, counts do not (Sugar's count ignores it).
+pub fn list_spec(params: &Map<String, Json>, max: usize, search: bool) -> Result<(ListSpec, u64)> {
+    refuse_unsupported(params, &UNSUPPORTED_LIST)?;
+    // `max_num` and `offset` are read as PHP reads them: never an error; a negative `max_num`
+    // means "no limit" (here: the largest page).
+    let limit = match params.get("max_num") {
+        v if php_empty(v) => DEFAULT_MAX_NUM,
+        Some(v) => match php_int(v) {
+            n if n < 0 => max,
+            0 => DEFAULT_MAX_NUM,
+            n => usize::try_from(n).unwrap_or(max),
+        },
+        None => DEFAULT_MAX_NUM,
+    }
+    .clamp(1, max);
+    let offset = params.get("offset").map_or(0, php_int).max(0) as u64;
     let mut spec = ListSpec {
         limit: Some(limit),
         offset: Some(offset),
         ..Default::default()
     };
+    if search && !php_empty(params.get("q")) {
+        // `FilterApi::filterList`: a search takes no filter and no deleted records.
+        if !php_empty(params.get("filter")) || !php_empty(params.get("deleted")) {
+            return Err(
+                Error::invalid("q cannot be combined with filter or deleted").with_field("q"),
+            );
+        }
+        spec.search = params.get("q").map(text);
+    }
     if let Some(order) = params.get("order_by") {
         for part in text(order).split(',').filter(|p| !p.trim().is_empty()) {
             let (f, dir) = part.split_once(':').unwrap_or((part, "asc"));
@@ -197,7 +311,8 @@ pub fn list_spec(params: &Map<String, Json>, max: usize) -> Result<(ListSpec, u6
         // Sugar's default order: most recently modified first.
         spec.sort.push(("updated_at".into(), true));
     }
-    if let Some(f) = params.get("filter") {
+    // An empty string is no filter (`FilterApi`: "Empty filter definitions are supported").
+    if let Some(f) = params.get("filter").filter(|f| f.as_str() != Some("")) {
         // GET filters come bracketed (`filter[0][name]=x`) or as one JSON string.
         let parsed;
         let f = match f {

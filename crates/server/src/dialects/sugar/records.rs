@@ -1,8 +1,9 @@
 //! Sugar's records: sluice's system fields under Sugar's names and date format, `_module`, an
-//! optional field list; and record bodies without the keys Sugar adds on output.
+//! optional field list; and record bodies with only the object's writable fields.
 
 use super::super::rename_keys;
 use serde_json::{json, Value as Json};
+use sluice_engine::model::Object;
 
 /// Record keys Sugar adds on output; ignored when clients send them back.
 const READ_ONLY: [&str; 12] = [
@@ -54,10 +55,12 @@ pub fn record(mut v: Json, module: &str, fields: Option<&[String]>) -> Json {
     v
 }
 
-/// A record body without the keys Sugar adds on output.
-pub fn input(mut data: Json) -> Json {
+/// A record body as Sugar reads one (`SugarApi::populateFromApi` walks the module's field
+/// definitions): keys that are not fields of the object (`assigned_user_name`, `team_name`,
+/// `locked_fields`, …) and the read-only keys Sugar adds on output are ignored.
+pub fn input(mut data: Json, object: &Object) -> Json {
     if let Some(m) = data.as_object_mut() {
-        m.retain(|k, _| !READ_ONLY.contains(&k.as_str()));
+        m.retain(|k, _| !READ_ONLY.contains(&k.as_str()) && object.field(k).is_some());
     }
     data
 }
