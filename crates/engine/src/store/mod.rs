@@ -206,6 +206,15 @@ pub trait QueryTx {
         params: &[serde_json::Value],
         limits: &QueryLimits,
     ) -> Result<QueryResult>;
+    /// Runs a checked query, handing each row to `row` as it is read (nothing is held whole, and
+    /// `limits.max_rows` and `max_result_bytes` are the caller's to keep); its column names.
+    fn query_each(
+        &mut self,
+        q: &CheckedQuery,
+        params: &[serde_json::Value],
+        limits: &QueryLimits,
+        row: &mut dyn FnMut(Vec<serde_json::Value>) -> Result<()>,
+    ) -> Result<Vec<String>>;
     /// The query's column names, without running it.
     fn query_columns(&mut self, q: &CheckedQuery, limits: &QueryLimits) -> Result<Vec<String>>;
 }

@@ -134,17 +134,23 @@ fn type_name(ty: &Type) -> &'static str {
     }
 }
 
+/// Rows fetched from a query's portal at a time.
+const PORTAL_ROWS: i32 = 2000;
+
 fn too_big(what: String) -> Error {
     Error::new(ErrorCode::LimitExceeded, what).with_field("sql")
 }
 
-impl QueryTx for PgTx<'_> {
-    fn query(
+impl PgTx<'_> {
+    /// Runs a checked query as the query role, in a read-only transaction with the deadline,
+    /// handing each row to `sink` as it streams in; the column names and types.
+    fn stream(
         &mut self,
         q: &CheckedQuery,
         params: &[Json],
         limits: &QueryLimits,
-    ) -> Result<QueryResult> {
+        sink: &mut dyn FnMut(Vec<Json>) -> Result<()>,
+    ) -> Result<(Vec<String>, Vec<String>)> {
         let sql = rewrite(q, Flavor::Postgres)?.sql;
         let mut conn = self.shared.queries.get(self.shared.limits.read_wait)?;
         let mut tx = conn.client.transaction().map_err(|e| map_err(&e))?;
@@ -173,44 +179,83 @@ impl QueryTx for PgTx<'_> {
             .iter()
             .map(|c| type_name(c.type_()).to_owned())
             .collect();
-        let mut rows = Vec::new();
+        // A portal read in batches: however large the answer, only one batch is held at a time.
+        let refs: Vec<&(dyn postgres::types::ToSql + Sync)> = bound
+            .iter()
+            .map(|b| b as &(dyn postgres::types::ToSql + Sync))
+            .collect();
+        let portal = tx.bind(&stmt, &refs).map_err(|e| refused(&e))?;
+        loop {
+            let batch = tx
+                .query_portal(&portal, PORTAL_ROWS)
+                .map_err(|e| refused(&e))?;
+            if batch.is_empty() {
+                break;
+            }
+            for row in batch {
+                let mut out = Vec::with_capacity(columns.len());
+                for i in 0..columns.len() {
+                    out.push(
+                        row.try_get::<_, AnyJson>(i)
+                            .map_err(|e| {
+                                Error::new(ErrorCode::InvalidRequest, e.to_string())
+                                    .with_field("sql")
+                            })?
+                            .0,
+                    );
+                }
+                sink(out)?;
+            }
+        }
+        let _ = tx.rollback();
+        Ok((columns, types))
+    }
+}
+
+impl QueryTx for PgTx<'_> {
+    fn query(
+        &mut self,
+        q: &CheckedQuery,
+        params: &[Json],
+        limits: &QueryLimits,
+    ) -> Result<QueryResult> {
+        let mut rows: Vec<Vec<Json>> = Vec::new();
         let mut bytes = 0usize;
-        let mut it = tx.query_raw(&stmt, bound.iter()).map_err(|e| refused(&e))?;
-        while let Some(row) =
-            postgres::fallible_iterator::FallibleIterator::next(&mut it).map_err(|e| refused(&e))?
-        {
+        let (columns, types) = self.stream(q, params, limits, &mut |row| {
             if rows.len() == limits.max_rows {
                 return Err(too_big(format!(
                     "the query returns more than {} rows; narrow it or add a LIMIT",
                     limits.max_rows
                 )));
             }
-            let mut out = Vec::with_capacity(columns.len());
-            for i in 0..columns.len() {
-                let v = row
-                    .try_get::<_, AnyJson>(i)
-                    .map_err(|e| {
-                        Error::new(ErrorCode::InvalidRequest, e.to_string()).with_field("sql")
-                    })?
-                    .0;
-                bytes += 16 + v.as_str().map_or(0, str::len);
-                if bytes > limits.max_result_bytes {
-                    return Err(too_big(format!(
-                        "the answer is larger than {} bytes; narrow the query",
-                        limits.max_result_bytes
-                    )));
-                }
-                out.push(v);
+            bytes += row
+                .iter()
+                .map(|v| 16 + v.as_str().map_or(0, str::len))
+                .sum::<usize>();
+            if bytes > limits.max_result_bytes {
+                return Err(too_big(format!(
+                    "the answer is larger than {} bytes; narrow the query",
+                    limits.max_result_bytes
+                )));
             }
-            rows.push(out);
-        }
-        drop(it);
-        let _ = tx.rollback();
+            rows.push(row);
+            Ok(())
+        })?;
         Ok(QueryResult {
             columns,
             types,
             rows,
         })
+    }
+
+    fn query_each(
+        &mut self,
+        q: &CheckedQuery,
+        params: &[Json],
+        limits: &QueryLimits,
+        row: &mut dyn FnMut(Vec<Json>) -> Result<()>,
+    ) -> Result<Vec<String>> {
+        self.stream(q, params, limits, row).map(|(columns, _)| columns)
     }
 
     fn query_columns(&mut self, q: &CheckedQuery, _limits: &QueryLimits) -> Result<Vec<String>> {

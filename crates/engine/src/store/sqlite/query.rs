@@ -75,6 +75,18 @@ impl QueryTx for SqliteTx<'_> {
         })
     }
 
+    fn query_each(
+        &mut self,
+        q: &CheckedQuery,
+        params: &[Json],
+        limits: &QueryLimits,
+        row: &mut dyn FnMut(Vec<Json>) -> Result<()>,
+    ) -> Result<Vec<String>> {
+        guarded(self.conn, q, limits, |conn, sql| {
+            stream(conn, sql, params, row).map(|(columns, _)| columns)
+        })
+    }
+
     fn query_columns(&mut self, q: &CheckedQuery, limits: &QueryLimits) -> Result<Vec<String>> {
         guarded(self.conn, q, limits, |conn, sql| {
             let stmt = conn.prepare(sql).map_err(query_error)?;
@@ -227,12 +239,13 @@ fn query_error(e: rusqlite::Error) -> Error {
     }
 }
 
-fn execute(
+/// Runs `sql`, handing each row to `sink` as it is stepped; the column names and declared types.
+fn stream(
     conn: &Connection,
     sql: &str,
     params: &[Json],
-    limits: &QueryLimits,
-) -> Result<QueryResult> {
+    sink: &mut dyn FnMut(Vec<Json>) -> Result<()>,
+) -> Result<(Vec<String>, Vec<Option<String>>)> {
     let mut stmt = conn.prepare(sql).map_err(query_error)?;
     if !stmt.readonly() {
         return Err(Error::new(
@@ -248,12 +261,29 @@ fn execute(
         .map(|c| c.decl_type().map(str::to_owned))
         .collect();
     let values: Vec<SqlValue> = params.iter().map(param).collect();
-    let mut rows_out = Vec::new();
-    let mut bytes = 0usize;
     let mut rows = stmt
         .query(rusqlite::params_from_iter(values.iter()))
         .map_err(query_error)?;
     while let Some(row) = rows.next().map_err(query_error)? {
+        let mut out = Vec::with_capacity(columns.len());
+        for i in 0..columns.len() {
+            out.push(json_of(row.get_ref(i).map_err(query_error)?));
+        }
+        sink(out)?;
+    }
+    Ok((columns, decls))
+}
+
+/// Runs `sql` and collects its answer, within the row and byte caps.
+fn execute(
+    conn: &Connection,
+    sql: &str,
+    params: &[Json],
+    limits: &QueryLimits,
+) -> Result<QueryResult> {
+    let mut rows_out: Vec<Vec<Json>> = Vec::new();
+    let mut bytes = 0usize;
+    let (columns, decls) = stream(conn, sql, params, &mut |row| {
         if rows_out.len() == limits.max_rows {
             return Err(Error::new(
                 ErrorCode::LimitExceeded,
@@ -264,27 +294,23 @@ fn execute(
             )
             .with_field("sql"));
         }
-        let mut out = Vec::with_capacity(columns.len());
-        for i in 0..columns.len() {
-            let v = row.get_ref(i).map_err(query_error)?;
-            bytes += match v {
-                ValueRef::Text(t) | ValueRef::Blob(t) => t.len() + 16,
-                _ => 16,
-            };
-            if bytes > limits.max_result_bytes {
-                return Err(Error::new(
-                    ErrorCode::LimitExceeded,
-                    format!(
-                        "the answer is larger than {} bytes; narrow the query",
-                        limits.max_result_bytes
-                    ),
-                )
-                .with_field("sql"));
-            }
-            out.push(json_of(v));
+        bytes += row
+            .iter()
+            .map(|v| 16 + v.as_str().map_or(0, str::len))
+            .sum::<usize>();
+        if bytes > limits.max_result_bytes {
+            return Err(Error::new(
+                ErrorCode::LimitExceeded,
+                format!(
+                    "the answer is larger than {} bytes; narrow the query",
+                    limits.max_result_bytes
+                ),
+            )
+            .with_field("sql"));
         }
-        rows_out.push(out);
-    }
+        rows_out.push(row);
+        Ok(())
+    })?;
     let types = (0..columns.len())
         .map(|i| {
             let sample = rows_out
