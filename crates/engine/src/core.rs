@@ -138,6 +138,7 @@ pub struct Core {
     /// Jobs and batches running here, whose leases the heartbeat renews.
     pub held_jobs: Held,
     pub held_batches: Held,
+    pub held_exports: Held,
     /// Idempotency keys whose first request runs here now.
     pub in_flight: crate::idempotency::InFlight,
 }
@@ -156,6 +157,7 @@ impl Core {
             instance: uuid::Uuid::new_v4().to_string(),
             held_jobs: Held::default(),
             held_batches: Held::default(),
+            held_exports: Held::default(),
             in_flight: Default::default(),
         }
     }

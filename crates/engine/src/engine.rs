@@ -6,6 +6,7 @@ use crate::auth::{Auth, Principal};
 use crate::batches::Batches;
 use crate::core::Core;
 use crate::error::{Error, ErrorCode, Result};
+use crate::exports::Exports;
 use crate::jobs::Jobs;
 use crate::model::{Answer, Catalog, IdemKey, Keyed};
 use crate::ops::{self, BulkItem, BulkMsg, Op, Output};
@@ -22,7 +23,10 @@ pub struct Engine {
     auth: Auth,
     jobs: Jobs,
     batches: Batches,
+    exports: Exports,
     queries: Queries,
+    /// Where local caches live (the sweeper clears what outlived the retention period).
+    data_dir: std::path::PathBuf,
 }
 
 impl Engine {
@@ -32,21 +36,25 @@ impl Engine {
         std::fs::create_dir_all(data_dir).map_err(Error::internal)?;
         let store = store::open(database, data_dir, &settings.store)?;
         let core = Arc::new(Core::new(store, settings));
+        let jobs = Jobs::new(core.clone(), data_dir)?;
         Ok(Engine {
             aliases: Aliases::new(core.clone()),
             auth: Auth::new(core.clone()),
-            jobs: Jobs::new(core.clone(), data_dir)?,
+            exports: Exports::new(core.clone(), jobs.callbacks(), data_dir)?,
+            jobs,
             batches: Batches::new(core.clone()),
             queries: Queries::new(core.clone()),
+            data_dir: data_dir.to_owned(),
             core,
         })
     }
 
-    /// Starts the background work: jobs (after requeuing those a crash left running), pending
-    /// callbacks, and running batches.
+    /// Starts the background work: jobs and exports (after requeuing those a crash left
+    /// running), pending callbacks, running batches, and the sweeper.
     pub async fn start(&self) -> Result<()> {
-        crate::sweep::start(&self.core);
+        crate::sweep::start(&self.core, self.data_dir.join("cache"));
         self.jobs.start().await?;
+        self.exports.start().await?;
         self.batches.run_background().await
     }
 
@@ -90,6 +98,15 @@ impl Engine {
 
     pub fn batches(&self) -> &Batches {
         &self.batches
+    }
+
+    pub fn exports(&self) -> &Exports {
+        &self.exports
+    }
+
+    /// Deletes now what outlived the result retention (the sweeper does it every hour).
+    pub async fn sweep_results(&self) -> Result<crate::sweep::Swept> {
+        crate::sweep::expire_results(&self.core, &self.data_dir.join("cache")).await
     }
 
     pub fn queries(&self) -> &Queries {

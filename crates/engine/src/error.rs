@@ -33,12 +33,18 @@ pub enum ErrorCode {
     IdempotencyMismatch,
     /// The first request with this idempotency key is still running.
     IdempotencyInFlight,
+    /// The work has not produced its file yet.
+    NotReady,
+    /// The file was deleted after its retention period.
+    Expired,
+    /// A requested byte range lies outside the file.
+    RangeNotSatisfiable,
     Unavailable,
     Internal,
 }
 
 impl ErrorCode {
-    pub const ALL: [ErrorCode; 25] = [
+    pub const ALL: [ErrorCode; 28] = [
         Self::InvalidJson,
         Self::InvalidFile,
         Self::InvalidRequest,
@@ -62,6 +68,9 @@ impl ErrorCode {
         Self::InsufficientStorage,
         Self::IdempotencyMismatch,
         Self::IdempotencyInFlight,
+        Self::NotReady,
+        Self::Expired,
+        Self::RangeNotSatisfiable,
         Self::Unavailable,
         Self::Internal,
     ];
@@ -91,6 +100,9 @@ impl ErrorCode {
             Self::InsufficientStorage => "insufficient_storage",
             Self::IdempotencyMismatch => "idempotency_mismatch",
             Self::IdempotencyInFlight => "idempotency_in_flight",
+            Self::NotReady => "not_ready",
+            Self::Expired => "expired",
+            Self::RangeNotSatisfiable => "range_not_satisfiable",
             Self::Unavailable => "unavailable",
             Self::Internal => "internal",
         }

@@ -1,5 +1,5 @@
 //! sluice's engine: the data model, the store seam and its backends, operations and their
-//! executor, jobs, batches, queries and auth. It knows nothing of HTTP or of any vendor: front
+//! executor, jobs, exports, batches, queries and auth. It knows nothing of HTTP or of any vendor: front
 //! doors translate their wire formats into engine calls and back (see `docs/ARCHITECTURE.md`).
 
 pub mod aliases;
@@ -11,6 +11,7 @@ pub mod copy;
 pub mod core;
 mod engine;
 pub mod error;
+pub mod exports;
 mod idempotency;
 pub mod jobs;
 pub mod leases;
@@ -28,3 +29,4 @@ pub use auth::Session;
 pub use engine::Engine;
 pub use error::{Error, ErrorCode, Result};
 pub use settings::Settings;
+pub use sweep::Swept;

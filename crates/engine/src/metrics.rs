@@ -33,6 +33,14 @@ pub fn describe() {
         "Time the embedded store's WAL checkpoints took"
     );
     describe_counter!(
+        "sluice_exports_total",
+        "Exports that stopped running on this instance, by status"
+    );
+    describe_counter!(
+        "sluice_export_rows_total",
+        "Rows written by exports that completed on this instance"
+    );
+    describe_counter!(
         "sluice_callback_deliveries_total",
         "Callback delivery attempts, by outcome (delivered, retry, failed)"
     );
@@ -79,6 +87,13 @@ pub fn batch_records(success: u64, failed: u64) {
     }
     if failed > 0 {
         counter!("sluice_batch_records_total", "outcome" => "failed").increment(failed);
+    }
+}
+
+pub fn export_finished(status: &'static str, rows: u64) {
+    counter!("sluice_exports_total", "status" => status).increment(1);
+    if status == "completed" {
+        counter!("sluice_export_rows_total").increment(rows);
     }
 }
 

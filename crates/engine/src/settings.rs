@@ -53,6 +53,11 @@ pub mod defaults {
     pub const EXPENSIVE_WAIT_MS: u64 = 2_000;
     pub const LEASE_MS: u64 = 30_000;
     pub const IDEMPOTENCY_TTL_SECS: u64 = 24 * 3600;
+    pub const MAX_EXPORT_ROWS: u64 = 10_000_000;
+    pub const EXPORT_WORKERS: usize = 2;
+    pub const EXPORT_CHUNK_ROWS: usize = 5_000;
+    pub const EXPORT_TIMEOUT_SECS: u64 = 3600;
+    pub const RESULT_TTL_SECS: u64 = 7 * 24 * 3600;
 }
 
 /// Bounds the store keeps: how many snapshots are read at once, how long a read waits for its
@@ -209,8 +214,25 @@ pub struct Settings {
     pub lease: Duration,
     /// How long an idempotency key and its kept answer last.
     pub idempotency_ttl: Duration,
+    pub export: ExportLimits,
+    /// How long export files, job result files and uploads no job needs are kept after their work
+    /// finished; the sweeper deletes them after that.
+    pub result_ttl: Duration,
     /// The time source (tests move it forward instead of sleeping).
     pub clock: Clock,
+}
+
+/// Bounds of exports.
+#[derive(Debug, Clone)]
+pub struct ExportLimits {
+    /// Rows one export may write; past it, the export fails.
+    pub max_rows: u64,
+    /// Exports running at once on an instance; the others wait queued.
+    pub workers: usize,
+    /// Records an object export reads and appends per step (its resume granularity).
+    pub chunk_rows: usize,
+    /// How long a query export's query may run.
+    pub timeout: Duration,
 }
 
 impl Settings {
@@ -280,6 +302,13 @@ impl Default for Settings {
             expensive_wait: Duration::from_millis(EXPENSIVE_WAIT_MS),
             lease: Duration::from_millis(LEASE_MS),
             idempotency_ttl: Duration::from_secs(IDEMPOTENCY_TTL_SECS),
+            export: ExportLimits {
+                max_rows: MAX_EXPORT_ROWS,
+                workers: EXPORT_WORKERS,
+                chunk_rows: EXPORT_CHUNK_ROWS,
+                timeout: Duration::from_secs(EXPORT_TIMEOUT_SECS),
+            },
+            result_ttl: Duration::from_secs(RESULT_TTL_SECS),
             clock: Clock::default(),
         }
     }

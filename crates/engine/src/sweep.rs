@@ -1,24 +1,132 @@
-//! The sweeper: a background task that drops what has outlived its time — expired idempotency
-//! keys — once an hour, on every instance (each sweep is one transaction; instances may overlap).
+//! The sweeper: a background task that drops what has outlived its time, once an hour on every
+//! instance (each step is its own transaction; instances may overlap, and a second pass finds
+//! nothing left): expired idempotency keys, and past the result retention (`--result-ttl`) the
+//! files of finished exports, the result lines of finished jobs, the uploads no job with a kept
+//! result still reads, and local caches.
 
 use crate::core::Core;
+use crate::error::Result;
 use crate::leases::every;
+use crate::model::{Stored, Timestamp};
+use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 /// How often the sweeper runs.
 pub const SWEEP_EVERY: Duration = Duration::from_secs(3600);
 
-pub fn start(core: &Arc<Core>) {
+pub fn start(core: &Arc<Core>, cache: PathBuf) {
     let c = core.clone();
     every(core, SWEEP_EVERY, move || {
-        let c = c.clone();
+        let (c, cache) = (c.clone(), cache.clone());
         async move {
             match c.purge_idempotency_keys().await {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(keys = n, "dropped expired idempotency keys"),
                 Err(e) => tracing::warn!(error = %e, "could not drop expired idempotency keys"),
             }
+            match expire_results(&c, &cache).await {
+                Ok(Swept {
+                    exports: 0,
+                    jobs: 0,
+                    uploads: 0,
+                }) => {}
+                Ok(s) => tracing::info!(
+                    exports = s.exports,
+                    jobs = s.jobs,
+                    uploads = s.uploads,
+                    "deleted files past the result retention"
+                ),
+                Err(e) => tracing::warn!(error = %e, "could not delete expired result files"),
+            }
         }
     });
+}
+
+/// What one sweep deleted.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Swept {
+    pub exports: usize,
+    pub jobs: usize,
+    pub uploads: usize,
+}
+
+/// Deletes what finished more than the result retention ago. Each item is marked expired first
+/// and its file deleted after, so a crash in between leaves an unreachable file, never a kept
+/// record pointing at a missing one.
+pub async fn expire_results(core: &Core, cache: &std::path::Path) -> Result<Swept> {
+    let ttl = core.settings.result_ttl;
+    let cutoff = Timestamp::at(core.settings.clock.now() - ttl);
+    let c = cutoff.clone();
+    let (exports, jobs, uploads) = core
+        .transact(move |ctx| {
+            let old = |t: &Option<Timestamp>| t.as_ref().is_some_and(|t| *t < c);
+            let mut exports = Vec::new();
+            for mut e in ctx.tx.exports_to_expire(&c)? {
+                if old(&e.completed_at) {
+                    e.expired = true;
+                    ctx.tx.put_export(&e)?;
+                    exports.push((e.id, e.stored));
+                }
+            }
+            let mut jobs = Vec::new();
+            for mut j in ctx.tx.jobs_to_expire(&c)? {
+                if old(&j.completed_at) {
+                    j.result_expired = true;
+                    ctx.tx.put_job(&j)?;
+                    jobs.push(j.id);
+                }
+            }
+            let mut uploads = Vec::new();
+            for f in ctx.tx.files_before(&c)? {
+                if !ctx.tx.file_needed(&f.id)? {
+                    ctx.tx.delete_file_row(&f.id)?;
+                    uploads.push(f.id);
+                }
+            }
+            Ok((exports.clone(), jobs.clone(), uploads.clone()))
+        })
+        .await?;
+    let files = core.store.files();
+    let swept = Swept {
+        exports: exports.len(),
+        jobs: jobs.len(),
+        uploads: uploads.len(),
+    };
+    let cache = cache.to_owned();
+    tokio::task::spawn_blocking(move || -> Result<()> {
+        for (id, stored) in exports {
+            match stored {
+                Some(Stored::File(f)) => files.delete_input(&f)?,
+                _ => files.delete_result(&id)?,
+            }
+        }
+        for id in jobs {
+            files.delete_result(&id)?;
+        }
+        for id in uploads {
+            files.delete_input(&id)?;
+        }
+        clear_cache(&cache, SystemTime::now() - ttl);
+        Ok(())
+    })
+    .await
+    .map_err(crate::error::Error::internal)??;
+    Ok(swept)
+}
+
+/// Removes cached renderings (result ZIPs) last written before `before`.
+fn clear_cache(dir: &std::path::Path, before: SystemTime) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let stale = entry
+            .metadata()
+            .and_then(|m| m.modified())
+            .is_ok_and(|t| t < before);
+        if stale {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
 }

@@ -138,6 +138,19 @@ pub struct Config {
     /// How long an idempotency key and the answer kept with it last, in seconds.
     #[arg(long, env = "SLUICE_IDEMPOTENCY_TTL", default_value_t = d::IDEMPOTENCY_TTL_SECS)]
     pub idempotency_ttl: u64,
+    /// Rows one export may write; past it, the export fails.
+    #[arg(long, env = "SLUICE_MAX_EXPORT_ROWS", default_value_t = d::MAX_EXPORT_ROWS)]
+    pub max_export_rows: u64,
+    /// Exports running at once on this instance.
+    #[arg(long, env = "SLUICE_EXPORT_WORKERS", default_value_t = d::EXPORT_WORKERS)]
+    pub export_workers: usize,
+    /// Records an object export reads and appends per step (its resume granularity).
+    #[arg(long, env = "SLUICE_EXPORT_CHUNK_ROWS", default_value_t = d::EXPORT_CHUNK_ROWS)]
+    pub export_chunk_rows: usize,
+    /// How long export files, job results and uploads no job needs are kept once their work
+    /// finished, in seconds.
+    #[arg(long, env = "SLUICE_RESULT_TTL", default_value_t = d::RESULT_TTL_SECS)]
+    pub result_ttl: u64,
     /// Requests per second each credential may send (bursts of twice that); 0: no limit.
     #[arg(long, env = "SLUICE_RATE_LIMIT", default_value_t = defaults::RATE_LIMIT)]
     pub rate_limit: u32,
@@ -195,6 +208,10 @@ impl Config {
             shutdown_timeout: defaults::SHUTDOWN_TIMEOUT_SECS,
             lease_ms: d::LEASE_MS,
             idempotency_ttl: d::IDEMPOTENCY_TTL_SECS,
+            max_export_rows: d::MAX_EXPORT_ROWS,
+            export_workers: d::EXPORT_WORKERS,
+            export_chunk_rows: d::EXPORT_CHUNK_ROWS,
+            result_ttl: d::RESULT_TTL_SECS,
             rate_limit: defaults::RATE_LIMIT,
             log_format: crate::logs::LogFormat::Text,
             public_url: None,
@@ -248,6 +265,13 @@ impl Config {
             max_expensive: self.max_expensive,
             lease: Duration::from_millis(self.lease_ms.max(30)),
             idempotency_ttl: Duration::from_secs(self.idempotency_ttl),
+            export: sluice_engine::settings::ExportLimits {
+                max_rows: self.max_export_rows,
+                workers: self.export_workers,
+                chunk_rows: self.export_chunk_rows,
+                ..base.export.clone()
+            },
+            result_ttl: Duration::from_secs(self.result_ttl),
             clock: self.clock.clone(),
             ..base
         })

@@ -20,6 +20,9 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
             StatusCode::CONFLICT
         }
         ErrorCode::IdempotencyMismatch => StatusCode::UNPROCESSABLE_ENTITY,
+        ErrorCode::NotReady => StatusCode::CONFLICT,
+        ErrorCode::Expired => StatusCode::GONE,
+        ErrorCode::RangeNotSatisfiable => StatusCode::RANGE_NOT_SATISFIABLE,
         ErrorCode::NotFound => StatusCode::NOT_FOUND,
         ErrorCode::Unauthorized => StatusCode::UNAUTHORIZED,
         ErrorCode::Forbidden => StatusCode::FORBIDDEN,

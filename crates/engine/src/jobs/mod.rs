@@ -19,6 +19,7 @@ mod worker;
 
 pub use callback::Renderer;
 pub use inspect::{FailedRow, Preview, MAX_LOOK_ROWS};
+pub(crate) use plan::check_callback;
 pub use plan::{CallbackSpec, JobRequest, MappingSpec};
 pub use result::{ResultLayout, ResultRow};
 pub use service::Jobs;

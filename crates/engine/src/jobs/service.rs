@@ -51,6 +51,11 @@ impl Jobs {
         Ok(())
     }
 
+    /// The callback deliverer jobs share with exports.
+    pub(crate) fn callbacks(&self) -> Arc<Callbacks> {
+        self.callbacks.clone()
+    }
+
     /// Sets how callbacks of jobs tagged `tag` are rendered (`""`: every job without its own).
     pub fn set_callback_renderer(&self, tag: &str, r: Renderer) {
         self.callbacks.set_renderer(tag, r);
@@ -237,6 +242,12 @@ impl Jobs {
         layout: impl FnOnce(&Job) -> ResultLayout,
     ) -> Result<PathBuf> {
         let job = self.load(who, app, id, Need::Read).await?;
+        if job.result_expired {
+            return Err(Error::new(
+                ErrorCode::Expired,
+                "the job's result was deleted after the retention period",
+            ));
+        }
         let layout = layout(&job);
         let out = self
             .scratch

@@ -175,6 +175,9 @@ pub struct Job {
     /// gets a number too (in the result file).
     #[serde(default)]
     pub numbers: Option<JobNumbers>,
+    /// The result lines were deleted after the retention period.
+    #[serde(default)]
+    pub result_expired: bool,
 }
 
 /// The numeric aliases (see `model::alias`) of a numbered job's ids.

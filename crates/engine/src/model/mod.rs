@@ -5,6 +5,8 @@ mod access;
 mod alias;
 mod batch;
 mod catalog;
+mod export;
+mod filter;
 mod idempotency;
 mod job;
 mod lease;
@@ -19,6 +21,8 @@ pub use access::{Role, TokenKind, TokenRow, UserRow};
 pub use alias::{AliasKind, ALIAS_BASE};
 pub use batch::{Action, Batch, BatchOp, BatchStatus, Selected};
 pub use catalog::{App, Catalog, Field, FieldSpec, FieldType, Object, ObjectSpec};
+pub use export::{Export, ExportFormat, ExportSource, ExportStatus, Stored};
+pub use filter::{Filter, FilterOp, ListSpec};
 pub use idempotency::{Answer, IdemKey, Keyed, MAX_KEY_LEN};
 pub use job::{
     Callback, CallbackStatus, Checkpoint, FileRow, Job, JobNumbers, JobOp, JobStatus, Mapping,

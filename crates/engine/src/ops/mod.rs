@@ -15,10 +15,13 @@ pub use bulk::{run_bulk, run_one, too_many, BulkFeed, BulkItem, BulkMsg, BulkPla
 pub use exec::{parse_body, run};
 pub(crate) use principals::{check_password, check_user_name};
 pub use records::explain_unique;
+pub(crate) use records::key_value;
 pub use select::resolve_filter;
+pub(crate) use select::selection;
 
 use crate::error::Result;
 use crate::model::{Catalog, Object, WriteMode, Writes};
+pub use crate::model::{Filter, FilterOp, ListSpec};
 use serde_json::Value as Json;
 use std::sync::Arc;
 
@@ -36,52 +39,6 @@ impl Target {
             object: object.into(),
         }
     }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FilterOp {
-    Eq,
-    Ne,
-    Gt,
-    Gte,
-    Lt,
-    Lte,
-    Like,
-    StartsWith,
-    EndsWith,
-    Contains,
-    NotContains,
-    In,
-    NotIn,
-    IsNull,
-    NotNull,
-    Between,
-}
-
-/// A filter by field names, as clients write it; resolved against the object when the op runs.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Filter {
-    And(Vec<Filter>),
-    Or(Vec<Filter>),
-    Cmp {
-        field: String,
-        op: FilterOp,
-        value: Json,
-    },
-}
-
-/// A list request: filter, free-text search, sort (`(field, descending)`), page size and position.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct ListSpec {
-    pub filter: Vec<Filter>,
-    /// Free text that must appear, ignoring case, in at least one of the object's text fields
-    /// (AND-ed with `filter`); blank means no search.
-    pub search: Option<String>,
-    pub sort: Vec<(String, bool)>,
-    pub limit: Option<usize>,
-    pub cursor: Option<String>,
-    pub offset: Option<u64>,
-    pub count: bool,
 }
 
 /// One operation. Bodies stay JSON until the executor checks them against the catalog.

@@ -73,4 +73,30 @@ impl FileStore for LocalFiles {
             Err(e) => Err(Error::internal(e)),
         }
     }
+
+    fn open_result_at(&self, id: &str, from: u64, len: u64) -> Result<Box<dyn Read + Send>> {
+        match File::open(self.result(id)) {
+            Ok(mut file) => {
+                file.seek(SeekFrom::Start(from)).map_err(Error::io)?;
+                Ok(Box::new(BufReader::with_capacity(1 << 16, file).take(len)))
+            }
+            Err(_) if len == 0 => Ok(Box::new(std::io::empty())),
+            Err(e) => Err(Error::internal(e)),
+        }
+    }
+
+    fn delete_result(&self, id: &str) -> Result<()> {
+        remove(&self.result(id))
+    }
+
+    fn delete_input(&self, id: &str) -> Result<()> {
+        remove(&self.input(id))
+    }
+}
+
+fn remove(path: &Path) -> Result<()> {
+    match std::fs::remove_file(path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(Error::io(e)),
+        _ => Ok(()),
+    }
 }

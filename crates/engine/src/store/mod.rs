@@ -10,9 +10,9 @@ pub mod sqlite;
 
 use crate::error::{Error, Result};
 use crate::model::{
-    AliasKind, Answer, App, Batch, BatchStatus, CallbackStatus, Catalog, CheckedQuery, Field,
-    FileRow, IdemKey, Job, JobStatus, Lease, Object, QueryResult, Record, Selected, Selection,
-    SqlSyntax, Stamp, Timestamp, TokenRow, UserRow, Value, Writes,
+    AliasKind, Answer, App, Batch, BatchStatus, CallbackStatus, Catalog, CheckedQuery, Export,
+    ExportStatus, Field, FileRow, IdemKey, Job, JobStatus, Lease, Object, QueryResult, Record,
+    Selected, Selection, SqlSyntax, Stamp, Timestamp, TokenRow, UserRow, Value, Writes,
 };
 use crate::settings::{QueryLimits, StoreLimits};
 use std::io::Read;
@@ -169,6 +169,30 @@ pub trait JobTx {
     /// Writes `bytes` at `offset` of job `job_id`'s result lines (dropping anything after it: the
     /// work of a chunk that never committed), with the transaction's other work; returns the end.
     fn append_result(&mut self, job_id: &str, offset: u64, bytes: &[u8]) -> Result<u64>;
+    /// Finished jobs created before `before` whose results are still kept.
+    fn jobs_to_expire(&mut self, before: &Timestamp) -> Result<Vec<Job>>;
+    /// Uploads created before `before`.
+    fn files_before(&mut self, before: &Timestamp) -> Result<Vec<FileRow>>;
+    /// Whether a job whose result is still kept reads upload `file_id`.
+    fn file_needed(&mut self, file_id: &str) -> Result<bool>;
+    fn delete_file_row(&mut self, id: &str) -> Result<()>;
+}
+
+/// Exports: the queue, and what a front door lists.
+pub trait ExportTx {
+    fn put_export(&mut self, export: &Export) -> Result<()>;
+    /// The export; in a write transaction, locked until it ends.
+    fn get_export(&mut self, id: &str) -> Result<Option<Export>>;
+    /// Takes the oldest queued export no other transaction is taking, marks it running.
+    fn claim_export(&mut self, lease: &Lease, now: &Timestamp) -> Result<Option<Export>>;
+    /// An app's exports, newest first: `limit` of them after skipping `offset`.
+    fn list_exports(&mut self, app_id: Uuid, offset: u64, limit: usize) -> Result<Vec<Export>>;
+    fn count_exports(&mut self, app_id: Uuid) -> Result<u64>;
+    /// Exports in a status, oldest first.
+    fn exports_by_status(&mut self, status: ExportStatus) -> Result<Vec<Export>>;
+    fn exports_with_callback(&mut self, status: CallbackStatus) -> Result<Vec<Export>>;
+    /// Finished exports created before `before` whose files are still kept.
+    fn exports_to_expire(&mut self, before: &Timestamp) -> Result<Vec<Export>>;
 }
 
 /// Where uploads and job results live: on local disk for the embedded store, in the database for a
@@ -180,6 +204,12 @@ pub trait FileStore: Send + Sync {
     fn open_input(&self, id: &str, offset: u64) -> Result<Box<dyn Read + Send>>;
     /// Reads the first `len` bytes of job `job_id`'s result lines.
     fn open_result(&self, job_id: &str, len: u64) -> Result<Box<dyn Read + Send>>;
+    /// Reads `len` bytes of `id`'s result lines from byte `from` on.
+    fn open_result_at(&self, id: &str, from: u64, len: u64) -> Result<Box<dyn Read + Send>>;
+    /// Deletes `id`'s result lines (nothing to delete is not an error).
+    fn delete_result(&self, id: &str) -> Result<()>;
+    /// Deletes upload `id` (nothing to delete is not an error).
+    fn delete_input(&self, id: &str) -> Result<()>;
 }
 
 /// Batches and their stored selections.
@@ -254,7 +284,7 @@ pub trait IdemTx {
 
 /// One transaction (or read snapshot) of a store. Writes inside it are undone with the savepoint
 /// they ran in, or with the whole transaction.
-pub trait Tx: RecordTx + AuthTx + JobTx + BatchTx + QueryTx + AliasTx + IdemTx {
+pub trait Tx: RecordTx + AuthTx + JobTx + BatchTx + ExportTx + QueryTx + AliasTx + IdemTx {
     /// Opens a nested savepoint.
     fn savepoint(&mut self) -> Result<()>;
     /// Keeps the work of the innermost savepoint.

@@ -24,10 +24,14 @@ pub fn router() -> Router<State> {
         .merge(fulcrum::router())
 }
 
-/// Registers how each front door's job callbacks are rendered: the native job document, unless
-/// the job was made through a dialect with a document of its own (whose links start at `base`).
+/// Registers how each front door's callbacks are rendered: the native job or export document,
+/// unless the job was made through a dialect with a document of its own (whose links start at
+/// `base`).
 pub fn register(engine: &Engine, base: &str) {
     engine.jobs().set_callback_renderer("", Arc::new(job_json));
+    engine
+        .exports()
+        .set_callback_renderer(Arc::new(crate::native::documents::export_json));
     zoho::register(engine, base);
 }
 

@@ -1,8 +1,17 @@
-//! The native API's documents for jobs, uploads, batches and query answers (also the default
-//! callback body of a job).
+//! The native API's documents for jobs, uploads, batches, exports and query answers (also the
+//! default callback bodies of jobs and exports).
 
 use serde_json::{json, Value as Json};
-use sluice_engine::model::{Batch, BatchOp, FileRow, Job, QueryResult};
+use sluice_engine::model::{
+    Batch, BatchOp, Callback, Export, ExportSource, ExportStatus, FileRow, Job, QueryResult,
+};
+
+fn callback_json(cb: &Callback) -> Json {
+    json!({
+        "url": cb.url, "method": cb.method, "status": cb.status, "attempts": cb.attempts,
+        "last_error": cb.last_error, "delivered_at": cb.delivered_at,
+    })
+}
 
 pub fn job_json(job: &Job) -> Json {
     let p = &job.progress;
@@ -26,10 +35,42 @@ pub fn job_json(job: &Job) -> Json {
         "result_url": job.status.is_final().then(|| format!("/v1/apps/{}/jobs/{}/result", job.app, job.id)),
     });
     if let Some(cb) = &job.callback {
-        v["callback"] = json!({
-            "url": cb.url, "method": cb.method, "status": cb.status, "attempts": cb.attempts,
-            "last_error": cb.last_error, "delivered_at": cb.delivered_at,
-        });
+        v["callback"] = callback_json(cb);
+    }
+    v
+}
+
+pub fn export_json(e: &Export) -> Json {
+    let mut v = json!({
+        "id": e.id,
+        "status": e.status.as_str(),
+        "format": e.format.as_str(),
+        "rows": e.rows,
+        "bytes": e.bytes,
+        "created_at": e.created_at,
+        "started_at": e.started_at,
+        "completed_at": e.completed_at,
+        "created_by": e.created_by,
+        "created_by_id": e.created_by_id,
+        "error": e.error,
+        "expired": e.expired,
+        "result_url": (e.status == ExportStatus::Completed && !e.expired)
+            .then(|| format!("/v1/apps/{}/exports/{}/result", e.app, e.id)),
+    });
+    match &e.source {
+        ExportSource::Object {
+            object, columns, ..
+        } => {
+            v["object"] = json!(object);
+            v["fields"] = json!(columns);
+        }
+        ExportSource::Query { sql, params, .. } => {
+            v["query"] = json!(sql);
+            v["params"] = json!(params);
+        }
+    }
+    if let Some(cb) = &e.callback {
+        v["callback"] = callback_json(cb);
     }
     v
 }

@@ -1,9 +1,9 @@
-//! Live progress as Server-Sent Events: `…/jobs/{id}/events` and `…/batches/{id}/events` send the
-//! document (`event: progress`) whenever it changed, at most every 250 ms, then `event: done` with
-//! the final document, and end. Counters come from committed checkpoints, so they never go
+//! Live progress as Server-Sent Events: `…/jobs/{id}/events`, `…/batches/{id}/events` and
+//! `…/exports/{id}/events` send the document (`event: progress`) whenever it changed, at most
+//! every 250 ms, then `event: done` with the final document, and end. Counters come from committed checkpoints, so they never go
 //! backwards; the store is read each turn, so a job another instance runs is followed as well.
 
-use super::documents::{batch_json, job_json};
+use super::documents::{batch_json, export_json, job_json};
 use crate::error::{error_body, ApiResult};
 use crate::extract::Caller;
 use crate::State;
@@ -99,6 +99,18 @@ pub async fn batch_events(
     let fetch = fetcher(&state, who, app, id, |s, who, app, id| async move {
         let batch = s.engine.batches().get(&who, &app, &id).await?;
         Ok((batch_json(&batch), batch.status.is_final()))
+    });
+    follow(state, fetch).await
+}
+
+pub async fn export_events(
+    S(state): S<State>,
+    Caller(who): Caller,
+    Path((app, id)): Path<(String, String)>,
+) -> ApiResult<Response> {
+    let fetch = fetcher(&state, who, app, id, |s, who, app, id| async move {
+        let e = s.engine.exports().get(&who, &app, &id).await?;
+        Ok((export_json(&e), e.is_final()))
     });
     follow(state, fetch).await
 }

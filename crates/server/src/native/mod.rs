@@ -4,6 +4,7 @@ mod auth;
 pub mod bulk;
 pub mod documents;
 mod events;
+mod exports;
 pub mod handler;
 mod inspect;
 pub mod jobs;
@@ -68,6 +69,17 @@ pub fn router() -> Router<State> {
         .route(
             "/v1/apps/{app}/batches/{id}/events",
             get(events::batch_events),
+        )
+        .route(
+            "/v1/apps/{app}/exports",
+            post(exports::create).get(exports::list),
+        )
+        .route("/v1/apps/{app}/exports/{id}", get(exports::get))
+        .route("/v1/apps/{app}/exports/{id}/cancel", post(exports::cancel))
+        .route("/v1/apps/{app}/exports/{id}/result", get(exports::result))
+        .route(
+            "/v1/apps/{app}/exports/{id}/events",
+            get(events::export_events),
         );
     for path in resources {
         r = r.route(path, any(handler::dispatch));

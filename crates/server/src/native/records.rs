@@ -20,6 +20,31 @@ fn filter_op(s: &str) -> Option<FilterOp> {
     })
 }
 
+/// One condition as the list API writes it: `field` or `field[op]` with its value.
+pub fn filter(key: &str, value: Json) -> Result<Filter> {
+    let (field, op) = match key.split_once('[') {
+        Some((f, rest)) => {
+            let op = rest.strip_suffix(']').and_then(filter_op).ok_or_else(|| {
+                Error::invalid(format!("unknown filter operator in {key:?}")).with_field(f)
+            })?;
+            (f.to_owned(), op)
+        }
+        None => (key.to_owned(), FilterOp::Eq),
+    };
+    Ok(Filter::Cmp { field, op, value })
+}
+
+/// `-created_at,name` as sort keys.
+pub fn sort_keys(s: &str) -> Vec<(String, bool)> {
+    s.split(',')
+        .filter(|s| !s.is_empty())
+        .map(|s| match s.strip_prefix('-') {
+            Some(f) => (f.to_owned(), true),
+            None => (s.trim_start_matches('+').to_owned(), false),
+        })
+        .collect()
+}
+
 /// Parses a list query string into a list request.
 pub fn list_spec(query: &str) -> Result<ListSpec> {
     let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query)
@@ -35,33 +60,8 @@ pub fn list_spec(query: &str) -> Result<ListSpec> {
             "offset" => spec.offset = Some(number("offset", &v)?),
             "cursor" => spec.cursor = Some(v),
             "count" => spec.count = matches!(v.as_str(), "true" | "1" | "yes"),
-            "sort" => {
-                spec.sort = v
-                    .split(',')
-                    .filter(|s| !s.is_empty())
-                    .map(|s| match s.strip_prefix('-') {
-                        Some(f) => (f.to_owned(), true),
-                        None => (s.trim_start_matches('+').to_owned(), false),
-                    })
-                    .collect()
-            }
-            _ => {
-                let (field, op) = match k.split_once('[') {
-                    Some((f, rest)) => {
-                        let op = rest.strip_suffix(']').and_then(filter_op).ok_or_else(|| {
-                            Error::invalid(format!("unknown filter operator in {k:?}"))
-                                .with_field(f)
-                        })?;
-                        (f.to_owned(), op)
-                    }
-                    None => (k, FilterOp::Eq),
-                };
-                spec.filter.push(Filter::Cmp {
-                    field,
-                    op,
-                    value: Json::String(v),
-                });
-            }
+            "sort" => spec.sort = sort_keys(&v),
+            _ => spec.filter.push(filter(&k, Json::String(v))?),
         }
     }
     Ok(spec)

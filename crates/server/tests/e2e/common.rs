@@ -370,6 +370,9 @@ fn child_server() {
         ("SLUICE_MAX_JOB_RECORDS", |c, e| {
             c.max_job_records = e.max_job_records
         }),
+        ("SLUICE_EXPORT_CHUNK_ROWS", |c, e| {
+            c.export_chunk_rows = e.export_chunk_rows
+        }),
         ("SLUICE_BATCH_CHUNK_ROWS", |c, e| {
             c.batch_chunk_rows = e.batch_chunk_rows
         }),

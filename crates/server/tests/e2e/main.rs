@@ -14,6 +14,7 @@ mod diskfull;
 mod durability;
 mod errors;
 mod events;
+mod exports;
 mod fulcrum;
 mod hardening;
 mod idempotency;

@@ -1,5 +1,5 @@
-//! Job callbacks: once a job finishes, its document — rendered by the front door that made the
-//! job — is signed and POSTed to the caller's URL, retried with exponential backoff, each attempt
+//! Callbacks of jobs and exports: once one finishes, its document — rendered by the front door
+//! that made it — is signed and POSTed to the caller's URL, retried with exponential backoff, each attempt
 //! recorded on the job; deliveries left pending by a stop resume at the next start. Each attempt is
 //! made under a lease on the delivery (held through the backoff that follows it), so among
 //! instances sharing a database exactly one delivers, and another takes over if it dies.
@@ -11,20 +11,74 @@ pub use policy::{check, parse_url};
 pub use send::sign;
 
 use crate::core::Core;
-use crate::error::Error;
-use crate::model::{takeable, CallbackStatus, Job};
+use crate::error::{Error, Result};
+use crate::model::{takeable, Callback, CallbackStatus, Export, Job};
+use crate::store::Tx;
 use serde_json::Value as Json;
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, RwLock};
+use uuid::Uuid;
 
 /// Renders a job as its callback body.
 pub type Renderer = Arc<dyn Fn(&Job) -> Json + Send + Sync>;
+/// Renders an export as its callback body.
+pub type ExportRenderer = Arc<dyn Fn(&Export) -> Json + Send + Sync>;
+
+/// Background work that ends with a callback.
+pub(crate) trait Calls: Sized + Send + 'static {
+    fn load(tx: &mut dyn Tx, id: &str) -> Result<Option<Self>>;
+    fn save(&self, tx: &mut dyn Tx) -> Result<()>;
+    fn callback(&mut self) -> Option<&mut Callback>;
+    fn app_id(&self) -> Uuid;
+    /// Its body, as the front door that made it renders it.
+    fn render(&self, by: &Callbacks) -> Option<Json>;
+}
+
+impl Calls for Job {
+    fn load(tx: &mut dyn Tx, id: &str) -> Result<Option<Job>> {
+        tx.get_job(id)
+    }
+    fn save(&self, tx: &mut dyn Tx) -> Result<()> {
+        tx.put_job(self)
+    }
+    fn callback(&mut self) -> Option<&mut Callback> {
+        self.callback.as_mut()
+    }
+    fn app_id(&self) -> Uuid {
+        self.app_id
+    }
+    fn render(&self, by: &Callbacks) -> Option<Json> {
+        let renderers = by.renderers.read().unwrap_or_else(|p| p.into_inner());
+        let r = renderers.get(&self.tag).or_else(|| renderers.get(""))?;
+        Some(r(self))
+    }
+}
+
+impl Calls for Export {
+    fn load(tx: &mut dyn Tx, id: &str) -> Result<Option<Export>> {
+        tx.get_export(id)
+    }
+    fn save(&self, tx: &mut dyn Tx) -> Result<()> {
+        tx.put_export(self)
+    }
+    fn callback(&mut self) -> Option<&mut Callback> {
+        self.callback.as_mut()
+    }
+    fn app_id(&self) -> Uuid {
+        self.app_id
+    }
+    fn render(&self, by: &Callbacks) -> Option<Json> {
+        let r = by.exports.read().unwrap_or_else(|p| p.into_inner());
+        r.as_ref().map(|r| r(self))
+    }
+}
 
 pub struct Callbacks {
     core: Arc<Core>,
     /// By job tag; the `""` entry renders jobs whose tag has none of its own.
     renderers: RwLock<HashMap<String, Renderer>>,
-    /// The jobs whose callbacks a task here is delivering.
+    exports: RwLock<Option<ExportRenderer>>,
+    /// The jobs and exports whose callbacks a task here is delivering.
     active: Mutex<HashSet<String>>,
 }
 
@@ -33,6 +87,7 @@ impl Callbacks {
         Callbacks {
             core,
             renderers: RwLock::new(HashMap::new()),
+            exports: RwLock::new(None),
             active: Mutex::new(HashSet::new()),
         }
     }
@@ -45,20 +100,27 @@ impl Callbacks {
             .insert(tag.to_owned(), r);
     }
 
-    fn render(&self, job: &Job) -> Option<Json> {
-        let renderers = self.renderers.read().unwrap_or_else(|p| p.into_inner());
-        let r = renderers.get(&job.tag).or_else(|| renderers.get(""))?;
-        Some(r(job))
+    /// Sets how export callbacks are rendered.
+    pub fn set_export_renderer(&self, r: ExportRenderer) {
+        *self.exports.write().unwrap_or_else(|p| p.into_inner()) = Some(r);
     }
 
     /// Resumes the deliveries a stop (or another instance that died) left pending.
-    pub async fn resume(self: &Arc<Self>) -> crate::error::Result<()> {
-        let pending = self
+    pub async fn resume(self: &Arc<Self>) -> Result<()> {
+        let (jobs, exports) = self
             .core
-            .read(|ctx| ctx.tx.jobs_with_callback(CallbackStatus::Pending))
+            .read(|ctx| {
+                Ok((
+                    ctx.tx.jobs_with_callback(CallbackStatus::Pending)?,
+                    ctx.tx.exports_with_callback(CallbackStatus::Pending)?,
+                ))
+            })
             .await?;
-        for job in pending {
+        for job in jobs {
             self.spawn(job.id);
+        }
+        for export in exports {
+            self.spawn_export(export.id);
         }
         Ok(())
     }
@@ -69,56 +131,63 @@ impl Callbacks {
 
     /// Delivers a finished job's callback on a background task (unless one here already is).
     pub fn spawn(self: &Arc<Self>, job_id: String) {
-        if !self.active().insert(job_id.clone()) {
+        self.spawn_for::<Job>(job_id);
+    }
+
+    /// Delivers a finished export's callback on a background task (unless one here already is).
+    pub fn spawn_export(self: &Arc<Self>, export_id: String) {
+        self.spawn_for::<Export>(export_id);
+    }
+
+    fn spawn_for<T: Calls>(self: &Arc<Self>, id: String) {
+        if !self.active().insert(id.clone()) {
             return;
         }
         let me = self.clone();
         self.core.background.spawn(async move {
-            me.deliver(&job_id).await;
-            me.active().remove(&job_id);
+            me.deliver::<T>(&id).await;
+            me.active().remove(&id);
         });
     }
 
-    /// Takes the delivery of job `id`'s callback for one attempt, if it is due and no other
-    /// instance holds it (on a store nobody else shares, the only other holder was a stopped run).
-    async fn claim(self: &Arc<Self>, id: &str) -> Option<Job> {
+    /// Takes the delivery of `id`'s callback for one attempt, if it is due and no other instance
+    /// holds it (on a store nobody else shares, the only other holder was a stopped run).
+    async fn claim<T: Calls>(self: &Arc<Self>, id: &str) -> Option<(T, Callback)> {
         let (me, id) = (self.clone(), id.to_owned());
         let shared = self.core.store.shared();
         let hold = self.core.settings.callback_timeout;
         self.core
             .transact(move |ctx| {
-                let Some(mut job) = ctx.tx.get_job(&id)? else {
+                let Some(mut item) = T::load(ctx.tx, &id)? else {
                     return Ok(None);
                 };
                 let lease = me.core.lease_for(hold);
-                let Some(cb) = job.callback.as_mut().filter(|cb| {
+                let Some(cb) = item.callback().filter(|cb| {
                     cb.status == CallbackStatus::Pending
                         && (!shared || takeable(cb.lease.as_ref(), &lease.owner, &ctx.now))
                 }) else {
                     return Ok(None);
                 };
                 cb.lease = Some(lease);
-                ctx.tx.put_job(&job)?;
-                Ok(Some(job))
+                let cb = cb.clone();
+                item.save(ctx.tx)?;
+                Ok(Some((item, cb)))
             })
             .await
             .ok()
             .flatten()
     }
 
-    async fn deliver(self: &Arc<Self>, job_id: &str) {
+    async fn deliver<T: Calls>(self: &Arc<Self>, id: &str) {
         loop {
-            let Some(job) = self.claim(job_id).await else {
+            let Some((item, cb)) = self.claim::<T>(id).await else {
                 return;
             };
-            let Some(cb) = job.callback.clone().filter(|_| job.callback_due()) else {
+            let Some(app) = self.core.catalog().app_by_id(item.app_id()).cloned() else {
                 return;
             };
-            let Some(app) = self.core.catalog().app_by_id(job.app_id).cloned() else {
-                return;
-            };
-            let Some(body) = self.render(&job) else {
-                tracing::error!(job = %job.id, "no callback renderer for this job");
+            let Some(body) = item.render(self) else {
+                tracing::error!(id, "no callback renderer for this work");
                 return;
             };
             let body = serde_json::to_vec(&body).unwrap_or_default();
@@ -141,15 +210,14 @@ impl Callbacks {
             let wait = s
                 .callback_backoff
                 .saturating_mul(1 << (attempts - 1).min(16));
-            let (id, me) = (job_id.to_owned(), self.clone());
+            let (id, me) = (id.to_owned(), self.clone());
             let recorded = self
                 .core
                 .transact(move |ctx| {
-                    let mut job = ctx
-                        .tx
-                        .get_job(&id)?
-                        .ok_or_else(|| Error::not_found("the job is gone"))?;
-                    if let Some(cb) = job.callback.as_mut() {
+                    let mut item = T::load(ctx.tx, &id)?
+                        .ok_or_else(|| Error::not_found("the work is gone"))?;
+                    let mut due = false;
+                    if let Some(cb) = item.callback() {
                         cb.attempts = attempts;
                         match &outcome {
                             Ok(()) => {
@@ -165,11 +233,11 @@ impl Callbacks {
                             }
                         }
                         // Held through the backoff, so the next attempt is this instance's.
-                        cb.lease =
-                            (cb.status == CallbackStatus::Pending).then(|| me.core.lease_for(wait));
+                        due = cb.status == CallbackStatus::Pending;
+                        cb.lease = due.then(|| me.core.lease_for(wait));
                     }
-                    ctx.tx.put_job(&job)?;
-                    Ok(job.callback_due())
+                    item.save(ctx.tx)?;
+                    Ok(due)
                 })
                 .await;
             if !matches!(recorded, Ok(true)) {

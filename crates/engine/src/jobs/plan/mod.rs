@@ -200,6 +200,7 @@ pub fn plan_job(req: JobRequest, obj: &Object, file: &FileRow, owner: Owner<'_>)
         created_by: owner.user.to_owned(),
         created_by_id: owner.user_id.to_owned(),
         error: None,
+        result_expired: false,
         numbers: None,
     })
 }
@@ -260,7 +261,7 @@ fn check_mapping(m: MappingSpec, obj: &Object, header: &[String]) -> Result<Mapp
     })
 }
 
-fn check_callback(c: CallbackSpec) -> Result<Callback> {
+pub(crate) fn check_callback(c: CallbackSpec) -> Result<Callback> {
     let method = c
         .method
         .unwrap_or_else(|| "post".into())

@@ -76,17 +76,57 @@ impl FileStore for PgFiles {
     }
 
     fn open_result(&self, job_id: &str, len: u64) -> Result<Box<dyn Read + Send>> {
-        Ok(Box::new(Pieces {
+        self.open_result_at(job_id, 0, len)
+    }
+
+    fn open_result_at(&self, id: &str, from: u64, len: u64) -> Result<Box<dyn Read + Send>> {
+        let mut r = Pieces {
             pool: self.pool.clone(),
             sql: "SELECT start, data FROM _results WHERE job_id = $1 AND start >= $2 ORDER BY start LIMIT 1",
-            key: job_id.to_owned(),
+            key: id.to_owned(),
             next: 0,
             skip: 0,
             buf: Vec::new(),
             pos: 0,
             left: len,
             step: Step::Offset,
-        }))
+        };
+        if from > 0 && len > 0 {
+            // The piece holding byte `from`, then on from there.
+            let at = i64::try_from(from).unwrap_or(i64::MAX);
+            let mut conn = self.pool.get(WAIT)?;
+            let row = conn
+                .client
+                .query_opt(
+                    "SELECT start FROM _results WHERE job_id = $1 AND start <= $2
+                     ORDER BY start DESC LIMIT 1",
+                    &[&id, &at],
+                )
+                .map_err(db)?;
+            let start: i64 = match row {
+                Some(row) => row.try_get(0).map_err(Error::internal)?,
+                None => 0,
+            };
+            r.next = start;
+            r.skip = usize::try_from(at - start).unwrap_or(usize::MAX);
+        }
+        Ok(Box::new(r))
+    }
+
+    fn delete_result(&self, id: &str) -> Result<()> {
+        let mut conn = self.pool.get(WAIT)?;
+        conn.client
+            .execute("DELETE FROM _results WHERE job_id = $1", &[&id])
+            .map_err(db)?;
+        Ok(())
+    }
+
+    fn delete_input(&self, id: &str) -> Result<()> {
+        let mut conn = self.pool.get(WAIT)?;
+        conn.client
+            .execute("DELETE FROM _uploads WHERE id = $1", &[&id])
+            .map_err(db)?;
+        Ok(())
     }
 }
 

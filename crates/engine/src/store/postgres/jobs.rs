@@ -15,9 +15,9 @@ impl JobTx for PgTx<'_> {
     fn put_file(&mut self, f: &FileRow) -> Result<()> {
         let doc = to_doc(f)?;
         self.execute(
-            "INSERT INTO _files (id, app_id, doc) VALUES ($1, $2, $3)
+            "INSERT INTO _files (id, app_id, created_at, doc) VALUES ($1, $2, $3, $4)
              ON CONFLICT (id) DO UPDATE SET app_id = excluded.app_id, doc = excluded.doc",
-            &[&f.id, &f.app_id, &doc],
+            &[&f.id, &f.app_id, &f.created_at.as_str(), &doc],
         )?;
         Ok(())
     }
@@ -30,16 +30,18 @@ impl JobTx for PgTx<'_> {
         let doc = to_doc(job)?;
         let callback = job.callback.as_ref().map(|c| c.status.as_str());
         self.execute(
-            "INSERT INTO _jobs (id, app_id, status, callback, created_at, doc)
-             VALUES ($1, $2, $3, $4, $5, $6)
+            "INSERT INTO _jobs (id, app_id, status, callback, created_at, file_id, expired, doc)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
              ON CONFLICT (id) DO UPDATE SET status = excluded.status, callback = excluded.callback,
-             doc = excluded.doc",
+             expired = excluded.expired, doc = excluded.doc",
             &[
                 &job.id,
                 &job.app_id,
                 &job.status.as_str(),
                 &callback,
                 &job.created_at.as_str(),
+                &job.file_id,
+                &job.result_expired,
                 &doc,
             ],
         )?;
@@ -126,6 +128,32 @@ impl JobTx for PgTx<'_> {
             )?;
         }
         Ok(offset + bytes.len() as u64)
+    }
+
+    fn jobs_to_expire(&mut self, before: &Timestamp) -> Result<Vec<Job>> {
+        docs_where(
+            self,
+            "_jobs",
+            "NOT expired AND created_at < $1 AND status IN ('completed', 'failed', 'canceled')",
+            &[&before.as_str()],
+        )
+    }
+
+    fn files_before(&mut self, before: &Timestamp) -> Result<Vec<FileRow>> {
+        docs_where(self, "_files", "created_at < $1", &[&before.as_str()])
+    }
+
+    fn file_needed(&mut self, file_id: &str) -> Result<bool> {
+        let row = self.query_opt(
+            "SELECT EXISTS (SELECT 1 FROM _jobs WHERE file_id = $1 AND NOT expired)",
+            &[&file_id],
+        )?;
+        Ok(row.is_some_and(|r| r.try_get::<_, bool>(0).unwrap_or(true)))
+    }
+
+    fn delete_file_row(&mut self, id: &str) -> Result<()> {
+        self.execute("DELETE FROM _files WHERE id = $1", &[&id])?;
+        Ok(())
     }
 }
 

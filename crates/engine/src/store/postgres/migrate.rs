@@ -67,6 +67,22 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE _idempotency ALTER COLUMN body SET STORAGE EXTERNAL;
     CREATE INDEX _idempotency_expiry ON _idempotency (expires_at);
 ",
+    "
+    CREATE TABLE _exports (
+        id text PRIMARY KEY, app_id uuid NOT NULL, status text NOT NULL, callback text,
+        created_at text NOT NULL, expired boolean NOT NULL DEFAULT false, doc text NOT NULL);
+    CREATE INDEX _exports_app ON _exports (app_id, created_at);
+    CREATE INDEX _exports_status ON _exports (status, created_at, id);
+    CREATE INDEX _exports_callback ON _exports (callback) WHERE callback IS NOT NULL;
+    ALTER TABLE _jobs ADD COLUMN file_id text NOT NULL DEFAULT '';
+    ALTER TABLE _jobs ADD COLUMN expired boolean NOT NULL DEFAULT false;
+    UPDATE _jobs SET file_id = coalesce(doc::jsonb->>'file_id', '');
+    CREATE INDEX _jobs_file ON _jobs (file_id, expired);
+    CREATE INDEX _jobs_expiry ON _jobs (expired, created_at);
+    ALTER TABLE _files ADD COLUMN created_at text NOT NULL DEFAULT '';
+    UPDATE _files SET created_at = coalesce(doc::jsonb->>'created_at', '');
+    CREATE INDEX _files_created ON _files (created_at);
+",
 ];
 
 /// The role queries run as, and how to log in as it.

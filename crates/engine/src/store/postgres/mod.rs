@@ -9,6 +9,7 @@ mod aliases;
 mod auth;
 mod batch;
 mod catalog;
+mod exports;
 mod files;
 mod idempotency;
 mod jobs;

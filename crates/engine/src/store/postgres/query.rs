@@ -255,7 +255,8 @@ impl QueryTx for PgTx<'_> {
         limits: &QueryLimits,
         row: &mut dyn FnMut(Vec<Json>) -> Result<()>,
     ) -> Result<Vec<String>> {
-        self.stream(q, params, limits, row).map(|(columns, _)| columns)
+        self.stream(q, params, limits, row)
+            .map(|(columns, _)| columns)
     }
 
     fn query_columns(&mut self, q: &CheckedQuery, _limits: &QueryLimits) -> Result<Vec<String>> {

@@ -12,8 +12,12 @@ impl JobTx for SqliteTx<'_> {
     fn put_file(&mut self, f: &FileRow) -> Result<()> {
         let doc = to_doc(f)?;
         self.conn
-            .prepare_cached("INSERT OR REPLACE INTO _files (id, app_id, doc) VALUES (?1, ?2, ?3)")
-            .and_then(|mut s| s.execute(params![f.id, f.app_id.to_string(), doc]))
+            .prepare_cached(
+                "INSERT OR REPLACE INTO _files (id, app_id, created_at, doc) VALUES (?1, ?2, ?3, ?4)",
+            )
+            .and_then(|mut s| {
+                s.execute(params![f.id, f.app_id.to_string(), f.created_at.as_str(), doc])
+            })
             .map_err(map_err)?;
         Ok(())
     }
@@ -28,8 +32,10 @@ impl JobTx for SqliteTx<'_> {
         let callback = job.callback.as_ref().map(|c| c.status.as_str());
         self.conn
             .prepare_cached(
-                "INSERT INTO _jobs (id, app_id, status, callback, created_at, doc) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-                 ON CONFLICT (id) DO UPDATE SET status = excluded.status, callback = excluded.callback, doc = excluded.doc",
+                "INSERT INTO _jobs (id, app_id, status, callback, created_at, file_id, expired, doc)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+                 ON CONFLICT (id) DO UPDATE SET status = excluded.status, callback = excluded.callback,
+                 expired = excluded.expired, doc = excluded.doc",
             )
             .and_then(|mut s| {
                 s.execute(params![
@@ -38,6 +44,8 @@ impl JobTx for SqliteTx<'_> {
                     job.status.as_str(),
                     callback,
                     job.created_at.as_str(),
+                    job.file_id,
+                    job.result_expired,
                     doc
                 ])
             })
@@ -104,5 +112,34 @@ impl JobTx for SqliteTx<'_> {
 
     fn append_result(&mut self, job_id: &str, offset: u64, bytes: &[u8]) -> Result<u64> {
         self.files.append_result(job_id, offset, bytes)
+    }
+
+    fn jobs_to_expire(&mut self, before: &Timestamp) -> Result<Vec<Job>> {
+        docs_where(
+            self.conn,
+            "_jobs",
+            "expired = 0 AND created_at < ?1 AND status IN ('completed', 'failed', 'canceled')",
+            &[&before.as_str()],
+        )
+    }
+
+    fn files_before(&mut self, before: &Timestamp) -> Result<Vec<FileRow>> {
+        docs_where(self.conn, "_files", "created_at < ?1", &[&before.as_str()])
+    }
+
+    fn file_needed(&mut self, file_id: &str) -> Result<bool> {
+        self.conn
+            .prepare_cached(
+                "SELECT EXISTS (SELECT 1 FROM _jobs WHERE file_id = ?1 AND expired = 0)",
+            )
+            .and_then(|mut s| s.query_row([file_id], |r| r.get(0)))
+            .map_err(map_err)
+    }
+
+    fn delete_file_row(&mut self, id: &str) -> Result<()> {
+        self.conn
+            .execute("DELETE FROM _files WHERE id = ?1", [id])
+            .map_err(map_err)?;
+        Ok(())
     }
 }

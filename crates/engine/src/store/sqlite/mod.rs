@@ -6,6 +6,7 @@ mod auth;
 mod batches;
 mod catalog;
 mod docs;
+mod exports;
 mod idempotency;
 mod jobs;
 mod prepared;

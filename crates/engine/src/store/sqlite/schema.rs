@@ -52,6 +52,22 @@ const MIGRATIONS: &[&str] = &[
         body BLOB NOT NULL, expires_at INTEGER NOT NULL, PRIMARY KEY (scope, key)) STRICT;
     CREATE INDEX _idempotency_expiry ON _idempotency (expires_at);
 ",
+    "
+    CREATE TABLE _exports (
+        id TEXT PRIMARY KEY, app_id TEXT NOT NULL, status TEXT NOT NULL, callback TEXT,
+        created_at TEXT NOT NULL, expired INTEGER NOT NULL DEFAULT 0, doc TEXT NOT NULL) STRICT;
+    CREATE INDEX _exports_app ON _exports (app_id, created_at);
+    CREATE INDEX _exports_status ON _exports (status, created_at);
+    CREATE INDEX _exports_callback ON _exports (callback) WHERE callback IS NOT NULL;
+    ALTER TABLE _jobs ADD COLUMN file_id TEXT NOT NULL DEFAULT '';
+    ALTER TABLE _jobs ADD COLUMN expired INTEGER NOT NULL DEFAULT 0;
+    UPDATE _jobs SET file_id = coalesce(json_extract(doc, '$.file_id'), '');
+    CREATE INDEX _jobs_file ON _jobs (file_id, expired);
+    CREATE INDEX _jobs_expiry ON _jobs (expired, created_at);
+    ALTER TABLE _files ADD COLUMN created_at TEXT NOT NULL DEFAULT '';
+    UPDATE _files SET created_at = coalesce(json_extract(doc, '$.created_at'), '');
+    CREATE INDEX _files_created ON _files (created_at);
+",
 ];
 
 pub fn migrate(conn: &mut Connection) -> Result<()> {

@@ -60,7 +60,9 @@ pub fn error(e: &Error) -> (StatusCode, Json) {
         | C::UniqueViolation
         | C::InvalidReference
         | C::IdempotencyMismatch => (422, "invalid_parameter", own()),
-        C::Conflict | C::IdempotencyInFlight => (409, "edit_conflict", own()),
+        C::Conflict | C::IdempotencyInFlight | C::NotReady => (409, "edit_conflict", own()),
+        C::Expired => (404, "not_found", own()),
+        C::RangeNotSatisfiable => (416, "invalid_parameter", own()),
         C::NotApplied => (424, "request_failure", own()),
         C::TooLarge | C::LimitExceeded => (413, "request_too_large", own()),
         // Stock Sugar has no 429; sluice's throttles answer it (ours).

@@ -1,0 +1,201 @@
+//! Export file formats: records or query rows as CSV (a header line, then one line per row) or as
+//! NDJSON (one JSON object per line, keys in column order), encoded a chunk at a time into a
+//! buffer; and a finished CSV packed as a ZIP.
+
+use crate::error::{Error, Result};
+use crate::model::{Column, ExportFormat, Record, Value};
+use serde_json::Value as Json;
+use std::fmt::Write as _;
+use std::io::{BufWriter, Read, Write};
+use std::path::Path;
+
+/// Column names, and the same names as JSON object keys (escaped once, not per row).
+pub struct Layout {
+    pub names: Vec<String>,
+    keys: Vec<String>,
+}
+
+impl Layout {
+    pub fn new(names: Vec<String>) -> Layout {
+        let keys = names
+            .iter()
+            .map(|n| Json::String(n.clone()).to_string())
+            .collect();
+        Layout { names, keys }
+    }
+
+    /// The CSV header line.
+    pub fn header(&self) -> Result<Vec<u8>> {
+        let mut w = csv::Writer::from_writer(Vec::new());
+        if self.names.is_empty() {
+            w.write_record([""]).map_err(Error::csv)?;
+        } else {
+            w.write_record(&self.names).map_err(Error::csv)?;
+        }
+        w.into_inner().map_err(|e| Error::internal(e.to_string()))
+    }
+}
+
+/// Writes one cell of a record as CSV text into `buf`; the text to write.
+fn cell<'a>(rec: &'a Record, col: Column, buf: &'a mut String) -> &'a str {
+    match col {
+        Column::Id => &rec.id,
+        Column::CreatedAt => &rec.created_at,
+        Column::UpdatedAt => &rec.updated_at,
+        Column::CreatedBy => &rec.created_by,
+        Column::UpdatedBy => &rec.updated_by,
+        Column::Field(i) => match &rec.values[i] {
+            Value::Null => "",
+            Value::Text(s) | Value::Date(s) | Value::DateTime(s) | Value::Json(s) => s,
+            Value::Integer(n) => {
+                buf.clear();
+                let _ = write!(buf, "{n}");
+                buf
+            }
+            Value::Number(f) => {
+                buf.clear();
+                let _ = write!(buf, "{f}");
+                buf
+            }
+            Value::Boolean(b) => {
+                if *b {
+                    "true"
+                } else {
+                    "false"
+                }
+            }
+        },
+    }
+}
+
+fn json_text(out: &mut Vec<u8>, s: &str) -> Result<()> {
+    serde_json::to_writer(out, s).map_err(Error::internal)
+}
+
+/// Appends `records` (their `cols`, named by `layout`) to `out` in `format` (a ZIP's CSV as CSV).
+pub fn records(
+    format: ExportFormat,
+    layout: &Layout,
+    cols: &[Column],
+    records: &[Record],
+    out: &mut Vec<u8>,
+) -> Result<()> {
+    let mut buf = String::new();
+    if format != ExportFormat::Ndjson {
+        let mut w = csv::Writer::from_writer(out);
+        for rec in records {
+            for &c in cols {
+                w.write_field(cell(rec, c, &mut buf)).map_err(Error::csv)?;
+            }
+            w.write_record(None::<&[u8]>).map_err(Error::csv)?;
+        }
+        return w.flush().map_err(Error::io);
+    }
+    for rec in records {
+        out.push(b'{');
+        for (j, &c) in cols.iter().enumerate() {
+            if j > 0 {
+                out.push(b',');
+            }
+            out.extend_from_slice(layout.keys[j].as_bytes());
+            out.push(b':');
+            match c {
+                Column::Field(i) => match &rec.values[i] {
+                    Value::Null => out.extend_from_slice(b"null"),
+                    Value::Json(s) => out.extend_from_slice(s.as_bytes()),
+                    Value::Text(s) | Value::Date(s) | Value::DateTime(s) => json_text(out, s)?,
+                    Value::Integer(n) => out.extend_from_slice(n.to_string().as_bytes()),
+                    Value::Number(f) => {
+                        serde_json::to_writer(&mut *out, f).map_err(Error::internal)?
+                    }
+                    Value::Boolean(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
+                },
+                system => json_text(out, cell(rec, system, &mut buf))?,
+            }
+        }
+        out.extend_from_slice(b"}\n");
+    }
+    Ok(())
+}
+
+/// A query value as CSV text.
+fn json_cell(v: &Json) -> std::borrow::Cow<'_, str> {
+    match v {
+        Json::Null => "".into(),
+        Json::String(s) => s.as_str().into(),
+        other => other.to_string().into(),
+    }
+}
+
+/// Writes query rows in `format` to `out`, one at a time.
+pub struct RowWriter<W: Write> {
+    keys: Vec<String>,
+    csv: Option<csv::Writer<W>>,
+    raw: Option<W>,
+}
+
+impl<W: Write> RowWriter<W> {
+    /// A writer for rows with these columns; a CSV starts with its header.
+    pub fn new(format: ExportFormat, layout: &Layout, out: W) -> Result<RowWriter<W>> {
+        let mut me = RowWriter {
+            keys: layout.keys.clone(),
+            csv: None,
+            raw: None,
+        };
+        if format == ExportFormat::Ndjson {
+            me.raw = Some(out);
+        } else {
+            let mut w = csv::WriterBuilder::new().flexible(true).from_writer(out);
+            w.write_record(&layout.names).map_err(Error::csv)?;
+            me.csv = Some(w);
+        }
+        Ok(me)
+    }
+
+    pub fn row(&mut self, row: &[Json]) -> Result<()> {
+        if let Some(w) = self.csv.as_mut() {
+            return w
+                .write_record(row.iter().map(|v| json_cell(v).into_owned()))
+                .map_err(Error::csv);
+        }
+        let Some(w) = self.raw.as_mut() else {
+            return Ok(());
+        };
+        let mut line = Vec::with_capacity(64 * row.len());
+        line.push(b'{');
+        for (j, (k, v)) in self.keys.iter().zip(row).enumerate() {
+            if j > 0 {
+                line.push(b',');
+            }
+            line.extend_from_slice(k.as_bytes());
+            line.push(b':');
+            serde_json::to_writer(&mut line, v).map_err(Error::internal)?;
+        }
+        line.extend_from_slice(b"}\n");
+        w.write_all(&line).map_err(Error::io)
+    }
+
+    /// Flushes what is buffered and gives the output back.
+    pub fn finish(self) -> Result<W> {
+        match (self.csv, self.raw) {
+            (Some(w), _) => w.into_inner().map_err(|e| Error::io(e.into_error())),
+            (None, Some(w)) => Ok(w),
+            (None, None) => Err(Error::internal("no writer")),
+        }
+    }
+}
+
+/// Packs the CSV read from `csv` into a ZIP at `out`, as one entry named `entry`; its size.
+pub fn pack_zip(mut csv: impl Read, entry: &str, out: &Path) -> Result<u64> {
+    let file = std::fs::File::create(out).map_err(Error::io)?;
+    let mut zip = zip::ZipWriter::new(BufWriter::with_capacity(1 << 16, file));
+    let options = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated)
+        .large_file(true);
+    zip.start_file(entry, options).map_err(Error::zip)?;
+    std::io::copy(&mut csv, &mut zip).map_err(Error::io)?;
+    let mut w = zip.finish().map_err(Error::zip)?;
+    w.flush().map_err(Error::io)?;
+    drop(w);
+    Ok(std::fs::metadata(out).map_err(Error::io)?.len())
+}

@@ -1,0 +1,159 @@
+//! Export requests as front doors hand them over, and every check made before one is queued: the
+//! object and its filter, sort and columns resolve, or the query passes the read-only guard and
+//! prepares; the callback is allowed.
+
+use crate::core::Core;
+use crate::error::{Error, ErrorCode, Result};
+use crate::jobs::CallbackSpec;
+use crate::model::{
+    App, Column, Export, ExportFormat, ExportSource, ExportStatus, ListSpec, Object, SYSTEM_FIELDS,
+};
+use crate::query::Queries;
+use serde_json::Value as Json;
+
+/// What to export.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ExportWhat {
+    /// An object's records matching `spec`'s filters, in its order; `fields` picks and orders the
+    /// columns (default: `id`, every field, then the other system fields).
+    Object {
+        object: String,
+        spec: ListSpec,
+        fields: Option<Vec<String>>,
+    },
+    /// A read-only query and the values of its parameters.
+    Query { sql: String, params: Vec<Json> },
+}
+
+#[derive(Debug, Clone)]
+pub struct ExportRequest {
+    pub what: ExportWhat,
+    pub format: ExportFormat,
+    pub callback: Option<CallbackSpec>,
+}
+
+/// An object export's columns: the names asked for, each resolved (duplicates refused).
+fn columns(obj: &Object, fields: Option<Vec<String>>) -> Result<Vec<String>> {
+    let names = match fields {
+        Some(f) if f.is_empty() => {
+            return Err(Error::validation(
+                "fields",
+                "name at least one field to export",
+            ))
+        }
+        Some(f) => f,
+        None => std::iter::once("id".to_owned())
+            .chain(obj.fields.iter().map(|f| f.name.to_string()))
+            .chain(
+                SYSTEM_FIELDS
+                    .iter()
+                    .filter(|n| **n != "id")
+                    .map(|n| (*n).to_owned()),
+            )
+            .collect(),
+    };
+    for (i, n) in names.iter().enumerate() {
+        Column::resolve(obj, n)?;
+        if names[..i].contains(n) {
+            return Err(Error::validation(n, format!("{n:?} is listed twice")));
+        }
+    }
+    Ok(names)
+}
+
+/// Checks `what` against `app` and makes the source an export reads.
+pub async fn source(
+    core: &Core,
+    queries: &Queries,
+    app: &App,
+    what: ExportWhat,
+) -> Result<ExportSource> {
+    match what {
+        ExportWhat::Object {
+            object,
+            spec,
+            fields,
+        } => {
+            let obj = app.object(&object).cloned().ok_or_else(|| {
+                Error::not_found(format!("app {} has no object named {object:?}", app.name))
+                    .with_field("object")
+            })?;
+            if spec.limit.is_some() || spec.cursor.is_some() || spec.offset.is_some() {
+                return Err(Error::invalid(
+                    "an export reads every matching record: no limit, cursor or offset",
+                ));
+            }
+            let columns = columns(&obj, fields)?;
+            let (o, s) = (obj.clone(), spec.clone());
+            // Resolved on a snapshot now, so a bad filter or sort is refused before it is queued.
+            core.read(move |ctx| crate::ops::selection(ctx, &o, &s).map(|_| ()))
+                .await?;
+            Ok(ExportSource::Object {
+                object: obj.name.to_string(),
+                object_id: obj.id,
+                spec,
+                columns,
+            })
+        }
+        ExportWhat::Query { sql, params } => {
+            let checked = queries
+                .check(app, &sql, None)
+                .map_err(|e| e.with_field("query"))?;
+            let limits = core.settings.query.clone();
+            core.read(move |ctx| ctx.tx.query_columns(&checked, &limits))
+                .await
+                .map_err(|e| match e.field {
+                    Some(_) => e,
+                    None => e.with_field("query"),
+                })?;
+            Ok(ExportSource::Query {
+                sql,
+                params,
+                view: None,
+            })
+        }
+    }
+}
+
+/// The export to queue, as `user` asks for it now.
+pub fn queued(
+    app: &App,
+    source: ExportSource,
+    req_format: ExportFormat,
+    callback: Option<crate::model::Callback>,
+    user: (&str, &str),
+    now: crate::model::Timestamp,
+) -> Export {
+    Export {
+        id: uuid::Uuid::now_v7().to_string(),
+        app_id: app.id,
+        app: app.name.to_string(),
+        format: req_format,
+        source,
+        status: ExportStatus::Queued,
+        lease: None,
+        rows: 0,
+        bytes: 0,
+        cursor: None,
+        header_len: 0,
+        stored: None,
+        expired: false,
+        cancel_requested: false,
+        error: None,
+        callback,
+        created_at: now.clone(),
+        updated_at: now,
+        started_at: None,
+        completed_at: None,
+        created_by: user.0.to_owned(),
+        created_by_id: user.1.to_owned(),
+    }
+}
+
+/// The error for an export past `max` rows.
+pub fn too_many_rows(max: u64) -> Error {
+    Error::new(
+        ErrorCode::LimitExceeded,
+        format!("the export holds more than {max} rows (max_export_rows); narrow it with a filter"),
+    )
+}
