@@ -117,6 +117,58 @@ fn login_import_watch_and_json_outputs() {
     let up_job: Value = serde_json::from_slice(&up.stdout).unwrap();
     assert_eq!(up_job["progress"]["updated"], 4990, "{up_job}");
     assert!(dir.path().join("up.zip").exists());
+
+    // Exports: an object's filtered records to CSV, a query's rows to NDJSON (by extension).
+    let out_csv = dir.path().join("old.csv");
+    let said = cli.ok(
+        &[
+            "export",
+            "--app",
+            "crm",
+            "--object",
+            "contacts",
+            "--filter",
+            "age[gte]=50",
+            "--fields",
+            "email,age",
+            "--sort",
+            "-age",
+            "-o",
+            out_csv.to_str().unwrap(),
+        ],
+        0,
+    );
+    let text = std::fs::read_to_string(&out_csv).unwrap();
+    let n = text.lines().count() - 1;
+    assert!(text.starts_with("email,age\n") && n > 0, "{text:.200}");
+    assert!(said.contains(&format!("exported {n} rows")), "{said}");
+    let out_nd = dir.path().join("q.ndjson");
+    cli.ok(
+        &[
+            "export",
+            "--app",
+            "crm",
+            "--query",
+            "SELECT email FROM contacts WHERE age < $1",
+            "--param",
+            "10",
+            "-o",
+            out_nd.to_str().unwrap(),
+        ],
+        0,
+    );
+    let lines: Vec<Value> = std::fs::read_to_string(&out_nd)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(!lines.is_empty() && lines.iter().all(|l| l["email"].is_string()));
+    let bad = cli.run(&["export", "--app", "crm", "-o", "x.csv"]);
+    assert_eq!(
+        bad.status.code(),
+        Some(2),
+        "an object or a query is required"
+    );
 }
 
 #[test]

@@ -32,6 +32,8 @@ pub enum ClientCommand {
     },
     /// Upload a CSV, ZIP or NDJSON file and run a bulk-write job with it.
     Import(ImportArgs),
+    /// Export an object's records or a query's rows to a file, following the export live.
+    Export(ExportArgs),
     /// Bulk-write jobs.
     #[command(subcommand)]
     Jobs(JobsCommand),
@@ -89,6 +91,37 @@ pub struct ImportArgs {
     /// Where to save the result file (default: beside the input, `FILE.result.zip`).
     #[arg(long)]
     pub result: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Args)]
+#[command(group(clap::ArgGroup::new("source").required(true).args(["object", "query"])))]
+pub struct ExportArgs {
+    #[arg(long, env = "SLUICE_APP")]
+    pub app: String,
+    /// The object whose records to export…
+    #[arg(long)]
+    pub object: Option<String>,
+    /// …or a read-only query whose rows to export.
+    #[arg(long)]
+    pub query: Option<String>,
+    /// The list API's filters, as a query string: `--filter 'age[gte]=30&status=new'`.
+    #[arg(long, requires = "object")]
+    pub filter: Option<String>,
+    /// The columns, in order: `--fields id,email,age`.
+    #[arg(long, requires = "object", value_delimiter = ',')]
+    pub fields: Vec<String>,
+    /// The order: `--sort -created_at,name`.
+    #[arg(long, requires = "object", allow_hyphen_values = true)]
+    pub sort: Option<String>,
+    /// A value for the query's next placeholder (repeatable; JSON, else text).
+    #[arg(long = "param", requires = "query")]
+    pub params: Vec<String>,
+    /// `csv`, `ndjson` or `zip` (default: from the output's extension, else csv).
+    #[arg(long)]
+    pub format: Option<String>,
+    /// Where to save the file.
+    #[arg(long, short)]
+    pub output: PathBuf,
 }
 
 #[derive(Debug, Clone, Subcommand)]

@@ -28,6 +28,7 @@ pub async fn run(api: &Api, args: &ClientArgs, command: ClientCommand) -> anyhow
     match command {
         ClientCommand::Login { .. } => bail!("login is handled before connecting"),
         ClientCommand::Import(a) => import::run(api, &a, args.json).await,
+        ClientCommand::Export(a) => super::export::run(api, &a, args.json).await,
         ClientCommand::Jobs(c) => jobs(api, args, c).await,
         ClientCommand::Batches(c) => batches(api, args, c).await,
         ClientCommand::Bulk { file } => bulk(api, args, file).await,

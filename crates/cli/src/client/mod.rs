@@ -4,6 +4,7 @@
 
 pub mod args;
 mod commands;
+mod export;
 mod import;
 mod output;
 mod profile;

@@ -1,4 +1,4 @@
-//! Following a job or batch to its end through its event stream (`…/events`): a live bar on a
+//! Following a job, batch or export to its end through its event stream (`…/events`): a live bar on a
 //! terminal (rows done, rows/s, ETA, failures), a plain line a second otherwise.
 
 use super::Api;
@@ -13,6 +13,8 @@ use std::time::{Duration, Instant};
 pub enum Kind {
     Job,
     Batch,
+    /// Rows written; the total is known only at the end.
+    Export,
 }
 
 impl Kind {
@@ -29,12 +31,13 @@ impl Kind {
                 n(&doc["objects_total"]),
                 n(&doc["objects_failed"]),
             ),
+            Kind::Export => (n(&doc["rows"]), 0, 0),
         }
     }
 
     fn unit(self) -> &'static str {
         match self {
-            Kind::Job => "rows",
+            Kind::Job | Kind::Export => "rows",
             Kind::Batch => "records",
         }
     }
@@ -52,18 +55,24 @@ impl Progress {
         let bar = std::io::stderr().is_terminal().then(|| {
             let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
             let unit = kind.unit();
-            let style = ProgressStyle::with_template(&format!(
-                "{{spinner}} [{{elapsed_precise}}] {{bar:32.cyan/blue}} {{pos}}/{{len}} {unit} \
-                 {{rate}} ETA {{eta}} {{msg}}"
-            ))
-            .unwrap_or_else(|_| ProgressStyle::default_bar())
-            .with_key(
-                "rate",
-                move |s: &ProgressState, w: &mut dyn std::fmt::Write| {
-                    let _ = write!(w, "{:.0} {unit}/s", s.per_sec());
-                },
-            )
-            .progress_chars("█▉▊▋▌▍▎▏ ");
+            let template = match kind {
+                Kind::Export => {
+                    format!("{{spinner}} [{{elapsed_precise}}] {{pos}} {unit} {{rate}} {{msg}}")
+                }
+                _ => format!(
+                    "{{spinner}} [{{elapsed_precise}}] {{bar:32.cyan/blue}} {{pos}}/{{len}} {unit} \
+                     {{rate}} ETA {{eta}} {{msg}}"
+                ),
+            };
+            let style = ProgressStyle::with_template(&template)
+                .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .with_key(
+                    "rate",
+                    move |s: &ProgressState, w: &mut dyn std::fmt::Write| {
+                        let _ = write!(w, "{:.0} {unit}/s", s.per_sec());
+                    },
+                )
+                .progress_chars("█▉▊▋▌▍▎▏ ");
             bar.set_style(style);
             bar.enable_steady_tick(Duration::from_millis(200));
             bar
@@ -82,17 +91,23 @@ impl Progress {
             Some(bar) => {
                 bar.set_length(total.max(done));
                 bar.set_position(done);
-                bar.set_message(format!("failed {failed} · {status}"));
+                bar.set_message(match self.kind {
+                    Kind::Export => format!("{} bytes · {status}", doc["bytes"]),
+                    _ => format!("failed {failed} · {status}"),
+                });
             }
             None => {
                 let due = self
                     .last_line
                     .is_none_or(|t| t.elapsed() >= Duration::from_secs(1));
                 if due {
-                    eprintln!(
-                        "{status}: {done}/{total} {} done, {failed} failed",
-                        self.kind.unit()
-                    );
+                    match self.kind {
+                        Kind::Export => eprintln!("{status}: {done} rows, {} bytes", doc["bytes"]),
+                        _ => eprintln!(
+                            "{status}: {done}/{total} {} done, {failed} failed",
+                            self.kind.unit()
+                        ),
+                    }
                     self.last_line = Some(Instant::now());
                 }
             }

@@ -3,6 +3,7 @@
 //! it to a committed snapshot and check the router serves every operation it lists; CI runs
 //! schemathesis against a live server with it.
 
+mod exports;
 mod paths_data;
 mod paths_work;
 mod schemas;
@@ -20,7 +21,7 @@ use utoipa::{Modify, OpenApi};
         description = "A self-hostable records API server built for bulk work: apps hold typed \
             objects whose records carry system fields; synchronous bulk requests of up to 1,000 \
             calls; bulk-write jobs from uploads, with per-row result files; batches by query; \
-            read-only SQL. Every call takes `Authorization: Bearer <token>` (an admin token, an \
+            read-only SQL; exports of millions of rows. Every call takes `Authorization: Bearer <token>` (an admin token, an \
             app token, or a login's access token); errors are `{\"error\":{\"code\",\"message\"}}`."
     ),
     paths(
@@ -40,6 +41,8 @@ use utoipa::{Modify, OpenApi};
         paths_work::job_events, paths_work::query, paths_work::list_batches,
         paths_work::create_batch, paths_work::get_batch, paths_work::start_batch,
         paths_work::cancel_batch, paths_work::batch_events,
+        exports::list_exports, exports::create_export, exports::get_export,
+        exports::cancel_export, exports::export_result, exports::export_events,
     ),
     components(schemas(schemas::ErrorBody, schemas::ErrorDetail), responses(work::Failure)),
     modifiers(&Bearer),
@@ -56,6 +59,7 @@ use utoipa::{Modify, OpenApi};
         (name = "jobs", description = "Uploads and bulk-write jobs"),
         (name = "query", description = "Read-only SQL over an app's objects"),
         (name = "batches", description = "Deletes and updates of selected records, tracked"),
+        (name = "exports", description = "Records or query rows out to CSV, NDJSON or ZIP files"),
     )
 )]
 struct ApiDoc;

@@ -92,7 +92,8 @@ pub(super) fn delete_object() {}
 pub(super) fn list_records() {}
 
 #[utoipa::path(post, path = "/v1/apps/{app}/objects/{object}/records", tag = "records",
-    params(("app" = String, Path), ("object" = String, Path)), request_body = RecordInput,
+    params(("app" = String, Path), ("object" = String, Path),
+        ("Idempotency-Key" = Option<String>, Header, description = "Once per key: a repeat with the same body replays the first answer (`Idempotent-Replayed: true`); another body 422 `idempotency_mismatch`; while the first runs 409 `idempotency_in_flight`")), request_body = RecordInput,
     responses((status = 201, body = Record), Failures))]
 pub(super) fn create_record() {}
 

@@ -7,12 +7,14 @@ use super::schemas::{BulkRequest, BulkResults};
 use super::work::*;
 
 #[utoipa::path(post, path = "/v1/bulk", tag = "bulk", request_body = BulkRequest,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Once per key: a repeat with the same body replays the first answer (`Idempotent-Replayed: true`); another body 422 `idempotency_mismatch`; while the first runs 409 `idempotency_in_flight`")),
     responses((status = 200, description = "One result per operation, in order", body = BulkResults),
         Failures))]
 pub(super) fn bulk() {}
 
 #[utoipa::path(post, path = "/v1/apps/{app}/files", tag = "jobs",
-    params(("app" = String, Path), ("name" = Option<String>, Query, description = "The file's name")),
+    params(("app" = String, Path), ("name" = Option<String>, Query, description = "The file's name"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Once per key: a repeat with the same body replays the first answer (`Idempotent-Replayed: true`); another body 422 `idempotency_mismatch`; while the first runs 409 `idempotency_in_flight`")),
     request_body(description = "A ZIP holding one CSV, a CSV, NDJSON, or multipart field `file`",
         content(("application/zip"), ("text/csv"), ("application/x-ndjson"), ("multipart/form-data"))),
     responses((status = 201, description = "Stored and checked", body = FileInfo), Failures))]
@@ -38,7 +40,7 @@ pub(super) fn failures() {}
 pub(super) fn list_jobs() {}
 
 #[utoipa::path(post, path = "/v1/apps/{app}/jobs", tag = "jobs",
-    params(("app" = String, Path)), request_body = JobInput,
+    params(("app" = String, Path), ("Idempotency-Key" = Option<String>, Header, description = "Once per key: a repeat with the same body replays the first answer (`Idempotent-Replayed: true`); another body 422 `idempotency_mismatch`; while the first runs 409 `idempotency_in_flight`")), request_body = JobInput,
     responses((status = 201, description = "Queued", body = Job), Failures))]
 pub(super) fn create_job() {}
 
@@ -85,7 +87,7 @@ pub(super) fn query() {}
 pub(super) fn list_batches() {}
 
 #[utoipa::path(post, path = "/v1/apps/{app}/batches", tag = "batches",
-    params(("app" = String, Path)), request_body = BatchInput,
+    params(("app" = String, Path), ("Idempotency-Key" = Option<String>, Header, description = "Once per key: a repeat with the same body replays the first answer (`Idempotent-Replayed: true`); another body 422 `idempotency_mismatch`; while the first runs 409 `idempotency_in_flight`")), request_body = BatchInput,
     responses((status = 201, description = "Created (and started with `start: true`)", body = Batch),
         (status = 200, description = "With `dry_run: true`: what it would change", body = DryRun),
         Failures))]
