@@ -79,6 +79,18 @@ impl Core {
             .map_or(0, |d| d.as_millis() as i64)
     }
 
+    /// The answer kept for `key`, as a replay (read on a snapshot), if there is one.
+    pub async fn kept_answer(&self, key: &IdemKey) -> Result<Option<Keyed>> {
+        let (scope, name, now) = (key.scope.clone(), key.key.clone(), self.now_ms());
+        match self
+            .read(move |ctx| ctx.tx.kept_answer(&scope, &name, now))
+            .await?
+        {
+            Some(kept) => replay(key, kept).map(Some),
+            None => Ok(None),
+        }
+    }
+
     /// Runs `work` (which answers as the front door will) once for `key`: in the transaction
     /// that claims the key and keeps the answer, or not at all when an answer is kept.
     pub async fn transact_keyed(
@@ -87,15 +99,11 @@ impl Core {
         mut work: impl FnMut(&mut Ctx<'_>) -> Result<Answer> + Send + 'static,
     ) -> Result<Keyed> {
         let _hold = self.in_flight.hold(&key)?;
-        let now = self.now_ms();
         // Most repeats are answered from a snapshot, without the writer.
-        let (scope, name) = (key.scope.clone(), key.key.clone());
-        if let Some(kept) = self
-            .read(move |ctx| ctx.tx.kept_answer(&scope, &name, now))
-            .await?
-        {
-            return replay(&key, kept);
+        if let Some(kept) = self.kept_answer(&key).await? {
+            return Ok(kept);
         }
+        let now = self.now_ms();
         let expires = now + self.settings.idempotency_ttl.as_millis() as i64;
         let keyed = self
             .transact(move |ctx| {

@@ -7,19 +7,28 @@ use axum::response::{IntoResponse, Response};
 use sha2::{Digest, Sha256};
 use sluice_engine::auth::Principal;
 use sluice_engine::model::{Answer, IdemKey, Keyed};
-use sluice_engine::Result;
+use sluice_engine::{Error, Result};
 
 pub const HEADER: &str = "idempotency-key";
 
 /// Who a key belongs to: the caller, within its app (an admin's keys are its own).
-pub fn scope(who: &Principal) -> String {
-    match who {
-        Principal::Admin { user } => format!("admin:{user}"),
-        Principal::Member {
-            app_id, user_id, ..
-        } => format!("{app_id}:{user_id}"),
-        Principal::Anonymous => "anonymous".to_owned(),
-    }
+pub fn scope(who: &Principal, app: Option<&str>) -> Result<String> {
+    let caller =
+        match who {
+            Principal::Admin { user } => format!("admin:{user}"),
+            Principal::Member {
+                app_id, user_id, ..
+            } => format!("{app_id}:{user_id}"),
+            // Anonymous callers cannot be told apart: one's key could be taken by any other.
+            Principal::Anonymous => return Err(Error::invalid(
+                "an Idempotency-Key needs credentials: an anonymous caller's key could be anyone's",
+            )
+            .with_field("Idempotency-Key")),
+        };
+    Ok(match app {
+        Some(app) => format!("{caller}@{app}"),
+        None => caller,
+    })
 }
 
 /// The request's fingerprint: a repeat must be the same call with the same body.
@@ -39,13 +48,22 @@ pub fn fingerprint(method: &Method, uri: &Uri, body: &[u8]) -> String {
 pub fn key_of(
     headers: &HeaderMap,
     who: &Principal,
+    app: Option<&str>,
     print: impl FnOnce() -> String,
 ) -> Result<Option<IdemKey>> {
     match headers.get(HEADER) {
         None => Ok(None),
         // A header that is not visible ASCII is refused like any bad key.
-        Some(v) => IdemKey::new(scope(who), v.to_str().unwrap_or("\u{0}"), print()).map(Some),
+        Some(v) => IdemKey::new(scope(who, app)?, v.to_str().unwrap_or("\u{0}"), print()).map(Some),
     }
+}
+
+/// The app a native path names (`/v1/apps/{app}/…`).
+pub fn app_of(path: &str) -> Option<&str> {
+    path.strip_prefix("/v1/apps/")?
+        .split('/')
+        .next()
+        .filter(|a| !a.is_empty())
 }
 
 /// A JSON answer to keep.

@@ -99,7 +99,7 @@ pub async fn receive_native(
     let saved = save_request(state, who, app, req, name, rules).await?;
     let up = upload(&saved, who, app, rules);
     let print = || idempotency::fingerprint(&method, &uri, saved.sha256.as_bytes());
-    let Some(key) = idempotency::key_of(&headers, who, print)? else {
+    let Some(key) = idempotency::key_of(&headers, who, Some(app), print)? else {
         let file = state.engine.jobs().register_upload(up).await?;
         return Ok((StatusCode::CREATED, Json(file_json(&file))).into_response());
     };

@@ -48,13 +48,31 @@ impl Jobs {
         key: IdemKey,
         render: impl Fn(&FileRow) -> Answer + Send + 'static,
     ) -> Result<Keyed> {
+        // A repeat is answered before its content is stored again.
+        if let Some(kept) = self.core.kept_answer(&key).await? {
+            let _ = tokio::fs::remove_file(&up.raw).await;
+            return Ok(kept);
+        }
         let file = self.stage(&up).await?;
-        self.core
+        let (row, id) = (file.clone(), file.id.clone());
+        let keyed = self
+            .core
             .transact_keyed(key, move |ctx| {
-                ctx.tx.put_file(&file)?;
-                Ok(render(&file))
+                ctx.tx.put_file(&row)?;
+                Ok(render(&row))
             })
-            .await
+            .await;
+        if !matches!(
+            keyed,
+            Ok(Keyed {
+                replayed: false,
+                ..
+            })
+        ) {
+            // Another request with the key won the race (or this one failed): its copy goes.
+            let _ = self.core.store.files().delete_input(&id);
+        }
+        keyed
     }
 
     /// Checks, normalises and stores the upload's content; the row to record. `raw` is removed.
@@ -127,8 +145,6 @@ impl Jobs {
             created_at: self.core.now(),
             created_by: who.user_name().to_owned(),
         };
-        let row = file.clone();
-        self.core.transact(move |ctx| ctx.tx.put_file(&row)).await?;
         Ok(file)
     }
 }

@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json as AxJson;
 use serde_json::{Map, Value as Json};
 use sluice_engine::auth::Principal;
-use sluice_engine::model::Catalog;
+use sluice_engine::model::{Catalog, IdemKey};
 use sluice_engine::ops::{precheck, BulkItem, Op, Output};
 use sluice_engine::{Error, Result};
 
@@ -27,7 +27,7 @@ pub struct Call {
 /// A vendor's record API: how calls become ops, and how results and errors look.
 pub trait Vendor: 'static {
     /// How a call's result is rendered (a list, a record, a deletion…).
-    type Kind: Send + 'static;
+    type Kind: Clone + Send + 'static;
 
     /// `catalog` is a snapshot to read objects from (their fields shape what a vendor keeps of a
     /// body and shows of a record); the op is checked again when it runs.
@@ -97,8 +97,31 @@ pub fn plan<V: Vendor>(
     }
 }
 
+/// Every result as `entry(status, body)` in a JSON array, in order.
+fn entries<V: Vendor>(
+    results: impl IntoIterator<Item = (Option<V::Kind>, Result<Output>)>,
+    entry: fn(StatusCode, Json) -> Json,
+) -> Json {
+    Json::Array(
+        results
+            .into_iter()
+            .map(|(kind, r)| {
+                let (status, body) = match kind {
+                    Some(kind) => answer::<V>(kind, r),
+                    None => V::error(
+                        &r.err()
+                            .unwrap_or_else(|| Error::internal("a bulk entry without result")),
+                    ),
+                };
+                entry(status, body)
+            })
+            .collect(),
+    )
+}
+
 /// Runs a bulk body: `decode` frames it and feeds each entry (see `plan`); every result becomes
-/// `entry(status, body)` in a JSON array, in order.
+/// `entry(status, body)` in a JSON array, in order. With an idempotency `key`, once: a repeat
+/// replays the first answer.
 pub async fn bulk<V: Vendor>(
     state: &State,
     bytes: Bytes,
@@ -110,24 +133,20 @@ pub async fn bulk<V: Vendor>(
         + Send
         + 'static,
     entry: fn(StatusCode, Json) -> Json,
+    key: Option<IdemKey>,
 ) -> Response {
-    match feed::run(state, bytes, what, decode).await {
-        Ok(results) => AxJson(Json::Array(
-            results
-                .into_iter()
-                .map(|(kind, r)| {
-                    let (status, body) = match kind {
-                        Some(kind) => answer::<V>(kind, r),
-                        None => V::error(
-                            &r.err()
-                                .unwrap_or_else(|| Error::internal("a bulk entry without result")),
-                        ),
-                    };
-                    entry(status, body)
-                })
-                .collect(),
-        ))
-        .into_response(),
+    let Some(key) = key else {
+        return match feed::run(state, bytes, what, decode).await {
+            Ok(results) => AxJson(entries::<V>(results, entry)).into_response(),
+            Err(e) => reply(V::error(&e)),
+        };
+    };
+    let render = move |kinds: &[Option<V::Kind>], results: &[Result<Output>]| {
+        let all = kinds.iter().cloned().zip(results.iter().cloned());
+        crate::idempotency::json_answer(StatusCode::OK, &entries::<V>(all, entry))
+    };
+    match feed::run_keyed(state, bytes, what, decode, key, render).await {
+        Ok(keyed) => crate::idempotency::respond(keyed),
         Err(e) => reply(V::error(&e)),
     }
 }

@@ -154,7 +154,7 @@ pub async fn bulk(
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(Error::new(ErrorCode::InvalidJson, "a JSON body is required").into());
     }
-    let key = idempotency::key_of(&headers, &outer, || {
+    let key = idempotency::key_of(&headers, &outer, None, || {
         idempotency::fingerprint(&method, &uri, &bytes)
     })?;
     // References are rare: without any `${` in the body, entries skip substitution entirely.

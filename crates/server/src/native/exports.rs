@@ -143,7 +143,7 @@ pub async fn create(
 ) -> ApiResult<Response> {
     let req = k.body.into_request()?;
     let exports = state.engine.exports();
-    let Some(key) = idempotency::key_of(&k.headers, &who, || k.print.clone())? else {
+    let Some(key) = idempotency::key_of(&k.headers, &who, Some(&app), || k.print.clone())? else {
         let e = exports.create(&who, &app, req).await?;
         return Ok((StatusCode::CREATED, Json(export_json(&e))).into_response());
     };

@@ -12,6 +12,7 @@ use axum::extract::rejection::BytesRejection;
 use axum::extract::State as S;
 use axum::http::{HeaderMap, Method, Uri};
 use axum::response::{IntoResponse, Response};
+use sluice_engine::ops::Op;
 use sluice_engine::Error;
 
 pub async fn dispatch(
@@ -25,7 +26,7 @@ pub async fn dispatch(
         let who = state.engine.auth().authenticate(bearer(&headers)?).await?;
         let bytes = read_bytes(body)?;
         let key = match method == Method::POST {
-            true => idempotency::key_of(&headers, &who, || {
+            true => idempotency::key_of(&headers, &who, idempotency::app_of(uri.path()), || {
                 idempotency::fingerprint(&method, &uri, &bytes)
             })?,
             false => None,
@@ -38,6 +39,11 @@ pub async fn dispatch(
         })?;
         match key {
             None => state.engine.run(&who, op).await.map(Ran::Plain),
+            // A kept answer would hold the new token's secret, which sluice otherwise only hashes.
+            Some(_) if matches!(op, Op::CreateToken(..)) => Err(Error::invalid(
+                "tokens are created without an Idempotency-Key: the answer holds the secret",
+            )
+            .with_field("Idempotency-Key")),
             Some(key) => {
                 let render = |out| {
                     let (status, reply) = render(Ok(out));

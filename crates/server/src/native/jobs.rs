@@ -46,7 +46,7 @@ pub async fn create(
     k: KeyedBody<JobRequest>,
 ) -> ApiResult<Response> {
     let jobs = state.engine.jobs();
-    let Some(key) = idempotency::key_of(&k.headers, &who, || k.print.clone())? else {
+    let Some(key) = idempotency::key_of(&k.headers, &who, Some(&app), || k.print.clone())? else {
         let job = jobs.create(&who, &app, k.body, TAG).await?;
         return Ok((StatusCode::CREATED, Json(job_json(&job))).into_response());
     };

@@ -82,7 +82,7 @@ pub async fn create_batch(
                           "limit": d.limit, "over_limit": d.over_limit});
         return Ok((StatusCode::OK, Json(body)).into_response());
     }
-    let Some(key) = idempotency::key_of(&k.headers, &who, || k.print.clone())? else {
+    let Some(key) = idempotency::key_of(&k.headers, &who, Some(&app), || k.print.clone())? else {
         let batch = batches.create(&who, &app, req, None).await?;
         return Ok((StatusCode::CREATED, Json(batch_json(&batch))).into_response());
     };

@@ -319,6 +319,29 @@ async fn the_seed_bulk_request_with_mixed_users_and_a_failure() {
     assert_eq!(got["age"], 2);
     assert_eq!(got["updated_by"], "ann@news.io");
 
+    // With an Idempotency-Key the bulk runs once: the repeat replays the first answer.
+    let once = json!([{"method": "POST", "url": format!("{api}/1/objects/authors"), "data": {"name": "Once"}}]);
+    let send_keyed = || {
+        app.client
+            .post(app.url("/1/bulk"))
+            .bearer_auth(&ann)
+            .header("Idempotency-Key", "backand-bulk-1")
+            .json(&once)
+            .send()
+    };
+    let first: Value = send_keyed().await.unwrap().json().await.unwrap();
+    let again = send_keyed().await.unwrap();
+    assert_eq!(again.headers()["idempotent-replayed"], "true");
+    assert_eq!(again.json::<Value>().await.unwrap(), first);
+    let (_, q) = app
+        .admin(
+            "POST",
+            "/v1/apps/news/query",
+            Some(json!({"sql": "SELECT count(*) FROM authors WHERE name = 'Once'"})),
+        )
+        .await;
+    assert_eq!(q["rows"][0][0], 1);
+
     // Wrong shapes get Backand's error body.
     let (s, e) = send(
         &app,

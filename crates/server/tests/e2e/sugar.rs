@@ -86,6 +86,26 @@ async fn the_seed_bulk_example_and_a_failure_in_the_middle() {
     assert_eq!(r[2]["status"], 200);
     assert_eq!(r[2]["contents"]["next_offset"], -1);
     assert_eq!(r[2]["contents"]["records"][0]["id"], r[0]["contents"]["id"]);
+
+    // With an Idempotency-Key the bulk runs once: the repeat replays the first answer.
+    let keyed = json!({"requests": [{"url": "/v10/Accounts", "method": "POST", "data": "{\"name\": \"once\"}"}]});
+    let send = || {
+        app.client
+            .post(app.url("/rest/v10/bulk"))
+            .header("OAuth-Token", &token)
+            .header("Idempotency-Key", "sugar-bulk-1")
+            .json(&keyed)
+            .send()
+    };
+    let first: Value = send().await.unwrap().json().await.unwrap();
+    let again = send().await.unwrap();
+    assert_eq!(again.headers()["idempotent-replayed"], "true");
+    assert_eq!(again.json::<Value>().await.unwrap(), first);
+    assert_eq!(
+        app.count("crm", "Accounts").await,
+        2,
+        "test123 and one \"once\""
+    );
 }
 
 #[tokio::test]

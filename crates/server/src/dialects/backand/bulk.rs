@@ -83,6 +83,16 @@ pub async fn bulk(
         Ok(v) => v,
         Err(e) => return reply(Backand::error(&e)),
     };
+    let key = match &outer {
+        Ok((who, _)) => crate::idempotency::key_of(&headers, who, None, || {
+            crate::idempotency::fingerprint(&axum::http::Method::POST, &uri, &bytes)
+        }),
+        Err(_) => Ok(None),
+    };
+    let key = match key {
+        Ok(k) => k,
+        Err(e) => return reply(Backand::error(&e)),
+    };
     let catalog = state.engine.catalog();
     let st = state.clone();
     skeleton::bulk::<Backand>(
@@ -120,6 +130,7 @@ pub async fn bulk(
             Ok(false)
         },
         |status, data| json!({"status": status.as_u16(), "data": data}),
+        key,
     )
     .await
 }

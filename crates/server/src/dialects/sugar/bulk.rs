@@ -4,7 +4,7 @@
 use super::decode::call_of;
 use super::errors::missing;
 use super::{caller, check_version, token_of, Sugar};
-use crate::dialects::skeleton::{self, Call};
+use crate::dialects::skeleton::{self, reply, Call, Vendor};
 use crate::dialects::text;
 use crate::feed::Keyed;
 use crate::url;
@@ -67,9 +67,19 @@ pub(super) async fn bulk(
     state: &State,
     app: Option<&str>,
     outer_token: Option<String>,
+    headers: &axum::http::HeaderMap,
+    print: String,
     bytes: Bytes,
 ) -> Response {
     let outer = caller(state, outer_token.as_deref(), app).await;
+    let key = match &outer {
+        Ok((who, _)) => crate::idempotency::key_of(headers, who, app, || print),
+        Err(_) => Ok(None),
+    };
+    let key = match key {
+        Ok(k) => k,
+        Err(e) => return reply(Sugar::error(&e)),
+    };
     let catalog = state.engine.catalog();
     let (st, app) = (state.clone(), app.map(str::to_owned));
     skeleton::bulk::<Sugar>(
@@ -107,6 +117,7 @@ pub(super) async fn bulk(
             Ok(false)
         },
         |status, contents| json!({"contents": contents, "headers": [], "status": status.as_u16()}),
+        key,
     )
     .await
 }

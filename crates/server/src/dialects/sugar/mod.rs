@@ -200,7 +200,9 @@ async fn api(
         };
         let token = token_of(&get)?;
         if segs == ["bulk"] && method == Method::POST {
-            return Ok(bulk::bulk(&state, app, token, read_bytes(body)?).await);
+            let bytes = read_bytes(body)?;
+            let print = || crate::idempotency::fingerprint(&method, &uri, &bytes);
+            return Ok(bulk::bulk(&state, app, token, &headers, print(), bytes).await);
         }
         let data = json_body(body)?;
         if segs == ["oauth2", "token"] && method == Method::POST {
