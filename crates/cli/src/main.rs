@@ -64,6 +64,15 @@ enum BenchCommand {
         #[arg(long, default_value_t = 1_000_000)]
         rows: usize,
     },
+    /// Exports of an object's records (CSV, NDJSON, ZIP) and of a query against raw rusqlite
+    /// SELECT writing the same file; the server's peak RSS while exporting.
+    Export {
+        #[arg(long, default_value_t = 1_000_000)]
+        rows: usize,
+        /// Also export this many rows (from an object filled with the same file again), for RSS.
+        #[arg(long, default_value_t = 5_000_000)]
+        big: usize,
+    },
     /// Deleting records as a batch (by ids, by query) against raw `DELETE … WHERE id IN (…)`.
     Batches {
         #[arg(long, default_value_t = 10_000)]
@@ -175,6 +184,9 @@ async fn run() -> anyhow::Result<i32> {
             .map(|()| 0),
         Command::Bench(BenchCommand::Bulk { rows }) => bench::bulk::run(rows).await.map(|()| 0),
         Command::Bench(BenchCommand::Jobs { rows }) => bench::jobs::run(rows).await.map(|()| 0),
+        Command::Bench(BenchCommand::Export { rows, big }) => {
+            bench::export::run(rows, big).await.map(|()| 0)
+        }
         Command::Bench(BenchCommand::Batches { records }) => {
             bench::batches::run(records).await.map(|()| 0)
         }

@@ -52,7 +52,7 @@ pub fn make_files(
 }
 
 /// The raw baseline: parse the CSV and insert with one prepared statement, 1,000 rows a transaction.
-fn raw_import(csv_path: &Path, db: &Path) -> anyhow::Result<Duration> {
+pub fn raw_import(csv_path: &Path, db: &Path) -> anyhow::Result<Duration> {
     let mut conn = raw::open(db)?;
     raw::create(&conn, "id TEXT NOT NULL PRIMARY KEY")?;
     let start = Instant::now();
@@ -86,7 +86,7 @@ fn raw_import(csv_path: &Path, db: &Path) -> anyhow::Result<Duration> {
     Ok(start.elapsed())
 }
 
-async fn call(
+pub async fn call(
     client: &Client,
     method: reqwest::Method,
     url: String,

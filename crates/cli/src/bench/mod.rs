@@ -3,6 +3,7 @@
 
 pub mod batches;
 pub mod bulk;
+pub mod export;
 pub mod jobs;
 pub mod load;
 pub mod pg;
@@ -139,6 +140,14 @@ impl Drop for ChildServer {
 }
 
 impl ChildServer {
+    /// Stops the server as an operator does (SIGTERM), so it closes its store cleanly.
+    pub fn stop(mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let _ = self.child.wait();
+    }
+
     /// The server's peak resident set so far (`VmHWM`), in MiB.
     pub fn peak_rss_mib(&self) -> f64 {
         self.status_mib("VmHWM:")

@@ -4,16 +4,14 @@
 //! committed. A query export streams its one query to a local file (see `query`). A ZIP is packed
 //! from the finished CSV.
 
-use super::encode::{self, Layout};
+use super::encode::{self, Layout, RecordWriter};
 use super::queue::{self, End};
 use super::request::too_many_rows;
 use super::Runner;
 use crate::background::failpoint;
-use crate::core::Ctx;
+use crate::core::{Ctx, Pending};
 use crate::error::{Error, ErrorCode, Result};
-use crate::model::{
-    encode_cursor, Column, Export, ExportFormat, ExportSource, Object, Record, Stored,
-};
+use crate::model::{encode_cursor, Column, Export, ExportFormat, ExportSource, Object, Stored};
 use std::sync::Arc;
 
 /// What one committed chunk left.
@@ -82,6 +80,10 @@ impl Runner {
         let s = &self.core.settings.export;
         let (chunk, max) = (s.chunk_rows.max(1), s.max_rows);
         let layout = Arc::new(Layout::new(columns));
+        // Reads run one chunk ahead: the next chunk is read while the writer commits this one.
+        let (mut read_at, mut read_rows) = (e.cursor.clone(), e.rows);
+        let mut header = e.bytes == 0 && e.format != ExportFormat::Ndjson;
+        let mut pending: Option<Pending<Step>> = None;
         loop {
             if self.core.background.is_stopping() {
                 return Err(Error::new(ErrorCode::Unavailable, "the server is stopping"));
@@ -93,55 +95,69 @@ impl Runner {
                 .and_then(|a| a.object_by_id(&object_id.to_string()).cloned())
                 .ok_or_else(|| Error::not_found("the export's object no longer exists"))?;
             let mut spec = spec.clone();
-            spec.cursor = e.cursor.clone();
-            let (records, next) = read_chunk(&self.core, obj.clone(), spec, chunk).await?;
-            if e.rows + records.len() as u64 > max {
+            spec.cursor = read_at.clone();
+            let read = Chunk {
+                obj,
+                spec,
+                size: chunk,
+                format: e.format,
+                layout: layout.clone(),
+                header,
+            };
+            let (bytes, count, next) = read.read(&self.core).await?;
+            if let Some(p) = pending.take() {
+                match self.committed(p.await?).await {
+                    Ok(cur) => e = cur,
+                    Err(end) => return Ok(end),
+                }
+            }
+            read_rows += count as u64;
+            if read_rows > max {
                 return Ok(Some(End::Failed(too_many_rows(max).message)));
             }
-            let last = records.len() < chunk;
-            let mut bytes = Vec::with_capacity(records.len() * 128);
-            let first = e.bytes == 0 && e.format != ExportFormat::Ndjson;
-            if first {
-                bytes.extend_from_slice(&layout.header()?);
-            }
-            let header_len = if first {
-                bytes.len() as u64
-            } else {
-                e.header_len
+            let header_len = match header {
+                true => layout.header()?.len() as u64,
+                false => e.header_len,
             };
-            let cols = layout
-                .names
-                .iter()
-                .map(|n| Column::resolve(&obj, n))
-                .collect::<Result<Vec<_>>>()?;
-            encode::records(e.format, &layout, &cols, &records, &mut bytes)?;
-            let n = records.len() as u64;
-            let (id, from, owner) = (e.id.clone(), e.cursor.clone(), self.core.instance.clone());
+            header = false;
+            let (n, from) = (count as u64, read_at.clone());
+            read_at = next.or(read_at);
+            let (id, owner, at) = (e.id.clone(), self.core.instance.clone(), read_at.clone());
             let lease = self.core.lease();
             let bytes = Arc::new(bytes);
-            let step = self
-                .core
-                .transact(move |ctx| {
-                    commit(ctx, &id, &owner, &from, &bytes, |cur| {
-                        cur.rows += n;
-                        cur.cursor = next.clone().or(cur.cursor.take());
-                        cur.header_len = header_len;
-                        cur.lease = Some(lease.clone());
-                    })
+            pending = Some(self.core.submit(move |ctx| {
+                commit(ctx, &id, &owner, &from, &bytes, |cur| {
+                    cur.rows += n;
+                    cur.cursor = at.clone();
+                    cur.header_len = header_len;
+                    cur.lease = Some(lease.clone());
                 })
-                .await?;
-            match step {
-                Step::Stop(cur) if cur.cancel_requested => return Ok(Some(End::Canceled)),
-                Step::Stop(_) => return Ok(None),
-                Step::Went(cur) => e = cur,
-            }
-            failpoint("export.chunk.after_commit");
-            self.core
-                .background
-                .breakpoint("export.chunk.after_commit")
-                .await;
-            if last {
+            }));
+            if count < chunk {
+                if let Some(p) = pending.take() {
+                    match self.committed(p.await?).await {
+                        Ok(cur) => e = cur,
+                        Err(end) => return Ok(end),
+                    }
+                }
                 return self.finish_object(&e).await.map(Some);
+            }
+        }
+    }
+
+    /// The export after a chunk's commit, or how it ends if it is no longer this instance's to
+    /// run (`None`: someone else's now).
+    async fn committed(&self, step: Step) -> std::result::Result<Export, Option<End>> {
+        match step {
+            Step::Stop(cur) if cur.cancel_requested => Err(Some(End::Canceled)),
+            Step::Stop(_) => Err(None),
+            Step::Went(cur) => {
+                failpoint("export.chunk.after_commit");
+                self.core
+                    .background
+                    .breakpoint("export.chunk.after_commit")
+                    .await;
+                Ok(cur)
             }
         }
     }
@@ -182,28 +198,59 @@ pub fn csv_entry(e: &Export) -> String {
     e.file_name().trim_end_matches(".zip").to_owned() + ".csv"
 }
 
-/// The next `chunk` records after `spec`'s cursor, on one snapshot, and the cursor after them.
-async fn read_chunk(
-    core: &crate::core::Core,
+/// One chunk of an object export to read: the next `size` records after `spec`'s cursor.
+struct Chunk {
     obj: Arc<Object>,
     spec: crate::model::ListSpec,
-    chunk: usize,
-) -> Result<(Vec<Record>, Option<String>)> {
-    core.read(move |ctx| {
-        let mut sel = crate::ops::selection(ctx, &obj, &spec)?;
-        sel.limit = chunk;
-        let records = ctx.tx.list_records(&obj, &sel)?;
-        let next = records.last().map(|last| {
-            let keys: Vec<_> = sel
-                .keys()
+    size: usize,
+    format: ExportFormat,
+    layout: Arc<Layout>,
+    /// Start with the CSV header line.
+    header: bool,
+}
+
+impl Chunk {
+    /// Reads and encodes the chunk on one snapshot (on the reading thread, records borrowed from
+    /// the store's rows): its bytes, how many records, and the cursor after the last.
+    async fn read(self, core: &crate::core::Core) -> Result<(Vec<u8>, usize, Option<String>)> {
+        core.read(move |ctx| {
+            let Chunk {
+                obj,
+                spec,
+                size,
+                format,
+                layout,
+                header,
+            } = self;
+            let mut sel = crate::ops::selection(ctx, &obj, &spec)?;
+            sel.limit = size;
+            let keys = sel.keys();
+            let cols = layout
+                .names
                 .iter()
-                .map(|k| crate::ops::key_value(last, k.column))
-                .collect();
-            encode_cursor(&keys)
-        });
-        Ok((records, next))
-    })
-    .await
+                .map(|n| Column::resolve(&obj, n))
+                .collect::<Result<Vec<_>>>()?;
+            let mut out = Vec::new();
+            if header {
+                out.extend_from_slice(&layout.header()?);
+            }
+            let mut w = RecordWriter::new(format, &layout, cols);
+            let (mut n, mut last) = (0usize, None);
+            ctx.tx.scan_records(&obj, &sel, &mut |r| {
+                w.record(r)?;
+                n += 1;
+                last = Some(
+                    keys.iter()
+                        .map(|k| r.get(k.column).to_value())
+                        .collect::<Vec<_>>(),
+                );
+                Ok(())
+            })?;
+            w.finish(&mut out)?;
+            Ok((out, n, last.map(|v| encode_cursor(&v))))
+        })
+        .await
+    }
 }
 
 /// Appends a chunk's `bytes` after what `id` holds and applies `update`, if this instance still

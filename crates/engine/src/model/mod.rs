@@ -4,6 +4,7 @@
 mod access;
 mod alias;
 mod batch;
+mod borrowed;
 mod catalog;
 mod export;
 mod filter;
@@ -20,6 +21,7 @@ mod value;
 pub use access::{Role, TokenKind, TokenRow, UserRow};
 pub use alias::{AliasKind, ALIAS_BASE};
 pub use batch::{Action, Batch, BatchOp, BatchStatus, Selected};
+pub use borrowed::{RecordRef, ValueRef};
 pub use catalog::{App, Catalog, Field, FieldSpec, FieldType, Object, ObjectSpec};
 pub use export::{Export, ExportFormat, ExportSource, ExportStatus, Stored};
 pub use filter::{Filter, FilterOp, ListSpec};

@@ -15,7 +15,6 @@ pub use bulk::{run_bulk, run_one, too_many, BulkFeed, BulkItem, BulkMsg, BulkPla
 pub use exec::{parse_body, run};
 pub(crate) use principals::{check_password, check_user_name};
 pub use records::explain_unique;
-pub(crate) use records::key_value;
 pub use select::resolve_filter;
 pub(crate) use select::selection;
 

@@ -177,8 +177,7 @@ pub fn delete(ctx: &mut Ctx<'_>, who: &Principal, t: &Target, id: &str) -> Resul
 }
 
 /// The value of a sort column in a record, for building the next page's cursor.
-/// A record's value in column `c` (for keyset cursors).
-pub(crate) fn key_value(rec: &Record, c: Column) -> Value {
+fn key_value(rec: &Record, c: Column) -> Value {
     match c {
         Column::Id => Value::Text(rec.id.clone()),
         Column::CreatedAt => Value::DateTime(rec.created_at.clone()),

@@ -12,7 +12,7 @@ use crate::error::{Error, Result};
 use crate::model::{
     AliasKind, Answer, App, Batch, BatchStatus, CallbackStatus, Catalog, CheckedQuery, Export,
     ExportStatus, Field, FileRow, IdemKey, Job, JobStatus, Lease, Object, QueryResult, Record,
-    Selected, Selection, SqlSyntax, Stamp, Timestamp, TokenRow, UserRow, Value, Writes,
+    RecordRef, Selected, Selection, SqlSyntax, Stamp, Timestamp, TokenRow, UserRow, Value, Writes,
 };
 use crate::settings::{QueryLimits, StoreLimits};
 use std::io::Read;
@@ -74,6 +74,18 @@ pub trait RecordTx {
     /// The id of the record whose (unique) field `field` holds `value`.
     fn find_id(&mut self, obj: &Object, field: usize, value: &Value) -> Result<Option<String>>;
     fn list_records(&mut self, obj: &Object, sel: &Selection) -> Result<Vec<Record>>;
+    /// The records `sel` selects, in order, each handed to `row` in place (nothing is held).
+    fn scan_records(
+        &mut self,
+        obj: &Object,
+        sel: &Selection,
+        row: &mut dyn FnMut(&RecordRef<'_>) -> Result<()>,
+    ) -> Result<()> {
+        for r in self.list_records(obj, sel)? {
+            r.with_ref(|r| row(r))?;
+        }
+        Ok(())
+    }
     /// Writes records as they are, system fields included (copying a store).
     fn put_records(&mut self, obj: &Object, records: &[Record]) -> Result<()>;
 

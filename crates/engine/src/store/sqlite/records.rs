@@ -5,7 +5,9 @@ use super::tx::map_err;
 use super::tx::SqliteTx;
 use super::{catalog, schema, select};
 use crate::error::Result;
-use crate::model::{App, Catalog, FieldType, Object, Record, Selection, Stamp, Value, Writes};
+use crate::model::{
+    App, Catalog, FieldType, Object, Record, RecordRef, Selection, Stamp, Value, Writes,
+};
 use crate::store::sql::{push_ident, quote, select_list};
 use crate::store::{RecordTx, SchemaChange};
 use rusqlite::types::{ToSqlOutput, ValueRef};
@@ -274,6 +276,15 @@ impl RecordTx for SqliteTx<'_> {
 
     fn list_records(&mut self, obj: &Object, sel: &Selection) -> Result<Vec<Record>> {
         select::list(self.conn, obj, sel)
+    }
+
+    fn scan_records(
+        &mut self,
+        obj: &Object,
+        sel: &Selection,
+        row: &mut dyn FnMut(&RecordRef<'_>) -> Result<()>,
+    ) -> Result<()> {
+        select::scan(self.conn, obj, sel, row)
     }
 
     fn put_records(&mut self, obj: &Object, records: &[Record]) -> Result<()> {

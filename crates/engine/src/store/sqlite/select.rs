@@ -1,9 +1,9 @@
-//! Record selections on SQLite: lists and counts (the SQL is built in `store::sql`).
+//! Record selections on SQLite: lists, in-place scans and counts (the SQL is built in `store::sql`).
 
 use super::records::{read_record, SqlValue};
 use super::tx::map_err;
 use crate::error::{ErrorCode, Result};
-use crate::model::{Object, Record, Selection};
+use crate::model::{FieldType, Object, Record, RecordRef, Selection, ValueRef};
 use crate::store::sql::{count_sql, list_sql, Flavor};
 use rusqlite::{params_from_iter, Connection};
 use std::time::{Duration, Instant};
@@ -18,6 +18,54 @@ pub fn list(conn: &Connection, obj: &Object, sel: &Selection) -> Result<Vec<Reco
         })
         .map_err(map_err)?;
     rows.collect::<rusqlite::Result<Vec<_>>>().map_err(map_err)
+}
+
+/// Steps through the records `sel` selects, handing each to `row` borrowed from the statement.
+pub fn scan(
+    conn: &Connection,
+    obj: &Object,
+    sel: &Selection,
+    row: &mut dyn FnMut(&RecordRef<'_>) -> Result<()>,
+) -> Result<()> {
+    let keys = sel.keys();
+    let (sql, params) = list_sql(Flavor::Sqlite, obj, sel, &keys);
+    let mut stmt = conn.prepare_cached(&sql).map_err(map_err)?;
+    let mut rows = stmt
+        .query(params_from_iter(params.iter().map(|v| SqlValue(v))))
+        .map_err(map_err)?;
+    while let Some(r) = rows.next().map_err(map_err)? {
+        let text = |i: usize| -> Result<&str> {
+            r.get_ref(i).and_then(|v| Ok(v.as_str()?)).map_err(map_err)
+        };
+        let mut values = Vec::with_capacity(obj.fields.len());
+        for (i, f) in obj.fields.iter().enumerate() {
+            values.push(value_ref(r.get_ref(5 + i).map_err(map_err)?, f.ty).map_err(map_err)?);
+        }
+        row(&RecordRef {
+            id: text(0)?,
+            created_at: text(1)?,
+            updated_at: text(2)?,
+            created_by: text(3)?,
+            updated_by: text(4)?,
+            values: &values,
+        })?;
+    }
+    Ok(())
+}
+
+fn value_ref(v: rusqlite::types::ValueRef<'_>, ty: FieldType) -> rusqlite::Result<ValueRef<'_>> {
+    if v == rusqlite::types::ValueRef::Null {
+        return Ok(ValueRef::Null);
+    }
+    Ok(match ty {
+        FieldType::Text => ValueRef::Text(v.as_str()?),
+        FieldType::Date => ValueRef::Date(v.as_str()?),
+        FieldType::Datetime => ValueRef::DateTime(v.as_str()?),
+        FieldType::Json => ValueRef::Json(v.as_str()?),
+        FieldType::Integer => ValueRef::Integer(v.as_i64()?),
+        FieldType::Number => ValueRef::Number(v.as_f64()?),
+        FieldType::Boolean => ValueRef::Boolean(v.as_i64()? != 0),
+    })
 }
 
 /// Counts with a deadline: `None` when the count is interrupted at `within`.
