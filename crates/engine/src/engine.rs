@@ -191,7 +191,7 @@ impl Engine {
         &self,
         rx: std::sync::mpsc::Receiver<BulkMsg>,
         key: IdemKey,
-        mut render: impl FnMut(&[Result<Output>]) -> Answer + Send + 'static,
+        mut render: impl FnMut(Vec<Result<Output>>) -> Answer + Send + 'static,
     ) -> Result<Keyed> {
         let max = self.core.settings.max_bulk_ops;
         let mut feed = ops::BulkFeed::new(rx);
@@ -199,7 +199,8 @@ impl Engine {
             .core
             .transact_keyed(key, move |ctx| {
                 let results = ops::run_bulk(ctx, &mut feed, max)?;
-                Ok(render(&results))
+                crate::metrics::bulk_operations(&results);
+                Ok(render(results))
             })
             .await;
         self.auth.clear_cache();

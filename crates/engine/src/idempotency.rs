@@ -50,6 +50,36 @@ impl InFlight {
     }
 }
 
+/// Kept answers longer than this are stored LZ4-compressed: a bulk answer of 1,000 records is
+/// about 270 KB of JSON, written on the work's hot path twice (to the WAL, then by the
+/// checkpoint), and LZ4 shrinks it about fivefold for far less time than the writes it saves.
+const PACK_OVER: usize = 4096;
+
+/// Leads a packed body; a kept JSON answer never begins with this byte.
+const PACKED: u8 = 0x04;
+
+fn pack(answer: &Answer) -> Answer {
+    if answer.body.len() <= PACK_OVER {
+        return answer.clone();
+    }
+    let mut body = vec![PACKED];
+    body.extend(lz4_flex::compress_prepend_size(&answer.body));
+    Answer {
+        status: answer.status,
+        body,
+    }
+}
+
+fn unpack(answer: Answer) -> Result<Answer> {
+    match answer.body.split_first() {
+        Some((&PACKED, packed)) => Ok(Answer {
+            status: answer.status,
+            body: lz4_flex::decompress_size_prepended(packed).map_err(Error::internal)?,
+        }),
+        _ => Ok(answer),
+    }
+}
+
 fn mismatch() -> Error {
     Error::new(
         ErrorCode::IdempotencyMismatch,
@@ -65,7 +95,7 @@ fn replay(k: &IdemKey, kept: (String, Answer)) -> Result<Keyed> {
         return Err(mismatch());
     }
     Ok(Keyed {
-        answer,
+        answer: unpack(answer)?,
         replayed: true,
     })
 }
@@ -99,10 +129,8 @@ impl Core {
         mut work: impl FnMut(&mut Ctx<'_>) -> Result<Answer> + Send + 'static,
     ) -> Result<Keyed> {
         let _hold = self.in_flight.hold(&key)?;
-        // Most repeats are answered from a snapshot, without the writer.
-        if let Some(kept) = self.kept_answer(&key).await? {
-            return Ok(kept);
-        }
+        // A repeat is found by the claim itself: looking first, on a snapshot, would cost every
+        // first request (the common case) a read before its write.
         let now = self.now_ms();
         let expires = now + self.settings.idempotency_ttl.as_millis() as i64;
         let keyed = self
@@ -117,7 +145,7 @@ impl Core {
                     return replay(&key, kept);
                 }
                 let answer = work(ctx)?;
-                ctx.tx.keep_answer(&key, &answer)?;
+                ctx.tx.keep_answer(&key, &pack(&answer))?;
                 Ok(Keyed {
                     answer,
                     replayed: false,
@@ -133,5 +161,28 @@ impl Core {
     pub async fn purge_idempotency_keys(&self) -> Result<u64> {
         let now = self.now_ms();
         self.transact(move |ctx| ctx.tx.purge_keys(now)).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_answers_are_packed_and_unpack_to_the_same_bytes() {
+        let long = Answer {
+            status: 200,
+            body: br#"{"status":201,"body":{"name":"x"}},"#.repeat(500),
+        };
+        let packed = pack(&long);
+        assert_eq!(packed.body[0], PACKED);
+        assert!(packed.body.len() * 4 < long.body.len());
+        assert_eq!(unpack(packed).unwrap(), long);
+        let short = Answer {
+            status: 201,
+            body: br#"{"id":"a"}"#.to_vec(),
+        };
+        assert_eq!(pack(&short), short);
+        assert_eq!(unpack(short.clone()).unwrap(), short);
     }
 }

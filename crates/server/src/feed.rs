@@ -168,7 +168,7 @@ pub async fn run_keyed<L: Send + 'static>(
     what: &'static str,
     decode: impl Decode<L>,
     key: IdemKey,
-    render: impl Fn(&[L], &[Result<Output>]) -> Answer + Send + 'static,
+    render: impl Fn(&[L], Vec<Result<Output>>) -> Answer + Send + 'static,
 ) -> Result<model::Keyed> {
     let (rx, labels, producer) = start(state, bytes, what, decode);
     let shared = labels.clone();

@@ -141,8 +141,8 @@ pub async fn bulk<V: Vendor>(
             Err(e) => reply(V::error(&e)),
         };
     };
-    let render = move |kinds: &[Option<V::Kind>], results: &[Result<Output>]| {
-        let all = kinds.iter().cloned().zip(results.iter().cloned());
+    let render = move |kinds: &[Option<V::Kind>], results: Vec<Result<Output>>| {
+        let all = kinds.iter().cloned().zip(results);
         crate::idempotency::json_answer(StatusCode::OK, &entries::<V>(all, entry))
     };
     match feed::run_keyed(state, bytes, what, decode, key, render).await {

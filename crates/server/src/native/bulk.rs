@@ -168,8 +168,8 @@ pub async fn bulk(
     };
     let decode = decoder(planner);
     if let Some(key) = key {
-        let render = |ids: &[Option<String>], results: &[Result<Output>]| {
-            let r = response(ids.iter().cloned().zip(results.iter().cloned()));
+        let render = |ids: &[Option<String>], results: Vec<Result<Output>>| {
+            let r = response(ids.iter().cloned().zip(results));
             idempotency::json_answer(StatusCode::OK, &r)
         };
         let keyed = feed::run_keyed(&state, bytes, "bulk request", decode, key, render).await?;

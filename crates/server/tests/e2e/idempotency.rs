@@ -106,6 +106,16 @@ async fn repeats_replay_and_other_bodies_are_refused() {
         )
         .await;
     assert_eq!(found["total"], 2);
+    // A long answer (kept compressed) replays byte for byte too.
+    let ops: Vec<Value> = (0..200)
+        .map(|i| json!({"method": "POST", "url": RECS, "body": {"email": format!("long{i}@x")}}))
+        .collect();
+    let long = json!({ "operations": ops });
+    let (_, _, b1) = keyed(&app, "POST", "/v1/bulk", "bulk-long", long.clone()).await;
+    let (s2, r2, b2) = keyed(&app, "POST", "/v1/bulk", "bulk-long", long).await;
+    assert_eq!((s2, r2), (200, true));
+    assert!(b1.to_string().len() > 20_000 && b1 == b2, "{b2}");
+    assert_eq!(app.count("crm", "contacts").await, 204);
 
     // An upload, a job and a batch.
     let csv = b"email,age\nj1@x,1\nj2@x,2\n".to_vec();

@@ -1,6 +1,6 @@
 //! Backand's users: `POST /token` (password sign-in and refresh, form-encoded),
 //! `POST /1/user/signup` (with the app's `SignUpToken`) and `GET /1/user/signout`
-//! (vanilla-sdk `src/services/auth.js`).
+//! (as Backand's vanilla SDK's auth service calls them).
 
 use super::creds::{headers_get, read_creds, Creds};
 use super::Backand;

@@ -1,6 +1,6 @@
 //! Backand's records: each carries `__metadata` (the record id as a string, its object's fields,
 //! `descriptives` of relation fields, and its dates as `YYYY-MM-DD HH:MM:SSZ`), as the SDK's
-//! getOne/getList samples show (backand/docs `_sdk.md`).
+//! getOne/getList samples in Backand's SDK documentation show.
 
 use serde_json::{json, Map, Value as Json};
 use sluice_engine::model::{FieldType, Object, Record, Value};

@@ -1,5 +1,5 @@
 //! Sugar's errors: `{"error": <label>, "error_message": <text>}` with Sugar's labels and statuses
-//! (`include/api/SugarApiException.php`, `RestService::handleException`), sluice's own code in
+//! (as SugarCRM's API exception classes and REST service define them), sluice's own code in
 //! `sluice_code` (Sugar merges extra keys into the same object, so clients tolerate them).
 
 use axum::http::StatusCode;
