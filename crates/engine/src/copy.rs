@@ -1,6 +1,7 @@
 //! Copying a whole instance into another store (moving from embedded SQLite to PostgreSQL): apps
-//! and objects, records with their system fields, users, app tokens, finished jobs with their
-//! uploads and result lines, and finished batches; then the counts of both sides are compared. The
+//! and objects, records with their system fields, users, app tokens, numeric aliases (with their
+//! numbers, which clients holding ids as integers have stored), finished jobs with their uploads
+//! and result lines, and finished batches; then the counts of both sides are compared. The
 //! source is only read, page by page; the target must be empty. Login sessions, and jobs or
 //! batches still queued or running, stay behind (and are counted as such).
 
@@ -225,6 +226,7 @@ pub async fn run(
         ));
     }
     report.extend(copy_principals(from, to, &apps).await?);
+    report.push(copy_aliases(from, to).await?);
     report.extend(copy_work(from, to, &apps).await?);
     Ok(report)
 }
@@ -258,6 +260,26 @@ async fn copy_principals(from: &Core, to: &Core, apps: &[Arc<App>]) -> Result<Ve
         Counted::new("users", users.len() as u64, target_users),
         Counted::new("app tokens", tokens.len() as u64, target_tokens),
     ])
+}
+
+/// Every numeric alias, page by page, with its number.
+async fn copy_aliases(from: &Core, to: &Core) -> Result<Counted> {
+    let (mut after, mut copied) = (0i64, 0u64);
+    loop {
+        let page = from.read(move |ctx| ctx.tx.alias_page(after, PAGE)).await?;
+        let Some(last) = page.last() else { break };
+        after = last.key;
+        copied += page.len() as u64;
+        to.transact(move |ctx| ctx.tx.put_aliases(&page)).await?;
+    }
+    let (mut after, mut target) = (0i64, 0u64);
+    loop {
+        let page = to.read(move |ctx| ctx.tx.alias_page(after, PAGE)).await?;
+        let Some(last) = page.last() else { break };
+        after = last.key;
+        target += page.len() as u64;
+    }
+    Ok(Counted::new("numeric aliases", copied, target))
 }
 
 /// Finished jobs (with uploads and results) and finished batches.

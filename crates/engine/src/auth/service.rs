@@ -167,6 +167,17 @@ impl Auth {
 
     /// Exchanges a refresh token for a new pair; the old refresh token is spent.
     pub async fn refresh(&self, refresh_token: &str) -> Result<Session> {
+        self.refresh_with(refresh_token, true).await
+    }
+
+    /// A new access token for `refresh_token`, which stays valid until it expires: for OAuth
+    /// front doors whose clients keep one refresh token for good (Zoho Accounts does not rotate
+    /// them).
+    pub async fn refresh_keeping(&self, refresh_token: &str) -> Result<Session> {
+        self.refresh_with(refresh_token, false).await
+    }
+
+    async fn refresh_with(&self, refresh_token: &str, rotate: bool) -> Result<Session> {
         let hash = hash_token(refresh_token);
         let now = self.core.settings.clock.unix();
         let found = self
@@ -181,7 +192,9 @@ impl Auth {
                 if row.kind != TokenKind::Refresh || row.expires_at.is_some_and(|e| e < now) {
                     return Ok(None);
                 }
-                ctx.tx.delete_token(app_id, &row.id)?;
+                if rotate {
+                    ctx.tx.delete_token(app_id, &row.id)?;
+                }
                 let Some(app) = ctx.catalog.app_by_id(app_id).cloned() else {
                     return Ok(None);
                 };
@@ -194,7 +207,8 @@ impl Auth {
         let (app, user) = found.ok_or_else(|| {
             Error::new(ErrorCode::Unauthorized, "invalid or expired refresh token")
         })?;
-        self.issue(app, user).await
+        let kept = (!rotate).then(|| refresh_token.to_owned());
+        self.issue_keeping(app, user, kept).await
     }
 
     /// Revokes a login's token (an access or a refresh token), as signing out does; API keys and
@@ -218,8 +232,22 @@ impl Auth {
     }
 
     pub(super) async fn issue(&self, app: String, user: UserRow) -> Result<Session> {
+        self.issue_keeping(app, user, None).await
+    }
+
+    /// A new access token, with a new refresh token unless `kept` is the one still valid.
+    async fn issue_keeping(
+        &self,
+        app: String,
+        user: UserRow,
+        kept: Option<String>,
+    ) -> Result<Session> {
         let token = generate_token(TokenKind::Access)?;
-        let refresh_token = generate_token(TokenKind::Refresh)?;
+        let fresh = kept.is_none();
+        let refresh_token = match kept {
+            Some(r) => r,
+            None => generate_token(TokenKind::Refresh)?,
+        };
         let s = &self.core.settings;
         let now = s.clock.unix();
         let created_at = self.core.now().as_str().to_owned();
@@ -234,13 +262,13 @@ impl Auth {
             expires_at: Some(now + ttl as i64),
             created_at: created_at.clone(),
         };
-        let rows = [
-            (row(TokenKind::Access, access_ttl), hash_token(&token)),
-            (
+        let mut rows = vec![(row(TokenKind::Access, access_ttl), hash_token(&token))];
+        if fresh {
+            rows.push((
                 row(TokenKind::Refresh, s.refresh_token_ttl.as_secs()),
                 hash_token(&refresh_token),
-            ),
-        ];
+            ));
+        }
         self.core
             .transact(move |ctx| {
                 ctx.tx.purge_tokens(now)?;

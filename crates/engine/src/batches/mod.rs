@@ -7,6 +7,7 @@ mod dry_run;
 mod run;
 mod selection;
 mod service;
+mod start;
 
 pub use check::{BatchRequest, OpSpec};
 pub use dry_run::{DryRun, SAMPLE_IDS};

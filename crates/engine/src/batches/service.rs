@@ -17,7 +17,7 @@ use std::sync::Arc;
 pub type Render = Arc<dyn Fn(&Batch) -> Answer + Send + Sync>;
 
 pub struct Batches {
-    core: Arc<Core>,
+    pub(super) core: Arc<Core>,
     queries: Queries,
 }
 
@@ -52,13 +52,13 @@ impl Batches {
             })
             .await?;
         if start {
-            return self.start_as(who, app_name, &batch.id, None).await;
+            return self.start(who, app_name, &batch.id).await;
         }
         Ok(batch)
     }
 
-    /// `create` once for idempotency `key`: the batch and the key commit together, and when it
-    /// starts at once the kept answer becomes the started batch in the start's own transaction.
+    /// `create` once for idempotency `key`: the batch (started, when asked) and the key commit
+    /// together.
     pub async fn create_keyed(
         &self,
         who: &Principal,
@@ -69,25 +69,19 @@ impl Batches {
     ) -> Result<Keyed> {
         let start = req.start;
         let (batch, given) = self.planned(who, app_name, req, None).await?;
-        let (b, r) = (batch.clone(), render.clone());
-        let keyed = self
-            .core
-            .transact_keyed(key.clone(), move |ctx| {
-                ctx.tx.put_batch(&b)?;
-                ctx.tx.put_batch_ids(&b.id, &given)?;
-                Ok(r(&b))
-            })
-            .await?;
-        if !start || keyed.replayed {
-            return Ok(keyed);
+        if start {
+            let app = self.core.app(who, app_name, Need::Write)?;
+            return self
+                .create_started_keyed(who, &app, batch, given, key, render)
+                .await;
         }
-        let started = self
-            .start_as(who, app_name, &batch.id, Some((key, render.clone())))
-            .await?;
-        Ok(Keyed {
-            answer: render(&started),
-            replayed: false,
-        })
+        self.core
+            .transact_keyed(key, move |ctx| {
+                ctx.tx.put_batch(&batch)?;
+                ctx.tx.put_batch_ids(&batch.id, &given)?;
+                Ok(render(&batch))
+            })
+            .await
     }
 
     /// A checked request as the batch to store, and its given ids as selection entries.
@@ -183,7 +177,7 @@ impl Batches {
     }
 
     /// A user's display name ("First Last" when the app knows the user) and id.
-    async fn display_name(&self, app: &App, who: &Principal) -> (String, String) {
+    pub(super) async fn display_name(&self, app: &App, who: &Principal) -> (String, String) {
         let (app_id, user) = (app.id, who.user_name().to_owned());
         let row = self
             .core
@@ -197,7 +191,13 @@ impl Batches {
         }
     }
 
-    async fn load(&self, who: &Principal, app: &str, id: &str, need: Need) -> Result<Batch> {
+    pub(super) async fn load(
+        &self,
+        who: &Principal,
+        app: &str,
+        id: &str,
+        need: Need,
+    ) -> Result<Batch> {
         let app = self.core.app(who, app, need)?;
         let id = id.to_owned();
         let b = self.core.read(move |ctx| ctx.tx.get_batch(&id)).await?;
@@ -231,101 +231,6 @@ impl Batches {
                 Ok((ctx.tx.list_batches(app.id, offset, limit)?, total))
             })
             .await
-    }
-
-    /// Resolves the selection (now, not at creation), checks the record limit before anything
-    /// changes, stores the selection with the batch, and runs it in the background.
-    pub async fn start(&self, who: &Principal, app_name: &str, id: &str) -> Result<Batch> {
-        self.start_as(who, app_name, id, None).await
-    }
-
-    /// `start`, keeping `rekey`'s answer for the started batch in the start's transaction.
-    async fn start_as(
-        &self,
-        who: &Principal,
-        app_name: &str,
-        id: &str,
-        rekey: Option<(IdemKey, Render)>,
-    ) -> Result<Batch> {
-        let batch = self.load(who, app_name, id, Need::Write).await?;
-        let already = |b: &Batch| {
-            Error::new(
-                ErrorCode::Conflict,
-                format!("the batch is already {}", b.status.as_str()),
-            )
-        };
-        if batch.status != BatchStatus::Pending {
-            return Err(already(&batch));
-        }
-        let app = self.core.app(who, app_name, Need::Write)?;
-        let max = self.core.settings.max_batch_records;
-        let mut total = batch
-            .operations
-            .iter()
-            .filter_map(|o| o.ids_count)
-            .sum::<usize>() as u64;
-        // Query operations are resolved now; given ids were stored at creation.
-        let mut selected: Vec<Selected> = Vec::new();
-        for (i, op) in batch.operations.iter().enumerate() {
-            let Some(sql) = &op.query else { continue };
-            let ids = match self.selected_ids(&app, sql, batch.view.clone(), max).await {
-                Err(e) if e.code == ErrorCode::LimitExceeded => {
-                    vec![String::new(); max as usize + 1]
-                }
-                other => other?,
-            };
-            total += ids.len() as u64;
-            selected.extend(
-                ids.into_iter()
-                    .enumerate()
-                    .map(|(j, id)| Selected::new(i, j, id)),
-            );
-        }
-        let (name, user_id) = self.display_name(&app, who).await;
-        let over = total > max;
-        let (id, lease) = (batch.id.clone(), self.core.lease());
-        let started = self
-            .core
-            .transact(move |ctx| {
-                let mut b = ctx
-                    .tx
-                    .get_batch(&id)?
-                    .ok_or_else(|| Error::not_found("no such batch"))?;
-                if b.status != BatchStatus::Pending {
-                    return Err(already(&b));
-                }
-                b.updated_at = ctx.now.clone();
-                b.updated_by = name.clone();
-                b.updated_by_id = user_id.clone();
-                b.started_at = Some(ctx.now.clone());
-                if over {
-                    ctx.tx.delete_batch_ids(&b.id)?;
-                    b.status = BatchStatus::Failed;
-                    b.completed_at = Some(ctx.now.clone());
-                    b.error = Some(format!(
-                        "the selection holds more than {max} records; nothing was changed"
-                    ));
-                } else {
-                    b.status = BatchStatus::Running;
-                    b.lease = Some(lease.clone());
-                    b.objects_total = total;
-                    ctx.tx.put_batch_ids(&b.id, &selected)?;
-                }
-                ctx.tx.put_batch(&b)?;
-                if let Some((key, render)) = &rekey {
-                    ctx.tx.keep_answer(key, &render(&b))?;
-                }
-                Ok(b)
-            })
-            .await?;
-        if over {
-            return Err(Error::new(
-                ErrorCode::LimitExceeded,
-                format!("the batch selects more than {max} records; it is marked failed and nothing changed"),
-            ));
-        }
-        run::spawn(&self.core, started.id.clone());
-        Ok(started)
     }
 
     /// The ids a batch query selects (at most `max` + 1, which is over the limit).

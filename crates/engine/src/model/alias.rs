@@ -5,6 +5,15 @@
 /// The first number: 19 digits, far below `i64::MAX` (9.2 × 10^18).
 pub const ALIAS_BASE: u64 = 1_000_000_000_000_000_000;
 
+/// One stored alias as copying moves it: the store's key (the number less `ALIAS_BASE`), what
+/// it stands for (`AliasKind::as_str`) and the id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AliasRow {
+    pub key: i64,
+    pub kind: String,
+    pub id: String,
+}
+
 /// What an alias stands for (numbers are unique across kinds).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum AliasKind {

@@ -19,7 +19,7 @@ mod selection;
 mod value;
 
 pub use access::{Role, TokenKind, TokenRow, UserRow};
-pub use alias::{AliasKind, ALIAS_BASE};
+pub use alias::{AliasKind, AliasRow, ALIAS_BASE};
 pub use batch::{Action, Batch, BatchOp, BatchStatus, Selected};
 pub use borrowed::{RecordRef, ValueRef};
 pub use catalog::{App, Catalog, Field, FieldSpec, FieldType, Object, ObjectSpec};

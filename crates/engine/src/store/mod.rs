@@ -10,9 +10,10 @@ pub mod sqlite;
 
 use crate::error::{Error, Result};
 use crate::model::{
-    AliasKind, Answer, App, Batch, BatchStatus, CallbackStatus, Catalog, CheckedQuery, Export,
-    ExportStatus, Field, FileRow, IdemKey, Job, JobStatus, Lease, Object, QueryResult, Record,
-    RecordRef, Selected, Selection, SqlSyntax, Stamp, Timestamp, TokenRow, UserRow, Value, Writes,
+    AliasKind, AliasRow, Answer, App, Batch, BatchStatus, CallbackStatus, Catalog, CheckedQuery,
+    Export, ExportStatus, Field, FileRow, IdemKey, Job, JobStatus, Lease, Object, QueryResult,
+    Record, RecordRef, Selected, Selection, SqlSyntax, Stamp, Timestamp, TokenRow, UserRow, Value,
+    Writes,
 };
 use crate::settings::{QueryLimits, StoreLimits};
 use std::io::Read;
@@ -273,6 +274,10 @@ pub trait AliasTx {
     ) -> Result<Vec<Option<u64>>>;
     /// The ids of `kind` that `numbers` stand for, in order (`None` for a number of no such id).
     fn alias_ids(&mut self, kind: AliasKind, numbers: &[u64]) -> Result<Vec<Option<String>>>;
+    /// At most `limit` aliases whose key is over `after`, in key order (copying an instance).
+    fn alias_page(&mut self, after: i64, limit: usize) -> Result<Vec<AliasRow>>;
+    /// Stores aliases with the keys they had (copying), so numbers handed out later follow them.
+    fn put_aliases(&mut self, rows: &[AliasRow]) -> Result<()>;
 }
 
 /// Idempotency keys and the answers kept with them (`model::idempotency`). Times are Unix ms.

@@ -3,6 +3,7 @@
 
 use crate::common::{start_in_process, test_config, unzip, TestApp};
 use serde_json::{json, Value};
+use sluice_engine::model::AliasKind;
 use sluice_engine::{Engine, ErrorCode, Settings};
 
 const RECS: &str = "/v1/apps/crm/objects/contacts/records";
@@ -102,6 +103,18 @@ async fn an_instance_moves_from_sqlite_to_postgres() {
     let pg_dir = tempfile::tempdir().unwrap();
     let url = crate::pgdb::database_for(pg_dir.path()).unwrap();
     let source = Engine::open(None, lite_dir.path(), Settings::default()).unwrap();
+    // Numbers that integer-id clients (Zoho's, Fulcrum's) hold for records must survive the move.
+    let ids: Vec<String> = before["first"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_str().unwrap().to_owned())
+        .collect();
+    let numbers = source
+        .aliases()
+        .numbers(AliasKind::Record, ids.clone())
+        .await
+        .unwrap();
     let scratch = tempfile::tempdir().unwrap();
     let target = Engine::open(Some(&url), scratch.path(), Settings::default()).unwrap();
     let copied = std::sync::atomic::AtomicU64::new(0);
@@ -120,6 +133,16 @@ async fn an_instance_moves_from_sqlite_to_postgres() {
     // A second copy into the same database is refused: it already holds apps.
     let again = source.copy_into(&target, &|_| {}).await.unwrap_err();
     assert_eq!(again.code, ErrorCode::Conflict);
+    for (n, id) in numbers.iter().zip(&ids) {
+        let found = target.aliases().id_of(AliasKind::Record, *n).await.unwrap();
+        assert_eq!(found.as_deref(), Some(id.as_str()));
+    }
+    let next = target
+        .aliases()
+        .number(AliasKind::Record, "a-new-id")
+        .await
+        .unwrap();
+    assert!(numbers.iter().all(|n| next > *n), "{next} {numbers:?}");
     source.shutdown(std::time::Duration::from_secs(5)).await;
     target.shutdown(std::time::Duration::from_secs(5)).await;
 

@@ -162,6 +162,16 @@ async fn repeats_replay_and_other_bodies_are_refused() {
     .await;
     let (s2, r2, x2) = keyed(&app, "POST", "/v1/apps/crm/batches", "batch-1", batch).await;
     assert_eq!((s1, s2, r2, &x1["id"]), (201, 201, true, &x2["id"]));
+    // Created and started in one transaction: the first answer is the running batch, and its
+    // repeat replays it without a second batch.
+    let started = json!({"start": true, "operations": [{"action": "delete", "object": "contacts",
+        "query": "SELECT id FROM contacts WHERE email LIKE 'long1%'"}]});
+    let (s1, _, x1) = keyed(&app, "POST", "/v1/apps/crm/batches", "b-2", started.clone()).await;
+    assert_eq!((s1, &x1["status"]), (201, &json!("running")), "{x1}");
+    let (s2, r2, x2) = keyed(&app, "POST", "/v1/apps/crm/batches", "b-2", started).await;
+    assert_eq!((s2, r2, x1), (201, true, x2));
+    let (_, all) = app.admin("GET", "/v1/apps/crm/batches", None).await;
+    assert_eq!(all["batches"].as_array().map(Vec::len), Some(2), "{all}");
 }
 
 /// Two requests with one key at once: never both applied.

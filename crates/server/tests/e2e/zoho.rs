@@ -274,6 +274,16 @@ async fn crm_bulk_write_with_its_accounts_calls() {
         t2["access_token"].as_str().is_some_and(|a| a != refresh),
         "{t2}"
     );
+    // As Zoho's: the answer names no new refresh token, and the one held keeps working.
+    assert!(t2.get("refresh_token").is_none(), "{t2}");
+    let t3 = form(&format!("grant_type=refresh_token&refresh_token={refresh}")).await;
+    let access = t3["access_token"].as_str().unwrap_or_default();
+    assert!(
+        !access.is_empty() && t3["access_token"] != t2["access_token"],
+        "{t3}"
+    );
+    let (s, _) = call(&app, "GET", "/crm/v8/org", access, None).await;
+    assert_eq!(s, 200);
     let bad = form("grant_type=refresh_token&refresh_token=nope").await;
     assert_eq!(bad, json!({"error": "invalid_code"}));
     let (s, me) = call(&app, "GET", "/crm/v8/users?type=CurrentUser", &token, None).await;

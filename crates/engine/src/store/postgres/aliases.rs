@@ -3,7 +3,7 @@
 
 use super::tx::PgTx;
 use crate::error::Result;
-use crate::model::{AliasKind, ALIAS_BASE};
+use crate::model::{AliasKind, AliasRow, ALIAS_BASE};
 use crate::store::AliasTx;
 use std::collections::HashMap;
 
@@ -49,5 +49,38 @@ impl AliasTx for PgTx<'_> {
         )?;
         let found: HashMap<i64, String> = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
         Ok(keys.iter().map(|k| found.get(k).cloned()).collect())
+    }
+
+    fn alias_page(&mut self, after: i64, limit: usize) -> Result<Vec<AliasRow>> {
+        let rows = self.query(
+            "SELECT num, kind, id FROM _aliases WHERE num > $1 ORDER BY num LIMIT $2",
+            &[&after, &(limit as i64)],
+        )?;
+        Ok(rows
+            .iter()
+            .map(|r| AliasRow {
+                key: r.get(0),
+                kind: r.get(1),
+                id: r.get(2),
+            })
+            .collect())
+    }
+
+    fn put_aliases(&mut self, rows: &[AliasRow]) -> Result<()> {
+        let keys: Vec<i64> = rows.iter().map(|a| a.key).collect();
+        let kinds: Vec<&str> = rows.iter().map(|a| a.kind.as_str()).collect();
+        let ids: Vec<&str> = rows.iter().map(|a| a.id.as_str()).collect();
+        self.execute(
+            "INSERT INTO _aliases (num, kind, id)
+             SELECT * FROM unnest($1::int8[], $2::text[], $3::text[])",
+            &[&keys, &kinds, &ids],
+        )?;
+        // Explicit keys leave the sequence behind: move it past them.
+        self.execute(
+            "SELECT setval(pg_get_serial_sequence('_aliases', 'num'),
+                           GREATEST((SELECT max(num) FROM _aliases), 1))",
+            &[],
+        )?;
+        Ok(())
     }
 }

@@ -3,7 +3,7 @@
 
 use super::tx::{map_err, SqliteTx};
 use crate::error::Result;
-use crate::model::{AliasKind, ALIAS_BASE};
+use crate::model::{AliasKind, AliasRow, ALIAS_BASE};
 use crate::store::AliasTx;
 use rusqlite::{params, OptionalExtension};
 
@@ -58,5 +58,35 @@ impl AliasTx for SqliteTx<'_> {
                 }
             })
             .collect()
+    }
+
+    fn alias_page(&mut self, after: i64, limit: usize) -> Result<Vec<AliasRow>> {
+        let mut sel = self
+            .conn
+            .prepare_cached(
+                "SELECT num, kind, id FROM _aliases WHERE num > ?1 ORDER BY num LIMIT ?2",
+            )
+            .map_err(map_err)?;
+        let rows = sel
+            .query_map(params![after, limit as i64], |r| {
+                Ok(AliasRow {
+                    key: r.get(0)?,
+                    kind: r.get(1)?,
+                    id: r.get(2)?,
+                })
+            })
+            .map_err(map_err)?;
+        rows.collect::<rusqlite::Result<_>>().map_err(map_err)
+    }
+
+    fn put_aliases(&mut self, rows: &[AliasRow]) -> Result<()> {
+        let mut ins = self
+            .conn
+            .prepare_cached("INSERT INTO _aliases (num, kind, id) VALUES (?1, ?2, ?3)")
+            .map_err(map_err)?;
+        for a in rows {
+            ins.execute(params![a.key, a.kind, a.id]).map_err(map_err)?;
+        }
+        Ok(())
     }
 }

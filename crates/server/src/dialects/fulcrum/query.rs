@@ -18,7 +18,8 @@ use sluice_engine::{Error, ErrorCode, Result};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 /// Rows a page holds when only `page` is given (Fulcrum's index views' page size; ours for the
-/// Query API, whose reference gives none).
+/// Query API, whose reference gives none), at most the query row cap, so a page asked for
+/// without a size never trips the cap.
 const DEFAULT_PER_PAGE: u64 = 20_000;
 
 /// The JSON body's keys over the query string's (the Python client POSTs `{"q","format"}`).
@@ -61,10 +62,10 @@ fn format_of(p: &Map<String, Json>) -> Result<Format> {
 
 /// The part of the answer asked for: `sort_column` (a result column) and `sort_direction`
 /// (`asc`, the default, or `desc`), and a page when `page` or `per_page` is given.
-fn window_of(p: &Map<String, Json>) -> Result<Window> {
+fn window_of(p: &Map<String, Json>, max_rows: u64) -> Result<Window> {
     let (page, per_page) = (count_param(p, "page")?, count_param(p, "per_page")?);
     let page = (page.is_some() || per_page.is_some()).then(|| {
-        let per_page = per_page.unwrap_or(DEFAULT_PER_PAGE);
+        let per_page = per_page.unwrap_or(DEFAULT_PER_PAGE.min(max_rows));
         ((page.unwrap_or(1) - 1).saturating_mul(per_page), per_page)
     });
     let desc = match p.get("sort_direction").map(super::super::text) {
@@ -103,7 +104,8 @@ pub async fn query(
             .get("q")
             .and_then(Json::as_str)
             .ok_or_else(|| Error::new(ErrorCode::Required, "q is required").with_field("q"))?;
-        let (format, window) = (format_of(&p)?, window_of(&p)?);
+        let max_rows = state.engine.settings().query.max_rows as u64;
+        let (format, window) = (format_of(&p)?, window_of(&p, max_rows)?);
         let sort = window.order_by.as_ref().map(|(c, _)| c.clone());
         let r = state
             .engine

@@ -48,27 +48,23 @@ pub async fn token(S(state): S<State>, headers: HeaderMap, body: String) -> Resp
     let answer = async {
         let secret = secret.ok_or_else(Error::unauthorized)?;
         let auth = state.engine.auth();
-        // A refresh token from a login first; else an app token stands for itself.
-        if let Ok(s) = auth.refresh(&secret).await {
-            return Ok::<_, Error>((s.token, Some(s.refresh_token), s.expires_in));
+        // A refresh token from a login first (kept valid: Zoho's clients store theirs for good,
+        // and Zoho's refresh answer carries none); else an app token stands for itself.
+        if let Ok(s) = auth.refresh_keeping(&secret).await {
+            return Ok::<_, Error>((s.token, s.expires_in));
         }
         match auth.authenticate(Some(&secret)).await? {
             Principal::Anonymous => Err(Error::unauthorized()),
-            _ => Ok((secret, None, APP_TOKEN_EXPIRES_IN)),
+            _ => Ok((secret, APP_TOKEN_EXPIRES_IN)),
         }
     }
     .await;
     match answer {
-        Ok((access, refresh, expires_in)) => {
-            let mut v = json!({
-                "access_token": access, "api_domain": base_url(&state, &headers),
-                "token_type": "Bearer", "expires_in": expires_in,
-            });
-            if let Some(r) = refresh {
-                v["refresh_token"] = json!(r);
-            }
-            AxJson(v).into_response()
-        }
+        Ok((access, expires_in)) => AxJson(json!({
+            "access_token": access, "api_domain": base_url(&state, &headers),
+            "token_type": "Bearer", "expires_in": expires_in,
+        }))
+        .into_response(),
         Err(_) => AxJson(json!({"error": "invalid_code"})).into_response(),
     }
 }
