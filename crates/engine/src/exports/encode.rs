@@ -82,36 +82,44 @@ impl std::fmt::Write for Bytes<'_> {
     }
 }
 
-/// Encodes records in `format` (a ZIP's CSV as CSV), one at a time, into a buffer.
+/// Encodes records in `format` (a ZIP's CSV as CSV), one at a time, onto the end of a buffer.
 pub struct RecordWriter<'l> {
-    ndjson: bool,
     layout: &'l Layout,
     cols: Vec<Column>,
-    csv: csv::Writer<Vec<u8>>,
+    /// CSV goes through the `csv` crate's writer; NDJSON is written straight into `raw`.
+    csv: Option<csv::Writer<Vec<u8>>>,
     raw: Vec<u8>,
     buf: String,
 }
 
 impl<'l> RecordWriter<'l> {
-    pub fn new(format: ExportFormat, layout: &'l Layout, cols: Vec<Column>) -> RecordWriter<'l> {
+    /// A writer appending to `out` (which keeps what it holds, and its capacity).
+    pub fn new(
+        format: ExportFormat,
+        layout: &'l Layout,
+        cols: Vec<Column>,
+        out: Vec<u8>,
+    ) -> RecordWriter<'l> {
+        let (csv, raw) = match format {
+            ExportFormat::Ndjson => (None, out),
+            _ => (Some(csv::Writer::from_writer(out)), Vec::new()),
+        };
         RecordWriter {
-            ndjson: format == ExportFormat::Ndjson,
             layout,
             cols,
-            csv: csv::Writer::from_writer(Vec::with_capacity(1 << 20)),
-            raw: Vec::new(),
+            csv,
+            raw,
             buf: String::new(),
         }
     }
 
     pub fn record(&mut self, rec: &RecordRef<'_>) -> Result<()> {
-        if !self.ndjson {
+        if let Some(csv) = &mut self.csv {
             for &c in &self.cols {
-                self.csv
-                    .write_field(cell(rec.get(c), &mut self.buf))
+                csv.write_field(cell(rec.get(c), &mut self.buf))
                     .map_err(Error::csv)?;
             }
-            return self.csv.write_record(None::<&[u8]>).map_err(Error::csv);
+            return csv.write_record(None::<&[u8]>).map_err(Error::csv);
         }
         let out = &mut self.raw;
         out.push(b'{');
@@ -127,18 +135,12 @@ impl<'l> RecordWriter<'l> {
         Ok(())
     }
 
-    /// What was encoded, appended to `out`.
-    pub fn finish(self, out: &mut Vec<u8>) -> Result<()> {
-        if self.ndjson {
-            out.extend_from_slice(&self.raw);
-            return Ok(());
+    /// The buffer, with every record encoded.
+    pub fn finish(self) -> Result<Vec<u8>> {
+        match self.csv {
+            None => Ok(self.raw),
+            Some(w) => w.into_inner().map_err(|e| Error::io(e.into_error())),
         }
-        let bytes = self
-            .csv
-            .into_inner()
-            .map_err(|e| Error::io(e.into_error()))?;
-        out.extend_from_slice(&bytes);
-        Ok(())
     }
 }
 

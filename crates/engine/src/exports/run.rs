@@ -11,7 +11,9 @@ use super::Runner;
 use crate::background::failpoint;
 use crate::core::{Ctx, Pending};
 use crate::error::{Error, ErrorCode, Result};
-use crate::model::{encode_cursor, Column, Export, ExportFormat, ExportSource, Object, Stored};
+use crate::model::{
+    encode_cursor, Column, Export, ExportFormat, ExportSource, Object, Stored, Value,
+};
 use std::sync::Arc;
 
 /// What one committed chunk left.
@@ -84,6 +86,9 @@ impl Runner {
         let (mut read_at, mut read_rows) = (e.cursor.clone(), e.rows);
         let mut header = e.bytes == 0 && e.format != ExportFormat::Ndjson;
         let mut pending: Option<Pending<Step>> = None;
+        // Each chunk's buffer starts at about the last one's size, so it is allocated once
+        // instead of doubling its way up (and leaving the smaller copies to the allocator).
+        let mut capacity = 0usize;
         loop {
             if self.core.background.is_stopping() {
                 return Err(Error::new(ErrorCode::Unavailable, "the server is stopping"));
@@ -103,8 +108,10 @@ impl Runner {
                 format: e.format,
                 layout: layout.clone(),
                 header,
+                capacity,
             };
             let (bytes, count, next) = read.read(&self.core).await?;
+            capacity = bytes.len() + bytes.len() / 8;
             if let Some(p) = pending.take() {
                 match self.committed(p.await?).await {
                     Ok(cur) => e = cur,
@@ -207,6 +214,8 @@ struct Chunk {
     layout: Arc<Layout>,
     /// Start with the CSV header line.
     header: bool,
+    /// Bytes to reserve for the chunk.
+    capacity: usize,
 }
 
 impl Chunk {
@@ -221,6 +230,7 @@ impl Chunk {
                 format,
                 layout,
                 header,
+                capacity,
             } = self;
             let mut sel = crate::ops::selection(ctx, &obj, &spec)?;
             sel.limit = size;
@@ -230,24 +240,21 @@ impl Chunk {
                 .iter()
                 .map(|n| Column::resolve(&obj, n))
                 .collect::<Result<Vec<_>>>()?;
-            let mut out = Vec::new();
+            let mut out = Vec::with_capacity(capacity);
             if header {
                 out.extend_from_slice(&layout.header()?);
             }
-            let mut w = RecordWriter::new(format, &layout, cols);
-            let (mut n, mut last) = (0usize, None);
+            let mut w = RecordWriter::new(format, &layout, cols, out);
+            let (mut n, mut last) = (0usize, vec![Value::Null; keys.len()]);
             ctx.tx.scan_records(&obj, &sel, &mut |r| {
                 w.record(r)?;
                 n += 1;
-                last = Some(
-                    keys.iter()
-                        .map(|k| r.get(k.column).to_value())
-                        .collect::<Vec<_>>(),
-                );
+                for (slot, k) in last.iter_mut().zip(&keys) {
+                    r.get(k.column).store_in(slot);
+                }
                 Ok(())
             })?;
-            w.finish(&mut out)?;
-            Ok((out, n, last.map(|v| encode_cursor(&v))))
+            Ok((w.finish()?, n, (n > 0).then(|| encode_cursor(&last))))
         })
         .await
     }

@@ -19,6 +19,21 @@ pub enum ValueRef<'a> {
 }
 
 impl ValueRef<'_> {
+    /// Writes this value into `slot`, reusing its text's allocation where both hold text of one
+    /// kind (a scan keeping its last row's keys allocates nothing per row).
+    pub fn store_in(self, slot: &mut Value) {
+        match (self, &mut *slot) {
+            (ValueRef::Text(s), Value::Text(t))
+            | (ValueRef::Date(s), Value::Date(t))
+            | (ValueRef::DateTime(s), Value::DateTime(t))
+            | (ValueRef::Json(s), Value::Json(t)) => {
+                t.clear();
+                t.push_str(s);
+            }
+            (v, slot) => *slot = v.to_value(),
+        }
+    }
+
     pub fn to_value(self) -> Value {
         match self {
             ValueRef::Null => Value::Null,
