@@ -73,15 +73,24 @@ impl RateLimiter {
     }
 }
 
-/// The credential a request presents (headers first, then a `token` query parameter), hashed.
+/// Query parameters that carry credentials: `token`, and Backand's `authorization` and
+/// `AnonymousToken` (which Backand reads in any case).
+const CREDENTIAL_PARAMS: [&str; 3] = ["token", "authorization", "anonymoustoken"];
+
+/// The credential a request presents (headers first, then a query parameter), hashed.
 fn credential(req: &Request, hasher: &RandomState) -> Option<u64> {
     let found = CREDENTIAL_HEADERS
         .iter()
         .find_map(|h| req.headers().get(*h).map(|v| v.as_bytes().to_vec()))
         .or_else(|| {
             req.uri().query().and_then(|q| {
-                q.split('&')
-                    .find_map(|p| p.strip_prefix("token=").map(|t| t.as_bytes().to_vec()))
+                q.split('&').find_map(|p| {
+                    let (name, value) = p.split_once('=')?;
+                    CREDENTIAL_PARAMS
+                        .iter()
+                        .any(|c| name.eq_ignore_ascii_case(c))
+                        .then(|| value.as_bytes().to_vec())
+                })
             })
         })?;
     Some(hasher.hash_one(found))

@@ -203,4 +203,16 @@ async fn rate_limits_answer_429_with_retry_after() {
         401,
         "other credentials have their own rate"
     );
+    // Credentials in Backand's query string are limited like headers.
+    let backand = || {
+        app.client
+            .get(app.url("/1/objects/contacts?AnonymousToken=guess"))
+            .send()
+    };
+    let statuses = [
+        backand().await.unwrap().status(),
+        backand().await.unwrap().status(),
+        backand().await.unwrap().status(),
+    ];
+    assert_eq!(statuses[2], 429, "{statuses:?}");
 }
