@@ -18,7 +18,6 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
-use tempfile::TempDir;
 
 pub const ADMIN: &str = "bench-admin";
 
@@ -54,8 +53,16 @@ pub fn bench_record(i: usize) -> Value {
 pub struct BenchServer {
     pub addr: SocketAddr,
     pub client: Client,
-    _dir: TempDir,
-    _task: tokio::task::JoinHandle<()>,
+    /// Stops the server when the bench is done with it (see `Drop`).
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl Drop for BenchServer {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
 }
 
 impl BenchServer {
@@ -66,14 +73,20 @@ impl BenchServer {
         tweak(&mut config);
         let server = Server::bind(config).await?;
         let addr = server.addr;
-        let task = tokio::spawn(async move {
-            let _ = server.serve(std::future::pending()).await;
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(async move {
+            let _ = server
+                .serve(async move {
+                    let _ = stopped.await;
+                })
+                .await;
+            // Its data goes once it has shut down, not while its background work still runs.
+            drop(dir);
         });
         let b = BenchServer {
             addr,
             client: Client::new(),
-            _dir: dir,
-            _task: task,
+            stop: Some(stop),
         };
         b.post("/v1/apps", json!({"name": "bench"})).await?;
         b.post(
