@@ -6,6 +6,8 @@
 mod common;
 
 use common::{contacts_csv, setup, Cli, Server};
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
 #[test]
@@ -30,15 +32,9 @@ fn sigterm_stops_a_job_at_a_chunk_boundary_and_the_next_start_finishes_it() {
         "age=age",
     ]);
     let id = job["id"].as_str().unwrap().to_owned();
-    // Wait until the job is under way, then ask the server to stop.
-    let processed = || {
-        cli.json(&["jobs", "show", &id, "--app", "crm"])["progress"]["processed"]
-            .as_u64()
-            .unwrap()
-    };
-    while processed() == 0 {
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    // The job's own event stream says when it is under way; then the server is asked to stop.
+    let first = first_progress(&server.url, &id);
+    assert!(first < 200_000, "under way, not done: {first}");
     let pid = server.child.id().to_string();
     let asked = Instant::now();
     assert!(std::process::Command::new("kill")
@@ -73,4 +69,29 @@ fn sigterm_stops_a_job_at_a_chunk_boundary_and_the_next_start_finishes_it() {
         "crm",
     ]);
     assert_eq!(n["rows"][0][0], 199_600, "no row lost or written twice");
+}
+
+/// Follows job `id`'s event stream (`GET …/jobs/{id}/events`) until an event counts processed
+/// rows; that count.
+fn first_progress(url: &str, id: &str) -> u64 {
+    let addr = url.trim_start_matches("http://");
+    let mut conn = TcpStream::connect(addr).unwrap();
+    write!(
+        conn,
+        "GET /v1/apps/crm/jobs/{id}/events HTTP/1.1\r\nHost: {addr}\r\n\
+         Authorization: Bearer {}\r\nConnection: close\r\n\r\n",
+        common::ADMIN
+    )
+    .unwrap();
+    for line in BufReader::new(conn).lines() {
+        let line = line.unwrap();
+        let Some(data) = line.strip_prefix("data:") else {
+            continue;
+        };
+        let doc: serde_json::Value = serde_json::from_str(data.trim()).unwrap();
+        if let Some(n) = doc["progress"]["processed"].as_u64().filter(|n| *n > 0) {
+            return n;
+        }
+    }
+    panic!("the event stream ended before the job made progress");
 }

@@ -50,6 +50,7 @@ impl<T: DeserializeOwned + BodyName> FromRequest<State> for JsonBody<T> {
 /// creating calls that take an `Idempotency-Key`.
 pub struct KeyedBody<T> {
     pub body: T,
+    /// The request's fingerprint when it names an `Idempotency-Key` (else empty, never read).
     pub print: String,
     pub headers: axum::http::HeaderMap,
 }
@@ -64,7 +65,11 @@ impl<T: DeserializeOwned + BodyName> FromRequest<State> for KeyedBody<T> {
             req.headers().clone(),
         );
         let bytes = read_bytes(Bytes::from_request(req, state).await)?;
-        let print = crate::idempotency::fingerprint(&method, &uri, &bytes);
+        // Only a keyed request needs its fingerprint: the body is not hashed otherwise.
+        let print = match headers.contains_key(crate::idempotency::HEADER) {
+            true => crate::idempotency::fingerprint(&method, &uri, &bytes),
+            false => String::new(),
+        };
         let body = json_body(Ok(bytes))?
             .ok_or_else(|| Error::new(ErrorCode::InvalidJson, "a JSON body is required"))?;
         Ok(KeyedBody {

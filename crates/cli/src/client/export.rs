@@ -13,7 +13,7 @@ use reqwest::header::{CONTENT_LENGTH, ETAG, IF_RANGE, RANGE};
 use serde_json::{json as j, Value};
 use std::io::IsTerminal;
 use std::path::Path;
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncSeekExt, AsyncWriteExt};
 
 /// Times a cut download is resumed before giving up.
 const RESUMES: u32 = 5;
@@ -102,9 +102,12 @@ async fn download(api: &Api, url: &str, to: &Path, size: u64) -> anyhow::Result<
         );
         bar
     });
-    let mut out = tokio::fs::File::create(to)
-        .await
-        .with_context(|| format!("could not write {}", to.display()))?;
+    let mut out = tokio::io::BufWriter::with_capacity(
+        1 << 20,
+        tokio::fs::File::create(to)
+            .await
+            .with_context(|| format!("could not write {}", to.display()))?,
+    );
     let (mut have, mut etag, mut tries) = (0u64, None::<String>, 0);
     loop {
         let mut req = api.request(reqwest::Method::GET, url);
@@ -116,7 +119,9 @@ async fn download(api: &Api, url: &str, to: &Path, size: u64) -> anyhow::Result<
         let resp = api.send(req).await?;
         if resp.status() != reqwest::StatusCode::PARTIAL_CONTENT && have > 0 {
             // The whole file again (it changed, or ranges are not served): start over.
-            out.set_len(0).await?;
+            out.flush().await?;
+            out.get_mut().set_len(0).await?;
+            out.rewind().await?;
             have = 0;
         }
         etag = resp

@@ -76,7 +76,7 @@ async fn upload(api: &Api, app: &str, file: &Path) -> anyhow::Result<Value> {
         bar
     });
     let counted = bar.clone();
-    let stream = tokio_util::io::ReaderStream::new(f).inspect(move |chunk| {
+    let stream = tokio_util::io::ReaderStream::with_capacity(f, 256 << 10).inspect(move |chunk| {
         if let (Some(b), Ok(c)) = (&counted, chunk) {
             b.inc(c.len() as u64);
         }

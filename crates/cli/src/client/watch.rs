@@ -134,13 +134,14 @@ pub async fn follow(api: &Api, path: &str, kind: Kind) -> anyhow::Result<Value> 
             .send(api.request(reqwest::Method::GET, &format!("{path}/events")))
             .await?;
         let mut body = resp.bytes_stream();
-        let mut buf = String::new();
+        // Bytes, not text, until a whole event is in: a character may be split between chunks.
+        let mut buf: Vec<u8> = Vec::new();
         while let Some(chunk) = body.next().await {
             let Ok(chunk) = chunk else { break };
-            buf.push_str(&String::from_utf8_lossy(&chunk));
-            while let Some(end) = buf.find("\n\n") {
-                let frame: String = buf.drain(..end + 2).collect();
-                let (event, data) = parse(&frame);
+            buf.extend_from_slice(&chunk);
+            while let Some(end) = buf.windows(2).position(|w| w == b"\n\n") {
+                let frame: Vec<u8> = buf.drain(..end + 2).collect();
+                let (event, data) = parse(&String::from_utf8_lossy(&frame));
                 match event.as_str() {
                     "progress" | "done" => {
                         let doc: Value = serde_json::from_str(&data)?;

@@ -156,57 +156,67 @@ fn json_cell(v: &Json) -> std::borrow::Cow<'_, str> {
 /// Writes query rows in `format` to `out`, one at a time.
 pub struct RowWriter<W: Write> {
     keys: Vec<String>,
-    csv: Option<csv::Writer<W>>,
-    raw: Option<W>,
+    out: RowOut<W>,
+}
+
+enum RowOut<W: Write> {
+    Csv(Box<csv::Writer<W>>),
+    /// NDJSON, each line built in `line` (reused) and written whole.
+    Ndjson {
+        w: W,
+        line: Vec<u8>,
+    },
 }
 
 impl<W: Write> RowWriter<W> {
     /// A writer for rows with these columns; a CSV starts with its header.
     pub fn new(format: ExportFormat, layout: &Layout, out: W) -> Result<RowWriter<W>> {
-        let mut me = RowWriter {
-            keys: layout.keys.clone(),
-            csv: None,
-            raw: None,
-        };
-        if format == ExportFormat::Ndjson {
-            me.raw = Some(out);
+        let out = if format == ExportFormat::Ndjson {
+            RowOut::Ndjson {
+                w: out,
+                line: Vec::new(),
+            }
         } else {
             let mut w = csv::WriterBuilder::new().flexible(true).from_writer(out);
             w.write_record(&layout.names).map_err(Error::csv)?;
-            me.csv = Some(w);
-        }
-        Ok(me)
+            RowOut::Csv(Box::new(w))
+        };
+        Ok(RowWriter {
+            keys: layout.keys.clone(),
+            out,
+        })
     }
 
     pub fn row(&mut self, row: &[Json]) -> Result<()> {
-        if let Some(w) = self.csv.as_mut() {
-            return w
-                .write_record(row.iter().map(|v| json_cell(v).into_owned()))
-                .map_err(Error::csv);
-        }
-        let Some(w) = self.raw.as_mut() else {
-            return Ok(());
-        };
-        let mut line = Vec::with_capacity(64 * row.len());
-        line.push(b'{');
-        for (j, (k, v)) in self.keys.iter().zip(row).enumerate() {
-            if j > 0 {
-                line.push(b',');
+        match &mut self.out {
+            RowOut::Csv(w) => {
+                for v in row {
+                    w.write_field(json_cell(v).as_bytes()).map_err(Error::csv)?;
+                }
+                w.write_record(None::<&[u8]>).map_err(Error::csv)
             }
-            line.extend_from_slice(k.as_bytes());
-            line.push(b':');
-            serde_json::to_writer(&mut line, v).map_err(Error::internal)?;
+            RowOut::Ndjson { w, line } => {
+                line.clear();
+                line.push(b'{');
+                for (j, (k, v)) in self.keys.iter().zip(row).enumerate() {
+                    if j > 0 {
+                        line.push(b',');
+                    }
+                    line.extend_from_slice(k.as_bytes());
+                    line.push(b':');
+                    serde_json::to_writer(&mut *line, v).map_err(Error::internal)?;
+                }
+                line.extend_from_slice(b"}\n");
+                w.write_all(line).map_err(Error::io)
+            }
         }
-        line.extend_from_slice(b"}\n");
-        w.write_all(&line).map_err(Error::io)
     }
 
     /// Flushes what is buffered and gives the output back.
     pub fn finish(self) -> Result<W> {
-        match (self.csv, self.raw) {
-            (Some(w), _) => w.into_inner().map_err(|e| Error::io(e.into_error())),
-            (None, Some(w)) => Ok(w),
-            (None, None) => Err(Error::internal("no writer")),
+        match self.out {
+            RowOut::Csv(w) => w.into_inner().map_err(|e| Error::io(e.into_error())),
+            RowOut::Ndjson { w, .. } => Ok(w),
         }
     }
 }

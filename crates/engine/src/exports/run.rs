@@ -43,17 +43,25 @@ impl Runner {
                 End::Failed(err.message)
             }
         };
-        let stored_results = !matches!(
-            end,
+        let made = match &end {
             End::Done {
-                stored: Stored::File(_),
+                stored: Stored::File(f),
                 ..
-            }
-        );
+            } => Some(f.clone()),
+            _ => None,
+        };
         let done = queue::end(&self.core, &id, end).await.unwrap_or(e);
-        if done.stored.is_none() && stored_results {
-            // Failed or canceled: what it appended is of no use.
-            let _ = self.core.store.files().delete_result(&id);
+        // Once the end is committed (a crash before it resumes from what is stored): appended
+        // lines are of no use when a file holds the export, or when it did not complete; nor is a
+        // file it made and then did not keep.
+        if done.status.is_final() {
+            let files = self.core.store.files();
+            if done.stored != Some(Stored::Results) {
+                let _ = files.delete_result(&id);
+            }
+            if let Some(f) = made.filter(|_| done.stored.is_none()) {
+                let _ = files.delete_input(&f);
+            }
         }
         done
     }

@@ -2,7 +2,8 @@
 //! a heartbeat renews the leases of those running here, a rescuer takes back those whose holder
 //! stopped renewing.
 
-use super::{queue, Runner};
+use super::queue::{self, End};
+use super::Runner;
 use crate::leases::every;
 use crate::model::Export;
 use std::sync::Arc;
@@ -63,8 +64,25 @@ impl Runner {
                     let id = e.id.clone();
                     self.core.held_exports.hold(&id);
                     let span = tracing::info_span!("export", export_id = %id);
-                    let done = tracing::Instrument::instrument(self.run(e), span).await;
+                    let me = self.clone();
+                    let run = tokio::spawn(tracing::Instrument::instrument(
+                        async move { me.run(e).await },
+                        span,
+                    ))
+                    .await;
                     self.core.held_exports.release(&id);
+                    // A run that panicked leaves its export failed, not running forever.
+                    let done = match run {
+                        Ok(done) => done,
+                        Err(_) => {
+                            let failed =
+                                End::Failed("the export stopped on an internal error".into());
+                            match queue::end(&self.core, &id, failed).await {
+                                Ok(done) => done,
+                                Err(_) => continue,
+                            }
+                        }
+                    };
                     crate::metrics::export_finished(done.status.as_str(), done.rows);
                     if done.callback_due() {
                         self.callbacks.spawn_export(done.id.clone());

@@ -151,6 +151,23 @@ pub async fn bulk<V: Vendor>(
     }
 }
 
+/// The idempotency key of a dialect's bulk request (`POST`, `uri`, `bytes`), when its outer
+/// caller resolved (one that did not gets the dialect's own refusal, unkeyed).
+pub fn bulk_key<T>(
+    headers: &axum::http::HeaderMap,
+    outer: &Result<(Principal, T)>,
+    app: Option<&str>,
+    uri: &axum::http::Uri,
+    bytes: &[u8],
+) -> Result<Option<IdemKey>> {
+    match outer {
+        Ok((who, _)) => crate::idempotency::key_of(headers, who, app, || {
+            crate::idempotency::fingerprint(&axum::http::Method::POST, uri, bytes)
+        }),
+        Err(_) => Ok(None),
+    }
+}
+
 /// Query-string parameters as JSON strings.
 pub fn query_params(query: Option<&str>) -> Result<Map<String, Json>> {
     let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query.unwrap_or(""))

@@ -103,6 +103,12 @@ impl ExportBody {
             }
         };
         let what = match (self.object, self.query) {
+            (Some(_), None) if !self.params.is_empty() => {
+                return Err(Error::invalid(
+                    "params go with a query; an object export takes a filter",
+                )
+                .with_field("params"))
+            }
             (Some(object), None) => ExportWhat::Object {
                 object,
                 spec: spec_of(self.filter, self.sort)?,
@@ -155,6 +161,7 @@ pub async fn create(
 }
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ListQuery {
     limit: Option<usize>,
     offset: Option<u64>,
@@ -166,11 +173,7 @@ pub async fn list(
     Path(app): Path<String>,
     Params(q): Params<ListQuery>,
 ) -> ApiResult<Json<Value>> {
-    let s = state.engine.settings();
-    let limit = q
-        .limit
-        .unwrap_or(s.default_page_size)
-        .clamp(1, s.max_page_size);
+    let limit = super::jobs::page_limit(q.limit, &state);
     let (exports, total) = state
         .engine
         .exports()
@@ -203,6 +206,7 @@ pub async fn cancel(
 }
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ResultQuery {
     locator: Option<String>,
     max_records: Option<u64>,

@@ -63,12 +63,17 @@ pub struct ListQuery {
 }
 
 impl ListQuery {
-    /// The page size asked for, within the configured bounds.
     pub fn limit(&self, state: &State) -> usize {
-        self.limit
-            .unwrap_or(state.engine.settings().default_page_size)
-            .clamp(1, state.engine.settings().max_page_size)
+        page_limit(self.limit, state)
     }
+}
+
+/// The page size asked for, within the configured bounds.
+pub fn page_limit(asked: Option<usize>, state: &State) -> usize {
+    let s = state.engine.settings();
+    asked
+        .unwrap_or(s.default_page_size)
+        .clamp(1, s.max_page_size)
 }
 
 pub async fn list(

@@ -161,6 +161,9 @@ async fn downloads_resume_by_range_and_read_in_pages() {
         format!("bytes */{}", whole.len()).as_str()
     );
 
+    // A misspelt parameter is refused, not read as "the whole file".
+    assert_eq!(get(None, "?max_record=10").await.unwrap().status(), 400);
+
     // Pages of 100 records: each starts with the header; the last has no locator.
     let (mut rows, mut locator, mut pages) = (Vec::new(), None::<String>, 0);
     loop {
@@ -279,6 +282,7 @@ async fn queries_export_past_the_query_cap_and_bad_requests_are_refused() {
         ),
         (json!({"query": "DELETE FROM contacts"}), 400, "query"),
         (json!({"object": "contacts", "sort": "-nope"}), 422, "nope"),
+        (json!({"object": "contacts", "params": [1]}), 400, "params"),
     ] {
         let (s, b) = app.admin("POST", EXPORTS, Some(body.clone())).await;
         assert_eq!(

@@ -4,7 +4,6 @@
 
 use crate::common::{poll, spawn_app_with, TestApp};
 use serde_json::{json, Value};
-use std::path::PathBuf;
 use std::process::Command;
 
 /// App `field` with object `inspections` labelled "Testing App" (it has a `status` field) and 40
@@ -264,32 +263,9 @@ async fn the_query_api() {
     }
 }
 
-/// Fulcrum's Python client under `target/pydeps`, where `.ci/run` installs it. `None` (the test is
-/// skipped, saying so) when it is missing, unless `SLUICE_REQUIRE_PY_CLIENTS` is set, as CI does.
-fn python_client() -> Option<PathBuf> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/pydeps");
-    let found = Command::new("python3")
-        .args(["-c", "import fulcrum"])
-        .env("PYTHONPATH", &dir)
-        .status()
-        .is_ok_and(|s| s.success());
-    if found {
-        return Some(dir);
-    }
-    assert!(
-        std::env::var_os("SLUICE_REQUIRE_PY_CLIENTS").is_none(),
-        "the fulcrum Python client is not installed under target/pydeps"
-    );
-    eprintln!(
-        "SKIPPED fulcrums_python_client_queries_sluice: the fulcrum Python client is not installed \
-         (python3 -m pip install --target target/pydeps fulcrum==1.12.0, as .ci/run does)"
-    );
-    None
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fulcrums_python_client_queries_sluice() {
-    let Some(pydeps) = python_client() else {
+    let Some(pydeps) = crate::common::python_deps("fulcrum", "fulcrum==1.12.0") else {
         return;
     };
     let app = spawn_app_with(|_| {}).await;

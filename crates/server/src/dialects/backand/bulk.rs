@@ -83,13 +83,7 @@ pub async fn bulk(
         Ok(v) => v,
         Err(e) => return reply(Backand::error(&e)),
     };
-    let key = match &outer {
-        Ok((who, _)) => crate::idempotency::key_of(&headers, who, None, || {
-            crate::idempotency::fingerprint(&axum::http::Method::POST, &uri, &bytes)
-        }),
-        Err(_) => Ok(None),
-    };
-    let key = match key {
+    let key = match skeleton::bulk_key(&headers, &outer, None, &uri, &bytes) {
         Ok(k) => k,
         Err(e) => return reply(Backand::error(&e)),
     };

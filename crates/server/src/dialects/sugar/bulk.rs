@@ -68,15 +68,11 @@ pub(super) async fn bulk(
     app: Option<&str>,
     outer_token: Option<String>,
     headers: &axum::http::HeaderMap,
-    print: String,
+    uri: &axum::http::Uri,
     bytes: Bytes,
 ) -> Response {
     let outer = caller(state, outer_token.as_deref(), app).await;
-    let key = match &outer {
-        Ok((who, _)) => crate::idempotency::key_of(headers, who, app, || print),
-        Err(_) => Ok(None),
-    };
-    let key = match key {
+    let key = match skeleton::bulk_key(headers, &outer, app, uri, &bytes) {
         Ok(k) => k,
         Err(e) => return reply(Sugar::error(&e)),
     };

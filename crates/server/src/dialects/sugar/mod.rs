@@ -201,8 +201,7 @@ async fn api(
         let token = token_of(&get)?;
         if segs == ["bulk"] && method == Method::POST {
             let bytes = read_bytes(body)?;
-            let print = || crate::idempotency::fingerprint(&method, &uri, &bytes);
-            return Ok(bulk::bulk(&state, app, token, &headers, print(), bytes).await);
+            return Ok(bulk::bulk(&state, app, token, &headers, &uri, bytes).await);
         }
         let data = json_body(body)?;
         if segs == ["oauth2", "token"] && method == Method::POST {

@@ -14,6 +14,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json as AxJson;
 use serde_json::{json, Value as Json};
+use sluice_engine::auth::Principal;
 use sluice_engine::jobs::result::entry_name;
 use sluice_engine::jobs::{ResultLayout, ResultRow};
 use sluice_engine::model::{AliasKind, Job, JobStatus};
@@ -160,9 +161,19 @@ pub fn job_details(job: &Job, api: &Api, base: &str) -> Json {
 
 /// The job a path's id names (a number, or a sluice id), as the caller may see it.
 async fn job_of(state: &State, headers: &HeaderMap, id: &str) -> Result<Job> {
+    Ok(job_with_caller(state, headers, id).await?.2)
+}
+
+/// The job `id` names, with the caller and app it was read as.
+async fn job_with_caller(
+    state: &State,
+    headers: &HeaderMap,
+    id: &str,
+) -> Result<(Principal, String, Job)> {
     let (who, app) = caller(state, headers).await?;
     let id = resolve(state, AliasKind::Job, id, "id").await?;
-    state.engine.jobs().get(&who, &app, &id).await
+    let job = state.engine.jobs().get(&who, &app, &id).await?;
+    Ok((who, app, job))
 }
 
 pub async fn details(state: State, api: Api, id: String, headers: HeaderMap) -> Response {
@@ -249,8 +260,7 @@ fn layout(job: &Job, tag: &'static str) -> ResultLayout {
 
 pub async fn result(state: State, api: Api, id: String, headers: HeaderMap) -> Response {
     let out = async {
-        let job = job_of(&state, &headers, &id).await?;
-        let (who, app) = caller(&state, &headers).await?;
+        let (who, app, job) = job_with_caller(&state, &headers, &id).await?;
         let tag = if api.product == super::Product::Crm {
             "zoho-crm"
         } else {
