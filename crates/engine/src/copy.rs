@@ -264,22 +264,29 @@ async fn copy_principals(from: &Core, to: &Core, apps: &[Arc<App>]) -> Result<Ve
 
 /// Every numeric alias, page by page, with its number.
 async fn copy_aliases(from: &Core, to: &Core) -> Result<Counted> {
-    let (mut after, mut copied) = (0i64, 0u64);
-    loop {
-        let page = from.read(move |ctx| ctx.tx.alias_page(after, PAGE)).await?;
-        let Some(last) = page.last() else { break };
-        after = last.key;
-        copied += page.len() as u64;
-        to.transact(move |ctx| ctx.tx.put_aliases(&page)).await?;
-    }
-    let (mut after, mut target) = (0i64, 0u64);
-    loop {
-        let page = to.read(move |ctx| ctx.tx.alias_page(after, PAGE)).await?;
-        let Some(last) = page.last() else { break };
-        after = last.key;
-        target += page.len() as u64;
-    }
+    let copied = alias_pages(from, |page| {
+        to.transact(move |ctx| ctx.tx.put_aliases(&page))
+    })
+    .await?;
+    let target = alias_pages(to, |_| async { Ok(()) }).await?;
     Ok(Counted::new("numeric aliases", copied, target))
+}
+
+/// Hands `core`'s aliases to `each` a page at a time, in key order; how many there were.
+async fn alias_pages<F: std::future::Future<Output = Result<()>>>(
+    core: &Core,
+    mut each: impl FnMut(Vec<crate::model::AliasRow>) -> F,
+) -> Result<u64> {
+    let (mut after, mut n) = (0i64, 0u64);
+    loop {
+        let page = core.read(move |ctx| ctx.tx.alias_page(after, PAGE)).await?;
+        let Some(last) = page.last() else {
+            return Ok(n);
+        };
+        after = last.key;
+        n += page.len() as u64;
+        each(page).await?;
+    }
 }
 
 /// Finished jobs (with uploads and results) and finished batches.
@@ -319,10 +326,7 @@ async fn copy_work(from: &Core, to: &Core, apps: &[Arc<App>]) -> Result<Vec<Coun
             .read(move |ctx| ctx.tx.list_jobs(id, usize::MAX))
             .await?
             .len() as u64;
-        target_batches += to
-            .read(move |ctx| ctx.tx.list_batches(id, 0, usize::MAX))
-            .await?
-            .len() as u64;
+        target_batches += to.read(move |ctx| ctx.tx.count_batches(id)).await?;
     }
     Ok(vec![
         Counted::new("finished jobs", jobs, target_jobs),

@@ -1,4 +1,4 @@
-//! What this instance holds under leases (running jobs and batches), and the two periodic tasks
+//! What this instance holds under leases (running jobs, batches and exports), and the two periodic tasks
 //! that keep leases honest: a heartbeat renewing what is held here, a rescuer taking over what
 //! another instance stopped renewing.
 
@@ -53,6 +53,27 @@ where
     core.background.spawn(async move {
         while c.background.sleep(period).await {
             tick().await;
+        }
+    });
+}
+
+/// Every third of a lease, renews the leases of what `held` lists as running here (`what`:
+/// jobs, batches, exports), so other instances never take it over while it runs.
+pub fn heartbeat<R, Fut>(core: &Arc<Core>, what: &'static str, held: fn(&Core) -> &Held, renew: R)
+where
+    R: Fn(Arc<Core>, Vec<String>) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = crate::error::Result<()>> + Send,
+{
+    let (c, renew) = (core.clone(), Arc::new(renew));
+    every(core, core.settings.lease / 3, move || {
+        let (c, renew) = (c.clone(), renew.clone());
+        async move {
+            let ids = held(&c).ids();
+            if !ids.is_empty() {
+                if let Err(e) = renew(c.clone(), ids).await {
+                    tracing::warn!(error = %e, what, "could not renew leases");
+                }
+            }
         }
     });
 }

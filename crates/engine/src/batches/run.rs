@@ -6,8 +6,8 @@
 use crate::background::failpoint;
 use crate::core::{Core, Ctx};
 use crate::error::{ErrorCode, Result};
-use crate::leases::every;
-use crate::model::{abandoned, Action, Batch, BatchStatus, Lease, Stamp, WriteMode, Writes};
+use crate::leases::{every, heartbeat};
+use crate::model::{abandoned, held, Action, Batch, BatchStatus, Lease, Stamp, WriteMode, Writes};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -61,18 +61,12 @@ pub async fn start(core: &Arc<Core>) -> Result<()> {
     if n > 0 {
         tracing::info!(batches = n, "resuming batches left running");
     }
-    let c = core.clone();
-    every(core, core.settings.lease / 3, move || {
-        let c = c.clone();
-        async move {
-            let ids = c.held_batches.ids();
-            if !ids.is_empty() {
-                if let Err(e) = renew(&c, ids).await {
-                    tracing::warn!(error = %e, "could not renew batch leases");
-                }
-            }
-        }
-    });
+    heartbeat(
+        core,
+        "batches",
+        |c| &c.held_batches,
+        |c, ids| async move { renew(&c, ids).await },
+    );
     let c = core.clone();
     every(core, core.settings.lease / 2, move || {
         let c = c.clone();
@@ -103,7 +97,7 @@ async fn renew(core: &Core, ids: Vec<String>) -> Result<()> {
 }
 
 fn ours(b: &Batch, owner: &str) -> bool {
-    b.lease.as_ref().is_some_and(|l| l.held_by(owner))
+    held(b.lease.as_ref(), owner)
 }
 
 async fn run(core: Arc<Core>, id: String) {

@@ -77,8 +77,10 @@ impl Batches {
         for (i, op) in batch.operations.iter().enumerate() {
             let Some(sql) = &op.query else { continue };
             let ids = match self.selected_ids(app, sql, batch.view.clone(), max).await {
+                // Over the limit whatever else it selects: nothing more to resolve.
                 Err(e) if e.code == ErrorCode::LimitExceeded => {
-                    vec![String::new(); max as usize + 1]
+                    total = max + 1;
+                    break;
                 }
                 other => other?,
             };

@@ -10,7 +10,7 @@ use super::request::too_many_rows;
 use super::run::csv_entry;
 use super::Runner;
 use crate::error::{Error, ErrorCode, Result};
-use crate::model::{Export, ExportFormat, ExportSource, ExportStatus, Stored};
+use crate::model::{Export, ExportFormat, ExportSource, Stored};
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -128,8 +128,7 @@ impl Runner {
                 let Some(mut e) = ctx.tx.get_export(&id)? else {
                     return Ok(false);
                 };
-                let held = e.lease.as_ref().is_some_and(|l| l.held_by(&owner));
-                if e.status != ExportStatus::Running || !held || e.cancel_requested {
+                if !e.runs_here(&owner) {
                     return Ok(false);
                 }
                 e.rows = sh.rows.load(Ordering::Relaxed);

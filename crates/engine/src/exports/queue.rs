@@ -4,7 +4,7 @@
 
 use crate::core::{Core, Ctx};
 use crate::error::{Error, Result};
-use crate::model::{abandoned, CallbackStatus, Export, ExportSource, ExportStatus, Stored};
+use crate::model::{abandoned, held, CallbackStatus, Export, ExportSource, ExportStatus, Stored};
 
 fn reload(ctx: &mut Ctx<'_>, id: &str) -> Result<Export> {
     ctx.tx
@@ -58,9 +58,7 @@ pub async fn renew(core: &Core, ids: Vec<String>) -> Result<()> {
             let Some(mut e) = ctx.tx.get_export(id)? else {
                 continue;
             };
-            if e.status == ExportStatus::Running
-                && e.lease.as_ref().is_some_and(|l| l.held_by(&lease.owner))
-            {
+            if e.status == ExportStatus::Running && held(e.lease.as_ref(), &lease.owner) {
                 e.lease = Some(lease.clone());
                 ctx.tx.put_export(&e)?;
             }
@@ -75,8 +73,7 @@ pub async fn requeue(core: &Core, id: &str) -> Result<Export> {
     let (id, owner) = (id.to_owned(), core.instance.clone());
     core.transact(move |ctx| {
         let mut e = reload(ctx, &id)?;
-        if e.status == ExportStatus::Running && e.lease.as_ref().is_some_and(|l| l.held_by(&owner))
-        {
+        if e.status == ExportStatus::Running && held(e.lease.as_ref(), &owner) {
             requeue_doc(&mut e);
             ctx.tx.put_export(&e)?;
         }
@@ -104,8 +101,8 @@ pub async fn end(core: &Core, id: &str, end: End) -> Result<Export> {
     let (id, owner) = (id.to_owned(), core.instance.clone());
     core.transact(move |ctx| {
         let mut e = reload(ctx, &id)?;
-        let held = e.lease.as_ref().is_some_and(|l| l.held_by(&owner));
-        if e.status != ExportStatus::Running || !held {
+        let ours = held(e.lease.as_ref(), &owner);
+        if e.status != ExportStatus::Running || !ours {
             return Ok(e);
         }
         e.status = match &end {

@@ -282,8 +282,7 @@ fn commit(
         .tx
         .get_export(id)?
         .ok_or_else(|| Error::not_found("the export is gone"))?;
-    let held = cur.lease.as_ref().is_some_and(|l| l.held_by(owner));
-    if cur.status != crate::model::ExportStatus::Running || !held || cur.cancel_requested {
+    if !cur.runs_here(owner) {
         return Ok(Step::Stop(cur));
     }
     if cur.cursor != *from {

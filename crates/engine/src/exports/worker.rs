@@ -4,7 +4,7 @@
 
 use super::queue::{self, End};
 use super::Runner;
-use crate::leases::every;
+use crate::leases::{every, heartbeat};
 use crate::model::Export;
 use std::sync::Arc;
 use std::time::Duration;
@@ -25,21 +25,14 @@ impl Runner {
             let me = self.clone();
             self.core.background.spawn(async move { me.work().await });
         }
-        let lease = self.core.settings.lease;
+        heartbeat(
+            &self.core,
+            "exports",
+            |c| &c.held_exports,
+            |c, ids| async move { queue::renew(&c, ids).await },
+        );
         let me = self.clone();
-        every(&self.core, lease / 3, move || {
-            let me = me.clone();
-            async move {
-                let ids = me.core.held_exports.ids();
-                if !ids.is_empty() {
-                    if let Err(e) = queue::renew(&me.core, ids).await {
-                        tracing::warn!(error = %e, "could not renew export leases");
-                    }
-                }
-            }
-        });
-        let me = self.clone();
-        every(&self.core, lease / 2, move || {
+        every(&self.core, self.core.settings.lease / 2, move || {
             let me = me.clone();
             async move {
                 match queue::rescue(&me.core, false).await {

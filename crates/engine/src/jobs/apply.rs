@@ -9,7 +9,7 @@ use super::segment::apply_rows;
 use crate::background::failpoint;
 use crate::core::Ctx;
 use crate::error::{Error, ErrorCode, Result};
-use crate::model::{Job, JobStatus, Object, Stamp};
+use crate::model::{held, Job, JobStatus, Object, Stamp};
 use std::sync::Arc;
 
 /// One chunk: the rows converted beside the writer, and where the input ends after them.
@@ -35,7 +35,7 @@ pub fn apply_chunk(
         .tx
         .get_job(id)?
         .ok_or_else(|| Error::not_found("the job is gone"))?;
-    let ours = job.lease.as_ref().is_some_and(|l| l.held_by(&chunk.owner));
+    let ours = held(job.lease.as_ref(), &chunk.owner);
     if job.status != JobStatus::Running || job.checkpoint.rows_done != chunk.from || !ours {
         return Err(Error::new(ErrorCode::Conflict, "the job moved on"));
     }

@@ -4,7 +4,7 @@
 
 use crate::core::{Core, Pending};
 use crate::error::{Error, ErrorCode, Result};
-use crate::model::{abandoned, CallbackStatus, Job, JobStatus};
+use crate::model::{abandoned, held, CallbackStatus, Job, JobStatus};
 use crate::store::Tx;
 
 fn reload(tx: &mut dyn Tx, id: &str) -> Result<Job> {
@@ -50,9 +50,7 @@ pub async fn renew(core: &Core, ids: Vec<String>) -> Result<()> {
             let Some(mut job) = ctx.tx.get_job(id)? else {
                 continue;
             };
-            if job.status == JobStatus::Running
-                && job.lease.as_ref().is_some_and(|l| l.held_by(&lease.owner))
-            {
+            if job.status == JobStatus::Running && held(job.lease.as_ref(), &lease.owner) {
                 job.lease = Some(lease.clone());
                 ctx.tx.put_job(&job)?;
             }
@@ -73,8 +71,7 @@ pub fn requeue(core: &Core, id: &str) -> Pending<Job> {
     let (id, owner) = (id.to_owned(), core.instance.clone());
     core.submit(move |ctx| {
         let mut job = reload(ctx.tx, &id)?;
-        if job.status == JobStatus::Running && job.lease.as_ref().is_some_and(|l| l.held_by(&owner))
-        {
+        if job.status == JobStatus::Running && held(job.lease.as_ref(), &owner) {
             job.status = JobStatus::Queued;
             job.lease = None;
             ctx.tx.put_job(&job)?;

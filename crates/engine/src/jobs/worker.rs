@@ -10,8 +10,8 @@ use super::rows::RowPlan;
 use crate::background::failpoint;
 use crate::core::{Core, Pending};
 use crate::error::{Error, ErrorCode, Result};
-use crate::leases::every;
-use crate::model::{Job, JobStatus};
+use crate::leases::{every, heartbeat};
+use crate::model::{held, Job, JobStatus};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Notify;
@@ -40,21 +40,14 @@ impl Workers {
             let w = self.clone();
             self.core.background.spawn(async move { w.run().await });
         }
-        let lease = self.core.settings.lease;
+        heartbeat(
+            &self.core,
+            "jobs",
+            |c| &c.held_jobs,
+            |c, ids| async move { queue::renew(&c, ids).await },
+        );
         let w = self.clone();
-        every(&self.core, lease / 3, move || {
-            let w = w.clone();
-            async move {
-                let ids = w.core.held_jobs.ids();
-                if !ids.is_empty() {
-                    if let Err(e) = queue::renew(&w.core, ids).await {
-                        tracing::warn!(error = %e, "could not renew job leases");
-                    }
-                }
-            }
-        });
-        let w = self.clone();
-        every(&self.core, lease / 2, move || {
+        every(&self.core, self.core.settings.lease / 2, move || {
             let w = w.clone();
             async move {
                 match queue::rescue(&w.core, false).await {
@@ -154,9 +147,7 @@ pub fn run_job(core: &Core, mut job: Job) -> Job {
 }
 
 fn ours(core: &Core, job: &Job) -> bool {
-    job.lease
-        .as_ref()
-        .is_some_and(|l| l.held_by(&core.instance))
+    held(job.lease.as_ref(), &core.instance)
 }
 
 fn run_from_checkpoint(core: &Core, job: &Job) -> Result<Job> {

@@ -162,6 +162,13 @@ impl Export {
         }
     }
 
+    /// Whether `owner` runs this export still: running, under its lease, not asked to cancel.
+    pub fn runs_here(&self, owner: &str) -> bool {
+        self.status == ExportStatus::Running
+            && super::held(self.lease.as_ref(), owner)
+            && !self.cancel_requested
+    }
+
     /// The callback is due (the export finished) and not yet delivered or given up.
     pub fn callback_due(&self) -> bool {
         self.callback

@@ -22,6 +22,11 @@ impl Lease {
     }
 }
 
+/// Whether work with `lease` runs under `owner` (its lease is `owner`'s).
+pub fn held(lease: Option<&Lease>, owner: &str) -> bool {
+    lease.is_some_and(|l| l.held_by(owner))
+}
+
 /// Whether work with `lease` may be taken by `owner` at `now`: it is free, expired, or already its.
 pub fn takeable(lease: Option<&Lease>, owner: &str, now: &Timestamp) -> bool {
     lease.is_none_or(|l| l.held_by(owner) || l.expired(now))

@@ -30,7 +30,7 @@ pub use job::{
     Callback, CallbackStatus, Checkpoint, FileRow, Job, JobNumbers, JobOp, JobStatus, Mapping,
     Progress,
 };
-pub use lease::{abandoned, takeable, Lease};
+pub use lease::{abandoned, held, takeable, Lease};
 pub use lifecycle::{cancel, Phase, Tracked};
 pub use names::{Name, SYSTEM_FIELDS};
 pub use query::{
