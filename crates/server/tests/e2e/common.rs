@@ -166,6 +166,32 @@ impl TestApp {
         self.send(method, path, &headers, body).await
     }
 
+    /// A call with an `Idempotency-Key` and one credential header: (status, replayed?, body).
+    pub async fn keyed(
+        &self,
+        method: &str,
+        path: &str,
+        (header, credential): (&str, &str),
+        key: &str,
+        body: &Value,
+    ) -> (u16, bool, Value) {
+        let resp = self
+            .client
+            .request(method.parse().unwrap(), self.url(path))
+            .header(header, credential)
+            .header("Idempotency-Key", key)
+            .json(body)
+            .send()
+            .await
+            .unwrap();
+        let status = resp.status().as_u16();
+        let replayed = resp
+            .headers()
+            .get("idempotent-replayed")
+            .is_some_and(|v| v == "true");
+        (status, replayed, resp.json().await.unwrap_or(Value::Null))
+    }
+
     /// The in-process server's engine.
     pub fn engine(&self) -> &Engine {
         self.engine.as_deref().expect("an in-process server")

@@ -336,26 +336,13 @@ async fn an_export_is_canceled_between_chunks_and_keys_and_callbacks_work() {
 
     // One export per idempotency key; its callback carries the completed document, signed.
     let body = json!({"object": "contacts", "format": "ndjson", "callback": {"url": hook.url}});
-    let send = || {
-        app.client
-            .post(app.url(EXPORTS))
-            .bearer_auth(ADMIN)
-            .header("Idempotency-Key", "exp-1")
-            .json(&body)
-            .send()
-    };
-    let first = send().await.unwrap();
-    assert_eq!(first.status(), 201);
-    let first: Value = first.json().await.unwrap();
-    let again = send().await.unwrap();
-    assert_eq!(
-        (
-            again.status().as_u16(),
-            again.headers()["idempotent-replayed"].to_str().unwrap()
-        ),
-        (201, "true")
-    );
-    assert_eq!(again.json::<Value>().await.unwrap()["id"], first["id"]);
+    let auth = format!("Bearer {ADMIN}");
+    let send = || app.keyed("POST", EXPORTS, ("Authorization", &auth), "exp-1", &body);
+    let (status, _, first) = send().await;
+    assert_eq!(status, 201);
+    let (status, replayed, again) = send().await;
+    assert_eq!((status, replayed), (201, true));
+    assert_eq!(again["id"], first["id"]);
     let got = hook.wait(1).await;
     let sent: Value = serde_json::from_slice(&got[0].1).unwrap();
     assert_eq!(

@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 
 const RECS: &str = "/v1/apps/crm/objects/contacts/records";
 
-/// A call with an idempotency key: (status, replayed?, body).
+/// A call as the admin with an idempotency key: (status, replayed?, body).
 async fn keyed(
     app: &TestApp,
     method: &str,
@@ -15,21 +15,9 @@ async fn keyed(
     key: &str,
     body: Value,
 ) -> (u16, bool, Value) {
-    let resp = app
-        .client
-        .request(method.parse().unwrap(), app.url(path))
-        .bearer_auth(ADMIN)
-        .header("Idempotency-Key", key)
-        .json(&body)
-        .send()
+    let auth = format!("Bearer {ADMIN}");
+    app.keyed(method, path, ("Authorization", &auth), key, &body)
         .await
-        .unwrap();
-    let status = resp.status().as_u16();
-    let replayed = resp
-        .headers()
-        .get("idempotent-replayed")
-        .is_some_and(|v| v == "true");
-    (status, replayed, resp.json().await.unwrap_or(Value::Null))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

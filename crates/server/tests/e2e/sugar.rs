@@ -90,17 +90,18 @@ async fn the_seed_bulk_example_and_a_failure_in_the_middle() {
     // With an Idempotency-Key the bulk runs once: the repeat replays the first answer.
     let keyed = json!({"requests": [{"url": "/v10/Accounts", "method": "POST", "data": "{\"name\": \"once\"}"}]});
     let send = || {
-        app.client
-            .post(app.url("/rest/v10/bulk"))
-            .header("OAuth-Token", &token)
-            .header("Idempotency-Key", "sugar-bulk-1")
-            .json(&keyed)
-            .send()
+        app.keyed(
+            "POST",
+            "/rest/v10/bulk",
+            ("OAuth-Token", &token),
+            "sugar-bulk-1",
+            &keyed,
+        )
     };
-    let first: Value = send().await.unwrap().json().await.unwrap();
-    let again = send().await.unwrap();
-    assert_eq!(again.headers()["idempotent-replayed"], "true");
-    assert_eq!(again.json::<Value>().await.unwrap(), first);
+    let (_, _, first) = send().await;
+    let (_, replayed, again) = send().await;
+    assert!(replayed);
+    assert_eq!(again, first);
     assert_eq!(
         app.count("crm", "Accounts").await,
         2,
