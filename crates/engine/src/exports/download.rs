@@ -85,6 +85,18 @@ impl Download {
                     Error::invalid("the locator is not one this export gave").with_field("locator")
                 })?,
         };
+        // A locator this export gave starts a line: one made by hand mid-record is refused.
+        if start > 0 {
+            let mut before = [0u8];
+            self.open(start - 1, 1)?
+                .read_exact(&mut before)
+                .map_err(Error::io)?;
+            if before[0] != b'\n' {
+                return Err(
+                    Error::invalid("the locator is not one this export gave").with_field("locator")
+                );
+            }
+        }
         let input = self.open(start, self.total - start)?;
         let (len, records) = if format == ExportFormat::Ndjson {
             lines(input, max)?
