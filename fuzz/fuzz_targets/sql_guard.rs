@@ -25,6 +25,7 @@ fn app() -> App {
         anonymous_role: None,
         secret: String::new(),
         anonymous_token: String::new(),
+        signup_token: String::new(),
         created_at: Timestamp::now(),
         updated_at: Timestamp::now(),
         objects,
@@ -55,7 +56,7 @@ fuzz_target!(|data: &[u8]| {
         }
     };
     let app = app();
-    if let Ok(q) = prepare(&app, sql, &syntax, None, 100_000) {
+    if let Ok(q) = prepare(&app, sql, &syntax, None, &sluice_engine::settings::Settings::default().query) {
         for r in &q.relations {
             assert!(app.objects.values().any(|o| Arc::ptr_eq(o, &r.object)));
         }

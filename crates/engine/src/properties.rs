@@ -110,7 +110,7 @@ proptest! {
             table_functions: crate::model::TABLE_FUNCTIONS,
         };
         let app = app();
-        if let Ok(q) = prepare(&app, &sql, &syntax, None, 10_000) {
+        if let Ok(q) = prepare(&app, &sql, &syntax, None, &Settings::default().query) {
             for r in &q.relations {
                 prop_assert!(app.objects.values().any(|o| Arc::ptr_eq(o, &r.object)));
             }

@@ -96,6 +96,7 @@ pub async fn source(
             })
         }
         ExportWhat::Query { sql, params } => {
+            crate::query::check_params(&params)?;
             let checked = queries
                 .check(app, &sql, None)
                 .map_err(|e| e.with_field("query"))?;

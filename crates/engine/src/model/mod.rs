@@ -41,4 +41,4 @@ pub use record::{Record, RecordId, Stamp, Timestamp, WriteMode, Writes};
 pub use selection::{
     decode_cursor, encode_cursor, parse_sort, CmpOp, Column, Cond, Selection, SortKey,
 };
-pub use value::Value;
+pub use value::{check_value_depth, json_depth, Value};

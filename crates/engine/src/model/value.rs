@@ -29,6 +29,35 @@ const DATETIME_FORMATS: [&str; 4] = [
     "%Y-%m-%dT%H:%M",
 ];
 
+/// How deeply `v` nests arrays and objects (a scalar is 0), found without recursion, so it may be
+/// asked of any tree before anything walks it recursively.
+pub fn json_depth(v: &Json) -> usize {
+    let mut deepest = 0;
+    let mut open = vec![(v, 0usize)];
+    while let Some((v, depth)) = open.pop() {
+        match v {
+            Json::Array(a) => open.extend(a.iter().map(|c| (c, depth + 1))),
+            Json::Object(m) => open.extend(m.values().map(|c| (c, depth + 1))),
+            _ => continue,
+        }
+        deepest = deepest.max(depth + 1);
+    }
+    deepest
+}
+
+/// A JSON value kept in a record or a stored document nests at most this deep
+/// (`defaults::MAX_VALUE_DEPTH`), so every stored document reads back within serde_json's own
+/// nesting limit.
+pub fn check_value_depth(v: &Json) -> Result<(), String> {
+    let max = crate::settings::defaults::MAX_VALUE_DEPTH;
+    match json_depth(v) {
+        d if d > max => Err(format!(
+            "the value nests {d} levels deep; at most {max} are allowed"
+        )),
+        _ => Ok(()),
+    }
+}
+
 impl Value {
     pub fn is_null(&self) -> bool {
         matches!(self, Value::Null)
@@ -61,7 +90,10 @@ impl Value {
             FieldType::Boolean => v.as_bool().map(Value::Boolean).ok_or_else(wrong),
             FieldType::Date => v.as_str().ok_or_else(wrong).and_then(parse_date),
             FieldType::Datetime => v.as_str().ok_or_else(wrong).and_then(parse_datetime),
-            FieldType::Json => Ok(Value::Json(v.to_string())),
+            FieldType::Json => {
+                check_value_depth(v)?;
+                Ok(Value::Json(v.to_string()))
+            }
         }
     }
 
@@ -86,9 +118,11 @@ impl Value {
             },
             FieldType::Date => parse_date(t),
             FieldType::Datetime => parse_datetime(t),
-            FieldType::Json => serde_json::from_str::<Json>(t)
-                .map(|j| Value::Json(j.to_string()))
-                .map_err(|_| wrong()),
+            FieldType::Json => {
+                let j = serde_json::from_str::<Json>(t).map_err(|_| wrong())?;
+                check_value_depth(&j)?;
+                Ok(Value::Json(j.to_string()))
+            }
         }
     }
 

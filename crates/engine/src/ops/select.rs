@@ -156,6 +156,14 @@ pub fn resolve_filter(obj: &Object, f: &Filter, depth: usize, limits: &ListLimit
         }
         Filter::Cmp { field, op, value } => (field, *op, value),
     };
+    // A value or a list of values (`in`, `between`): nothing deeper is compared, and a stored
+    // export keeps its filter whole.
+    if crate::model::json_depth(value) > 1 {
+        return Err(Error::validation(
+            field,
+            "a filter value is a value or a list of values",
+        ));
+    }
     let col = Column::resolve(obj, field)?;
     let text = |v: &Json| match v {
         Json::String(s) => Value::Text(s.clone()),

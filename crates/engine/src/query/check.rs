@@ -2,8 +2,10 @@
 //! objects, vetted functions only; each object reference becomes a placeholder the store replaces
 //! with its table.
 
+use super::bounds::{self, over};
 use crate::error::{Error, ErrorCode, Result};
 use crate::model::{App, CheckedQuery, QueryView, Relation, SqlSyntax, Window};
+use crate::settings::QueryLimits;
 use sqlparser::ast::{
     Expr, Ident, ObjectName, ObjectNamePart, Query, Select, SetExpr, Statement, TableAlias,
     TableFactor, Visit, VisitMut, Visitor, VisitorMut,
@@ -16,27 +18,26 @@ fn refused(msg: impl Into<String>) -> Error {
     Error::new(ErrorCode::InvalidRequest, msg).with_field("sql")
 }
 
-/// Deepest nesting the parser accepts (sqlparser's own guard against stack exhaustion).
-const MAX_DEPTH: usize = 40;
-
 /// Parses `sql` in the store's grammar, refuses anything but one read-only SELECT over `app`'s
-/// objects (by name or label), and puts a placeholder in place of each object it reads.
+/// objects (by name or label), and puts a placeholder in place of each object it reads. The query's
+/// size and shape are bounded by `limits` before any tree is built, and its tables and result
+/// columns before it can reach the store.
 pub fn prepare(
     app: &App,
     sql: &str,
     syntax: &SqlSyntax,
     view: Option<QueryView>,
-    max_len: usize,
+    limits: &QueryLimits,
 ) -> Result<CheckedQuery> {
-    if sql.len() > max_len {
-        return Err(Error::new(
-            ErrorCode::LimitExceeded,
-            format!("the query is longer than {max_len} characters"),
-        )
-        .with_field("sql"));
+    if sql.len() > limits.max_sql_len {
+        return Err(over(
+            "query_max_sql_len",
+            format!("the query is longer than {} characters", limits.max_sql_len),
+        ));
     }
+    bounds::check(sql, syntax.dialect.as_ref(), limits)?;
     let mut statements = Parser::new(syntax.dialect.as_ref())
-        .with_recursion_limit(MAX_DEPTH)
+        .with_recursion_limit(limits.parser_depth())
         .try_with_sql(sql)
         .and_then(|mut p| p.parse_statements())
         .map_err(|e| refused(format!("the query could not be parsed: {e}")))?;
@@ -56,6 +57,8 @@ pub fn prepare(
     }
     let mut checker = Checker {
         app,
+        limits,
+        tables: 0,
         scopes: Vec::new(),
         relations: Vec::new(),
         statements: 0,
@@ -111,6 +114,9 @@ impl Visitor for Ctes {
 
 struct Checker<'a> {
     app: &'a App,
+    limits: &'a QueryLimits,
+    /// Tables, subqueries and CTEs the query has named so far.
+    tables: usize,
     /// CTE names in scope: one entry per enclosing query.
     scopes: Vec<Vec<String>>,
     relations: Vec<Relation>,
@@ -124,6 +130,19 @@ impl Checker<'_> {
     fn stop(&mut self, e: Error) -> ControlFlow<()> {
         self.error = Some(e);
         ControlFlow::Break(())
+    }
+
+    /// Counts `n` more tables; a stop once past the limit (each table is planned by the store, and
+    /// a planner's time grows faster than the tables it joins).
+    fn count_tables(&mut self, n: usize) -> Option<ControlFlow<()>> {
+        self.tables += n;
+        let max = self.limits.max_tables;
+        (self.tables > max).then(|| {
+            self.stop(over(
+                "query_max_tables",
+                format!("the query names more than {max} tables, subqueries and CTEs"),
+            ))
+        })
     }
 }
 
@@ -160,7 +179,11 @@ impl VisitorMut for Checker<'_> {
         if !q.locks.is_empty() {
             return self.stop(refused("locking clauses are not allowed"));
         }
-        self.scopes.push(cte_names(q));
+        let ctes = cte_names(q);
+        if let Some(stop) = self.count_tables(ctes.len()) {
+            return stop;
+        }
+        self.scopes.push(ctes);
         ControlFlow::Continue(())
     }
 
@@ -172,6 +195,16 @@ impl VisitorMut for Checker<'_> {
     fn pre_visit_select(&mut self, s: &mut Select) -> ControlFlow<()> {
         if s.into.is_some() {
             return self.stop(refused("SELECT INTO is not allowed"));
+        }
+        let max = self.limits.max_result_columns;
+        if s.projection.len() > max {
+            return self.stop(over(
+                "query_max_result_columns",
+                format!(
+                    "a SELECT of the query lists {} columns; at most {max} are allowed",
+                    s.projection.len()
+                ),
+            ));
         }
         ControlFlow::Continue(())
     }
@@ -188,6 +221,9 @@ impl VisitorMut for Checker<'_> {
     }
 
     fn pre_visit_table_factor(&mut self, t: &mut TableFactor) -> ControlFlow<()> {
+        if let Some(stop) = self.count_tables(1) {
+            return stop;
+        }
         let TableFactor::Table {
             name, alias, args, ..
         } = t
@@ -247,6 +283,7 @@ mod tests {
     use super::*;
     use crate::model::{Object, ObjectSpec, Timestamp};
     use crate::model::{ALLOWED_FUNCTIONS, TABLE_FUNCTIONS};
+    use crate::settings::Settings;
     use std::collections::BTreeMap;
     use std::sync::Arc;
 
@@ -287,7 +324,7 @@ mod tests {
     }
 
     fn check(a: &App, sql: &str) -> Result<CheckedQuery> {
-        prepare(a, sql, &syntax(), None, 10_000)
+        prepare(a, sql, &syntax(), None, &Settings::default().query)
     }
 
     #[test]
@@ -338,8 +375,12 @@ mod tests {
         ] {
             assert!(check(&a, sql).is_err(), "{sql}");
         }
+        let short = QueryLimits {
+            max_sql_len: 3,
+            ..Settings::default().query
+        };
         assert_eq!(
-            prepare(&a, "SELECT 1", &syntax(), None, 3)
+            prepare(&a, "SELECT 1", &syntax(), None, &short)
                 .unwrap_err()
                 .code,
             ErrorCode::LimitExceeded

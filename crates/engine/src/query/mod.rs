@@ -2,6 +2,9 @@
 //! checked against an allow-list (one SELECT, the app's objects, vetted functions), then run by
 //! the store on its own tables behind its second line of defence, with a time limit and caps.
 
+#[cfg(test)]
+mod at_the_limits;
+mod bounds;
 mod check;
 
 pub use check::prepare;
@@ -12,6 +15,20 @@ use crate::error::Result;
 use crate::model::{App, CheckedQuery, QueryResult, QueryView, Window};
 use serde_json::Value as Json;
 use std::sync::Arc;
+
+/// Query parameters are SQL values: null, booleans, numbers and text.
+pub fn check_params(params: &[Json]) -> Result<()> {
+    match params.iter().position(|p| p.is_array() || p.is_object()) {
+        Some(i) => Err(crate::error::Error::validation(
+            "params",
+            format!(
+                "parameter {} is a list or an object; parameters are single values",
+                i + 1
+            ),
+        )),
+        None => Ok(()),
+    }
+}
 
 pub struct Queries {
     core: Arc<Core>,
@@ -25,13 +42,7 @@ impl Queries {
     /// Checks `sql` against `app`'s objects, seen through `view` (`None`: as stored).
     pub fn check(&self, app: &App, sql: &str, view: Option<QueryView>) -> Result<CheckedQuery> {
         let s = &self.core.settings;
-        prepare(
-            app,
-            sql,
-            &self.core.store.syntax(),
-            view,
-            s.query.max_sql_len,
-        )
+        prepare(app, sql, &self.core.store.syntax(), view, &s.query)
     }
 
     /// Runs one read-only query over `app`'s objects (reader role is enough).
@@ -58,6 +69,7 @@ impl Queries {
         window: Window,
     ) -> Result<QueryResult> {
         let app = self.core.app(who, app, Need::Read)?;
+        check_params(&params)?;
         let mut checked = self.check(&app, sql, view)?;
         checked.window = window;
         let _turn = self.core.expensive_turn().await?;

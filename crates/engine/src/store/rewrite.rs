@@ -8,12 +8,16 @@
 use super::sql::{quote, Flavor};
 use crate::error::{Error, Result};
 use crate::model::{CheckedQuery, Object, QueryView, ViewColumn, Window};
+use crate::settings::QueryLimits;
 use sqlparser::ast::{
     ObjectNamePart, SetExpr, Statement, TableAlias, TableFactor, VisitMut, VisitorMut,
 };
-use sqlparser::dialect::{GenericDialect, PostgreSqlDialect, SQLiteDialect};
+use sqlparser::dialect::{Dialect, GenericDialect, PostgreSqlDialect, SQLiteDialect};
 use sqlparser::parser::Parser;
 use std::ops::ControlFlow;
+
+/// Parser calls the rewrite may add beyond the checked query's own.
+const REWRITE_LEVELS: usize = 8;
 
 /// The SQL to run and the tables it reads.
 pub struct Rewritten {
@@ -21,7 +25,7 @@ pub struct Rewritten {
     pub tables: Vec<String>,
 }
 
-pub fn rewrite(q: &CheckedQuery, flavor: Flavor) -> Result<Rewritten> {
+pub fn rewrite(q: &CheckedQuery, flavor: Flavor, limits: &QueryLimits) -> Result<Rewritten> {
     let mut stmt = q.statement.clone();
     let mut r = Replacer {
         q,
@@ -38,10 +42,15 @@ pub fn rewrite(q: &CheckedQuery, flavor: Flavor) -> Result<Rewritten> {
     tables.sort();
     tables.dedup();
     let sql = windowed(stmt.to_string(), &q.window);
-    let reparsed = match flavor {
-        Flavor::Sqlite => Parser::parse_sql(&SQLiteDialect {}, &sql),
-        Flavor::Postgres => Parser::parse_sql(&PostgreSqlDialect {}, &sql),
+    let dialect: &dyn Dialect = match flavor {
+        Flavor::Sqlite => &SQLiteDialect {},
+        Flavor::Postgres => &PostgreSqlDialect {},
     };
+    // The rewrite adds a few levels of its own (an object as a subquery, a window around it).
+    let reparsed = Parser::new(dialect)
+        .with_recursion_limit(limits.parser_depth() + REWRITE_LEVELS)
+        .try_with_sql(&sql)
+        .and_then(|mut p| p.parse_statements());
     let same = reparsed.is_ok_and(|s| s.len() == 1 && s[0].to_string() == sql);
     if !same {
         return Err(Error::new(
@@ -206,7 +215,7 @@ mod tests {
             "SELECT * FROM (SELECT site FROM t) AS page_of_rows ORDER BY \"site \"\"a\"\"\" DESC LIMIT 10 OFFSET 20"
         );
         for dialect in [
-            Box::new(SQLiteDialect {}) as Box<dyn sqlparser::dialect::Dialect>,
+            Box::new(SQLiteDialect {}) as Box<dyn Dialect>,
             Box::new(PostgreSqlDialect {}),
         ] {
             let back = Parser::parse_sql(dialect.as_ref(), &sql).unwrap();

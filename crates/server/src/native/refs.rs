@@ -2,7 +2,9 @@
 //! of the earlier entry whose `id` is `c1`.
 
 use serde_json::Value as Json;
+use sluice_engine::model::json_depth;
 use sluice_engine::ops::Output;
+use sluice_engine::settings::defaults::MAX_BODY_DEPTH;
 use sluice_engine::{Error, ErrorCode, Result};
 use std::collections::HashMap;
 
@@ -78,8 +80,15 @@ impl Scope<'_> {
     }
 
     /// Replaces references in every string of a body, in place; a string that is one whole
-    /// reference takes the referenced value with its JSON type.
+    /// reference takes the referenced value with its JSON type. The body stays within
+    /// `MAX_BODY_DEPTH` levels, as it arrived: a referenced value may not nest it deeper.
     pub fn substitute_json(&self, v: &mut Json) -> Result<()> {
+        self.substitute_at(v, 0)
+    }
+
+    /// `substitute_json` on a value `depth` levels into the body (the body came parsed within
+    /// serde_json's nesting limit, so this walk is bounded by it).
+    fn substitute_at(&self, v: &mut Json, depth: usize) -> Result<()> {
         match v {
             Json::String(s) if s.contains("${") => {
                 let whole = s
@@ -87,12 +96,24 @@ impl Scope<'_> {
                     .and_then(|r| r.strip_suffix('}'))
                     .filter(|e| !e.contains(['$', '}']));
                 *v = match whole {
-                    Some(expr) => self.lookup(expr)?,
+                    Some(expr) => {
+                        let found = self.lookup(expr)?;
+                        if depth + json_depth(&found) > MAX_BODY_DEPTH {
+                            return Err(bad(format!(
+                                "${{{expr}}}: the value would nest the body deeper than {MAX_BODY_DEPTH} levels"
+                            )));
+                        }
+                        found
+                    }
                     None => Json::String(self.substitute(s)?),
                 };
             }
-            Json::Array(a) => a.iter_mut().try_for_each(|x| self.substitute_json(x))?,
-            Json::Object(m) => m.values_mut().try_for_each(|x| self.substitute_json(x))?,
+            Json::Array(a) => a
+                .iter_mut()
+                .try_for_each(|x| self.substitute_at(x, depth + 1))?,
+            Json::Object(m) => m
+                .values_mut()
+                .try_for_each(|x| self.substitute_at(x, depth + 1))?,
             _ => {}
         }
         Ok(())

@@ -371,7 +371,8 @@ fn child_server() {
     let Ok(dir) = std::env::var("SLUICE_TEST_CHILD_DIR") else {
         return;
     };
-    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    // The runtime `sluice serve` runs on (its threads' stacks bound what input may reach).
+    let rt = sluice_server::runtime::runtime().expect("runtime");
     // The test configuration, then any `SLUICE_*` settings the parent passed (a shared database,
     // limits), as `sluice serve` reads them.
     #[derive(clap::Parser)]

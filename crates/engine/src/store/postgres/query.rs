@@ -29,6 +29,13 @@ fn refused(e: &postgres::Error) -> Error {
         Some(db) if db.code() == &postgres::error::SqlState::QUERY_CANCELED => {
             Error::new(ErrorCode::Timeout, "the query ran out of time").with_field("sql")
         }
+        // Class 54, program limits (too many result columns, too complex, too many arguments):
+        // the query is too large for the database, which says which limit.
+        Some(db) if db.code().code().starts_with("54") => Error::new(
+            ErrorCode::LimitExceeded,
+            format!("the query is too large for the database: {}", db.message()),
+        )
+        .with_field("sql"),
         Some(db) if db.code().code().starts_with("42") || db.code().code().starts_with("22") => {
             Error::new(
                 ErrorCode::InvalidRequest,
@@ -151,7 +158,7 @@ impl PgTx<'_> {
         limits: &QueryLimits,
         sink: &mut dyn FnMut(Vec<Json>) -> Result<()>,
     ) -> Result<(Vec<String>, Vec<String>)> {
-        let sql = rewrite(q, Flavor::Postgres)?.sql;
+        let sql = rewrite(q, Flavor::Postgres, limits)?.sql;
         let mut conn = self.shared.queries.get(self.shared.limits.read_wait)?;
         let mut tx = conn.client.transaction().map_err(|e| map_err(&e))?;
         tx.batch_execute(&format!(
@@ -259,8 +266,8 @@ impl QueryTx for PgTx<'_> {
             .map(|(columns, _)| columns)
     }
 
-    fn query_columns(&mut self, q: &CheckedQuery, _limits: &QueryLimits) -> Result<Vec<String>> {
-        let sql = rewrite(q, Flavor::Postgres)?.sql;
+    fn query_columns(&mut self, q: &CheckedQuery, limits: &QueryLimits) -> Result<Vec<String>> {
+        let sql = rewrite(q, Flavor::Postgres, limits)?.sql;
         let mut conn = self.shared.queries.get(self.shared.limits.read_wait)?;
         let stmt = conn.client.prepare(&sql).map_err(|e| refused(&e))?;
         Ok(stmt.columns().iter().map(|c| c.name().to_owned()).collect())

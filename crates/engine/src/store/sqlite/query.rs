@@ -102,7 +102,7 @@ fn guarded<R>(
     limits: &QueryLimits,
     f: impl FnOnce(&Connection, &str) -> Result<R>,
 ) -> Result<R> {
-    let rewritten = rewrite(q, crate::store::sql::Flavor::Sqlite)?;
+    let rewritten = rewrite(q, crate::store::sql::Flavor::Sqlite, limits)?;
     guard(conn, &rewritten.sql, rewritten.tables, &q.ctes, limits, f)
 }
 
