@@ -61,7 +61,7 @@ pub fn apply_chunk(
         at: ctx.now.clone(),
     };
     let n = chunk.rows.len() as u64;
-    let numbered = job.numbers.is_some();
+    let numbered = job.numbers_records();
     let translated = match numbered {
         true => numbers::translate_keys(
             ctx,

@@ -137,9 +137,10 @@ impl Jobs {
                 max_records: max,
             };
             let mut job = plan_job(req.clone(), &obj, &file, owner)?;
-            if req.numbered {
-                job.numbers = Some(number_job(ctx, &job)?);
-            }
+            // Every job is numbered, so a front door whose clients hold ids as integers can show
+            // any job, whichever door made it.
+            job.numbers = Some(number_job(ctx, &job)?);
+            job.numbered_records = Some(req.numbered);
             ctx.tx.put_job(&job)?;
             Ok(job)
         })

@@ -171,10 +171,15 @@ pub struct Job {
     pub created_by_id: String,
     pub error: Option<String>,
     /// Numeric aliases of the ids this job shows, for front doors whose clients hold ids as
-    /// integers: set when the job was asked to be numbered, and then every record its rows touch
-    /// gets a number too (in the result file).
+    /// integers, whichever door created the job (jobs made before every job was numbered have
+    /// none).
     #[serde(default)]
     pub numbers: Option<JobNumbers>,
+    /// Keys given as digits name records by their numbers, and every record the rows touch gets a
+    /// number in the result file (a job created through such a front door). Unset in jobs made
+    /// before this was its own flag: those had numbers only when numbered.
+    #[serde(default)]
+    pub numbered_records: Option<bool>,
     /// The result lines were deleted after the retention period.
     #[serde(default)]
     pub result_expired: bool,
@@ -191,6 +196,11 @@ pub struct JobNumbers {
 }
 
 impl Job {
+    /// Whether the job reads and writes records by their numbers (see `numbered_records`).
+    pub fn numbers_records(&self) -> bool {
+        self.numbered_records.unwrap_or(self.numbers.is_some())
+    }
+
     /// The callback is due (the job finished) and not yet delivered or given up.
     pub fn callback_due(&self) -> bool {
         self.callback

@@ -202,6 +202,7 @@ pub fn plan_job(req: JobRequest, obj: &Object, file: &FileRow, owner: Owner<'_>)
         error: None,
         result_expired: false,
         numbers: None,
+        numbered_records: None,
     })
 }
 

@@ -186,6 +186,15 @@ pub fn php_empty(v: Option<&Json>) -> bool {
     }
 }
 
+/// A parameter that is a whole number (digits, with a sign), as a number.
+fn whole(v: &Json) -> Option<i64> {
+    match v {
+        Json::Number(n) => n.as_i64(),
+        Json::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }
+}
+
 /// PHP's `(int)` cast of a parameter: the leading integer of a string, else 0.
 fn php_int(v: &Json) -> i64 {
     match v {
@@ -271,14 +280,21 @@ pub fn fields_of(params: &Map<String, Json>) -> Result<Option<Vec<String>>> {
 /// it, counts do not (Sugar's count ignores it).
 pub fn list_spec(params: &Map<String, Json>, max: usize, search: bool) -> Result<(ListSpec, u64)> {
     refuse_unsupported(params, &UNSUPPORTED_LIST)?;
-    // `max_num` and `offset` are read as PHP reads them: never an error; a negative `max_num`
-    // means "no limit" (here: the largest page).
+    // `max_num` must be a whole number (Sugar answers `invalid_parameter` to `max_num=abc`); a
+    // negative one means "no limit" (here: the largest page). `offset` is read as PHP reads it.
     let limit = match params.get("max_num") {
         v if php_empty(v) => DEFAULT_MAX_NUM,
-        Some(v) => match php_int(v) {
-            n if n < 0 => max,
-            0 => DEFAULT_MAX_NUM,
-            n => usize::try_from(n).unwrap_or(max),
+        Some(v) => match whole(v) {
+            Some(n) if n < 0 => max,
+            Some(0) => DEFAULT_MAX_NUM,
+            Some(n) => usize::try_from(n).unwrap_or(max),
+            None => {
+                return Err(Error::invalid(format!(
+                    "max_num must be a whole number, not {}",
+                    text(v)
+                ))
+                .with_field("max_num"))
+            }
         },
         None => DEFAULT_MAX_NUM,
     }
