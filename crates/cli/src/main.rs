@@ -78,10 +78,17 @@ enum BenchCommand {
         #[arg(long, default_value_t = 10_000)]
         records: usize,
     },
-    /// 1,000-insert `/v1/bulk` requests against raw rusqlite in one transaction.
+    /// `sluice serve` as shipped, in its own process: 1,000-insert `/v1/bulk` requests against raw
+    /// rusqlite in one transaction, single creates against one transaction per row.
     Bulk {
         #[arg(long, default_value_t = 100_000)]
         rows: usize,
+        /// Single creates with one client (four times as many with sixteen).
+        #[arg(long, default_value_t = 1_000)]
+        singles: usize,
+        /// Another `sluice` binary to run as the server (e.g. an older build, to compare).
+        #[arg(long)]
+        server: Option<std::path::PathBuf>,
     },
     /// sluice on PostgreSQL against raw PostgreSQL (COPY, INSERT … ON CONFLICT, multi-row
     /// INSERT), and one to three instances sharing one database. Makes and drops its own databases.
@@ -144,10 +151,13 @@ fn purge_freed_memory() {
     });
 }
 
-#[tokio::main]
-async fn main() {
+fn main() {
+    let code = match sluice_server::runtime::runtime() {
+        Ok(rt) => rt.block_on(run()),
+        Err(e) => Err(e.into()),
+    };
     // Errors end the process with a plain message (no backtrace, whatever RUST_BACKTRACE says).
-    match run().await {
+    match code {
         Ok(0) => {}
         Ok(code) => std::process::exit(code),
         Err(e) => {
@@ -182,7 +192,11 @@ async fn run() -> anyhow::Result<i32> {
         }) => bench::records::run(layout_rows, single, concurrency)
             .await
             .map(|()| 0),
-        Command::Bench(BenchCommand::Bulk { rows }) => bench::bulk::run(rows).await.map(|()| 0),
+        Command::Bench(BenchCommand::Bulk {
+            rows,
+            singles,
+            server,
+        }) => bench::bulk::run(rows, singles, server).await.map(|()| 0),
         Command::Bench(BenchCommand::Jobs { rows }) => bench::jobs::run(rows).await.map(|()| 0),
         Command::Bench(BenchCommand::Export { rows, big }) => {
             bench::export::run(rows, big).await.map(|()| 0)

@@ -8,7 +8,7 @@ use crate::error::{Error, ErrorCode, Result};
 use crate::leases::Held;
 use crate::model::{App, Catalog, Lease, Object, Timestamp};
 use crate::settings::Settings;
-use crate::store::{Store, Tx, WriteWork};
+use crate::store::{Store, Tx, WriteJob, WriteWork};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -22,6 +22,8 @@ pub struct Ctx<'a> {
     pub catalog: &'a mut Arc<Catalog>,
     pub settings: &'a Settings,
     pub now: Timestamp,
+    /// The work may run again on a fresh transaction: it keeps what it consumes (a copy each run).
+    pub reruns: bool,
     discarded: bool,
 }
 
@@ -54,6 +56,14 @@ impl Ctx<'_> {
     /// Mutable catalog access for schema changes; copies on write if readers share it.
     pub fn catalog_mut(&mut self) -> &mut Catalog {
         Arc::make_mut(self.catalog)
+    }
+
+    /// Takes `kept` for this run: a copy when the work may run again, else the value itself.
+    pub fn take<T: Clone>(&self, kept: &mut Option<T>) -> Option<T> {
+        match self.reruns {
+            true => kept.clone(),
+            false => kept.take(),
+        }
     }
 
     /// Undoes this transaction's work even though it succeeds (an atomic bulk request that failed
@@ -93,6 +103,9 @@ struct Work<F, R> {
     /// When the work was queued; its first run records how long it waited.
     queued: Option<std::time::Instant>,
     settings: Arc<Settings>,
+    reruns: bool,
+    /// The thread that made the work: an answer given on another is a hand-off back.
+    submitter: std::thread::ThreadId,
     result: Option<Result<R>>,
     send: oneshot::Sender<Result<R>>,
 }
@@ -111,6 +124,7 @@ where
             catalog,
             now: self.settings.clock.timestamp(),
             settings: &self.settings,
+            reruns: self.reruns,
             discarded: false,
         };
         let r = (self.f)(&mut ctx);
@@ -123,6 +137,9 @@ where
         let r = self
             .result
             .unwrap_or_else(|| Err(Error::internal("write work never ran")));
+        if std::thread::current().id() != self.submitter {
+            crate::counters::handoff();
+        }
         let _ = self.send.send(committed.and(r));
     }
 }
@@ -224,15 +241,39 @@ impl Core {
         &self,
         f: impl FnMut(&mut Ctx<'_>) -> Result<R> + Send + 'static,
     ) -> Pending<R> {
+        let (work, pending) = self.work(f);
+        self.store.write(work);
+        pending
+    }
+
+    /// `transact` for small work (one op): run on this thread when the store's writer is idle,
+    /// which spares two thread hand-offs; queued like any other work otherwise.
+    pub async fn transact_small<R: Send + 'static>(
+        &self,
+        f: impl FnMut(&mut Ctx<'_>) -> Result<R> + Send + 'static,
+    ) -> Result<R> {
+        let (work, pending) = self.work(f);
+        if let Some(work) = self.store.write_now(work) {
+            self.store.write(work);
+        }
+        pending.await
+    }
+
+    fn work<R: Send + 'static>(
+        &self,
+        f: impl FnMut(&mut Ctx<'_>) -> Result<R> + Send + 'static,
+    ) -> (WriteJob, Pending<R>) {
         let (send, recv) = oneshot::channel();
-        self.store.write(Box::new(Work {
+        let work = Box::new(Work {
             f,
             queued: Some(std::time::Instant::now()),
             settings: self.settings.clone(),
+            reruns: self.store.reruns_writes(),
+            submitter: std::thread::current().id(),
             result: None,
             send,
-        }));
-        Pending(recv)
+        });
+        (work, Pending(recv))
     }
 
     /// Runs `f` on a read snapshot.
@@ -242,6 +283,7 @@ impl Core {
     ) -> Result<R> {
         let (send, recv) = oneshot::channel();
         let settings = self.settings.clone();
+        let caller = std::thread::current().id();
         self.store.read(Box::new(move |snapshot| {
             let result = snapshot.and_then(|s| {
                 let mut catalog = s.catalog.clone();
@@ -250,10 +292,14 @@ impl Core {
                     catalog: &mut catalog,
                     now: settings.clock.timestamp(),
                     settings: &settings,
+                    reruns: false,
                     discarded: false,
                 };
                 f(&mut ctx)
             });
+            if std::thread::current().id() != caller {
+                crate::counters::handoff();
+            }
             let _ = send.send(result);
         }));
         Pending(recv).await

@@ -144,9 +144,15 @@ impl Engine {
         }
         let clears = op.touches_tokens();
         let op = self.prepared(op).await?;
+        let mut op = Some(op);
         let result = self
             .core
-            .transact(move |ctx| ops::run(ctx, &who, op.clone()))
+            .transact_small(move |ctx| match ctx.take(&mut op) {
+                Some(op) => ops::run(ctx, &who, op),
+                None => Err(Error::internal(
+                    "write work ran again on a store that runs it once",
+                )),
+            })
             .await;
         if clears {
             self.auth.clear_cache();
@@ -160,6 +166,7 @@ impl Engine {
         if !op.hashes() {
             return Ok(op);
         }
+        crate::counters::handoff();
         tokio::task::spawn_blocking(move || ops::prehash(op))
             .await
             .map_err(Error::internal)

@@ -9,6 +9,7 @@ pub mod batches;
 pub mod clock;
 pub mod copy;
 pub mod core;
+pub mod counters;
 mod engine;
 pub mod error;
 pub mod exports;

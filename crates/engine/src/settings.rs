@@ -39,6 +39,25 @@ pub mod defaults {
     pub const QUERY_TIMEOUT_MS: u64 = 5_000;
     pub const QUERY_MAX_SQL_LEN: usize = 100_000;
     pub const QUERY_MAX_RESULT_BYTES: usize = 16 << 20;
+    /// The query's shape, bounded before it is parsed (`query::bounds`): each bound keeps every
+    /// recursive walk of its tree within `THREAD_STACK_BYTES`, and what reaches the database
+    /// within what its planner finishes quickly.
+    pub const QUERY_MAX_NESTING: usize = 32;
+    pub const QUERY_MAX_COMPOUND_TERMS: usize = 64;
+    pub const QUERY_MAX_EXPRESSION_TERMS: usize = 1_000;
+    pub const QUERY_MAX_TABLES: usize = 32;
+    pub const QUERY_MAX_RESULT_COLUMNS: usize = 1_000;
+    /// The stack of every thread that handles requests or walks their input (the runtime's
+    /// workers and blocking threads, the store's threads): the query bounds above are measured
+    /// against it (`query::bounds` tests run on threads of this size).
+    pub const THREAD_STACK_BYTES: usize = 8 << 20;
+    /// Deepest nesting of a JSON value kept in a record or a stored document (a json field's
+    /// value or default, a filter value, a query parameter): well under serde_json's own limit of
+    /// 128, which every document that holds such a value must still read back within.
+    pub const MAX_VALUE_DEPTH: usize = 32;
+    /// Deepest nesting of a request body after `${ref}` substitution: what serde_json's parser
+    /// allows a body as it arrives.
+    pub const MAX_BODY_DEPTH: usize = 128;
     pub const MAX_FILTER_CONDITIONS: usize = 100;
     pub const MAX_SORT_TERMS: usize = 16;
     pub const MAX_IN_VALUES: usize = 1000;
@@ -120,6 +139,25 @@ pub struct QueryLimits {
     pub max_sql_len: usize,
     /// Most bytes of values one answer may hold.
     pub max_result_bytes: usize,
+    /// Deepest parenthesis nesting.
+    pub max_nesting: usize,
+    /// SELECTs joined by `UNION`, `INTERSECT` or `EXCEPT`.
+    pub max_compound_terms: usize,
+    /// Terms on any path into an expression (`query::bounds::Shape::expression_terms`).
+    pub max_expression_terms: usize,
+    /// Tables, subqueries and CTEs one query names.
+    pub max_tables: usize,
+    /// Columns one SELECT lists.
+    pub max_result_columns: usize,
+}
+
+impl QueryLimits {
+    /// The SQL parser's own recursion limit for queries within these bounds: a level of nesting
+    /// costs it up to three calls (a subquery inside an expression), a prefix chain such as
+    /// `NOT NOT …` one call per operator (which `max_expression_terms` bounds as well).
+    pub fn parser_depth(&self) -> usize {
+        (self.max_nesting + 1) * 4
+    }
 }
 
 /// Where callbacks may go besides public addresses: CIDRs, single addresses and host names.
@@ -290,6 +328,11 @@ impl Default for Settings {
                 timeout: Duration::from_millis(QUERY_TIMEOUT_MS),
                 max_sql_len: QUERY_MAX_SQL_LEN,
                 max_result_bytes: QUERY_MAX_RESULT_BYTES,
+                max_nesting: QUERY_MAX_NESTING,
+                max_compound_terms: QUERY_MAX_COMPOUND_TERMS,
+                max_expression_terms: QUERY_MAX_EXPRESSION_TERMS,
+                max_tables: QUERY_MAX_TABLES,
+                max_result_columns: QUERY_MAX_RESULT_COLUMNS,
             },
             store: StoreLimits {
                 max_readers: MAX_READERS,

@@ -56,6 +56,7 @@ impl<L> Feed<L> {
     /// The request is atomic: the writer can stop at the first failure.
     pub fn atomic(&mut self) {
         let _ = self.flush();
+        sluice_engine::counters::handoff();
         let _ = self.tx.send(BulkMsg::Atomic);
     }
 
@@ -68,6 +69,7 @@ impl<L> Feed<L> {
             return Ok(());
         }
         let items = std::mem::take(&mut self.pending);
+        sluice_engine::counters::handoff();
         self.tx.send(BulkMsg::Items(items)).map_err(|_| ())
     }
 }
@@ -131,6 +133,7 @@ fn start<L: Send + 'static>(
         rt: tokio::runtime::Handle::current(),
         state: state.clone(),
     };
+    sluice_engine::counters::handoff();
     let producer = tokio::task::spawn_blocking(move || {
         let mut de = serde_json::Deserializer::from_slice(&bytes);
         let decoded = decode(&mut de, &mut feed).and_then(|atomic| de.end().map(|()| atomic));
@@ -140,7 +143,10 @@ fn start<L: Send + 'static>(
             Err(e) => Err(decode_error(e, stop, what)),
         };
         let _ = feed.flush();
+        sluice_engine::counters::handoff();
         let _ = feed.tx.send(BulkMsg::End(end));
+        // The producer's end, which the request awaits.
+        sluice_engine::counters::handoff();
     });
     (rx, labels, producer)
 }

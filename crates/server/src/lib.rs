@@ -1,6 +1,7 @@
 //! sluice's HTTP front doors: the native API and the vendor dialects, all thin translators onto
 //! the engine's calls.
 
+pub mod budget;
 pub mod config;
 mod credentials;
 mod dialects;
@@ -18,6 +19,7 @@ pub mod openapi;
 
 #[cfg(test)]
 mod properties;
+pub mod runtime;
 mod serve;
 mod throttle;
 mod uploads;
@@ -66,6 +68,9 @@ pub fn router(state: State) -> Router {
         ));
     }
     let app = app
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(
+            runtime::panicked,
+        ))
         .layer(axum::middleware::from_fn(metrics::track))
         .layer(axum::middleware::map_response(throttle::retry_after))
         .layer(cors)

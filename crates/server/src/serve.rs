@@ -44,6 +44,8 @@ pub async fn serve(
                         continue;
                     }
                 };
+                // Answers go out as soon as they are written (a kept-alive client waits for each).
+                let _ = stream.set_nodelay(true);
                 let service = TowerToHyperService::new(app.clone());
                 let conn = builder.serve_connection(TokioIo::new(stream), service);
                 let watched = graceful.watch(conn);

@@ -10,6 +10,7 @@ pub mod pg;
 pub mod pg_raw;
 pub mod raw;
 pub mod records;
+pub mod served;
 
 use reqwest::Client;
 use serde_json::{json, Value};
@@ -139,6 +140,15 @@ pub fn rate(n: usize, d: Duration) -> f64 {
     n as f64 / d.as_secs_f64()
 }
 
+/// What a child server logs.
+#[derive(Clone, Copy)]
+enum Logs {
+    /// Errors only, to the bench's standard error (the benches of one engine path).
+    ErrorsOnly,
+    /// Its defaults, to a file.
+    AsShipped,
+}
+
 /// `sluice serve` as a child process, so its memory can be read from `/proc`; killed on drop.
 pub struct ChildServer {
     pub child: Child,
@@ -194,6 +204,24 @@ impl ChildServer {
         dir: &Path,
         args: &[&str],
     ) -> anyhow::Result<ChildServer> {
+        ChildServer::spawn(bin, dir, args, Logs::ErrorsOnly).await
+    }
+
+    /// `sluice serve` as started by default: logging as shipped (one line per answer), written to
+    /// `serve.log` beside the data dir as a service manager would collect it.
+    pub async fn start_as_shipped(
+        bin: Option<std::path::PathBuf>,
+        dir: &Path,
+    ) -> anyhow::Result<ChildServer> {
+        ChildServer::spawn(bin, dir, &[], Logs::AsShipped).await
+    }
+
+    async fn spawn(
+        bin: Option<std::path::PathBuf>,
+        dir: &Path,
+        args: &[&str],
+        logs: Logs,
+    ) -> anyhow::Result<ChildServer> {
         let port = std::net::TcpListener::bind("127.0.0.1:0")?
             .local_addr()?
             .port();
@@ -201,7 +229,8 @@ impl ChildServer {
             Some(b) => b,
             None => std::env::current_exe()?,
         };
-        let child = Command::new(bin)
+        let mut command = Command::new(bin);
+        command
             .args([
                 "serve",
                 "--listen",
@@ -211,9 +240,19 @@ impl ChildServer {
             .arg(dir)
             .args(args)
             .env("SLUICE_ADMIN_TOKEN", ADMIN)
-            .env("RUST_LOG", "error")
-            .stdout(Stdio::null())
-            .spawn()?;
+            .env_remove("RUST_LOG")
+            .stdout(Stdio::null());
+        match logs {
+            Logs::ErrorsOnly => {
+                command.env("RUST_LOG", "error");
+            }
+            Logs::AsShipped => {
+                let mut log = dir.as_os_str().to_owned();
+                log.push(".serve.log");
+                command.stderr(std::fs::File::create(log)?);
+            }
+        }
+        let child = command.spawn()?;
         let server = ChildServer {
             child,
             base: format!("http://127.0.0.1:{port}"),

@@ -14,15 +14,20 @@ use std::sync::mpsc::Receiver;
 /// It may be called again if the store runs the request's transaction again.
 pub type BulkPlan = Box<dyn Fn(&[Result<Output>]) -> Result<Op> + Send>;
 
+/// How an entry's op is made.
+enum Planned {
+    /// Known already (it refers to no earlier result): taken for the run, or copied when the store
+    /// may run the request's transaction again.
+    Fixed(Option<Result<Op>>),
+    Deferred(BulkPlan),
+}
+
 /// One entry of a bulk request: who runs it (already authenticated, or why not), the token to
 /// check again as of the entry (a revocation or demotion by an earlier entry counts), and its op.
 pub struct BulkItem {
     pub who: Result<Principal>,
     pub token: Option<String>,
-    pub plan: BulkPlan,
-    /// The plan does not look at earlier results, so the item may be planned before they exist
-    /// (consecutive creates are then written together).
-    pub independent: bool,
+    plan: Planned,
 }
 
 impl BulkItem {
@@ -32,8 +37,7 @@ impl BulkItem {
         Self {
             who: Err(e),
             token: None,
-            plan: Box::new(|_| Err(Error::internal("a failed bulk entry was planned"))),
-            independent: true,
+            plan: Planned::Fixed(None),
         }
     }
 
@@ -42,8 +46,7 @@ impl BulkItem {
         Self {
             who,
             token: None,
-            plan: Box::new(move |_| op.clone()),
-            independent: true,
+            plan: Planned::Fixed(Some(op)),
         }
     }
 
@@ -54,8 +57,7 @@ impl BulkItem {
         Self {
             who,
             token: None,
-            plan: Box::new(plan),
-            independent: false,
+            plan: Planned::Deferred(Box::new(plan)),
         }
     }
 
@@ -63,6 +65,22 @@ impl BulkItem {
     pub fn as_of_entry(mut self, token: Option<String>) -> Self {
         self.token = token;
         self
+    }
+
+    /// The plan does not look at earlier results, so the item may be planned before they exist
+    /// (consecutive creates are then written together).
+    fn independent(&self) -> bool {
+        matches!(self.plan, Planned::Fixed(_))
+    }
+
+    /// The entry's op for this run of the transaction.
+    fn op(&mut self, ctx: &Ctx<'_>, results: &[Result<Output>]) -> Result<Op> {
+        match &mut self.plan {
+            Planned::Fixed(op) => ctx
+                .take(op)
+                .unwrap_or_else(|| Err(Error::internal("a bulk entry was planned twice"))),
+            Planned::Deferred(plan) => plan(results),
+        }
     }
 }
 
@@ -98,12 +116,26 @@ impl BulkFeed {
         }
     }
 
+    /// Whether message `i` is here without waiting for it (seen before, or arrived already).
+    fn ready(&mut self, i: usize) -> bool {
+        if i < self.seen.len() {
+            return true;
+        }
+        match self.rx.try_recv() {
+            Ok(msg) => {
+                self.seen.push(msg);
+                true
+            }
+            Err(_) => false,
+        }
+    }
+
     /// Message `i`: one seen before, or the next to arrive (`None`: the sender is gone).
-    fn get(&mut self, i: usize) -> Option<&BulkMsg> {
+    fn get(&mut self, i: usize) -> Option<&mut BulkMsg> {
         if i == self.seen.len() {
             self.seen.push(self.rx.recv().ok()?);
         }
-        self.seen.get(i)
+        self.seen.get_mut(i)
     }
 }
 
@@ -118,14 +150,20 @@ pub fn run_bulk(ctx: &mut Ctx<'_>, feed: &mut BulkFeed, max: usize) -> Result<Ve
     let mut failed_at: Option<usize> = None;
     let mut creates = Creates::default();
     for i in 0.. {
+        // Creates wait to be written together only while more are at hand: before waiting for the
+        // front door to decode more, the writer writes what it holds, so decoding and writing
+        // overlap.
+        if !feed.ready(i) {
+            creates.flush(ctx, &mut results, &mut failed_at);
+        }
         match feed.get(i) {
             Some(BulkMsg::Atomic) => atomic = true,
             Some(BulkMsg::Items(items)) => {
-                for item in items {
+                for item in items.iter_mut() {
                     if results.len() == max {
                         return Err(too_many(max));
                     }
-                    if !item.independent {
+                    if !item.independent() {
                         creates.flush(ctx, &mut results, &mut failed_at);
                     }
                     if atomic && failed_at.is_some() {
@@ -139,7 +177,7 @@ pub fn run_bulk(ctx: &mut Ctx<'_>, feed: &mut BulkFeed, max: usize) -> Result<Ve
                             .clone(),
                         (who, _) => who.clone(),
                     };
-                    let op = who.and_then(|who| Ok(((item.plan)(&results)?, who)));
+                    let op = who.and_then(|who| Ok((item.op(ctx, &results)?, who)));
                     let result = match op {
                         Ok((Op::CreateRecord(t, input), who)) => {
                             if !creates.joins(&t) {

@@ -86,6 +86,9 @@ pub fn create_many(
             Err(e) => out[i] = Some(Err(e)),
         }
     }
+    // Each run of rows by one writer into one object is one batch; the rows are written first and
+    // then moved into their answers, so nothing is copied for the answer.
+    let mut written: Vec<Result<()>> = Vec::with_capacity(ready.len());
     let mut rest = ready.as_slice();
     while let Some((_, obj, _, _, first)) = rest.first() {
         let n = rest
@@ -101,21 +104,16 @@ pub fn create_many(
             })
             .collect();
         match ctx.tx.insert_records(obj, &rows, first) {
-            Ok(results) => {
-                for ((i, obj, id, w, s), r) in run.iter().zip(results) {
-                    out[*i] = Some(match r {
-                        Ok(()) => Ok(created(obj, id.clone(), w.clone(), s)),
-                        Err(e) => Err(explain_unique(e, obj, w)),
-                    });
-                }
-            }
-            Err(e) => {
-                for (i, ..) in run {
-                    out[*i] = Some(Err(e.clone()));
-                }
-            }
+            Ok(results) => written.extend(results),
+            Err(e) => written.extend(run.iter().map(|_| Err(e.clone()))),
         }
         rest = tail;
+    }
+    for ((i, obj, id, w, s), r) in ready.into_iter().zip(written) {
+        out[i] = Some(match r {
+            Ok(()) => Ok(created(&obj, id, w, &s)),
+            Err(e) => Err(explain_unique(e, &obj, &w)),
+        });
     }
     out.into_iter()
         .map(|o| o.unwrap_or_else(|| Err(Error::internal("a create was left out"))))

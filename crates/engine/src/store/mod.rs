@@ -4,7 +4,7 @@
 
 pub mod local;
 pub mod postgres;
-mod rewrite;
+pub mod rewrite;
 pub mod sql;
 pub mod sqlite;
 
@@ -337,6 +337,11 @@ pub type ReadJob = Box<dyn FnOnce(Result<Snapshot<'_>>) + Send>;
 pub trait Store: Send + Sync {
     /// Queues write work; dropping `job` unrun tells its caller the store is unavailable.
     fn write(&self, job: WriteJob);
+    /// Runs small write work on the caller's thread when that is cheaper than queueing it (the
+    /// store's writer is idle); gives it back to be queued otherwise.
+    fn write_now(&self, job: WriteJob) -> Option<WriteJob> {
+        Some(job)
+    }
     /// Queues read work on a snapshot.
     fn read(&self, job: ReadJob);
     /// The catalog as of the last commit.
@@ -348,6 +353,9 @@ pub trait Store: Send + Sync {
     /// Whether other server instances may use the same database (then nothing read from it may be
     /// cached across transactions, and background work is held by leases).
     fn shared(&self) -> bool;
+    /// Whether write work may run more than once (a transaction that lost a race runs again), so
+    /// it must keep what it consumes; otherwise it runs exactly once and may take it.
+    fn reruns_writes(&self) -> bool;
     /// Stops taking work once what is queued is done.
     fn close(&self);
 }

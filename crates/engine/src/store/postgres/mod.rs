@@ -308,6 +308,7 @@ impl Store for PgStore {
             return;
         }
         let inner = self.inner.clone();
+        crate::counters::handoff();
         self.inner
             .runtime
             .spawn_blocking(move || inner.run_write(job));
@@ -321,6 +322,7 @@ impl Store for PgStore {
             )));
         }
         let inner = self.inner.clone();
+        crate::counters::handoff();
         self.inner
             .runtime
             .spawn_blocking(move || inner.run_read(job));
@@ -345,6 +347,10 @@ impl Store for PgStore {
     }
 
     fn shared(&self) -> bool {
+        true
+    }
+
+    fn reruns_writes(&self) -> bool {
         true
     }
 

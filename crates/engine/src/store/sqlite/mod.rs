@@ -36,7 +36,9 @@ const STATEMENT_CACHE: usize = 512;
 
 pub struct SqliteStore {
     files: Arc<LocalFiles>,
-    writer: Mutex<Option<mpsc::Sender<WriteJob>>>,
+    writer: Arc<writer::Writer>,
+    /// The writer thread's queue; gone once the store closes.
+    queue: Mutex<Option<mpsc::Sender<WriteJob>>>,
     writer_thread: Mutex<Option<std::thread::JoinHandle<()>>>,
     readers: Arc<Readers>,
     catalog: Arc<RwLock<Arc<Catalog>>>,
@@ -78,6 +80,12 @@ fn open(path: &Path, read_only: bool, cache_kib: i64) -> Result<Connection> {
             .map_err(Error::internal)?;
     }
     conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+    if crate::counters::enabled() {
+        conn.trace_v2(
+            rusqlite::trace::TraceEventCodes::SQLITE_TRACE_STMT,
+            Some(|_| crate::counters::statement()),
+        );
+    }
     Ok(conn)
 }
 
@@ -90,6 +98,10 @@ impl SqliteStore {
         // After a checkpoint resets the WAL, the file is cut back to the bound.
         conn.pragma_update(None, "journal_size_limit", limits.wal_max_bytes as i64)
             .map_err(Error::internal)?;
+        // The checkpointer copies the WAL back on a thread of its own: a commit on the writer never
+        // runs (and waits for) a checkpoint itself.
+        conn.pragma_update(None, "wal_autocheckpoint", 0)
+            .map_err(Error::internal)?;
         schema::migrate(&mut conn)?;
         let catalog = {
             let mut tx = SqliteTx::new(&conn, &files);
@@ -97,7 +109,6 @@ impl SqliteStore {
         };
         let catalog = Arc::new(RwLock::new(Arc::new(catalog)));
         let (tx, rx) = mpsc::channel();
-        let shared = catalog.clone();
         let (commits, committed) = mpsc::sync_channel(1);
         let readers = Arc::new(Readers::new(path.to_owned(), limits.clone(), files.clone()));
         let checkpointer = writer::Checkpointer {
@@ -110,16 +121,25 @@ impl SqliteStore {
             .name("sluice-checkpoint".into())
             .spawn(move || checkpointer.run(committed))
             .map_err(Error::internal)?;
+        let writer = Arc::new(writer::Writer::new(
+            conn,
+            files.clone(),
+            catalog.clone(),
+            commits,
+        ));
+        // The writer runs requests' write work: the stack their input bounds are measured against.
         let handle = std::thread::Builder::new()
             .name("sluice-writer".into())
+            .stack_size(crate::settings::defaults::THREAD_STACK_BYTES)
             .spawn({
-                let files = files.clone();
-                move || writer::writer_loop(conn, &files, rx, shared, commits)
+                let writer = writer.clone();
+                move || writer.run(rx)
             })
             .map_err(Error::internal)?;
         Ok(SqliteStore {
             files,
-            writer: Mutex::new(Some(tx)),
+            writer,
+            queue: Mutex::new(Some(tx)),
             writer_thread: Mutex::new(Some(handle)),
             readers,
             catalog,
@@ -128,7 +148,7 @@ impl SqliteStore {
 
     /// Stops the writer after the jobs already queued, and waits for it.
     fn stop_writer(&self) {
-        drop(self.writer.lock().unwrap_or_else(|p| p.into_inner()).take());
+        drop(self.queue.lock().unwrap_or_else(|p| p.into_inner()).take());
         if let Some(h) = self
             .writer_thread
             .lock()
@@ -149,14 +169,25 @@ impl Drop for SqliteStore {
 impl Store for SqliteStore {
     fn write(&self, job: WriteJob) {
         // If the writer is gone, dropping the job tells its caller the store is unavailable.
-        if let Some(tx) = self
-            .writer
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .as_ref()
-        {
+        let queue = self.queue.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(tx) = queue.as_ref() {
+            self.writer.queue();
+            crate::counters::handoff();
             let _ = tx.send(job);
         }
+    }
+
+    fn write_now(&self, job: WriteJob) -> Option<WriteJob> {
+        // A closed store takes nothing more, here either.
+        if self
+            .queue
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .is_none()
+        {
+            return Some(job);
+        }
+        self.writer.run_now(job)
     }
 
     fn read(&self, job: ReadJob) {
@@ -171,6 +202,10 @@ impl Store for SqliteStore {
     }
 
     fn shared(&self) -> bool {
+        false
+    }
+
+    fn reruns_writes(&self) -> bool {
         false
     }
 

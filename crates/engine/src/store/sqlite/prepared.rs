@@ -1,11 +1,11 @@
-//! Statements prepared once per transaction for the record-write hot path: a bulk request or an
-//! import chunk writes many rows of one object with one column set, so it prepares once and binds
-//! per row, with no SQL text built or hashed per row.
+//! Statements looked up once per transaction for the record-write hot path: a bulk request or an
+//! import chunk writes many rows of one object with one column set, so it finds its statement once
+//! (in the connection's cache) and binds per row, with no SQL text built or hashed per row.
 
 use super::tx::map_err;
 use crate::error::Result;
 use crate::model::{Object, Writes};
-use rusqlite::{Connection, Statement};
+use rusqlite::{CachedStatement, Connection};
 use std::collections::hash_map::{Entry, HashMap};
 use std::sync::Arc;
 
@@ -19,7 +19,7 @@ pub enum Kind {
 /// written columns and the statement kind.
 #[derive(Default)]
 pub struct Prepared<'c> {
-    map: HashMap<(usize, u128, Kind), (Arc<Object>, Statement<'c>)>,
+    map: HashMap<(usize, u128, Kind), (Arc<Object>, CachedStatement<'c>)>,
 }
 
 /// The written columns as a bit set, when they fit and come in field order (as checked writes do).
@@ -46,12 +46,16 @@ impl<'c> Prepared<'c> {
         w: &Writes,
         kind: Kind,
         sql: impl FnOnce() -> String,
-    ) -> Result<Option<&mut Statement<'c>>> {
+    ) -> Result<Option<&mut CachedStatement<'c>>> {
         let Some(mask) = mask(w) else { return Ok(None) };
         let key = (Arc::as_ptr(obj) as usize, mask, kind);
         let slot = match self.map.entry(key) {
             Entry::Occupied(e) => e.into_mut(),
-            Entry::Vacant(e) => e.insert((obj.clone(), conn.prepare(&sql()).map_err(map_err)?)),
+            // The connection's cache keeps the statement between transactions (a single create is
+            // a transaction of its own): it is prepared once, not once per transaction.
+            Entry::Vacant(e) => {
+                e.insert((obj.clone(), conn.prepare_cached(&sql()).map_err(map_err)?))
+            }
         };
         Ok(Some(&mut slot.1))
     }

@@ -38,6 +38,8 @@ impl Readers {
     /// Runs `job` on a snapshot once a reader is free, or answers it `busy` after the wait.
     pub fn read(self: &Arc<Self>, job: ReadJob, catalog: Arc<Catalog>) {
         let me = self.clone();
+        // A task that waits for a reader, then a blocking thread that reads.
+        crate::counters::handoff();
         tokio::spawn(async move {
             let permits = me.permits.clone();
             let permit =
@@ -45,6 +47,7 @@ impl Readers {
                     Ok(Ok(p)) => p,
                     _ => return job(Err(me.busy())),
                 };
+            crate::counters::handoff();
             tokio::task::spawn_blocking(move || {
                 let _permit = permit;
                 me.run(job, &catalog)

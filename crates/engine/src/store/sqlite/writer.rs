@@ -1,5 +1,6 @@
-//! The writer thread, which folds queued write jobs into one transaction (a savepoint each), and
-//! the checkpointer, which copies committed WAL frames back into the database file.
+//! The writer, whose thread folds queued write jobs into one transaction (a savepoint each) and
+//! which runs a small job on its caller's thread when idle, and the checkpointer, which copies
+//! committed WAL frames back into the database file.
 
 use super::readers::Readers;
 use super::tx::SqliteTx;
@@ -10,8 +11,9 @@ use crate::store::{Tx, WriteJob};
 use rusqlite::Connection;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 /// How many queued write jobs the writer folds into one commit at most.
@@ -73,64 +75,138 @@ impl Checkpointer {
     }
 }
 
-pub fn writer_loop(
-    conn: Connection,
-    files: &LocalFiles,
-    rx: Receiver<WriteJob>,
+/// The write connection and what writing needs beside it. Write jobs queue for the writer thread,
+/// which folds those waiting into one transaction; a small job may instead run at once on its
+/// caller's thread when the writer is idle and nothing waits (no hand-off to another thread).
+pub struct Writer {
+    state: Mutex<WriterState>,
+    /// Jobs sent to the writer thread and not yet taken by it.
+    queued: AtomicUsize,
+    files: Arc<LocalFiles>,
+    /// The catalog readers see, published after each commit that changed it.
     shared: Arc<RwLock<Arc<Catalog>>>,
     commits: SyncSender<()>,
-) {
-    let mut catalog = shared.read().unwrap_or_else(|p| p.into_inner()).clone();
-    while let Ok(first) = rx.recv() {
-        let mut jobs = vec![first];
-        while jobs.len() < MAX_GROUP {
-            match rx.try_recv() {
-                Ok(j) => jobs.push(j),
-                Err(_) => break,
-            }
+}
+
+struct WriterState {
+    conn: Connection,
+    /// The catalog as the write transactions see it.
+    catalog: Arc<Catalog>,
+}
+
+impl Writer {
+    pub fn new(
+        conn: Connection,
+        files: Arc<LocalFiles>,
+        shared: Arc<RwLock<Arc<Catalog>>>,
+        commits: SyncSender<()>,
+    ) -> Writer {
+        let catalog = shared.read().unwrap_or_else(|p| p.into_inner()).clone();
+        Writer {
+            state: Mutex::new(WriterState { conn, catalog }),
+            queued: AtomicUsize::new(0),
+            files,
+            shared,
+            commits,
         }
-        if let Err(e) = begin(&conn) {
+    }
+
+    /// Counts a job on its way to the writer thread.
+    pub fn queue(&self) {
+        self.queued.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// Runs `job` on this thread when the writer is idle and no job waits for it; gives it back
+    /// otherwise.
+    pub fn run_now(&self, job: WriteJob) -> Option<WriteJob> {
+        if self.queued.load(Ordering::SeqCst) > 0 {
+            return Some(job);
+        }
+        match self.state.try_lock() {
+            Ok(mut state) => {
+                self.run_batch(&mut state, vec![job]);
+                None
+            }
+            Err(_) => Some(job),
+        }
+    }
+
+    /// The writer thread: takes what waits (up to `MAX_GROUP` jobs) and runs it as one commit.
+    pub fn run(&self, rx: Receiver<WriteJob>) {
+        while let Ok(first) = rx.recv() {
+            let mut jobs = vec![first];
+            while jobs.len() < MAX_GROUP {
+                match rx.try_recv() {
+                    Ok(j) => jobs.push(j),
+                    Err(_) => break,
+                }
+            }
+            let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+            self.queued.fetch_sub(jobs.len(), Ordering::SeqCst);
+            self.run_batch(&mut state, jobs);
+        }
+    }
+
+    /// Runs `jobs` in one transaction, a savepoint each (a lone job needs none: the transaction is
+    /// its savepoint), then tells each how the commit went.
+    fn run_batch(&self, state: &mut WriterState, jobs: Vec<WriteJob>) {
+        let WriterState { conn, catalog } = state;
+        if let Err(e) = begin(conn) {
             // Dropping the jobs reports `unavailable` to each caller.
             tracing::error!(error = %e, "cannot open a write transaction");
-            continue;
+            return;
         }
         let before = catalog.clone();
+        let alone = jobs.len() == 1;
+        let mut kept_any = false;
         let mut dones = Vec::with_capacity(jobs.len());
-        let mut tx = SqliteTx::new(&conn, files);
+        let mut tx = SqliteTx::new(conn, &self.files);
         for mut job in jobs {
-            if tx.savepoint().is_err() {
+            if !alone && tx.savepoint().is_err() {
                 continue;
             }
             let snapshot = catalog.clone();
-            match catch_unwind(AssertUnwindSafe(|| job.run(&mut tx, &mut catalog))) {
+            match catch_unwind(AssertUnwindSafe(|| job.run(&mut tx, catalog))) {
                 Ok(keep) => {
-                    let kept = keep && tx.release().is_ok();
-                    if !kept {
+                    let kept = keep && (alone || tx.release().is_ok());
+                    if !kept && !alone {
                         let _ = tx.rollback();
-                        catalog = snapshot;
                     }
+                    if !kept {
+                        *catalog = snapshot;
+                    }
+                    kept_any |= kept;
                     dones.push(job);
                 }
                 Err(_) => {
                     tracing::error!("a write job panicked; its work is undone");
-                    let _ = tx.rollback();
-                    catalog = snapshot;
+                    if !alone {
+                        let _ = tx.rollback();
+                    }
+                    *catalog = snapshot;
                 }
             }
         }
-        let committed = conn.execute_batch("COMMIT").map_err(|e| {
-            let _ = conn.execute_batch("ROLLBACK");
+        drop(tx);
+        // A lone job that keeps nothing is undone whole; what others kept is committed.
+        let end = if alone && !kept_any {
+            "ROLLBACK"
+        } else {
+            "COMMIT"
+        };
+        let committed = run_cached(conn, end).map_err(|e| {
+            let _ = run_cached(conn, "ROLLBACK");
             super::tx::map_err(e)
         });
-        if committed.is_ok() {
-            let _ = commits.try_send(());
+        if committed.is_ok() && end == "COMMIT" {
+            let _ = self.commits.try_send(());
         }
         match &committed {
-            Ok(()) if !Arc::ptr_eq(&before, &catalog) => {
-                *shared.write().unwrap_or_else(|p| p.into_inner()) = catalog.clone();
+            Ok(()) if !Arc::ptr_eq(&before, catalog) => {
+                *self.shared.write().unwrap_or_else(|p| p.into_inner()) = catalog.clone();
             }
             Ok(()) => {}
-            Err(_) => catalog = before,
+            Err(_) => *catalog = before,
         }
         for job in dones {
             job.done(committed.clone());
@@ -138,9 +214,14 @@ pub fn writer_loop(
     }
 }
 
+/// Runs a statement without parameters from the connection's statement cache.
+fn run_cached(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
+    conn.prepare_cached(sql)?.execute([]).map(|_| ())
+}
+
 fn begin(conn: &Connection) -> Result<()> {
     for attempt in 0..50 {
-        match conn.execute_batch("BEGIN IMMEDIATE") {
+        match run_cached(conn, "BEGIN IMMEDIATE") {
             Ok(()) => return Ok(()),
             Err(e) if attempt == 49 => return Err(Error::internal(e)),
             Err(_) => std::thread::sleep(Duration::from_millis(100)),
