@@ -6,9 +6,11 @@ mod bench;
 mod client;
 mod copy;
 
-/// mimalloc: per-thread heaps, so the decoding threads and the writer do not contend on frees.
+/// mimalloc: per-thread heaps, so the decoding threads and the writer do not contend on frees;
+/// counted only when `sluice bench bulk` measures a request's cost (otherwise one load each).
 #[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static GLOBAL: sluice_engine::counters::CountingAlloc<mimalloc::MiMalloc> =
+    sluice_engine::counters::CountingAlloc(mimalloc::MiMalloc);
 
 use clap::{Parser, Subcommand};
 use sluice_server::logs::{self, LogFormat};
@@ -170,12 +172,13 @@ fn main() {
 async fn run() -> anyhow::Result<i32> {
     purge_freed_memory();
     let cli = Cli::parse();
-    match &cli.command {
+    // Kept to the end of `run`, so the last lines are written before the process exits.
+    let _logs = match &cli.command {
         Command::Serve(c) => logs::init(c.log_format, "sluice=info,tower_http=info,warn"),
         Command::Bench(_) | Command::Copy { .. } | Command::Client(_) => {
             logs::init(LogFormat::Text, "error")
         }
-    }
+    };
     match cli.command {
         Command::Serve(config) => {
             let server = Server::bind(*config).await?;

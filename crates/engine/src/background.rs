@@ -79,6 +79,15 @@ pub fn failpoint(name: &str) {
     let _ = name;
 }
 
+/// A named place where a test may make this thread panic (`SLUICE_FAILPOINTS=panic@name:n,…`): a
+/// panic must cost one request, never the process.
+pub fn panic_point(name: &str) {
+    #[cfg(feature = "failpoints")]
+    testing::panic_point(name);
+    #[cfg(not(feature = "failpoints"))]
+    let _ = name;
+}
+
 #[cfg(feature = "failpoints")]
 pub mod testing {
     //! Fail-points and breakpoints, for tests.
@@ -115,6 +124,20 @@ pub mod testing {
                 eprintln!("failpoint {name}: aborting");
                 std::process::abort();
             }
+        }
+    }
+
+    /// Panics on the armed pass through `panic@name`.
+    pub fn panic_point(name: &str) {
+        let Some(points) = armed() else { return };
+        let due = {
+            let points = points.lock().unwrap_or_else(|p| p.into_inner());
+            points
+                .get(&format!("panic@{name}"))
+                .is_some_and(|left| left.fetch_sub(1, Ordering::SeqCst) == 1)
+        };
+        if due {
+            panic!("panic point {name}");
         }
     }
 

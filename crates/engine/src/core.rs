@@ -158,6 +158,9 @@ pub struct Core {
     pub held_exports: Held,
     /// Idempotency keys whose first request runs here now.
     pub in_flight: crate::idempotency::InFlight,
+    /// Small writes under way (`transact_small`): one alone may run on its caller's thread; with
+    /// others at hand they queue, so the writer commits them together.
+    small_writes: std::sync::atomic::AtomicUsize,
 }
 
 impl Core {
@@ -176,6 +179,7 @@ impl Core {
             held_batches: Held::default(),
             held_exports: Held::default(),
             in_flight: Default::default(),
+            small_writes: Default::default(),
         }
     }
 
@@ -252,11 +256,19 @@ impl Core {
         &self,
         f: impl FnMut(&mut Ctx<'_>) -> Result<R> + Send + 'static,
     ) -> Result<R> {
+        use std::sync::atomic::Ordering;
         let (work, pending) = self.work(f);
-        if let Some(work) = self.store.write_now(work) {
+        let others = self.small_writes.fetch_add(1, Ordering::SeqCst);
+        let queued = match others {
+            0 => self.store.write_now(work),
+            _ => Some(work),
+        };
+        if let Some(work) = queued {
             self.store.write(work);
         }
-        pending.await
+        let result = pending.await;
+        self.small_writes.fetch_sub(1, Ordering::SeqCst);
+        result
     }
 
     fn work<R: Send + 'static>(

@@ -49,38 +49,43 @@ pub struct AppState {
 
 pub type State = Arc<AppState>;
 
-/// Builds the whole HTTP surface over an engine.
+/// Builds the whole HTTP surface over an engine: the routes (with their metrics, which need the
+/// matched route) inside one stack of layers built once — a layer added to a `Router` instead boxes
+/// its future anew for every request on every route.
 pub fn router(state: State) -> Router {
     let c = &state.config;
-    let cors = cors_layer(&c.cors_origins);
-    let body_timeout = RequestBodyTimeoutLayer::new(Duration::from_secs(c.read_timeout));
-    let mut app = native::router()
-        .merge(web::router())
-        .merge(dialects::router())
-        .fallback(native::fallback)
-        .layer(axum::extract::DefaultBodyLimit::max(c.max_body_bytes))
-        .layer(body_timeout);
-    if c.rate_limit > 0 {
-        let limiter = throttle::RateLimiter::new(c.rate_limit);
-        app = app.layer(axum::middleware::from_fn_with_state(
+    let limiter = (c.rate_limit > 0).then(|| throttle::RateLimiter::new(c.rate_limit));
+    let stack = tower::ServiceBuilder::new()
+        .layer(tower_http::map_response_body::MapResponseBodyLayer::new(
+            axum::body::Body::new,
+        ))
+        .layer(logs::request_ids())
+        .layer(logs::request_lines())
+        // Runs before routing: clients that join a base URL ending in `/` with `/api/...` send
+        // `//api`.
+        .layer(axum::middleware::map_request(collapse_slashes))
+        .layer(cors_layer(&c.cors_origins))
+        .layer(axum::middleware::map_response(throttle::retry_after))
+        .layer(axum::middleware::from_fn_with_state(
             limiter,
             throttle::rate_limit,
-        ));
-    }
-    let app = app
+        ))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(
             runtime::panicked,
         ))
-        .layer(axum::middleware::from_fn(metrics::track))
-        .layer(axum::middleware::map_response(throttle::retry_after))
-        .layer(cors)
-        .with_state(state);
-    // Runs before routing: clients that join a base URL ending in `/` with `/api/...` send `//api`.
-    logs::wrap(
-        Router::new()
-            .fallback_service(app)
-            .layer(axum::middleware::map_request(collapse_slashes)),
-    )
+        .layer(RequestBodyTimeoutLayer::new(Duration::from_secs(
+            c.read_timeout,
+        )))
+        .layer(axum::extract::DefaultBodyLimit::max(c.max_body_bytes))
+        .service(
+            native::router()
+                .merge(web::router())
+                .merge(dialects::router())
+                .fallback(native::fallback)
+                .layer(axum::middleware::from_fn(metrics::track))
+                .with_state(state.clone()),
+        );
+    Router::new().fallback_service(stack)
 }
 
 async fn collapse_slashes(mut req: axum::extract::Request) -> axum::extract::Request {

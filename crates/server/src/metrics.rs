@@ -10,7 +10,8 @@ use axum::http::header;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
-use std::sync::OnceLock;
+use std::collections::HashMap;
+use std::sync::{Mutex, OnceLock};
 use std::time::Instant;
 
 /// Latency buckets, in seconds: from a cached get to a long bulk request.
@@ -63,20 +64,55 @@ fn describe() {
     );
 }
 
+/// The counter and timer of a series.
+type Handles = (metrics::Counter, metrics::Histogram);
+/// Series by route template, then by method and status.
+type Series = HashMap<String, HashMap<(axum::http::Method, u16), Handles>>;
+
+/// The handles of each series seen (by route template, then method and status), so a request
+/// finds its own without building (and allocating) their names and labels; at most `MAX_SERIES`
+/// are kept (methods are the client's own words, so their number is the client's to choose).
+fn series() -> &'static Mutex<Series> {
+    static SERIES: OnceLock<Mutex<Series>> = OnceLock::new();
+    SERIES.get_or_init(Default::default)
+}
+
+const MAX_SERIES: usize = 4096;
+const UNMATCHED: &str = "unmatched";
+
+fn handles(route: &str, method: &axum::http::Method, status: u16) -> Handles {
+    let mut known = series().lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(h) = known
+        .get(route)
+        .and_then(|m| m.get(&(method.clone(), status)))
+    {
+        return h.clone();
+    }
+    let made = (
+        metrics::counter!("sluice_http_requests_total", "method" => method.as_str().to_owned(), "route" => route.to_owned(), "status" => status.to_string()),
+        metrics::histogram!("sluice_http_request_duration_seconds", "method" => method.as_str().to_owned(), "route" => route.to_owned()),
+    );
+    let count: usize = known.values().map(HashMap::len).sum();
+    if count < MAX_SERIES {
+        known
+            .entry(route.to_owned())
+            .or_default()
+            .insert((method.clone(), status), made.clone());
+    }
+    made
+}
+
 /// Counts every request by its route template (`/v1/apps/{app}/jobs/{id}`, never the ids), its
 /// method and its status, and times it.
 pub async fn track(req: Request, next: Next) -> Response {
-    let route = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
-    let method = req.method().as_str().to_owned();
+    let route = req.extensions().get::<MatchedPath>().cloned();
+    let method = req.method().clone();
     let start = Instant::now();
     let resp = next.run(req).await;
-    let status = resp.status().as_u16().to_string();
-    metrics::counter!("sluice_http_requests_total", "method" => method.clone(), "route" => route.clone(), "status" => status).increment(1);
-    metrics::histogram!("sluice_http_request_duration_seconds", "method" => method, "route" => route)
-        .record(start.elapsed().as_secs_f64());
+    let route = route.as_ref().map_or(UNMATCHED, MatchedPath::as_str);
+    let (counter, timer) = handles(route, &method, resp.status().as_u16());
+    counter.increment(1);
+    timer.record(start.elapsed().as_secs_f64());
     resp
 }
 

@@ -326,5 +326,16 @@ pub async fn run(rows: usize, singles: usize, server: Option<PathBuf>) -> anyhow
         format!("(c) single creates, {SINGLE_CLIENTS} clients"),
         many / raw_single
     );
+    // Last: counting stays on for the rest of the process once it starts.
+    let counted = sluice_server::budget::measure().await?;
+    for (name, c) in [
+        ("1,000-row /v1/bulk", counted.bulk),
+        ("single create", counted.single),
+    ] {
+        println!(
+            "(f) cost of one {name:<22} {} allocations, {} hand-offs, {} SQL statements",
+            c.allocations, c.handoffs, c.statements
+        );
+    }
     Ok(())
 }

@@ -22,6 +22,7 @@ pub async fn dispatch(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
+    sluice_engine::background::panic_point("native_request");
     let result = async {
         let who = state.engine.auth().authenticate(bearer(&headers)?).await?;
         let bytes = read_bytes(body)?;

@@ -53,6 +53,7 @@ pub async fn me(S(state): S<State>, Caller(who): Caller) -> ApiResult<Json<Value
 /// The configured limits, so clients can size their requests.
 pub async fn limits(S(state): S<State>) -> Json<Value> {
     let c = &state.config;
+    let q = &state.engine.settings().query;
     Json(json!({
         "max_bulk_ops": c.max_bulk_ops,
         "max_body_bytes": c.max_body_bytes,
@@ -66,5 +67,13 @@ pub async fn limits(S(state): S<State>) -> Json<Value> {
         "max_batch_records": c.max_batch_records,
         "max_query_rows": c.query_max_rows,
         "query_timeout_ms": c.query_timeout_ms,
+        // The shape a query may have (each refusal names its limit).
+        "query_max_sql_len": q.max_sql_len,
+        "query_max_nesting": q.max_nesting,
+        "query_max_compound_terms": q.max_compound_terms,
+        "query_max_expression_terms": q.max_expression_terms,
+        "query_max_tables": q.max_tables,
+        "query_max_result_columns": q.max_result_columns,
+        "max_value_depth": sluice_engine::settings::defaults::MAX_VALUE_DEPTH,
     }))
 }

@@ -53,6 +53,20 @@ pub struct Limits {
     pub max_batch_records: u64,
     pub max_query_rows: u64,
     pub query_timeout_ms: u64,
+    /// The longest query text, in characters.
+    pub query_max_sql_len: u64,
+    /// The deepest nesting of parentheses, brackets and braces in a query.
+    pub query_max_nesting: u64,
+    /// SELECTs one query may join with UNION, INTERSECT, EXCEPT or MINUS.
+    pub query_max_compound_terms: u64,
+    /// Terms on any path into one expression of a query (`a OR b OR …` counts each).
+    pub query_max_expression_terms: u64,
+    /// Tables, subqueries and CTEs one query may name.
+    pub query_max_tables: u64,
+    /// Columns one SELECT may list.
+    pub query_max_result_columns: u64,
+    /// How deeply a JSON value kept in a record or a stored document may nest.
+    pub max_value_depth: u64,
 }
 
 /// Who the presented credentials are.

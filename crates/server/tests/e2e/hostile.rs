@@ -231,3 +231,24 @@ async fn deep_json_filters_and_references_are_refused() {
         .await;
     refused(&app, "Sugar filter", s.as_u16(), &b, "invalid_parameter").await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_panicking_handler_costs_one_request() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = spawn_process(
+        dir.path(),
+        &[("SLUICE_FAILPOINTS", "panic@native_request:1")],
+    );
+    let app = server.app();
+    let (s, b) = app.admin("GET", "/v1/apps", None).await;
+    assert_eq!(
+        (s.as_u16(), b["error"]["code"].as_str()),
+        (500, Some("internal")),
+        "{b}"
+    );
+    let (s, _) = app.send("GET", "/healthz", &[], None).await;
+    assert_eq!(s, 200, "the server lives on");
+    // The same kept-alive client goes on; the next request is served.
+    let (s, b) = app.admin("GET", "/v1/apps", None).await;
+    assert_eq!(s, 200, "{b}");
+}

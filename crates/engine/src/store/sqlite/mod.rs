@@ -100,7 +100,7 @@ impl SqliteStore {
             .map_err(Error::internal)?;
         // The checkpointer copies the WAL back on a thread of its own: a commit on the writer never
         // runs (and waits for) a checkpoint itself.
-        conn.pragma_update(None, "wal_autocheckpoint", 0)
+        conn.pragma_update(None, "wal_autocheckpoint", 1000)
             .map_err(Error::internal)?;
         schema::migrate(&mut conn)?;
         let catalog = {

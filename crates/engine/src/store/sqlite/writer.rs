@@ -11,11 +11,15 @@ use crate::store::{Tx, WriteJob};
 use rusqlite::Connection;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender};
 use std::sync::{Arc, Mutex, RwLock};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
+/// How long the writer must have been idle before a write runs on its caller's thread: writes that
+/// follow each other closer than this come from concurrent writers, whose commits the writer thread
+/// shares (one commit for many beats one each, even with a hand-off).
+const IDLE_BEFORE_INLINE: Duration = Duration::from_micros(50);
 /// How many queued write jobs the writer folds into one commit at most.
 const MAX_GROUP: usize = 256;
 /// Pause between a commit and the checkpoint it triggers, so one checkpoint covers many commits.
@@ -67,7 +71,7 @@ impl Checkpointer {
             "PASSIVE"
         };
         let sql = format!("PRAGMA wal_checkpoint({mode})");
-        let start = std::time::Instant::now();
+        let start = Instant::now();
         if let Err(e) = self.conn.query_row(&sql, [], |_| Ok(())) {
             tracing::warn!(error = %e, mode, "checkpoint failed");
         }
@@ -80,8 +84,13 @@ impl Checkpointer {
 /// caller's thread when the writer is idle and nothing waits (no hand-off to another thread).
 pub struct Writer {
     state: Mutex<WriterState>,
-    /// Jobs sent to the writer thread and not yet taken by it.
-    queued: AtomicUsize,
+    /// Jobs queued or running (on the writer thread or a caller's): only work that finds none may
+    /// run on its caller's thread, so concurrent writers still share commits on the writer thread.
+    in_flight: AtomicUsize,
+    /// When the last write finished, in nanoseconds since `started`: a writer that committed
+    /// moments ago is busy with a stream of writes, which it commits faster together.
+    last_done: AtomicU64,
+    started: Instant,
     files: Arc<LocalFiles>,
     /// The catalog readers see, published after each commit that changed it.
     shared: Arc<RwLock<Arc<Catalog>>>,
@@ -104,7 +113,9 @@ impl Writer {
         let catalog = shared.read().unwrap_or_else(|p| p.into_inner()).clone();
         Writer {
             state: Mutex::new(WriterState { conn, catalog }),
-            queued: AtomicUsize::new(0),
+            in_flight: AtomicUsize::new(0),
+            last_done: AtomicU64::new(0),
+            started: Instant::now(),
             files,
             shared,
             commits,
@@ -113,22 +124,32 @@ impl Writer {
 
     /// Counts a job on its way to the writer thread.
     pub fn queue(&self) {
-        self.queued.fetch_add(1, Ordering::SeqCst);
+        self.in_flight.fetch_add(1, Ordering::SeqCst);
     }
 
-    /// Runs `job` on this thread when the writer is idle and no job waits for it; gives it back
-    /// otherwise.
+    /// Runs `job` on this thread when no other write is queued or running; gives it back
+    /// otherwise (to be queued, and committed with the others).
     pub fn run_now(&self, job: WriteJob) -> Option<WriteJob> {
-        if self.queued.load(Ordering::SeqCst) > 0 {
+        let since = self.nanos() - self.last_done.load(Ordering::Relaxed);
+        if since < IDLE_BEFORE_INLINE.as_nanos() as u64 {
             return Some(job);
         }
-        match self.state.try_lock() {
+        if self
+            .in_flight
+            .compare_exchange(0, 1, Ordering::SeqCst, Ordering::SeqCst)
+            .is_err()
+        {
+            return Some(job);
+        }
+        let given_back = match self.state.try_lock() {
             Ok(mut state) => {
                 self.run_batch(&mut state, vec![job]);
                 None
             }
             Err(_) => Some(job),
-        }
+        };
+        self.in_flight.fetch_sub(1, Ordering::SeqCst);
+        given_back
     }
 
     /// The writer thread: takes what waits (up to `MAX_GROUP` jobs) and runs it as one commit.
@@ -141,9 +162,11 @@ impl Writer {
                     Err(_) => break,
                 }
             }
+            let taken = jobs.len();
             let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
-            self.queued.fetch_sub(jobs.len(), Ordering::SeqCst);
             self.run_batch(&mut state, jobs);
+            drop(state);
+            self.in_flight.fetch_sub(taken, Ordering::SeqCst);
         }
     }
 
@@ -211,6 +234,11 @@ impl Writer {
         for job in dones {
             job.done(committed.clone());
         }
+        self.last_done.store(self.nanos(), Ordering::Relaxed);
+    }
+
+    fn nanos(&self) -> u64 {
+        self.started.elapsed().as_nanos() as u64
     }
 }
 
