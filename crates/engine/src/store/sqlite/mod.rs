@@ -98,10 +98,6 @@ impl SqliteStore {
         // After a checkpoint resets the WAL, the file is cut back to the bound.
         conn.pragma_update(None, "journal_size_limit", limits.wal_max_bytes as i64)
             .map_err(Error::internal)?;
-        // The checkpointer copies the WAL back on a thread of its own: a commit on the writer never
-        // runs (and waits for) a checkpoint itself.
-        conn.pragma_update(None, "wal_autocheckpoint", 1000)
-            .map_err(Error::internal)?;
         schema::migrate(&mut conn)?;
         let catalog = {
             let mut tx = SqliteTx::new(&conn, &files);
