@@ -24,7 +24,7 @@ use sluice_server::{shutdown_signal, Config, Server};
 )]
 struct Cli {
     #[command(flatten)]
-    client: client::ClientArgs,
+    before: client::EarlyArgs,
     #[command(subcommand)]
     command: Command,
 }
@@ -47,7 +47,7 @@ enum Command {
         to: String,
     },
     #[command(flatten)]
-    Client(client::ClientCommand),
+    Client(Box<client::ClientCommand>),
 }
 
 #[derive(Subcommand)]
@@ -158,20 +158,36 @@ fn main() {
         Ok(rt) => rt.block_on(run()),
         Err(e) => Err(e.into()),
     };
-    // Errors end the process with a plain message (no backtrace, whatever RUST_BACKTRACE says).
+    // Errors end the process with a plain message (no backtrace, whatever RUST_BACKTRACE says);
+    // a usage error exits 64 (`EX_USAGE`), apart from the code for failed rows (2).
     match code {
         Ok(0) => {}
         Ok(code) => std::process::exit(code),
+        Err(e) if e.downcast_ref::<client::Usage>().is_some() => {
+            eprintln!("error: {e:#}");
+            std::process::exit(client::exit::USAGE);
+        }
         Err(e) => {
             eprintln!("error: {e:#}");
-            std::process::exit(1);
+            std::process::exit(client::exit::FAILED);
         }
     }
 }
 
 async fn run() -> anyhow::Result<i32> {
     purge_freed_memory();
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        // Help and the version print and exit 0; a refused command line exits 64.
+        Err(e) => {
+            let _ = e.print();
+            return Ok(if e.use_stderr() {
+                client::exit::USAGE
+            } else {
+                0
+            });
+        }
+    };
     // Kept to the end of `run`, so the last lines are written before the process exits.
     let _logs = match &cli.command {
         Command::Serve(c) => logs::init(c.log_format, "sluice=info,tower_http=info,warn"),
@@ -186,7 +202,7 @@ async fn run() -> anyhow::Result<i32> {
             println!("sluice listening on http://{}", server.addr);
             server.serve(shutdown_signal()).await.map(|()| 0)
         }
-        Command::Client(c) => client::run(cli.client, c).await,
+        Command::Client(c) => client::run(&cli.before, *c).await,
         Command::Copy { from, to } => copy::run(&from, &to).await.map(|()| 0),
         Command::Bench(BenchCommand::Records {
             layout_rows,

@@ -166,8 +166,8 @@ fn login_import_watch_and_json_outputs() {
     let bad = cli.run(&["export", "--app", "crm", "-o", "x.csv"]);
     assert_eq!(
         bad.status.code(),
-        Some(2),
-        "an object or a query is required"
+        Some(64),
+        "an object or a query is required: a usage error"
     );
 }
 
@@ -226,6 +226,11 @@ fn the_import_draws_a_progress_bar_on_a_terminal() {
     assert!(screen.contains("/20000 rows"), "the rows bar: {screen}");
     assert!(screen.contains("ETA"), "{screen}");
     assert!(screen.contains('\u{1b}'), "drawn with terminal codes");
+    // Until the first counts arrive there is no total: never a full bar reading 0/0.
+    assert!(
+        !screen.contains("0/0 rows"),
+        "an honest first frame: {screen}"
+    );
     assert!(
         !screen.contains("rows done"),
         "no plain lines on a terminal"

@@ -1,5 +1,6 @@
 //! SIGTERM on `sluice serve` with a job running: the process ends within the shutdown deadline,
-//! the job stops at a chunk boundary, and the next start finishes it with exact counts.
+//! the job stops at a chunk boundary, and the next start finishes it with exact counts — while a
+//! `jobs watch` started before the restart waits for the server and follows the job to its end.
 
 #![allow(clippy::unwrap_used)]
 
@@ -13,8 +14,9 @@ use std::time::{Duration, Instant};
 #[test]
 fn sigterm_stops_a_job_at_a_chunk_boundary_and_the_next_start_finishes_it() {
     let data = tempfile::tempdir().unwrap();
-    let args = ["--job-chunk-rows", "500", "--max-job-records", "1000000"];
-    let mut server = Server::start_in(data.path(), &args, false);
+    let args = ["--job-chunk-rows", "500"];
+    let listen = free_address();
+    let mut server = Server::start_at(data.path(), &listen, &args, false);
     let cli = Cli::new();
     setup(&cli, &server);
     let files = tempfile::tempdir().unwrap();
@@ -32,6 +34,12 @@ fn sigterm_stops_a_job_at_a_chunk_boundary_and_the_next_start_finishes_it() {
         "age=age",
     ]);
     let id = job["id"].as_str().unwrap().to_owned();
+    // Someone follows the job from before the restart to its end.
+    let watch = cli
+        .command(&["--json", "jobs", "watch", &id, "--app", "crm"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
     // The job's own event stream says when it is under way; then the server is asked to stop.
     let first = first_progress(&server.url, &id);
     assert!(first < 200_000, "under way, not done: {first}");
@@ -50,10 +58,16 @@ fn sigterm_stops_a_job_at_a_chunk_boundary_and_the_next_start_finishes_it() {
         "stopped within the deadline: {took:?}"
     );
     drop(server);
-    // The stopped job is part-done (a whole number of chunks) and finishes after a restart.
-    let server = Server::start_in(data.path(), &args, false);
-    cli.ok(&["login", &server.url, "--token", common::ADMIN], 0);
-    let done = cli.run(&["--json", "jobs", "watch", &id, "--app", "crm"]);
+    // The stopped job is part-done (a whole number of chunks) and finishes after a restart; the
+    // watch that began before it reconnects and ends with the job (rows failed: exit 2).
+    let _server = Server::start_at(data.path(), &listen, &args, false);
+    let done = watch.wait_with_output().unwrap();
+    assert_eq!(
+        done.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&done.stdout)
+    );
     let job: serde_json::Value = serde_json::from_slice(&done.stdout).unwrap();
     assert_eq!(job["status"], "completed", "{job}");
     let p = &job["progress"];
@@ -69,6 +83,12 @@ fn sigterm_stops_a_job_at_a_chunk_boundary_and_the_next_start_finishes_it() {
         "crm",
     ]);
     assert_eq!(n["rows"][0][0], 199_600, "no row lost or written twice");
+}
+
+/// A loopback address no one listens on now.
+fn free_address() -> String {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    l.local_addr().unwrap().to_string()
 }
 
 /// Follows job `id`'s event stream (`GET …/jobs/{id}/events`) until an event counts processed

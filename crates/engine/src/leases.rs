@@ -39,7 +39,13 @@ impl Held {
 
     /// The rates of everything held here, summed.
     pub fn total_rate(&self) -> f64 {
-        self.lock().values().sum()
+        // An empty sum of floats is -0.0, which the metrics text prints as `-0`.
+        let sum: f64 = self.lock().values().sum();
+        if sum > 0.0 {
+            sum
+        } else {
+            0.0
+        }
     }
 }
 

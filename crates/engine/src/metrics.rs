@@ -50,6 +50,21 @@ pub fn describe() {
     );
 }
 
+/// Every counter at zero, so each is in the first scrape (a series that appears only once something
+/// happened cannot be told from a series that is not collected, and `rate()` over it misses the
+/// first increase). Labelled ones start with the label values that matter most.
+pub fn zero() {
+    counter!("sluice_bulk_operations_total", "outcome" => "ok").absolute(0);
+    for outcome in ["delivered", "retry", "failed"] {
+        counter!("sluice_callback_deliveries_total", "outcome" => outcome).absolute(0);
+    }
+    counter!("sluice_internal_errors_total").absolute(0);
+    counter!("sluice_export_rows_total").absolute(0);
+    for outcome in ["success", "failed"] {
+        counter!("sluice_batch_records_total", "outcome" => outcome).absolute(0);
+    }
+}
+
 /// The outcomes of one bulk request's operations.
 pub fn bulk_operations<T>(results: &[Result<T>]) {
     let mut ok = 0;

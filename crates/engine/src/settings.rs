@@ -17,7 +17,10 @@ pub mod defaults {
     pub const LOGIN_FREE_FAILURES: u32 = 5;
     pub const LOGIN_BASE_LOCKOUT_SECS: u64 = 1;
     pub const LOGIN_MAX_LOCKOUT_SECS: u64 = 300;
-    pub const MAX_JOB_RECORDS: u64 = 25_000;
+    /// A job's memory does not grow with its rows (it works a chunk at a time, and its upload is
+    /// on disk): this only catches a mistaken file. Vendors' own caps (Zoho's 25,000) stay in
+    /// their dialects.
+    pub const MAX_JOB_RECORDS: u64 = 100_000_000;
     pub const JOB_WORKERS: usize = 2;
     /// 0: by store — 2,000 on the embedded store, whose one writer serves every other write in
     /// between, and 4,000 on a shared database, where a chunk holds only its own connection and
@@ -77,6 +80,7 @@ pub mod defaults {
     pub const EXPORT_CHUNK_ROWS: usize = 5_000;
     pub const EXPORT_TIMEOUT_SECS: u64 = 3600;
     pub const RESULT_TTL_SECS: u64 = 7 * 24 * 3600;
+    pub const UPLOAD_TTL_SECS: u64 = 3600;
 }
 
 /// Bounds the store keeps: how many snapshots are read at once, how long a read waits for its
@@ -256,6 +260,8 @@ pub struct Settings {
     /// How long export files, job result files and uploads no job needs are kept after their work
     /// finished; the sweeper deletes them after that.
     pub result_ttl: Duration,
+    /// How long an upload no job uses is kept (a job uses its upload while its result is kept).
+    pub upload_ttl: Duration,
     /// The time source (tests move it forward instead of sleeping).
     pub clock: Clock,
 }
@@ -352,6 +358,7 @@ impl Default for Settings {
                 timeout: Duration::from_secs(EXPORT_TIMEOUT_SECS),
             },
             result_ttl: Duration::from_secs(RESULT_TTL_SECS),
+            upload_ttl: Duration::from_secs(UPLOAD_TTL_SECS),
             clock: Clock::default(),
         }
     }

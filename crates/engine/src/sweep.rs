@@ -1,8 +1,8 @@
-//! The sweeper: a background task that drops what has outlived its time, once an hour on every
+//! The sweeper: a background task that drops what has outlived its time, every ten minutes on every
 //! instance (each step is its own transaction; instances may overlap, and a second pass finds
-//! nothing left): expired idempotency keys, and past the result retention (`--result-ttl`) the
-//! files of finished exports, the result lines of finished jobs, the uploads no job with a kept
-//! result still reads, and local caches.
+//! nothing left): expired idempotency keys; past the result retention (`--result-ttl`) the files of
+//! finished exports, the result lines of finished jobs and local caches; and past `--upload-ttl`
+//! the uploads no job with a kept result reads.
 
 use crate::core::Core;
 use crate::error::Result;
@@ -12,8 +12,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-/// How often the sweeper runs.
-pub const SWEEP_EVERY: Duration = Duration::from_secs(3600);
+/// How often the sweeper runs: often enough that an unused upload goes within `--upload-ttl` and a
+/// few minutes.
+pub const SWEEP_EVERY: Duration = Duration::from_secs(600);
 
 pub fn start(core: &Arc<Core>, cache: PathBuf) {
     let c = core.clone();
@@ -56,7 +57,11 @@ pub struct Swept {
 /// record pointing at a missing one.
 pub async fn expire_results(core: &Core, cache: &std::path::Path) -> Result<Swept> {
     let ttl = core.settings.result_ttl;
-    let cutoff = Timestamp::at(core.settings.clock.now() - ttl);
+    let now = core.settings.clock.now();
+    let cutoff = Timestamp::at(now - ttl);
+    // An upload goes once no job uses it and it is older than the shorter of the two times (a job
+    // uses its upload while its result is kept).
+    let unused = Timestamp::at(now - core.settings.upload_ttl.min(ttl));
     let c = cutoff.clone();
     let (exports, jobs, uploads) = core
         .transact(move |ctx| {
@@ -78,7 +83,7 @@ pub async fn expire_results(core: &Core, cache: &std::path::Path) -> Result<Swep
                 }
             }
             let mut uploads = Vec::new();
-            for f in ctx.tx.files_before(&c)? {
+            for f in ctx.tx.files_before(&unused)? {
                 if !ctx.tx.file_needed(&f.id)? {
                     ctx.tx.delete_file_row(&f.id)?;
                     uploads.push(f.id);

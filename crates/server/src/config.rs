@@ -147,10 +147,13 @@ pub struct Config {
     /// Records an object export reads and appends per step (its resume granularity).
     #[arg(long, env = "SLUICE_EXPORT_CHUNK_ROWS", default_value_t = d::EXPORT_CHUNK_ROWS)]
     pub export_chunk_rows: usize,
-    /// How long export files, job results and uploads no job needs are kept once their work
-    /// finished, in seconds.
+    /// How long export files and job results (and the uploads their jobs read) are kept once
+    /// their work finished, in seconds.
     #[arg(long, env = "SLUICE_RESULT_TTL", default_value_t = d::RESULT_TTL_SECS)]
     pub result_ttl: u64,
+    /// Seconds an upload that no job uses is kept (a refused or never-made job leaves one).
+    #[arg(long, env = "SLUICE_UPLOAD_TTL", default_value_t = d::UPLOAD_TTL_SECS)]
+    pub upload_ttl: u64,
     /// Requests per second each credential may send (bursts of twice that); 0: no limit.
     #[arg(long, env = "SLUICE_RATE_LIMIT", default_value_t = defaults::RATE_LIMIT)]
     pub rate_limit: u32,
@@ -212,6 +215,7 @@ impl Config {
             export_workers: d::EXPORT_WORKERS,
             export_chunk_rows: d::EXPORT_CHUNK_ROWS,
             result_ttl: d::RESULT_TTL_SECS,
+            upload_ttl: d::UPLOAD_TTL_SECS,
             rate_limit: defaults::RATE_LIMIT,
             log_format: crate::logs::LogFormat::Text,
             public_url: None,
@@ -272,6 +276,7 @@ impl Config {
                 ..base.export.clone()
             },
             result_ttl: Duration::from_secs(self.result_ttl),
+            upload_ttl: Duration::from_secs(self.upload_ttl),
             clock: self.clock.clone(),
             ..base
         })

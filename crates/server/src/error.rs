@@ -61,7 +61,15 @@ impl From<Error> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (status_of(self.0.code), Json(error_body(&self.0))).into_response()
+        let mut resp = (status_of(self.0.code), Json(error_body(&self.0))).into_response();
+        // RFC 6750: a 401 names the scheme the credentials go in.
+        if self.0.code == ErrorCode::Unauthorized {
+            resp.headers_mut().insert(
+                axum::http::header::WWW_AUTHENTICATE,
+                axum::http::HeaderValue::from_static("Bearer realm=\"sluice\""),
+            );
+        }
+        resp
     }
 }
 

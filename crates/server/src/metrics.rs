@@ -33,6 +33,7 @@ pub fn handle() -> Option<&'static PrometheusHandle> {
                 Ok(h) => {
                     sluice_engine::metrics::describe();
                     describe();
+                    sluice_engine::metrics::zero();
                     Some(h)
                 }
                 Err(e) => {

@@ -1,10 +1,10 @@
 //! The client commands besides `login` and `import`: jobs, batches, bulk, query, apps, objects and
 //! tokens. Read commands print a table, or the server's JSON with `--json`.
 
-use super::args::{AppsCommand, BatchesCommand, ClientArgs, ClientCommand, JobsCommand};
-use super::args::{ObjectsCommand, TokensCommand};
+use super::args::TokensCommand;
+use super::args::{AppsCommand, ClientArgs, ClientCommand, JobsCommand};
 use super::import::{self, exit_code, save_result};
-use super::output::{self, batch_row, cell, job_row, job_summary, table, BATCH_HEADER, JOB_HEADER};
+use super::output::{self, cell, job_row, job_summary, table, JOB_HEADER};
 use super::watch::{follow, Kind};
 use super::{seg, Api};
 use anyhow::{bail, Context};
@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 use std::path::PathBuf;
 
 /// Prints `v` as JSON with `--json`, otherwise as `human` renders it.
-fn show(args: &ClientArgs, v: &Value, human: impl FnOnce(&Value) -> String) {
+pub fn show(args: &ClientArgs, v: &Value, human: impl FnOnce(&Value) -> String) {
     if args.json {
         println!("{}", output::json(v));
     } else {
@@ -20,22 +20,25 @@ fn show(args: &ClientArgs, v: &Value, human: impl FnOnce(&Value) -> String) {
     }
 }
 
-fn list_of<'a>(v: &'a Value, key: &str) -> &'a [Value] {
+pub fn list_of<'a>(v: &'a Value, key: &str) -> &'a [Value] {
     v[key].as_array().map(Vec::as_slice).unwrap_or_default()
 }
 
 pub async fn run(api: &Api, args: &ClientArgs, command: ClientCommand) -> anyhow::Result<i32> {
     match command {
         ClientCommand::Login { .. } => bail!("login is handled before connecting"),
-        ClientCommand::Import(a) => import::run(api, &a, args.json).await,
-        ClientCommand::Export(a) => super::export::run(api, &a, args.json).await,
-        ClientCommand::Jobs(c) => jobs(api, args, c).await,
-        ClientCommand::Batches(c) => batches(api, args, c).await,
-        ClientCommand::Bulk { file } => bulk(api, args, file).await,
-        ClientCommand::Query { sql, app, csv } => query(api, args, &app, &sql, csv).await,
-        ClientCommand::Apps(c) => apps(api, args, c).await,
-        ClientCommand::Objects(c) => objects(api, args, c).await,
-        ClientCommand::Tokens(TokensCommand::Create { app, user, role }) => {
+        ClientCommand::Import { args: a, .. } => import::run(api, &a, args.json).await,
+        ClientCommand::Export { args: a, .. } => super::export::run(api, &a, args.json).await,
+        ClientCommand::Jobs { command, .. } => jobs(api, args, command).await,
+        ClientCommand::Batches { command, .. } => super::batches::run(api, args, command).await,
+        ClientCommand::Bulk { file, .. } => bulk(api, args, file).await,
+        ClientCommand::Query { sql, app, csv, .. } => query(api, args, &app, &sql, csv).await,
+        ClientCommand::Apps { command, .. } => apps(api, args, command).await,
+        ClientCommand::Objects { command, .. } => super::objects::run(api, args, command).await,
+        ClientCommand::Tokens {
+            command: TokensCommand::Create { app, user, role },
+            ..
+        } => {
             let t = api
                 .post(
                     &format!("/v1/apps/{}/tokens", seg(&app)),
@@ -92,42 +95,6 @@ async fn jobs(api: &Api, args: &ClientArgs, c: JobsCommand) -> anyhow::Result<i3
     }
 }
 
-async fn batches(api: &Api, args: &ClientArgs, c: BatchesCommand) -> anyhow::Result<i32> {
-    let base = |app: &str| format!("/v1/apps/{}/batches", seg(app));
-    let one = |b: &Value| table(BATCH_HEADER, [batch_row(b)]);
-    match c {
-        BatchesCommand::List { app, limit } => {
-            let v = api.get(&format!("{}?limit={limit}", base(&app))).await?;
-            show(args, &v, |v| {
-                table(BATCH_HEADER, list_of(v, "batches").iter().map(batch_row))
-            });
-            Ok(0)
-        }
-        BatchesCommand::Show { id, app } => {
-            let v = api.get(&format!("{}/{}", base(&app), seg(&id))).await?;
-            show(args, &v, one);
-            Ok(0)
-        }
-        BatchesCommand::Watch { id, app } => {
-            let v = follow(api, &format!("{}/{}", base(&app), seg(&id)), Kind::Batch).await?;
-            show(args, &v, one);
-            let failed = v["objects_failed"].as_u64().unwrap_or(0) > 0;
-            Ok(match v["status"].as_str() {
-                Some("success") if failed => import::ROWS_FAILED,
-                Some("success") => 0,
-                _ => import::JOB_FAILED,
-            })
-        }
-        BatchesCommand::Cancel { id, app } => {
-            let v = api
-                .post(&format!("{}/{}/cancel", base(&app), seg(&id)), &json!({}))
-                .await?;
-            show(args, &v, one);
-            Ok(0)
-        }
-    }
-}
-
 /// `sluice bulk FILE.json`: one line per operation; exit 2 when any failed.
 async fn bulk(api: &Api, args: &ClientArgs, file: PathBuf) -> anyhow::Result<i32> {
     let text = std::fs::read_to_string(&file)
@@ -161,7 +128,11 @@ async fn bulk(api: &Api, args: &ClientArgs, file: PathBuf) -> anyhow::Result<i32
         let t = table(&["#", "id", "method", "url", "status", "result"], rows);
         format!("{t}\n{} operations, {failed} failed", results.len())
     });
-    Ok(if failed > 0 { import::ROWS_FAILED } else { 0 })
+    Ok(if failed > 0 {
+        super::exit::ROWS_FAILED
+    } else {
+        0
+    })
 }
 
 async fn query(
@@ -221,63 +192,6 @@ async fn apps(api: &Api, args: &ClientArgs, c: AppsCommand) -> anyhow::Result<i3
     };
     show(args, &v, |v| match v.get("apps") {
         Some(_) => table(header, list_of(v, "apps").iter().map(row)),
-        None => table(header, [row(v)]),
-    });
-    Ok(0)
-}
-
-/// `name:type[:required][:unique][:indexed]` as a field definition.
-fn field_spec(s: &str) -> anyhow::Result<Value> {
-    let mut parts = s.split(':');
-    let (Some(name), Some(ty)) = (parts.next(), parts.next()) else {
-        bail!("--field takes NAME:TYPE[:required][:unique][:indexed], not {s:?}");
-    };
-    let mut f = json!({"name": name, "type": ty});
-    for flag in parts {
-        match flag {
-            "required" | "unique" | "indexed" => f[flag] = json!(true),
-            other => bail!("unknown field flag {other:?} in {s:?}"),
-        }
-    }
-    Ok(f)
-}
-
-async fn objects(api: &Api, args: &ClientArgs, c: ObjectsCommand) -> anyhow::Result<i32> {
-    let row = |o: &Value| {
-        let fields = list_of(o, "fields")
-            .iter()
-            .map(|f| format!("{}:{}", cell(&f["name"]), cell(&f["type"])))
-            .collect::<Vec<_>>()
-            .join(" ");
-        vec![cell(&o["name"]), cell(&o["label"]), cell(&o["id"]), fields]
-    };
-    let header = &["name", "label", "id", "fields"];
-    let v = match c {
-        ObjectsCommand::List { app } => api.get(&format!("/v1/apps/{}/objects", seg(&app))).await?,
-        ObjectsCommand::Show { name, app } => {
-            let path = format!("/v1/apps/{}/objects/{}", seg(&app), seg(&name));
-            api.get(&path).await?
-        }
-        ObjectsCommand::Create {
-            name,
-            app,
-            label,
-            fields,
-        } => {
-            let fields = fields
-                .iter()
-                .map(|f| field_spec(f))
-                .collect::<anyhow::Result<Vec<_>>>()?;
-            let mut body = json!({"name": name, "fields": fields});
-            if let Some(l) = label {
-                body["label"] = json!(l);
-            }
-            api.post(&format!("/v1/apps/{}/objects", seg(&app)), &body)
-                .await?
-        }
-    };
-    show(args, &v, |v| match v.get("objects") {
-        Some(_) => table(header, list_of(v, "objects").iter().map(row)),
         None => table(header, [row(v)]),
     });
     Ok(0)

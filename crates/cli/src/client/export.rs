@@ -5,7 +5,7 @@
 use super::args::ExportArgs;
 use super::output::json;
 use super::watch::{follow, Kind};
-use super::{seg, Api};
+use super::{seg, Api, Usage};
 use anyhow::{bail, Context};
 use futures_util::StreamExt;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -18,16 +18,34 @@ use tokio::io::{AsyncSeekExt, AsyncWriteExt};
 /// Times a cut download is resumed before giving up.
 const RESUMES: u32 = 5;
 
-fn body(a: &ExportArgs) -> Value {
-    let format = a.format.clone().unwrap_or_else(|| {
-        match a.output.extension().and_then(|e| e.to_str()) {
-            Some("ndjson" | "jsonl") => "ndjson",
-            Some("zip") => "zip",
-            _ => "csv",
-        }
-        .to_owned()
-    });
-    let mut b = j!({"format": format});
+/// The export's format: `--format`, else the output's extension; anything else is a usage error,
+/// found before the export is made (a `.xlsx` file would otherwise silently hold CSV).
+fn format(a: &ExportArgs) -> anyhow::Result<&'static str> {
+    let given = a.format.as_deref().map(str::to_ascii_lowercase);
+    let ext = a
+        .output
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase);
+    match (given.as_deref(), ext.as_deref()) {
+        (Some("csv"), _) | (None, Some("csv")) => Ok("csv"),
+        (Some("ndjson"), _) | (None, Some("ndjson" | "jsonl")) => Ok("ndjson"),
+        (Some("zip"), _) | (None, Some("zip")) => Ok("zip"),
+        (Some(other), _) => Err(Usage(format!(
+            "--format is csv, ndjson or zip, not {other:?}"
+        ))
+        .into()),
+        (None, other) => Err(Usage(format!(
+            "cannot tell the format from {} (.{}): name the file .csv, .ndjson or .zip, or give --format",
+            a.output.display(),
+            other.unwrap_or("")
+        ))
+        .into()),
+    }
+}
+
+fn body(a: &ExportArgs) -> anyhow::Result<Value> {
+    let mut b = j!({"format": format(a)?});
     if let Some(o) = &a.object {
         b["object"] = j!(o);
         if let Some(f) = &a.filter {
@@ -49,13 +67,13 @@ fn body(a: &ExportArgs) -> Value {
             .collect();
         b["params"] = j!(params);
     }
-    b
+    Ok(b)
 }
 
 pub async fn run(api: &Api, a: &ExportArgs, as_json: bool) -> anyhow::Result<i32> {
     let app = seg(&a.app);
     let e = api
-        .post(&format!("/v1/apps/{app}/exports"), &body(a))
+        .post(&format!("/v1/apps/{app}/exports"), &body(a)?)
         .await?;
     let id = e["id"].as_str().context("the export has no id")?.to_owned();
     let e = follow(

@@ -4,17 +4,13 @@
 use super::args::ImportArgs;
 use super::output::{job_summary, json};
 use super::watch::{follow, Kind};
-use super::{seg, Api};
-use anyhow::{bail, Context};
+use super::{exit, seg, Api, Usage};
+use anyhow::Context;
 use futures_util::StreamExt;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::{json, Value};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
-
-/// Exit codes: 0 all rows done, 2 some rows failed, 1 the job itself failed or was canceled.
-pub const ROWS_FAILED: i32 = 2;
-pub const JOB_FAILED: i32 = 1;
 
 /// The upload's content type, from the file's extension.
 fn content_type(file: &Path) -> anyhow::Result<&'static str> {
@@ -24,9 +20,15 @@ fn content_type(file: &Path) -> anyhow::Result<&'static str> {
         .map(str::to_ascii_lowercase);
     Ok(match ext.as_deref() {
         Some("zip") => "application/zip",
-        Some("csv") => "text/csv",
+        Some("csv" | "tsv" | "txt") => "text/csv",
         Some("ndjson" | "jsonl") => "application/x-ndjson",
-        _ => bail!("{} is not a .csv, .zip or .ndjson file", file.display()),
+        _ => {
+            return Err(Usage(format!(
+                "{} is not a .csv, .tsv, .zip or .ndjson file",
+                file.display()
+            ))
+            .into())
+        }
     })
 }
 
@@ -51,7 +53,7 @@ fn job_body(a: &ImportArgs, file_id: &str) -> anyhow::Result<Value> {
                 Some((col, field)) if !col.is_empty() && !field.is_empty() => {
                     Ok(json!({"column": col, "field": field}))
                 }
-                _ => bail!("--map takes COLUMN=FIELD, not {m:?}"),
+                _ => Err(Usage(format!("--map takes COLUMN=FIELD, not {m:?}")).into()),
             })
             .collect::<anyhow::Result<Vec<_>>>()?;
         body["field_mappings"] = json!(maps);
@@ -129,7 +131,36 @@ pub async fn save_result(api: &Api, app: &str, id: &str, to: &Path) -> anyhow::R
     Ok(n)
 }
 
+/// What can be checked before the upload, so a mistake costs no transfer: the flags, the file's
+/// kind, and that the object and every field the flags name exist.
+async fn check(api: &Api, a: &ImportArgs) -> anyhow::Result<()> {
+    content_type(&a.file)?;
+    let body = job_body(a, "")?;
+    let path = format!("/v1/apps/{}/objects/{}", seg(&a.app), seg(&a.object));
+    let object = api.get(&path).await?;
+    let known = |name: &str| {
+        name == "id"
+            || object["fields"]
+                .as_array()
+                .is_some_and(|fs| fs.iter().any(|f| f["name"] == name))
+    };
+    let mut named: Vec<&str> = body["field_mappings"]
+        .as_array()
+        .map(|ms| ms.iter().filter_map(|m| m["field"].as_str()).collect())
+        .unwrap_or_default();
+    named.extend(body["find_by"].as_str());
+    // A lookup (`account.email`) names the relation field before the dot.
+    if let Some(unknown) = named
+        .into_iter()
+        .find(|f| !known(f.split('.').next().unwrap_or(f)))
+    {
+        return Err(Usage(format!("{} has no field {unknown:?}", a.object)).into());
+    }
+    Ok(())
+}
+
 pub async fn run(api: &Api, a: &ImportArgs, as_json: bool) -> anyhow::Result<i32> {
+    check(api, a).await?;
     let file = upload(api, &a.app, &a.file).await?;
     let file_id = file["file_id"]
         .as_str()
@@ -182,8 +213,10 @@ pub async fn run(api: &Api, a: &ImportArgs, as_json: bool) -> anyhow::Result<i32
 /// 0 when every row went through, 2 when some failed, 1 when the job did not complete.
 pub fn exit_code(job: &Value) -> i32 {
     match job["status"].as_str() {
-        Some("completed") if job["progress"]["failed"].as_u64().unwrap_or(0) > 0 => ROWS_FAILED,
+        Some("completed") if job["progress"]["failed"].as_u64().unwrap_or(0) > 0 => {
+            exit::ROWS_FAILED
+        }
         Some("completed") => 0,
-        _ => JOB_FAILED,
+        _ => exit::FAILED,
     }
 }

@@ -3,9 +3,11 @@
 //! only on a terminal.
 
 pub mod args;
+mod batches;
 mod commands;
 mod export;
 mod import;
+mod objects;
 mod output;
 mod profile;
 mod watch;
@@ -14,7 +16,7 @@ use anyhow::{bail, Context};
 use reqwest::{Method, RequestBuilder, Response};
 use serde_json::Value;
 
-pub use args::{ClientArgs, ClientCommand};
+pub use args::{ClientArgs, ClientCommand, EarlyArgs};
 
 /// A server and the credentials to call it with.
 pub struct Api {
@@ -105,10 +107,31 @@ pub fn seg(s: &str) -> String {
 }
 
 /// Runs a client command; the process's exit code.
-pub async fn run(args: ClientArgs, command: ClientCommand) -> anyhow::Result<i32> {
-    if let ClientCommand::Login { url, token } = &command {
+pub async fn run(before: &EarlyArgs, command: ClientCommand) -> anyhow::Result<i32> {
+    let args = command.conn(before);
+    if let ClientCommand::Login { url, token, .. } = &command {
         return profile::login(&args, url, token.clone()).await.map(|()| 0);
     }
     let api = profile::connect(&args)?;
     commands::run(&api, &args, command).await
+}
+
+/// A mistake in how a command was called (a malformed flag value, a file of the wrong kind), found
+/// before anything was sent: the process exits 64 (`EX_USAGE`), as for a flag clap refuses.
+#[derive(Debug)]
+pub struct Usage(pub String);
+
+impl std::fmt::Display for Usage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Usage {}
+
+/// Exit codes (`docs/CLI.md`): 0 done, 1 failed, 2 done with failed rows, 64 a usage error.
+pub mod exit {
+    pub const FAILED: i32 = 1;
+    pub const ROWS_FAILED: i32 = 2;
+    pub const USAGE: i32 = 64;
 }

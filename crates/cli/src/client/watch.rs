@@ -48,32 +48,21 @@ pub struct Progress {
     bar: Option<ProgressBar>,
     kind: Kind,
     last_line: Option<Instant>,
+    /// Whether the bar shows a total yet: until the first counts arrive it is a spinner, not a full
+    /// bar reading `0/0`.
+    sized: bool,
+    /// The most done so far: counts shown never go backwards, across reconnections too.
+    done: u64,
 }
 
 impl Progress {
     pub fn new(kind: Kind) -> Progress {
         let bar = std::io::stderr().is_terminal().then(|| {
-            let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
-            let unit = kind.unit();
-            let template = match kind {
-                Kind::Export => {
-                    format!("{{spinner}} [{{elapsed_precise}}] {{pos}} {unit} {{rate}} {{msg}}")
-                }
-                _ => format!(
-                    "{{spinner}} [{{elapsed_precise}}] {{bar:32.cyan/blue}} {{pos}}/{{len}} {unit} \
-                     {{rate}} ETA {{eta}} {{msg}}"
-                ),
-            };
-            let style = ProgressStyle::with_template(&template)
-                .unwrap_or_else(|_| ProgressStyle::default_bar())
-                .with_key(
-                    "rate",
-                    move |s: &ProgressState, w: &mut dyn std::fmt::Write| {
-                        let _ = write!(w, "{:.0} {unit}/s", s.per_sec());
-                    },
-                )
-                .progress_chars("█▉▊▋▌▍▎▏ ");
+            let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+            let style = ProgressStyle::with_template("{spinner} [{elapsed_precise}] {msg}")
+                .unwrap_or_else(|_| ProgressStyle::default_spinner());
             bar.set_style(style);
+            bar.set_message("waiting for the first counts…");
             bar.enable_steady_tick(Duration::from_millis(200));
             bar
         });
@@ -81,18 +70,55 @@ impl Progress {
             bar,
             kind,
             last_line: None,
+            sized: false,
+            done: 0,
         }
+    }
+
+    /// The bar's style once its total is known (exports have none: a counter, not a bar).
+    fn bar_style(kind: Kind) -> ProgressStyle {
+        let unit = kind.unit();
+        let template = match kind {
+            Kind::Export => {
+                format!("{{spinner}} [{{elapsed_precise}}] {{pos}} {unit} {{rate}} {{msg}}")
+            }
+            _ => format!(
+                "{{spinner}} [{{elapsed_precise}}] {{bar:32.cyan/blue}} {{pos}}/{{len}} {unit} \
+                 {{rate}} ETA {{eta}} {{msg}}"
+            ),
+        };
+        ProgressStyle::with_template(&template)
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .with_key(
+                "rate",
+                move |s: &ProgressState, w: &mut dyn std::fmt::Write| {
+                    let _ = write!(w, "{:.0} {unit}/s", s.per_sec());
+                },
+            )
+            .progress_chars("█▉▊▋▌▍▎▏ ")
     }
 
     pub fn show(&mut self, doc: &Value) {
         let (done, total, failed) = self.kind.counts(doc);
+        self.done = self.done.max(done);
+        let done = self.done;
         let status = doc["status"].as_str().unwrap_or_default();
         match &self.bar {
             Some(bar) => {
-                bar.set_length(total.max(done));
-                bar.set_position(done);
+                let known = total > 0 || done > 0 || matches!(self.kind, Kind::Export);
+                if known && !self.sized {
+                    bar.set_style(Self::bar_style(self.kind));
+                    self.sized = true;
+                }
+                if self.sized {
+                    if !matches!(self.kind, Kind::Export) {
+                        bar.set_length(total.max(done));
+                    }
+                    bar.set_position(done);
+                }
                 bar.set_message(match self.kind {
                     Kind::Export => format!("{} bytes · {status}", doc["bytes"]),
+                    _ if !self.sized => format!("{status}: waiting for the first counts…"),
                     _ => format!("failed {failed} · {status}"),
                 });
             }
@@ -114,6 +140,14 @@ impl Progress {
         }
     }
 
+    /// Says why the counts stopped (the server went away) and when they will be asked for again.
+    fn note(&mut self, why: &str) {
+        match &self.bar {
+            Some(bar) => bar.set_message(why.to_owned()),
+            None => eprintln!("{why}"),
+        }
+    }
+
     pub fn finish(&mut self, doc: &Value) {
         self.last_line = None;
         self.show(doc);
@@ -122,17 +156,61 @@ impl Progress {
             // The bar stays on screen; what is printed next starts below it.
             eprintln!();
         }
+        if let Some(w) = doc["warning"].as_str() {
+            eprintln!("warning: {w}");
+        }
     }
 }
 
+/// The first wait before asking again after the server went away; it doubles up to `RETRY_MAX`.
+const RETRY_FIRST: Duration = Duration::from_millis(200);
+const RETRY_MAX: Duration = Duration::from_secs(5);
+/// How long the server may stay away before following gives up.
+const GIVE_UP_AFTER: Duration = Duration::from_secs(600);
+
+/// Whether `e` is the server being away (not answering, or answering that it is unavailable for
+/// now), which a restart causes, rather than a refusal.
+fn server_away(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<reqwest::Error>()
+            .is_some_and(|r| r.is_connect() || r.is_timeout() || r.is_request() || r.is_body())
+    }) || ["502", "503", "504"]
+        .iter()
+        .any(|s| e.to_string().starts_with(s))
+}
+
 /// Follows `path` (the document's URL) to its final state, showing progress; returns it. A stream
-/// cut short (a restart, a proxy) is opened again: it starts with the current state.
+/// cut short, or a server gone away (a restart: the work resumes on its own), is asked again with a
+/// backoff; the counts go on from where they were.
 pub async fn follow(api: &Api, path: &str, kind: Kind) -> anyhow::Result<Value> {
     let mut progress = Progress::new(kind);
+    let mut wait = RETRY_FIRST;
+    let mut away_since: Option<Instant> = None;
     loop {
-        let resp = api
+        let resp = match api
             .send(api.request(reqwest::Method::GET, &format!("{path}/events")))
-            .await?;
+            .await
+        {
+            Ok(resp) => resp,
+            Err(e) if server_away(&e) => {
+                let since = *away_since.get_or_insert_with(Instant::now);
+                if since.elapsed() > GIVE_UP_AFTER {
+                    return Err(e.context(format!(
+                        "the server stayed away for {} s",
+                        GIVE_UP_AFTER.as_secs()
+                    )));
+                }
+                progress.note(&format!(
+                    "the server is away ({e:#}); asking again in {:.1} s",
+                    wait.as_secs_f64()
+                ));
+                tokio::time::sleep(wait).await;
+                wait = (wait * 2).min(RETRY_MAX);
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
+        (wait, away_since) = (RETRY_FIRST, None);
         let mut body = resp.bytes_stream();
         // Bytes, not text, until a whole event is in: a character may be split between chunks.
         let mut buf: Vec<u8> = Vec::new();
@@ -156,7 +234,7 @@ pub async fn follow(api: &Api, path: &str, kind: Kind) -> anyhow::Result<Value> 
                 }
             }
         }
-        tokio::time::sleep(Duration::from_secs(1)).await;
+        tokio::time::sleep(wait).await;
     }
 }
 

@@ -38,8 +38,14 @@ impl Server {
 
     /// A server on the data dir `data` (a restart finds what the last one left).
     pub fn start_in(data: &Path, extra: &[&str], keep_stderr: bool) -> Server {
+        Server::start_at(data, "127.0.0.1:0", extra, keep_stderr)
+    }
+
+    /// A server on the data dir `data` listening on `listen` (a restart comes back on the same
+    /// address, as a service does).
+    pub fn start_at(data: &Path, listen: &str, extra: &[&str], keep_stderr: bool) -> Server {
         let mut child = Command::new(BIN)
-            .args(["serve", "--listen", "127.0.0.1:0", "--admin-token", ADMIN])
+            .args(["serve", "--listen", listen, "--admin-token", ADMIN])
             .arg("--data-dir")
             .arg(data)
             .args(extra)

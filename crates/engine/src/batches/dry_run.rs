@@ -5,8 +5,9 @@
 use super::check::BatchRequest;
 use super::service::Batches;
 use crate::auth::{Need, Principal};
-use crate::error::{ErrorCode, Result};
+use crate::error::Result;
 use crate::model::{QueryView, Value};
+use serde_json::Value as Json;
 
 /// Ids a dry run shows of its selection.
 pub const SAMPLE_IDS: usize = 20;
@@ -14,7 +15,8 @@ pub const SAMPLE_IDS: usize = 20;
 /// What a batch would change.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DryRun {
-    /// Records the batch would delete or update (a query's count stops past the limit).
+    /// Records the batch would delete or update: exact, however far past the limit (a query is
+    /// counted as it streams, within the query time limit).
     pub count: u64,
     pub sample_ids: Vec<String>,
     /// The batch's record limit, and whether the selection is over it (a real batch would fail).
@@ -23,6 +25,45 @@ pub struct DryRun {
 }
 
 impl Batches {
+    /// How many ids `sql` selects (null ids are skipped), and the first `wanted` of them: the rows
+    /// stream through once, nothing is held but the sample, and the query's time limit bounds it.
+    async fn counted_ids(
+        &self,
+        app: &crate::model::App,
+        sql: &str,
+        view: Option<QueryView>,
+        wanted: usize,
+    ) -> Result<(u64, Vec<String>)> {
+        let checked = self.check(app, sql, view)?;
+        let limits = self.core().settings.query.clone();
+        self.core()
+            .read(move |ctx| {
+                let columns = ctx.tx.query_columns(&checked, &limits)?;
+                let col = columns
+                    .iter()
+                    .position(|c| c == "id")
+                    .ok_or_else(super::check::no_id_column)?;
+                let (mut n, mut sample) = (0u64, Vec::new());
+                ctx.tx.query_each(&checked, &[], &limits, &mut |row| {
+                    match row.into_iter().nth(col) {
+                        None | Some(Json::Null) => {}
+                        Some(id) => {
+                            n += 1;
+                            if sample.len() < wanted {
+                                sample.push(match id {
+                                    Json::String(s) => s,
+                                    other => other.to_string(),
+                                });
+                            }
+                        }
+                    }
+                    Ok(())
+                })?;
+                Ok((n, sample))
+            })
+            .await
+    }
+
     /// Resolves what `req` would select, and changes nothing.
     pub async fn dry_run(
         &self,
@@ -58,14 +99,11 @@ impl Batches {
                         .await?
                 }
                 (None, Some(sql)) => {
-                    match self.selected_ids(&app, sql, view.clone(), max).await {
-                        // More than the limit: counted as one past it.
-                        Err(e) if e.code == ErrorCode::LimitExceeded => {
-                            count += max + 1;
-                            continue;
-                        }
-                        other => other?,
-                    }
+                    let wanted = SAMPLE_IDS.saturating_sub(sample.len());
+                    let (n, ids) = self.counted_ids(&app, sql, view.clone(), wanted).await?;
+                    count += n;
+                    sample.extend(ids);
+                    continue;
                 }
                 (None, None) => Vec::new(),
             };

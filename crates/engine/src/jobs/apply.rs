@@ -116,6 +116,8 @@ pub fn apply_chunk(
                 .map(|e| (e.code.as_str().to_owned(), e.field))
                 .collect(),
             messages,
+            // Not stored: rows are numbered as the result file is read back, in input order.
+            row: 0,
         });
     }
     let lines = result::render_lines(&out)?;

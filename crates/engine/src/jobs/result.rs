@@ -19,6 +19,9 @@ pub struct ResultRow {
     /// `(sluice error code, field)` pairs.
     pub errors: Vec<(String, String)>,
     pub messages: String,
+    /// The row's number in the input (1 for the first row after the header), given as rows are
+    /// read back in input order (not stored).
+    pub row: u64,
 }
 
 pub const STATUSES: [&str; 7] = [
@@ -70,6 +73,11 @@ pub fn for_each(
     mut f: impl FnMut(ResultRow) -> Result<()>,
 ) -> Result<()> {
     let n = job.result_columns.len();
+    let mut row = 0u64;
+    let mut next_row = || {
+        row += 1;
+        row
+    };
     {
         let mut rdr = csv::ReaderBuilder::new()
             .has_headers(false)
@@ -93,6 +101,7 @@ pub fn for_each(
                 status: status_of(&get(n + 1)),
                 errors,
                 messages: get(n + 3),
+                row: next_row(),
             })?;
         }
     }
@@ -113,6 +122,7 @@ pub fn for_each(
                 status: "unprocessed",
                 errors: Vec::new(),
                 messages: String::new(),
+                row: next_row(),
             })?;
         }
     }
@@ -161,20 +171,21 @@ pub struct ResultLayout {
 }
 
 impl ResultLayout {
-    /// sluice's own layout: the copied columns, `ID`, `STATUS`, `ERRORS` (messages).
+    /// sluice's own layout: the copied columns, `ID`, `STATUS`, `ERRORS` (messages), and `ROW`, the
+    /// row's number in the input file (1 for the first row after the header).
     pub fn standard(job: &Job) -> ResultLayout {
         ResultLayout {
-            tag: "standard",
+            tag: "standard-row",
             csv_name: entry_name(job),
             header: job
                 .result_headers
                 .iter()
                 .cloned()
-                .chain(["ID", "STATUS", "ERRORS"].map(String::from))
+                .chain(["ID", "STATUS", "ERRORS", "ROW"].map(String::from))
                 .collect(),
             render: Box::new(|r| {
                 let mut v = r.cells;
-                v.extend([r.id, r.status.to_owned(), r.messages]);
+                v.extend([r.id, r.status.to_owned(), r.messages, r.row.to_string()]);
                 v
             }),
         }

@@ -196,6 +196,20 @@ pub struct JobNumbers {
 }
 
 impl Job {
+    /// What a finished job's status alone does not say: it completed, but every row failed (its
+    /// result file says why, row by row).
+    pub fn warning(&self) -> Option<String> {
+        let p = &self.progress;
+        (self.status == JobStatus::Completed && p.processed > 0 && p.failed == p.processed).then(
+            || {
+                format!(
+                    "every one of the job's {} rows failed; its result file says why, row by row",
+                    p.processed
+                )
+            },
+        )
+    }
+
     /// Whether the job reads and writes records by their numbers (see `numbered_records`).
     pub fn numbers_records(&self) -> bool {
         self.numbered_records.unwrap_or(self.numbers.is_some())

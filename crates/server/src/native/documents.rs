@@ -37,6 +37,9 @@ pub fn job_json(job: &Job) -> Json {
     if let Some(cb) = &job.callback {
         v["callback"] = callback_json(cb);
     }
+    if let Some(w) = job.warning() {
+        v["warning"] = json!(w);
+    }
     v
 }
 

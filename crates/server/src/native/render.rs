@@ -36,6 +36,9 @@ pub fn render(result: Result<Output>) -> (StatusCode, Reply) {
 }
 
 pub fn respond(result: Result<Output>) -> Response {
+    if let Err(e) = result {
+        return crate::error::ApiError(e).into_response();
+    }
     match render(result) {
         (StatusCode::NO_CONTENT, _) => StatusCode::NO_CONTENT.into_response(),
         (status, reply) => (status, Json(reply)).into_response(),

@@ -350,11 +350,13 @@ async fn a_dry_run_counts_and_changes_nothing() {
     let (_, d) = app
         .admin("POST", "/v1/apps/crm/batches", Some(dry(json!([{"action": "delete", "object": "contacts", "query": "SELECT id FROM contacts"}]))))
         .await;
+    // Counted exactly, however far past the limit, with a sample still.
     assert_eq!(
-        (&d["over_limit"], &d["limit"]),
-        (&json!(true), &json!(150)),
+        (&d["over_limit"], &d["limit"], &d["count"]),
+        (&json!(true), &json!(150), &json!(200)),
         "{d}"
     );
+    assert_eq!(d["sample_ids"].as_array().map(Vec::len), Some(20), "{d}");
     let (s, e) = app
         .admin("POST", "/v1/apps/crm/batches", Some(dry(json!([{"action": "delete", "object": "contacts", "query": "SELECT email FROM contacts"}]))))
         .await;

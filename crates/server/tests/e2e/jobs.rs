@@ -129,7 +129,7 @@ async fn a_25000_row_upsert_from_a_zip_with_bad_rows_result_file_and_callback() 
     let mut rdr = csv::ReaderBuilder::new().from_reader(files[0].1.as_bytes());
     assert_eq!(
         rdr.headers().unwrap().iter().collect::<Vec<_>>(),
-        ["E-mail", "Age", "ID", "STATUS", "ERRORS"]
+        ["E-mail", "Age", "ID", "STATUS", "ERRORS", "ROW"]
     );
     let mut n = 0;
     for (i, rec) in rdr.records().enumerate() {
@@ -143,6 +143,7 @@ async fn a_25000_row_upsert_from_a_zip_with_bad_rows_result_file_and_callback() 
         };
         assert_eq!(&rec[3], want, "row {i}: {rec:?}");
         assert_eq!(rec[2].is_empty(), want == "failed", "row {i}");
+        assert_eq!(rec[5], (i + 1).to_string(), "the input row's number");
         if i == 7777 {
             assert!(rec[4].contains("email"), "{rec:?}");
         }
@@ -656,8 +657,12 @@ async fn a_queued_job_can_be_canceled() {
     let (_, zip) = app.download(second["result_url"].as_str().unwrap()).await;
     let text = &unzip(&zip)[0].1;
     assert_eq!(text.lines().count(), 20_001);
+    // Each row's number in the input is its last cell.
     assert!(
-        text.lines().skip(1).all(|l| l.ends_with(",,unprocessed,")),
+        text.lines()
+            .skip(1)
+            .enumerate()
+            .all(|(i, l)| l.ends_with(&format!(",,unprocessed,,{}", i + 1))),
         "{}",
         &text[..200]
     );

@@ -15,6 +15,7 @@ mod durability;
 mod errors;
 mod events;
 mod exports;
+mod first_use;
 mod fulcrum;
 mod hardening;
 mod hostile;

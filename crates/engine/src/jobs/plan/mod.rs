@@ -50,6 +50,10 @@ pub struct JobRequest {
     /// door whose clients hold ids as integers. Not part of any wire format.
     #[serde(skip)]
     pub numbered: bool,
+    /// A front door's own cap on a job's rows (a vendor's documented limit), and its name in the
+    /// refusal; the server's `--max-job-records` applies as well. Not part of any wire format.
+    #[serde(skip)]
+    pub vendor_cap: Option<(u64, &'static str)>,
 }
 
 /// Who asks, and where the job lives.
@@ -70,8 +74,19 @@ pub fn plan_job(req: JobRequest, obj: &Object, file: &FileRow, owner: Owner<'_>)
         return Err(Error::new(
             ErrorCode::LimitExceeded,
             format!(
-                "a job takes at most {} records; the file has {}",
+                "a job takes at most {} records on this server (raise it with --max-job-records \
+                 or SLUICE_MAX_JOB_RECORDS); the file has {}",
                 owner.max_records, file.rows
+            ),
+        )
+        .with_field("file_id"));
+    }
+    if let Some((cap, whose)) = req.vendor_cap.filter(|(cap, _)| file.rows > *cap) {
+        return Err(Error::new(
+            ErrorCode::LimitExceeded,
+            format!(
+                "{whose} takes at most {cap} records a job; the file has {}",
+                file.rows
             ),
         )
         .with_field("file_id"));

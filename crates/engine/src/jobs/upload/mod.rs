@@ -156,26 +156,32 @@ fn too_big(limits: &UploadLimits) -> Error {
     )
 }
 
-/// The delimiter the header row uses most among `,` `;` `:` `|` (outside quotes); `,` by default.
+/// The delimiters a header row may use, in the order ties go (Zoho's four, and the tab of TSV files
+/// and spreadsheet exports).
+const DELIMITERS: [u8; 5] = [b',', b';', b'\t', b':', b'|'];
+
+/// The delimiter the header row uses most among `DELIMITERS` (outside quotes); `,` by default.
 fn detect_delimiter(line: &[u8]) -> u8 {
-    let mut counts = [0usize; 4];
+    let mut counts = [0usize; DELIMITERS.len()];
     let mut quoted = false;
     for &b in line {
         match b {
             b'"' => quoted = !quoted,
             _ if quoted => {}
-            b',' => counts[0] += 1,
-            b';' => counts[1] += 1,
-            b':' => counts[2] += 1,
-            b'|' => counts[3] += 1,
-            _ => {}
+            _ => {
+                if let Some(i) = DELIMITERS.iter().position(|d| *d == b) {
+                    counts[i] += 1;
+                }
+            }
         }
     }
-    let best = (0..4).max_by_key(|&i| (counts[i], 3 - i)).unwrap_or(0);
+    let best = (0..DELIMITERS.len())
+        .max_by_key(|&i| (counts[i], DELIMITERS.len() - i))
+        .unwrap_or(0);
     if counts[best] == 0 {
         b','
     } else {
-        [b',', b';', b':', b'|'][best]
+        DELIMITERS[best]
     }
 }
 
@@ -281,6 +287,8 @@ mod tests {
         assert_eq!(detect_delimiter(b"a|b\n"), b'|');
         assert_eq!(detect_delimiter(b"\"x,y\";b;c\n"), b';');
         assert_eq!(detect_delimiter(b"only\n"), b',');
+        assert_eq!(detect_delimiter(b"email\tage\tnote\n"), b'\t');
+        assert_eq!(detect_delimiter(b"a\tb,c\td\n"), b'\t');
     }
 
     #[test]

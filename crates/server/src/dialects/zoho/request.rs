@@ -86,8 +86,13 @@ fn from_wire(req: ZohoJob) -> Result<JobRequest> {
         ignore_empty: req.ignore_empty,
         callback: req.callback,
         numbered: false,
+        // Zoho's Bulk Write limit (25,000 records a job), kept in its dialect.
+        vendor_cap: Some((ZOHO_MAX_JOB_RECORDS, "Zoho Bulk Write")),
     })
 }
+
+/// Records one Zoho Bulk Write job may hold (Zoho's Bulk Write limits page).
+pub const ZOHO_MAX_JOB_RECORDS: u64 = 25_000;
 
 /// Parses a create-job body. A missing key is answered in Zoho's words ("Required key find_by is
 /// not available").
