@@ -1,12 +1,21 @@
-// Renders /openapi.json as a reference page: operations grouped by tag, with their parameters,
-// request bodies and answers; schemas are expanded from their $refs.
+// Renders the OpenAPI document as a reference page: operations grouped by tag, with their
+// parameters, request bodies and answers; schemas are expanded from their $refs. It reads
+// /assets/docs.json, the document whose summaries and descriptions the server has rendered from
+// Markdown to HTML (raw HTML in them escaped), so no Markdown code lives here.
 "use strict";
 
 const el = (tag, attrs = {}, ...kids) => {
   const e = document.createElement(tag);
   for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
-  for (const k of kids) e.append(k);
+  for (const k of kids.flat()) e.append(k);
   return e;
+};
+
+// A summary or description: a block, or inline after a name (its first paragraph on the line).
+const md = (html, inline = false) => {
+  const d = el("div", { class: inline ? "md inline" : "md" });
+  d.innerHTML = html || "";
+  return d;
 };
 
 let components = {};
@@ -42,7 +51,7 @@ function schemaView(s, depth = 0) {
     const r = resolve(p);
     const li = el("li", {}, el("code", {}, name), " ", el("span", { class: "type" }, typeOf(p)),
       required.has(name) ? el("span", { class: "req" }, " required") : "",
-      r.description ? " — " + r.description : "");
+      r.description ? [" — ", md(r.description, true)] : "");
     const inner = r.type === "array" ? resolve(r.items) : r;
     if (depth < 1 && inner.properties) li.append(schemaView(inner, depth + 1));
     ul.append(li);
@@ -56,14 +65,14 @@ function operation(path, method, op) {
   const sec = el("section", { class: "op", id });
   sec.append(el("h3", {}, el("span", { class: "method " + method }, method.toUpperCase()), " ",
     el("code", {}, path)));
-  if (op.summary) sec.append(el("p", {}, op.summary));
-  if (op.description) sec.append(el("p", {}, op.description));
+  if (op.summary) sec.append(md(op.summary));
+  if (op.description) sec.append(md(op.description));
   const params = op.parameters || [];
   if (params.length) {
     const ul = el("ul");
     for (const p of params) {
       ul.append(el("li", {}, el("code", {}, p.name), ` (${p.in}) `, typeOf(p.schema),
-        p.description ? " — " + p.description : ""));
+        p.description ? [" — ", md(p.description, true)] : ""));
     }
     sec.append(el("h4", {}, "Parameters"), ul);
   }
@@ -77,7 +86,7 @@ function operation(path, method, op) {
   const ok = Object.entries(op.responses || {}).filter(([s]) => s < "400");
   const errors = Object.keys(op.responses || {}).filter(s => s >= "400");
   for (const [status, r] of ok) {
-    sec.append(el("h4", {}, "Answer " + status), el("p", {}, r.description || ""));
+    sec.append(el("h4", {}, "Answer " + status), md(r.description));
     for (const [type, c] of Object.entries(r.content || {})) {
       sec.append(el("p", {}, el("code", {}, type)));
       if (c.schema && type.includes("json")) sec.append(schemaView(c.schema));
@@ -91,9 +100,9 @@ function operation(path, method, op) {
 }
 
 async function main() {
-  const doc = await (await fetch("/openapi.json")).json();
+  const doc = await (await fetch("/assets/docs.json")).json();
   components = (doc.components && doc.components.schemas) || {};
-  document.getElementById("intro").textContent = doc.info.description;
+  document.getElementById("intro").replaceChildren(md(doc.info.description));
   const groups = new Map((doc.tags || []).map(t => [t.name, { tag: t, ops: [] }]));
   for (const [path, item] of Object.entries(doc.paths)) {
     for (const [method, op] of Object.entries(item)) {
@@ -107,8 +116,7 @@ async function main() {
   for (const { tag, ops: list } of groups.values()) {
     if (!list.length) continue;
     toc.append(el("a", { href: "#tag-" + tag.name }, tag.name), " ");
-    ops.append(el("h2", { id: "tag-" + tag.name }, tag.name),
-      el("p", {}, tag.description || ""));
+    ops.append(el("h2", { id: "tag-" + tag.name }, tag.name), md(tag.description));
     for (const [path, method, op] of list) ops.append(operation(path, method, op));
   }
 }

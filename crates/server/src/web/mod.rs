@@ -1,6 +1,9 @@
 //! The pages the binary serves itself, with no asset from elsewhere: `GET /` (what this is, with
-//! links), `GET /docs` (the API reference, rendered in the browser from `/openapi.json`) and
-//! `GET /ui` (the dashboard: hand-written HTML, CSS and JavaScript over the native API).
+//! links), `GET /docs` (the API reference, laid out in the browser from `reference`'s
+//! `/assets/docs.json`) and `GET /ui` (the dashboard: hand-written HTML, CSS and JavaScript over
+//! the native API).
+
+mod reference;
 
 use axum::http::header;
 use axum::response::{Html, IntoResponse, Response};
@@ -66,6 +69,7 @@ pub fn router() -> axum::Router<crate::State> {
         .route("/", get(index))
         .route("/docs", get(docs))
         .route("/assets/docs.js", get(docs_js))
+        .route("/assets/docs.json", get(reference::docs_json))
         .route("/assets/style.css", get(style))
         .route("/openapi.json", get(crate::openapi::openapi_json))
         .route("/ui", get(ui))

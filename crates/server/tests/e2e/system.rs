@@ -1,6 +1,6 @@
 //! What operators and tools read: readiness, who a token is, request ids, Prometheus metrics that
 //! move, the OpenAPI document (every operation it lists is served), and the pages at `/` and
-//! `/docs`, which load nothing from elsewhere.
+//! `/docs` (the reference's Markdown rendered by the server), which load nothing from elsewhere.
 
 use crate::common::spawn_app;
 use serde_json::{json, Value};
@@ -148,7 +148,42 @@ async fn the_index_and_docs_pages_need_nothing_from_elsewhere() {
     assert_eq!(js.status(), 200);
     let js = js.text().await.unwrap();
     assert!(
-        js.contains("/openapi.json") && !js.contains("http"),
+        js.contains("/assets/docs.json") && !js.contains("http"),
         "no remote assets"
     );
+}
+
+/// What `/docs` shows is the OpenAPI document with its Markdown rendered by the server: code as
+/// `<code>`, no backtick left, and a `<token>` placeholder kept as text rather than taken for a tag.
+#[tokio::test]
+async fn the_docs_page_gets_its_markdown_as_html() {
+    fn texts<'a>(v: &'a Value, out: &mut Vec<&'a str>) {
+        match v {
+            Value::Object(map) => {
+                for (k, x) in map {
+                    match x.as_str() {
+                        Some(s) if k == "summary" || k == "description" => out.push(s),
+                        _ => texts(x, out),
+                    }
+                }
+            }
+            Value::Array(items) => items.iter().for_each(|x| texts(x, out)),
+            _ => {}
+        }
+    }
+    let app = spawn_app().await;
+    let (s, doc) = app.send("GET", "/assets/docs.json", &[], None).await;
+    assert_eq!(s, 200);
+    let intro = doc["info"]["description"].as_str().unwrap();
+    assert!(
+        intro.contains("<code>Authorization: Bearer &lt;token&gt;</code>"),
+        "{intro}"
+    );
+    let mut all = Vec::new();
+    texts(&doc, &mut all);
+    assert!(all.len() > 100, "{}", all.len());
+    let raw: Vec<_> = all.iter().filter(|t| t.contains('`')).collect();
+    assert!(raw.is_empty(), "backticks left: {raw:?}");
+    let code = all.iter().filter(|t| t.contains("<code>")).count();
+    assert!(code > 20, "{code} descriptions with code");
 }

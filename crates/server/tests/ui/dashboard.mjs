@@ -1,8 +1,10 @@
-// The dashboard in real headless Chromium, driven by Playwright: sign in; make an object (an API
-// validation error shown beside its field); import 5,000 rows with 10 bad ones through the wizard
-// and see 100% and the 10 failures; browse and filter the records; query, then delete what the
-// query found as a batch and watch it finish; revoke a token and see its next call refused. Each
-// step asserts on what the page shows and saves a screenshot.
+// The dashboard in real headless Chromium, driven by Playwright: sign in (Sign out shown only once
+// signed in); make an object (an API validation error shown beside its field); import 5,000 rows
+// with 10 bad ones through the wizard and see 100% and the 10 failures; browse and filter the
+// records; a wide object's records fit at 1280 px; query, then delete what the query found as a
+// batch and watch it finish; a pending batch canceled; revoke a token and see its next call
+// refused; a finished job's Cancel disabled; the API reference's Markdown rendered. Each step
+// asserts on what the page shows and saves a screenshot.
 //
 // node dashboard.mjs BASE_URL ADMIN_TOKEN SCREENSHOT_DIR   (run by the e2e test `ui`, with
 // UI_NODE_MODULES naming the node_modules that hold playwright-core)
@@ -28,6 +30,17 @@ const elsewhere = [];
 page.on("request", r => { if (![base, "data:", "blob:"].some(p => r.url().startsWith(p))) elsewhere.push(r.url()); });
 const shot = async (name, fullPage = true) => page.screenshot({ path: join(shots, name + ".png"), fullPage });
 const step = async (name, f) => { process.stdout.write(`- ${name} … `); await f(); console.log("ok"); };
+// A call to the API as the admin, for what a step needs made beforehand.
+async function call(method, path, body) {
+  const r = await fetch(base + path, { method, body: body && JSON.stringify(body),
+    headers: { Authorization: "Bearer " + admin, "Content-Type": "application/json" } });
+  const text = await r.text();
+  assert.ok(r.ok, `${method} ${path}: ${r.status} ${text}`);
+  return JSON.parse(text);
+}
+// A cancel button's state: disabled or not, and whether it is painted as a live destructive action
+// (the `danger` red, --bad).
+const cancelState = b => b.evaluate(e => ({ disabled: e.disabled, red: getComputedStyle(e).backgroundColor === "rgb(179, 38, 30)" }));
 
 // Every control has a name a screen reader announces (a label, or aria-label).
 async function labelled() {
@@ -42,9 +55,11 @@ await step("sign in with the admin token", async () => {
   await page.goto(base + "/ui");
   await page.getByLabel("Token (admin or app token)").fill(admin);
   await labelled();
+  assert.equal(await page.locator("#signout").isVisible(), false, "no Sign out while signed out");
   await shot("01-sign-in");
   await page.getByRole("button", { name: "Sign in" }).first().click();
   await page.getByRole("heading", { name: "Apps" }).waitFor();
+  assert.ok(await page.getByRole("button", { name: "Sign out" }).isVisible(), "Sign out once signed in");
   assert.equal(await page.evaluate(() => sessionStorage.getItem("sluice.token")), admin);
   assert.ok(!page.url().includes(admin), "the token is never in the URL");
 });
@@ -127,6 +142,40 @@ await step("browse and filter the records", async () => {
   await page.setViewportSize({ width: 1280, height: 860 });
 });
 
+await step("a wide object's records fit at 1280 px, and scroll inside their box at 400 px", async () => {
+  const names = ["full_name", "email", "company", "job_title", "phone", "city", "notes", "score"];
+  await call("POST", "/v1/apps/crm/objects", { name: "people",
+    fields: names.map(n => ({ name: n, type: n === "score" ? "integer" : "text" })) });
+  for (let i = 0; i < 12; i++) {
+    await call("POST", "/v1/apps/crm/objects/people/records", {
+      full_name: `Maximiliana Wolfeschlegelsteinhausen-Bergerdorff ${i}`,
+      email: `maximiliana.wolfeschlegelsteinhausen.bergerdorff.${i}@an-international-example-company.com`,
+      company: "International Consolidated Widgets and Sprockets Holding Company Limited",
+      job_title: "Senior Vice President of Strategic Partnerships and Channel Development",
+      phone: "+44 20 7946 0958 extension 4471", city: "Llanfairpwllgwyngyllgogerychwyrndrobwllllantysiliogogogoch",
+      notes: "Met at the trade fair; wants a quote for 40,000 units with quarterly delivery, ".repeat(4) + i,
+      score: i * 7 });
+  }
+  await page.setViewportSize({ width: 1280, height: 800 });
+  await page.goto(base + "/ui#/apps/crm/objects/people");
+  await page.locator("p.count", { hasText: "of 12" }).waitFor();
+  const box = () => page.locator(".tablewrap").evaluate(e => ({ scroll: e.scrollWidth, client: e.clientWidth }));
+  const wide = await box();
+  assert.ok(wide.scroll <= wide.client, `no sideways scroll at 1280 px (${wide.scroll} > ${wide.client})`);
+  const page1280 = await page.evaluate(() => document.documentElement.scrollWidth);
+  assert.ok(page1280 <= 1280, `the page fits at 1280 px (${page1280})`);
+  // The long e-mail is cut short on the page, and whole in the cell's title.
+  const cut = page.locator("table.records tbody tr").first().locator('.cell[title$="@an-international-example-company.com"]');
+  assert.ok(await cut.evaluate(e => e.scrollHeight > e.clientHeight || e.scrollWidth > e.clientWidth), "the e-mail is cut short");
+  await shot("11-records-wide", false);
+  await page.setViewportSize({ width: 400, height: 800 });
+  const narrow = await page.evaluate(() => document.documentElement.scrollWidth);
+  assert.ok(narrow <= 400, `the page fits at 400 px (${narrow})`);
+  const small = await box();
+  assert.ok(small.scroll > small.client, "at 400 px the table scrolls inside its box");
+  await page.setViewportSize({ width: 1280, height: 860 });
+});
+
 await step("query, then delete what it found as a batch, and watch it finish", async () => {
   await page.goto(base + "/ui#/apps/crm/query");
   await page.getByLabel(/^SQL/).fill("SELECT id, email, age FROM contacts WHERE age < 10");
@@ -143,6 +192,22 @@ await step("query, then delete what it found as a batch, and watch it finish", a
   await page.goto(base + "/ui#/apps/crm/batches");
   await page.locator("table.batches tbody tr").first().waitFor();
   assert.match(await page.locator("table.batches tbody tr").first().textContent(), /success.*delete contacts/);
+});
+
+await step("a finished batch cannot be canceled; a pending one can", async () => {
+  await page.locator("table.batches tbody tr a").first().click();
+  await page.locator(".status.success").waitFor();
+  assert.deepEqual(await cancelState(page.getByRole("button", { name: "Cancel batch" })), { disabled: true, red: false });
+  const { records } = await call("GET", "/v1/apps/crm/objects/contacts/records?limit=1");
+  const b = await call("POST", "/v1/apps/crm/batches", { operations: [{ action: "delete", object: "contacts", ids: [records[0].id] }] });
+  assert.equal(b.status, "pending");
+  await page.goto(base + `/ui#/apps/crm/batches/${b.id}`);
+  await page.locator(".status.pending").waitFor();
+  const cancel = page.getByRole("button", { name: "Cancel batch" });
+  assert.deepEqual(await cancelState(cancel), { disabled: false, red: true });
+  await cancel.click();
+  await page.locator(".status.canceled").waitFor();
+  assert.deepEqual(await cancelState(cancel), { disabled: true, red: false });
 });
 
 await step("revoke a token and see its next call refused", async () => {
@@ -167,7 +232,20 @@ await step("jobs list and job detail", async () => {
   assert.match(await page.locator("table.jobs tbody tr").first().textContent(), /completed.*insert contacts.*5000\/5000.*10/);
   await page.locator("table.jobs tbody tr a").first().click();
   await page.locator("table.failures").waitFor();
+  const cancel = page.getByRole("button", { name: "Cancel job" });
+  assert.deepEqual(await cancelState(cancel), { disabled: true, red: false }, "a completed job's Cancel is off");
+  assert.match(await cancel.getAttribute("title"), /completed/);
   await shot("10-job-detail");
+});
+
+await step("the API reference renders its Markdown", async () => {
+  await page.goto(base + "/docs");
+  await page.locator("section.op").first().waitFor();
+  const text = await page.locator("main").innerText();
+  assert.ok(!text.includes("`"), "no raw backticks: " + text.split("\n").filter(l => l.includes("`")).slice(0, 3).join(" | "));
+  assert.match(await page.locator("#intro code").first().textContent(), /Authorization: Bearer <token>/);
+  assert.ok(await page.locator(".md code").count() > 20, "descriptions' code shown as code");
+  await shot("12-api-reference", false);
 });
 
 assert.deepEqual(errors, [], "no script errors");

@@ -120,12 +120,17 @@ function toast(msg) {
   toast.timer = setTimeout(() => t.classList.remove("on"), 4000);
 }
 
-// A table: columns [{key|render, label}], rows of objects.
+// A table: columns [{key|render, label, fit}], rows of objects. With `clip`, long values are cut
+// short to fit the width (each cell's title holds the whole of a text value), but those of `fit`
+// columns (short ones: ids, numbers, dates) are kept whole on one line.
 function table(columns, rows, opts = {}) {
-  const head = el("tr", {}, columns.map(c => el("th", { scope: "col" }, c.label)));
+  const fit = c => (opts.clip && c.fit ? "fit" : null);
+  const head = el("tr", {}, columns.map(c => el("th", { scope: "col", class: fit(c) }, c.label)));
+  const cell = (c, v) => (opts.clip && !c.fit ? el("div", { class: "cell", title: typeof v === "string" && v ? v : null }, v) : v);
   const body = rows.map(r => el("tr", opts.rowAttrs ? opts.rowAttrs(r) : {},
-    columns.map(c => el("td", {}, c.render ? c.render(r) : text(r[c.key])))));
-  return el("div", { class: "tablewrap" }, el("table", { class: opts.class || "" },
+    columns.map(c => el("td", { class: fit(c) }, cell(c, c.render ? c.render(r) : text(r[c.key]))))));
+  const cls = [opts.class, opts.clip && "clip"].filter(Boolean).join(" ");
+  return el("div", { class: "tablewrap" }, el("table", { class: cls },
     el("thead", {}, head), el("tbody", {}, body)));
 }
 

@@ -5,6 +5,8 @@
 const OPS = [["eq", "="], ["ne", "≠"], ["gt", ">"], ["gte", "≥"], ["lt", "<"], ["lte", "≤"],
   ["like", "like"], ["in", "in (a,b)"], ["null", "is empty (true/false)"]];
 const SYSTEM = ["id", "created_at", "updated_at", "created_by", "updated_by"];
+// Types whose values are short enough to show whole in the records table.
+const SHORT = new Set(["integer", "number", "boolean", "date", "datetime"]);
 
 async function recordsView(app, name) {
   inApp(app, "objects", { label: name });
@@ -35,12 +37,14 @@ async function recordsView(app, name) {
     next = page.next_cursor;
     const start = cursors.length * Number(size.value);
     const total = page.total !== undefined ? ` of ${page.total}` : page.total_omitted ? ` (count: ${page.total_omitted})` : "";
-    const cols = [{ label: "id", render: r => el("a", { href: `#/apps/${enc(app)}/objects/${enc(name)}/records/${enc(r.id)}` }, r.id.slice(0, 13) + "…") },
-      ...names.map(n => ({ label: n, key: n })),
-      { label: "updated", key: "updated_at" }, { label: "by", key: "updated_by" }];
+    const cols = [{ label: "id", render: r => el("a", { href: `#/apps/${enc(app)}/objects/${enc(name)}/records/${enc(r.id)}`, title: r.id }, r.id.slice(0, 13) + "…") },
+      ...obj.fields.map(f => ({ label: f.name, key: f.name, fit: SHORT.has(f.type) })),
+      // To the minute, to leave the width to the fields; the whole time is the title.
+      { label: "updated (UTC)", fit: true, render: r => el("time", { datetime: r.updated_at, title: r.updated_at }, text(r.updated_at).slice(0, 16).replace("T", " ")) },
+      { label: "by", key: "updated_by" }];
     out.replaceChildren(
       el("p", { class: "count", "data-total": page.total }, page.records.length ? `${start + 1}–${start + page.records.length}${total}` : `No records${total}`),
-      table(cols, page.records),
+      table(cols, page.records, { class: "records", clip: true }),
       el("div", { class: "pager" },
         el("button", { type: "button", disabled: !cursors.length, onclick: () => { cursors.pop(); load(cursors[cursors.length - 1]).catch(e => showError(controls, e)); } }, "Previous"),
         el("button", { type: "button", disabled: !next, onclick: () => { cursors.push(next); load(next).catch(e => showError(controls, e)); } }, "Next")));

@@ -8,6 +8,14 @@ function badge(status) {
   return el("span", { class: "status " + status }, status);
 }
 
+// A cancel button stays in place but is live only while there is something to stop; once the
+// work has ended it is disabled (and grey), its title saying why.
+function cancelable(button, status, done = false) {
+  button.disabled = done || !RUNNING.has(status);
+  button.title = button.disabled ? `Nothing to cancel: it is ${status}` : "";
+  return button;
+}
+
 async function jobsView(app) {
   inApp(app, "jobs");
   const box = el("div", {});
@@ -42,12 +50,17 @@ async function jobView(app, id) {
     ["Callback", j.callback ? `${j.callback.status} (${j.callback.attempts} attempts)${j.callback.last_error ? ": " + j.callback.last_error : ""}` : "none"],
   ].flatMap(([k, v]) => [el("dt", {}, k), el("dd", {}, v)]));
   showFacts(job);
-  const cancel = el("button", { type: "button", class: "danger", hidden: !RUNNING.has(job.status), onclick: async () => {
-    try { showFacts(await api("POST", `${path}/cancel`)); toast("Cancel asked: the job stops at its next chunk"); } catch (e) { toast(e.message); }
-  } }, "Cancel job");
+  const cancel = cancelable(el("button", { type: "button", class: "danger", onclick: async () => {
+    try {
+      const j = await api("POST", `${path}/cancel`);
+      showFacts(j);
+      cancelable(cancel, j.status);
+      toast("Cancel asked: the job stops at its next chunk");
+    } catch (e) { toast(e.message); }
+  } }, "Cancel job"), job.status);
   const progress = el("div", {});
   setView(`Job ${id.slice(0, 13)}…`, facts, cancel, progress);
-  jobProgress(app, job, progress, (j, done) => { showFacts(j); if (done) cancel.hidden = true; });
+  jobProgress(app, job, progress, (j, done) => { showFacts(j); cancelable(cancel, j.status, done); });
 }
 
 async function batchesView(app) {
@@ -90,7 +103,7 @@ async function batchView(app, id) {
     ].flatMap(([k, v]) => [el("dt", {}, k), el("dd", {}, v)]));
     buttons.replaceChildren(
       b.status === "pending" ? el("button", { type: "button", onclick: act("start") }, "Start") : "",
-      RUNNING.has(b.status) && !done ? el("button", { type: "button", class: "danger", onclick: act("cancel") }, "Cancel batch") : "");
+      cancelable(el("button", { type: "button", class: "danger", onclick: act("cancel") }, "Cancel batch"), b.status, done));
   };
   const act = verb => async () => {
     try { show(await api("POST", `${path}/${verb}`), false); if (verb === "start") live.add(follow(path, show)); } catch (e) { toast(e.message); }
