@@ -2,6 +2,8 @@
 
 #![allow(dead_code)]
 
+use super::bodies::Binary;
+use super::paths_work::PAGE;
 use super::work::{Failure, Failures};
 use serde_json::Value;
 use utoipa::ToSchema;
@@ -84,7 +86,8 @@ pub enum ResultFailures {
 }
 
 #[utoipa::path(get, path = "/v1/apps/{app}/exports", tag = "exports",
-    params(("app" = String, Path), ("limit" = Option<u64>, Query), ("offset" = Option<u64>, Query)),
+    params(("app" = String, Path), ("limit" = Option<u64>, Query, description = PAGE),
+        ("offset" = Option<u64>, Query, description = "How many of the newest to skip (0)")),
     responses((status = 200, description = "The newest exports first", body = ExportList), Failures))]
 pub(super) fn list_exports() {}
 
@@ -115,8 +118,9 @@ pub(super) fn cancel_export() {}
             (absent on the last); CSV pages each start with the header")),
     responses(
         (status = 200, description = "The file, or a page of it", content(
-            (String = "text/csv"), (String = "application/x-ndjson"), (Vec<u8> = "application/zip"))),
-        (status = 206, description = "The byte range asked for", body = Vec<u8>,
+            (inline(Binary) = "text/csv"), (inline(Binary) = "application/x-ndjson"),
+            (inline(Binary) = "application/zip"))),
+        (status = 206, description = "The byte range asked for", body = inline(Binary),
             content_type = "application/octet-stream"),
         ResultFailures, Failures))]
 pub(super) fn export_result() {}

@@ -3,6 +3,7 @@
 
 #![allow(dead_code)]
 
+use super::bodies::RecordFilter;
 use super::schemas::*;
 use super::work::Failures;
 
@@ -61,17 +62,17 @@ pub(super) fn list_objects() {}
 
 #[utoipa::path(post, path = "/v1/apps/{app}/objects", tag = "objects",
     params(("app" = String, Path)), request_body = ObjectInput,
-    responses((status = 201, description = "The new object (a typed table)", body = Object), Failures))]
+    responses((status = 201, description = "The new object (a typed table)", body = ObjectDef), Failures))]
 pub(super) fn create_object() {}
 
 #[utoipa::path(get, path = "/v1/apps/{app}/objects/{object}", tag = "objects",
     params(("app" = String, Path), ("object" = String, Path)),
-    responses((status = 200, body = Object), Failures))]
+    responses((status = 200, body = ObjectDef), Failures))]
 pub(super) fn get_object() {}
 
 #[utoipa::path(patch, path = "/v1/apps/{app}/objects/{object}", tag = "objects",
     params(("app" = String, Path), ("object" = String, Path)), request_body = ObjectPatch,
-    responses((status = 200, body = Object), Failures))]
+    responses((status = 200, body = ObjectDef), Failures))]
 pub(super) fn patch_object() {}
 
 #[utoipa::path(delete, path = "/v1/apps/{app}/objects/{object}", tag = "objects",
@@ -79,15 +80,22 @@ pub(super) fn patch_object() {}
     responses((status = 204, description = "Deleted with its records"), Failures))]
 pub(super) fn delete_object() {}
 
-/// Lists records. Besides the parameters below, every other parameter filters: `field=value`, or
+/// Lists records. Besides the paging parameters, every other parameter filters: `field=value`, or
 /// `field[op]=value` with `op` one of `eq ne gt gte lt lte in nin like null`.
 #[utoipa::path(get, path = "/v1/apps/{app}/objects/{object}/records", tag = "records",
     params(("app" = String, Path), ("object" = String, Path),
-        ("limit" = Option<u64>, Query, description = "Records per page"),
+        ("limit" = Option<u64>, Query, minimum = 1, description = "Records per page (the \
+            server's default page size when absent; at most `max_page_size` of `/v1/limits`)"),
         ("cursor" = Option<String>, Query, description = "The `next_cursor` of the page before"),
-        ("offset" = Option<u64>, Query),
-        ("sort" = Option<String>, Query, description = "Fields, comma-separated; `-` for descending"),
-        ("count" = Option<bool>, Query, description = "Add `total`")),
+        ("offset" = Option<u64>, Query, description = "Records to skip (ignored with a `cursor`)"),
+        ("sort" = Option<String>, Query, description = "Fields, comma-separated; `-` for \
+            descending (`-created_at,name`); the id breaks ties"),
+        ("count" = Option<bool>, Query, description = "Add `total`, how many records match"),
+        // Field names are the object's own, so the filters are one open object whose entries each
+        // become a parameter of their own (`style: form, explode: true`): `age[gte]=30`.
+        ("filter" = Option<RecordFilter>, Query, style = Form, explode,
+            description = "The conditions, each sent as a parameter of its own name: \
+            `{\"age[gte]\": \"30\"}` is `age[gte]=30`")),
     responses((status = 200, body = RecordPage), Failures))]
 pub(super) fn list_records() {}
 

@@ -3,8 +3,13 @@
 
 #![allow(dead_code)]
 
+use super::bodies::{Binary, UploadForm};
 use super::schemas::{BulkRequest, BulkResults};
 use super::work::*;
+
+/// The page size parameter of the lists of work.
+pub(super) const PAGE: &str = "How many (the server's default page size when absent; at most \
+    `max_page_size` of `/v1/limits`)";
 
 #[utoipa::path(post, path = "/v1/bulk", tag = "bulk", request_body = BulkRequest,
     params(("Idempotency-Key" = Option<String>, Header, description = "Once per key: a repeat with the same body replays the first answer (`Idempotent-Replayed: true`); another body 422 `idempotency_mismatch`; while the first runs 409 `idempotency_in_flight`")),
@@ -16,7 +21,8 @@ pub(super) fn bulk() {}
     params(("app" = String, Path), ("name" = Option<String>, Query, description = "The file's name"),
         ("Idempotency-Key" = Option<String>, Header, description = "Once per key: a repeat with the same body replays the first answer (`Idempotent-Replayed: true`); another body 422 `idempotency_mismatch`; while the first runs 409 `idempotency_in_flight`")),
     request_body(description = "A ZIP holding one CSV, a CSV, NDJSON, or multipart field `file`",
-        content(("application/zip"), ("text/csv"), ("application/x-ndjson"), ("multipart/form-data"))),
+        content((inline(Binary) = "application/zip"), (inline(Binary) = "text/csv"),
+            (inline(Binary) = "application/x-ndjson"), (UploadForm = "multipart/form-data"))),
     responses((status = 201, description = "Stored and checked", body = FileInfo), Failures))]
 pub(super) fn upload() {}
 
@@ -35,7 +41,7 @@ pub(super) fn preview() {}
 pub(super) fn failures() {}
 
 #[utoipa::path(get, path = "/v1/apps/{app}/jobs", tag = "jobs",
-    params(("app" = String, Path), ("limit" = Option<u64>, Query)),
+    params(("app" = String, Path), ("limit" = Option<u64>, Query, description = PAGE)),
     responses((status = 200, description = "The newest jobs first", body = JobList), Failures))]
 pub(super) fn list_jobs() {}
 
@@ -64,7 +70,7 @@ pub(super) fn retry_job() {}
 #[utoipa::path(get, path = "/v1/apps/{app}/jobs/{id}/result", tag = "jobs",
     params(("app" = String, Path), ("id" = String, Path)),
     responses((status = 200, description = "A ZIP holding the result CSV, a row per input row",
-        content_type = "application/zip", body = Vec<u8>), Failures))]
+        content_type = "application/zip", body = inline(Binary)), Failures))]
 pub(super) fn job_result() {}
 
 #[utoipa::path(get, path = "/v1/apps/{app}/jobs/{id}/events", tag = "jobs",
@@ -82,8 +88,8 @@ pub(super) fn job_events() {}
 pub(super) fn query() {}
 
 #[utoipa::path(get, path = "/v1/apps/{app}/batches", tag = "batches",
-    params(("app" = String, Path), ("limit" = Option<u64>, Query)),
-    responses((status = 200, body = BatchList), Failures))]
+    params(("app" = String, Path), ("limit" = Option<u64>, Query, description = PAGE)),
+    responses((status = 200, description = "The newest batches first", body = BatchList), Failures))]
 pub(super) fn list_batches() {}
 
 #[utoipa::path(post, path = "/v1/apps/{app}/batches", tag = "batches",

@@ -176,8 +176,12 @@ pub struct FieldChange {
     pub label: Option<String>,
 }
 
+/// An object: a typed table of an app.
+// Named `Object` in the document only: utoipa reads a type of that name as any JSON object, which
+// left every answer holding one untyped.
 #[derive(ToSchema)]
-pub struct Object {
+#[schema(as = Object)]
+pub struct ObjectDef {
     pub id: String,
     pub app_id: String,
     pub name: String,
@@ -189,7 +193,7 @@ pub struct Object {
 
 #[derive(ToSchema)]
 pub struct ObjectList {
-    pub objects: Vec<Object>,
+    pub objects: Vec<ObjectDef>,
 }
 
 /// A record: its fields as the object defines them, plus the system fields.

@@ -231,10 +231,11 @@ pub struct BatchList {
     pub batches: Vec<Batch>,
 }
 
-/// A failed call's answer: the error document.
+/// A failed call's answer: the error document, by reference to `ErrorBody` (not inlined) so that
+/// every operation and status shares one schema and generated clients one error model.
 #[derive(utoipa::ToResponse)]
 #[response(description = "An error: its code, message, and the field or row it concerns")]
-pub struct Failure(#[to_schema] ErrorBody);
+pub struct Failure(ErrorBody);
 
 /// Every failure a call can answer: the error document under its status.
 #[derive(utoipa::IntoResponses)]
