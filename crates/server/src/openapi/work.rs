@@ -131,6 +131,8 @@ pub struct Job {
     /// Where the result file is, once the job ended.
     pub result_url: Option<String>,
     pub callback: Option<CallbackState>,
+    /// What the status alone does not say: a completed job whose every row failed.
+    pub warning: Option<String>,
 }
 
 #[derive(ToSchema)]
@@ -217,7 +219,7 @@ pub struct Batch {
 #[derive(ToSchema)]
 pub struct DryRun {
     pub dry_run: bool,
-    /// Records it would delete or update.
+    /// Records it would delete or update: exact, however far past the limit.
     pub count: u64,
     /// Some of their ids (at most 20).
     pub sample_ids: Vec<String>,
