@@ -109,8 +109,9 @@ def main(base, token):
 
     result = ok(job_result.sync_detailed("smoke", job.id, client=client), 200)
     rows = unzip_csv(result, "result")
-    assert rows[0] == ["email", "age", "ID", "STATUS", "ERRORS"], rows[0]
+    assert rows[0] == ["email", "age", "ID", "STATUS", "ERRORS", "ROW"], rows[0]
     assert [r[3] for r in rows[1:]] == ["added", "added", "added", "failed"], rows
+    assert [r[5] for r in rows[1:]] == ["1", "2", "3", "4"], rows
 
     body = ExportInput(object_="people", filter_={"age[gte]": 30}, fields=["email", "age"], sort="age",
                        format_=ExportFormat.ZIP)
