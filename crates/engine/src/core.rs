@@ -5,8 +5,7 @@
 use crate::auth::{Need, Principal};
 use crate::background::Background;
 use crate::error::{Error, ErrorCode, Result};
-use crate::leases::Held;
-use crate::model::{App, Catalog, Lease, Object, Timestamp};
+use crate::model::{App, Catalog, Held, Lease, Object, TaskKind, Timestamp};
 use crate::settings::Settings;
 use crate::store::{Store, Tx, WriteJob, WriteWork};
 use std::future::Future;
@@ -152,10 +151,10 @@ pub struct Core {
     pub expensive: Arc<Semaphore>,
     /// This instance's name in the leases it holds.
     pub instance: String,
-    /// Jobs and batches running here, whose leases the heartbeat renews.
-    pub held_jobs: Held,
-    pub held_batches: Held,
-    pub held_exports: Held,
+    /// Tasks running here, whose leases the heartbeat renews.
+    pub held: Held,
+    /// One wake-up per kind of task, for its idle workers when one is queued.
+    queued: [tokio::sync::Notify; TaskKind::ALL.len()],
     /// Idempotency keys whose first request runs here now.
     pub in_flight: crate::idempotency::InFlight,
     /// Small writes under way (`transact_small`): one alone may run on its caller's thread; with
@@ -175,12 +174,21 @@ impl Core {
             background: Background::default(),
             expensive: Arc::new(Semaphore::new(turns)),
             instance: uuid::Uuid::new_v4().to_string(),
-            held_jobs: Held::default(),
-            held_batches: Held::default(),
-            held_exports: Held::default(),
+            held: Held::default(),
+            queued: Default::default(),
             in_flight: Default::default(),
             small_writes: Default::default(),
         }
+    }
+
+    /// Tells an idle worker of `kind` that a task is waiting.
+    pub fn wake(&self, kind: TaskKind) {
+        self.queued[kind.index()].notify_one();
+    }
+
+    /// Resolves when a task of `kind` was queued (or at once, if one was since the last wait).
+    pub async fn woken(&self, kind: TaskKind) {
+        self.queued[kind.index()].notified().await
     }
 
     /// A lease for this instance, from now.

@@ -13,6 +13,7 @@ use crate::ops::{self, BulkItem, BulkMsg, Op, Output};
 use crate::query::Queries;
 use crate::settings::Settings;
 use crate::store;
+use crate::tasks::Scheduler;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
@@ -49,13 +50,14 @@ impl Engine {
         })
     }
 
-    /// Starts the background work: jobs and exports (after requeuing those a crash left
-    /// running), pending callbacks, running batches, and the sweeper.
+    /// Starts the background work: the sweeper, pending callbacks, and the scheduler's executors
+    /// of jobs, exports and batches (each taking back first what a crash left running).
     pub async fn start(&self) -> Result<()> {
         crate::sweep::start(&self.core, self.data_dir.join("cache"));
-        self.jobs.start().await?;
-        self.exports.start().await?;
-        self.batches.run_background().await
+        let scheduler = Scheduler::new(self.core.clone());
+        self.jobs.start(&scheduler).await?;
+        self.exports.start(&scheduler).await?;
+        self.batches.run_background(&scheduler).await
     }
 
     /// Stops background work at its next chunk boundary (waiting up to `limit`), then the store

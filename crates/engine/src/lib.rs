@@ -1,5 +1,5 @@
 //! sluice's engine: the data model, the store seam and its backends, operations and their
-//! executor, jobs, exports, batches, queries and auth. It knows nothing of HTTP or of any vendor: front
+//! executor, the task scheduler and the jobs, exports and batches it runs, queries and auth. It knows nothing of HTTP or of any vendor: front
 //! doors translate their wire formats into engine calls and back (see `docs/ARCHITECTURE.md`).
 
 pub mod aliases;
@@ -15,7 +15,6 @@ pub mod error;
 pub mod exports;
 mod idempotency;
 pub mod jobs;
-pub mod leases;
 pub mod metrics;
 pub mod model;
 pub mod ops;
@@ -25,6 +24,7 @@ pub mod query;
 pub mod settings;
 pub mod store;
 mod sweep;
+pub mod tasks;
 
 pub use auth::Session;
 pub use engine::Engine;

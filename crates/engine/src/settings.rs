@@ -22,6 +22,7 @@ pub mod defaults {
     /// their dialects.
     pub const MAX_JOB_RECORDS: u64 = 100_000_000;
     pub const JOB_WORKERS: usize = 2;
+    pub const BATCH_WORKERS: usize = 2;
     /// 0: by store — 2,000 on the embedded store, whose one writer serves every other write in
     /// between, and 4,000 on a shared database, where a chunk holds only its own connection and
     /// each transaction's round trips are what costs.
@@ -229,6 +230,8 @@ pub struct Settings {
     pub max_job_records: u64,
     /// Background workers running jobs.
     pub job_workers: usize,
+    /// Background workers running started batches (the others wait, `running`, for a turn).
+    pub batch_workers: usize,
     /// Rows a job writes per transaction (with its checkpoint); 0: by store (`job_chunk`).
     pub job_chunk_rows: usize,
     pub upload: UploadLimits,
@@ -315,6 +318,7 @@ impl Default for Settings {
             admin_token: None,
             max_job_records: MAX_JOB_RECORDS,
             job_workers: JOB_WORKERS,
+            batch_workers: BATCH_WORKERS,
             job_chunk_rows: JOB_CHUNK_ROWS,
             upload: UploadLimits {
                 max_bytes: MAX_UPLOAD_BYTES,

@@ -6,8 +6,8 @@
 
 use crate::core::Core;
 use crate::error::Result;
-use crate::leases::every;
 use crate::model::{Stored, Timestamp};
+use crate::tasks::every;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};

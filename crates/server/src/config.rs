@@ -58,6 +58,9 @@ pub struct Config {
     /// Background workers running jobs.
     #[arg(long, env = "SLUICE_JOB_WORKERS", default_value_t = d::JOB_WORKERS)]
     pub job_workers: usize,
+    /// Background workers running started batches.
+    #[arg(long, env = "SLUICE_BATCH_WORKERS", default_value_t = d::BATCH_WORKERS)]
+    pub batch_workers: usize,
     /// Rows a job writes per transaction, with its checkpoint.
     #[arg(long, env = "SLUICE_JOB_CHUNK_ROWS", default_value_t = d::JOB_CHUNK_ROWS)]
     pub job_chunk_rows: usize,
@@ -185,6 +188,7 @@ impl Config {
             default_app: None,
             max_job_records: d::MAX_JOB_RECORDS,
             job_workers: d::JOB_WORKERS,
+            batch_workers: d::BATCH_WORKERS,
             job_chunk_rows: d::JOB_CHUNK_ROWS,
             max_upload_bytes: d::MAX_UPLOAD_BYTES,
             max_unzipped_bytes: d::MAX_UNZIPPED_BYTES,
@@ -235,6 +239,7 @@ impl Config {
             admin_token: self.admin_token.clone(),
             max_job_records: self.max_job_records,
             job_workers: self.job_workers,
+            batch_workers: self.batch_workers,
             job_chunk_rows: self.job_chunk_rows,
             upload: sluice_engine::settings::UploadLimits {
                 max_bytes: self.max_upload_bytes,

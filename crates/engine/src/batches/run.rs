@@ -1,4 +1,4 @@
-//! Running a started batch: chunk by chunk, each chunk's changes, the batch's counters and its
+//! The executor of batches: chunk by chunk, each chunk's changes, the batch's counters and its
 //! renewed lease in one transaction, until the selection is done, the batch is canceled, the lease
 //! is lost, or the server stops (a restart, or another instance once the lease expires, resumes it
 //! from its stored position).
@@ -6,103 +6,39 @@
 use crate::background::failpoint;
 use crate::core::{Core, Ctx};
 use crate::error::{ErrorCode, Result};
-use crate::leases::{every, heartbeat};
-use crate::model::{abandoned, held, Action, Batch, BatchStatus, Lease, Stamp, WriteMode, Writes};
+use crate::model::{held, Action, Batch, BatchStatus, Lease, Stamp, WriteMode, Writes};
+use crate::tasks::Executor;
 use std::sync::Arc;
 use std::time::Duration;
 
 /// Wait before retrying a chunk the store refused.
 const RETRY_AFTER: Duration = Duration::from_millis(500);
 
-/// Runs batch `id` (whose lease this instance holds) on a background task, unless it runs here.
-pub fn spawn(core: &Arc<Core>, id: String) {
-    if !core.held_batches.hold(&id) {
-        return;
-    }
-    let c = core.clone();
-    core.background.spawn(async move {
-        run(c.clone(), id.clone()).await;
-        c.held_batches.release(&id);
-    });
+/// Runs batches the scheduler claimed.
+pub struct BatchRunner {
+    pub core: Arc<Core>,
 }
 
-/// Takes the running batches whose holder stopped renewing (with `all`: every running batch, as
-/// on a store no other instance shares) under this instance's lease, and runs them.
-pub async fn rescue(core: &Arc<Core>, all: bool) -> Result<usize> {
-    let lease = core.lease();
-    let taken = core
-        .transact(move |ctx| {
-            let mut taken = Vec::new();
-            for found in ctx.tx.batches_by_status(BatchStatus::Running)? {
-                let Some(mut b) = ctx.tx.get_batch(&found.id)? else {
-                    continue;
-                };
-                let gone = all || abandoned(b.lease.as_ref(), &lease.owner, &ctx.now);
-                if b.status == BatchStatus::Running && gone {
-                    b.lease = Some(lease.clone());
-                    ctx.tx.put_batch(&b)?;
-                    taken.push(b.id);
-                }
-            }
-            Ok(taken)
-        })
-        .await?;
-    let n = taken.len();
-    for id in taken {
-        spawn(core, id);
-    }
-    Ok(n)
-}
+impl Executor for BatchRunner {
+    type Task = Batch;
 
-/// Resumes the batches left running, then keeps the leases of those running here and takes over
-/// those another instance stopped renewing.
-pub async fn start(core: &Arc<Core>) -> Result<()> {
-    let n = rescue(core, !core.store.shared()).await?;
-    if n > 0 {
-        tracing::info!(batches = n, "resuming batches left running");
+    async fn run(self: Arc<Self>, b: Batch) {
+        let span = tracing::info_span!("batch", batch_id = %b.id);
+        tracing::Instrument::instrument(run_chunks(self.core.clone(), b.id), span).await
     }
-    heartbeat(
-        core,
-        "batches",
-        |c| &c.held_batches,
-        |c, ids| async move { renew(&c, ids).await },
-    );
-    let c = core.clone();
-    every(core, core.settings.lease / 2, move || {
-        let c = c.clone();
-        async move {
-            if let Err(e) = rescue(&c, false).await {
-                tracing::warn!(error = %e, "could not look for abandoned batches");
-            }
-        }
-    });
-    Ok(())
-}
 
-async fn renew(core: &Core, ids: Vec<String>) -> Result<()> {
-    let lease = core.lease();
-    core.transact(move |ctx| {
-        for id in &ids {
-            let Some(mut b) = ctx.tx.get_batch(id)? else {
-                continue;
-            };
-            if b.status == BatchStatus::Running && ours(&b, &lease.owner) {
-                b.lease = Some(lease.clone());
-                ctx.tx.put_batch(&b)?;
-            }
-        }
-        Ok(())
-    })
-    .await
+    async fn crashed(self: Arc<Self>, id: String) {
+        fail(
+            &self.core,
+            &id,
+            "the batch stopped on an internal error".into(),
+        )
+        .await;
+    }
 }
 
 fn ours(b: &Batch, owner: &str) -> bool {
     held(b.lease.as_ref(), owner)
-}
-
-async fn run(core: Arc<Core>, id: String) {
-    let span = tracing::info_span!("batch", batch_id = %id);
-    tracing::Instrument::instrument(run_chunks(core, id), span).await
 }
 
 async fn run_chunks(core: Arc<Core>, id: String) {
@@ -133,20 +69,25 @@ async fn run_chunks(core: Arc<Core>, id: String) {
             }
             Err(e) => {
                 tracing::error!(batch = %id, error = %e, "batch failed");
-                let bid = id.clone();
-                let _ = core
-                    .transact(move |ctx| {
-                        let Some(mut b) = ctx.tx.get_batch(&bid)? else {
-                            return Ok(());
-                        };
-                        b.error = Some(e.message.clone());
-                        finish(ctx, &mut b, BatchStatus::Failed)
-                    })
-                    .await;
+                fail(&core, &id, e.message).await;
                 return;
             }
         }
     }
+}
+
+/// Ends batch `id` failed with `message`.
+async fn fail(core: &Core, id: &str, message: String) {
+    let id = id.to_owned();
+    let _ = core
+        .transact(move |ctx| {
+            let Some(mut b) = ctx.tx.get_batch(&id)? else {
+                return Ok(());
+            };
+            b.error = Some(message.clone());
+            finish(ctx, &mut b, BatchStatus::Failed)
+        })
+        .await;
 }
 
 /// Ends a batch in `status`; its stored selection goes.

@@ -11,6 +11,7 @@ use crate::model::{
     cancel, Answer, App, Batch, BatchStatus, IdemKey, Keyed, Phase, QueryView, Selected,
 };
 use crate::query::Queries;
+use crate::tasks::Scheduler;
 use std::sync::Arc;
 
 /// How a front door answers with a batch (kept with an idempotency key).
@@ -269,8 +270,12 @@ impl Batches {
             .await
     }
 
-    /// Resumes batches a crash or a stop left running, and keeps the leases of running batches.
-    pub async fn run_background(&self) -> Result<()> {
-        run::start(&self.core).await
+    /// Registers the executor of batches.
+    pub async fn run_background(&self, scheduler: &Scheduler) -> Result<()> {
+        let runner = run::BatchRunner {
+            core: self.core.clone(),
+        };
+        let workers = self.core.settings.batch_workers;
+        scheduler.register(Arc::new(runner), workers).await
     }
 }

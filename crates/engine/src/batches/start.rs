@@ -6,7 +6,7 @@ use super::service::{Batches, Render};
 use crate::auth::{Need, Principal};
 use crate::core::Ctx;
 use crate::error::{Error, ErrorCode, Result};
-use crate::model::{App, Batch, BatchStatus, IdemKey, Keyed, Lease, Selected};
+use crate::model::{App, Batch, BatchStatus, IdemKey, Keyed, Selected, TaskKind};
 
 /// What a start stores: the resolved selection and who started it.
 pub(super) struct Start {
@@ -15,7 +15,6 @@ pub(super) struct Start {
     max: u64,
     name: String,
     user_id: String,
-    lease: Lease,
 }
 
 impl Start {
@@ -48,8 +47,9 @@ impl Start {
                 self.max
             ));
         } else {
+            // Running on the wire from now on; without a lease, it waits for the scheduler.
             b.status = BatchStatus::Running;
-            b.lease = Some(self.lease.clone());
+            b.lease = None;
             b.objects_total = self.total;
             ctx.tx.put_batch_ids(&b.id, &self.selected)?;
         }
@@ -98,7 +98,6 @@ impl Batches {
             max,
             name,
             user_id,
-            lease: self.core.lease(),
         })
     }
 
@@ -129,7 +128,7 @@ impl Batches {
         if start.over() {
             return Err(start.over_error());
         }
-        super::run::spawn(&self.core, started.id.clone());
+        self.core.wake(TaskKind::Batch);
         Ok(started)
     }
 
@@ -149,7 +148,6 @@ impl Batches {
         if start.over() {
             return Err(start.over_error());
         }
-        let id = batch.id.clone();
         let keyed = self
             .core()
             .transact_keyed(key, move |ctx| {
@@ -161,7 +159,7 @@ impl Batches {
             })
             .await?;
         if !keyed.replayed {
-            super::run::spawn(&self.core, id);
+            self.core.wake(TaskKind::Batch);
         }
         Ok(keyed)
     }

@@ -1,6 +1,6 @@
 //! Export jobs: an object's records (through the list API's filters) or a read-only query's rows,
-//! written to a CSV, NDJSON or ZIP file in chunks as they are read, never held whole; queued and
-//! claimed under leases like bulk-write jobs, resumed after a crash (object exports from their
+//! written to a CSV, NDJSON or ZIP file in chunks as they are read, never held whole; run by the
+//! task scheduler like bulk-write jobs, resumed after a crash (object exports from their
 //! last chunk), downloaded whole, by byte range, or in pages of records.
 
 mod download;
@@ -21,7 +21,6 @@ use crate::jobs::callback::Callbacks;
 use crate::query::Queries;
 use std::path::PathBuf;
 use std::sync::Arc;
-use tokio::sync::Notify;
 
 /// What export workers share.
 pub(crate) struct Runner {
@@ -30,6 +29,4 @@ pub(crate) struct Runner {
     callbacks: Arc<Callbacks>,
     /// Where query exports write and ZIPs are packed before the file store keeps them.
     scratch: PathBuf,
-    /// Woken when an export is queued.
-    queued: Notify,
 }

@@ -14,6 +14,7 @@ use crate::error::{Error, ErrorCode, Result};
 use crate::model::{
     encode_cursor, Column, Export, ExportFormat, ExportSource, Object, Stored, Value,
 };
+use crate::tasks::queue::give_back;
 use std::sync::Arc;
 
 /// What one committed chunk left.
@@ -26,7 +27,7 @@ enum Step {
 
 impl Runner {
     /// Runs a claimed export until it ends or the server stops; the export as it then stands.
-    pub(super) async fn run(self: &Arc<Self>, e: Export) -> Export {
+    pub(super) async fn run_export(self: &Arc<Self>, e: Export) -> Export {
         let id = e.id.clone();
         let outcome = match &e.source {
             ExportSource::Object { .. } => self.run_object(e.clone()).await,
@@ -36,7 +37,7 @@ impl Runner {
             Ok(Some(end)) => end,
             Ok(None) => return self.current(&id).await.unwrap_or(e),
             Err(err) if matches!(err.code, ErrorCode::Unavailable | ErrorCode::Busy) => {
-                return queue::requeue(&self.core, &id).await.unwrap_or(e);
+                return give_back::<Export>(&self.core, &id).await.unwrap_or(e);
             }
             Err(err) => {
                 tracing::warn!(export = %id, error = %err, "export failed");

@@ -8,8 +8,9 @@ use crate::auth::{Need, Principal};
 use crate::core::Core;
 use crate::error::{Error, Result};
 use crate::jobs::callback::{self, Callbacks};
-use crate::model::{cancel, Answer, Export, IdemKey, Keyed, Phase};
+use crate::model::{cancel, Answer, Export, IdemKey, Keyed, Phase, TaskKind};
 use crate::query::Queries;
+use crate::tasks::Scheduler;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -36,7 +37,6 @@ impl Exports {
                 core,
                 callbacks,
                 scratch,
-                queued: Default::default(),
             }),
         })
     }
@@ -50,9 +50,10 @@ impl Exports {
         self.runner.callbacks.set_export_renderer(r);
     }
 
-    /// Requeues exports a stop left running and starts the workers.
-    pub async fn start(&self) -> Result<()> {
-        self.runner.start().await
+    /// Registers the executor of exports.
+    pub async fn start(&self, scheduler: &Scheduler) -> Result<()> {
+        let workers = self.core().settings.export.workers;
+        scheduler.register(self.runner.clone(), workers).await
     }
 
     /// Checks and queues an export `who` asks for in `app` (readers may export).
@@ -65,7 +66,7 @@ impl Exports {
                 Ok(e.clone())
             })
             .await?;
-        self.runner.queued.notify_one();
+        self.core().wake(TaskKind::Export);
         Ok(created)
     }
 
@@ -87,7 +88,7 @@ impl Exports {
             })
             .await?;
         if !keyed.replayed {
-            self.runner.queued.notify_one();
+            self.core().wake(TaskKind::Export);
         }
         Ok(keyed)
     }

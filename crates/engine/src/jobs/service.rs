@@ -5,23 +5,23 @@
 use super::callback::{self, Callbacks, Renderer};
 use super::files::{check_id, Scratch};
 use super::plan::{plan_job, JobRequest, Owner};
-use super::queue;
 use super::result::{self, ResultLayout};
-use super::worker::Workers;
+use super::worker::JobRunner;
 use crate::auth::{Need, Principal};
 use crate::core::Core;
 use crate::core::Ctx;
 use crate::error::{Error, ErrorCode, Result};
-use crate::model::{cancel, Answer, CallbackStatus, IdemKey, Job, JobNumbers, JobStatus, Keyed};
+use crate::model::{
+    cancel, Answer, CallbackStatus, IdemKey, Job, JobNumbers, JobStatus, Keyed, TaskKind,
+};
+use crate::tasks::{every, Scheduler};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use tokio::sync::Notify;
 
 pub struct Jobs {
     pub(super) core: Arc<Core>,
     pub(super) scratch: Scratch,
     callbacks: Arc<Callbacks>,
-    queued: Arc<Notify>,
 }
 
 impl Jobs {
@@ -29,26 +29,30 @@ impl Jobs {
         Ok(Jobs {
             scratch: Scratch::open(data_dir)?,
             callbacks: Arc::new(Callbacks::new(core.clone())),
-            queued: Arc::new(Notify::new()),
             core,
         })
     }
 
-    /// Requeues jobs a crash left running, resumes pending callbacks, and starts the workers.
-    pub async fn start(&self) -> Result<()> {
-        // A store no other instance shares holds only jobs a stopped process left running.
-        let n = queue::rescue(&self.core, !self.core.store.shared()).await?;
-        if n > 0 {
-            tracing::info!(jobs = n, "resuming jobs left running");
-        }
+    /// Resumes pending callbacks (and keeps looking for those another instance left), and
+    /// registers the executor of jobs.
+    pub async fn start(&self, scheduler: &Scheduler) -> Result<()> {
         self.callbacks.resume().await?;
-        Workers {
+        let callbacks = self.callbacks.clone();
+        every(&self.core, self.core.settings.lease / 2, move || {
+            let callbacks = callbacks.clone();
+            async move {
+                if let Err(e) = callbacks.resume().await {
+                    tracing::warn!(error = %e, "could not look for pending callbacks");
+                }
+            }
+        });
+        let runner = JobRunner {
             core: self.core.clone(),
             callbacks: self.callbacks.clone(),
-            queued: self.queued.clone(),
-        }
-        .spawn(self.core.settings.job_workers);
-        Ok(())
+        };
+        scheduler
+            .register(Arc::new(runner), self.core.settings.job_workers)
+            .await
     }
 
     /// The callback deliverer jobs share with exports.
@@ -72,7 +76,7 @@ impl Jobs {
     ) -> Result<Job> {
         let make = self.maker(who, app, req, tag).await?;
         let job = self.core.transact(make).await?;
-        self.queued.notify_one();
+        self.core.wake(TaskKind::Job);
         Ok(job)
     }
 
@@ -92,7 +96,7 @@ impl Jobs {
             .transact_keyed(key, move |ctx| make(ctx).map(|job| render(&job)))
             .await?;
         if !keyed.replayed {
-            self.queued.notify_one();
+            self.core.wake(TaskKind::Job);
         }
         Ok(keyed)
     }
@@ -167,7 +171,7 @@ impl Jobs {
 
     /// Rows per second of the jobs running on this instance now (each one's last chunk).
     pub fn rows_per_second(&self) -> f64 {
-        self.core.held_jobs.total_rate()
+        self.core.held.total_rate(TaskKind::Job)
     }
 
     pub async fn get(&self, who: &Principal, app: &str, id: &str) -> Result<Job> {
@@ -229,7 +233,7 @@ impl Jobs {
                 Ok(job)
             })
             .await?;
-        self.queued.notify_one();
+        self.core.wake(TaskKind::Job);
         Ok(job)
     }
 

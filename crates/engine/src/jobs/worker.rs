@@ -1,5 +1,5 @@
-//! Job workers: each takes the oldest queued job and streams its CSV from the checkpointed offset
-//! in chunks, converting the next chunk while the writer commits the one before. A crash at any
+//! The executor of bulk-write jobs: it streams a claimed job's CSV from the checkpointed offset in
+//! chunks, converting the next chunk while the writer commits the one before. A crash at any
 //! point resumes from the last committed checkpoint: the result file is cut back to the
 //! checkpointed length and the input is read again from the checkpointed offset.
 
@@ -10,109 +10,60 @@ use super::rows::RowPlan;
 use crate::background::failpoint;
 use crate::core::{Core, Pending};
 use crate::error::{Error, ErrorCode, Result};
-use crate::leases::{every, heartbeat};
-use crate::model::{held, Job, JobStatus};
+use crate::model::{held, Job, JobStatus, TaskKind};
+use crate::tasks::{queue as tasks, Executor};
 use std::sync::Arc;
-use std::time::Duration;
-use tokio::sync::Notify;
 
-/// How long an idle worker waits before looking at the queue again unprompted.
-const IDLE_POLL: Duration = Duration::from_secs(1);
-/// Wait after the store refused a claim.
-const CLAIM_RETRY: Duration = Duration::from_millis(200);
 /// Times a chunk is retried after the job or its object changed under it.
 const MAX_CONFLICT_RETRIES: u32 = 5;
 
-/// What workers share.
-#[derive(Clone)]
-pub struct Workers {
+/// Runs jobs the scheduler claimed; a finished job's callback goes to `callbacks`.
+pub struct JobRunner {
     pub core: Arc<Core>,
     pub callbacks: Arc<Callbacks>,
-    /// Woken when a job is queued.
-    pub queued: Arc<Notify>,
 }
 
-impl Workers {
-    /// Starts `n` workers, the heartbeat that renews their jobs' leases, and the rescuer that takes
-    /// back jobs and callbacks whose holder stopped renewing.
-    pub fn spawn(&self, n: usize) {
-        for _ in 0..n.max(1) {
-            let w = self.clone();
-            self.core.background.spawn(async move { w.run().await });
+impl JobRunner {
+    fn after(&self, job: &Job) {
+        if job.callback_due() {
+            self.callbacks.spawn(job.id.clone());
         }
-        heartbeat(
-            &self.core,
-            "jobs",
-            |c| &c.held_jobs,
-            |c, ids| async move { queue::renew(&c, ids).await },
-        );
-        let w = self.clone();
-        every(&self.core, self.core.settings.lease / 2, move || {
-            let w = w.clone();
-            async move {
-                match queue::rescue(&w.core, false).await {
-                    Ok(0) => {}
-                    Ok(n) => {
-                        tracing::info!(jobs = n, "taking over jobs whose holder stopped");
-                        w.queued.notify_one();
-                    }
-                    Err(e) => tracing::warn!(error = %e, "could not look for abandoned jobs"),
-                }
-                if let Err(e) = w.callbacks.resume().await {
-                    tracing::warn!(error = %e, "could not look for pending callbacks");
-                }
-            }
-        });
+    }
+}
+
+impl Executor for JobRunner {
+    type Task = Job;
+
+    async fn run(self: Arc<Self>, job: Job) {
+        let core = self.core.clone();
+        // Every line the run logs names its job.
+        let span = tracing::info_span!("job", job_id = %job.id);
+        let done = tokio::task::spawn_blocking(move || {
+            let _in = span.enter();
+            tracing::info!(operation = job.operation.as_str(), object = %job.object,
+                from_row = job.checkpoint.rows_done, "job running");
+            let job = run_job(&core, job);
+            let p = &job.progress;
+            tracing::info!(
+                status = job.status.as_str(),
+                processed = p.processed,
+                failed = p.failed,
+                "job stopped running here"
+            );
+            job
+        })
+        .await;
+        match done {
+            Ok(job) => self.after(&job),
+            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+            Err(_) => {}
+        }
     }
 
-    async fn run(self) {
-        let bg = &self.core.background;
-        while !bg.is_stopping() {
-            match queue::claim(&self.core).await {
-                Ok(Some(job)) => {
-                    bg.breakpoint("job.claimed").await;
-                    let (core, id) = (self.core.clone(), job.id.clone());
-                    self.core.held_jobs.hold(&id);
-                    // Every line the run logs names its job.
-                    let span = tracing::info_span!("job", job_id = %id);
-                    let done = tokio::task::spawn_blocking(move || {
-                        let _in = span.enter();
-                        tracing::info!(operation = job.operation.as_str(), object = %job.object,
-                            from_row = job.checkpoint.rows_done, "job running");
-                        let job = run_job(&core, job);
-                        let p = &job.progress;
-                        tracing::info!(
-                            status = job.status.as_str(),
-                            processed = p.processed,
-                            failed = p.failed,
-                            "job stopped running here"
-                        );
-                        job
-                    })
-                    .await;
-                    self.core.held_jobs.release(&id);
-                    // A worker that panicked leaves its job failed, not running forever.
-                    let job = match done {
-                        Ok(job) => Some(job),
-                        Err(_) => {
-                            let msg = "the job stopped on an internal error".to_owned();
-                            queue::fail(&self.core, &id, msg).await.ok()
-                        }
-                    };
-                    if let Some(job) = job.filter(Job::callback_due) {
-                        self.callbacks.spawn(job.id);
-                    }
-                }
-                Ok(None) => {
-                    tokio::select! {
-                        _ = self.queued.notified() => {}
-                        _ = bg.sleep(IDLE_POLL) => {}
-                    }
-                }
-                Err(_) => {
-                    bg.sleep(CLAIM_RETRY).await;
-                }
-            }
+    async fn crashed(self: Arc<Self>, id: String) {
+        let msg = "the job stopped on an internal error".to_owned();
+        if let Ok(job) = queue::fail(&self.core, &id, msg).await {
+            self.after(&job);
         }
     }
 }
@@ -130,7 +81,7 @@ pub fn run_job(core: &Core, mut job: Job) -> Job {
                     && retries < MAX_CONFLICT_RETRIES =>
             {
                 retries += 1;
-                match queue::load(core, &job.id).wait() {
+                match tasks::load::<Job>(core, &job.id).wait() {
                     Ok(j) if j.status == JobStatus::Running && ours(core, &j) => job = j,
                     Ok(j) => return j,
                     Err(_) => return job,
@@ -139,7 +90,7 @@ pub fn run_job(core: &Core, mut job: Job) -> Job {
             // Stopping, or the store refused this time: back to the queue, to be taken again
             // (here after a restart, or by another instance).
             Err(e) if e.code == ErrorCode::Unavailable => {
-                return queue::requeue(core, &job.id).wait().unwrap_or(job);
+                return tasks::give_back::<Job>(core, &job.id).wait().unwrap_or(job);
             }
             Err(e) => return queue::fail(core, &job.id, e.message).wait().unwrap_or(job),
         }
@@ -201,7 +152,8 @@ fn run_from_checkpoint(core: &Core, job: &Job) -> Result<Job> {
             let rows = job.progress.processed.saturating_sub(before.processed);
             let secs = last_commit.elapsed().as_secs_f64();
             if secs > 0.0 {
-                core.held_jobs.set_rate(&job.id, rows as f64 / secs);
+                core.held
+                    .set_rate(TaskKind::Job, &job.id, rows as f64 / secs);
             }
             last_commit = std::time::Instant::now();
             if job.status != JobStatus::Running {

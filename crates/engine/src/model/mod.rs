@@ -1,5 +1,6 @@
 //! The data model, plain data: names, field types, apps, objects and their fields, values,
-//! records, the in-memory catalog, access rows, jobs and their files, batches, and queries.
+//! records, the in-memory catalog, access rows, jobs and their files, batches, exports,
+//! the tasks they run as, and queries.
 
 mod access;
 mod alias;
@@ -16,6 +17,7 @@ mod names;
 mod query;
 mod record;
 mod selection;
+mod task;
 mod value;
 
 pub use access::{Role, TokenKind, TokenRow, UserRow};
@@ -41,4 +43,5 @@ pub use record::{Record, RecordId, Stamp, Timestamp, WriteMode, Writes};
 pub use selection::{
     decode_cursor, encode_cursor, parse_sort, CmpOp, Column, Cond, Selection, SortKey,
 };
+pub use task::{Held, Queue, Task, TaskKind};
 pub use value::{check_value_depth, json_depth, Value};

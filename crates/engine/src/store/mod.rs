@@ -7,19 +7,20 @@ pub mod postgres;
 pub mod rewrite;
 pub mod sql;
 pub mod sqlite;
+pub mod tasks;
 
 use crate::error::{Error, Result};
 use crate::model::{
-    AliasKind, AliasRow, Answer, App, Batch, BatchStatus, CallbackStatus, Catalog, CheckedQuery,
-    Export, ExportStatus, Field, FileRow, IdemKey, Job, JobStatus, Lease, Object, QueryResult,
-    Record, RecordRef, Selected, Selection, SqlSyntax, Stamp, Timestamp, TokenRow, UserRow, Value,
-    Writes,
+    AliasKind, AliasRow, Answer, App, Catalog, CheckedQuery, Field, FileRow, IdemKey, Object,
+    QueryResult, Record, RecordRef, Selected, Selection, SqlSyntax, Stamp, Timestamp, TokenRow,
+    UserRow, Value, Writes,
 };
 use crate::settings::{QueryLimits, StoreLimits};
 use std::io::Read;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
+pub use tasks::TaskTx;
 use uuid::Uuid;
 
 /// One change to an object's fields, applied as DDL.
@@ -161,51 +162,18 @@ pub trait AuthTx {
     fn delete_user(&mut self, app_id: Uuid, name: &str) -> Result<bool>;
 }
 
-/// Uploaded files and bulk-write jobs.
-pub trait JobTx {
+/// Uploaded files, and the result lines jobs write.
+pub trait FileTx {
     fn put_file(&mut self, file: &FileRow) -> Result<()>;
     fn get_file(&mut self, app_id: Uuid, id: &str) -> Result<Option<FileRow>>;
-    fn put_job(&mut self, job: &Job) -> Result<()>;
-    /// The job; in a write transaction, locked until it ends (so a read-modify-write of it is
-    /// safe against other instances).
-    fn get_job(&mut self, id: &str) -> Result<Option<Job>>;
-    /// Takes the oldest queued job no other transaction is taking, marks it running under `lease`.
-    fn claim_job(&mut self, lease: &Lease, now: &Timestamp) -> Result<Option<Job>>;
-    /// An app's jobs, newest first.
-    fn list_jobs(&mut self, app_id: Uuid, limit: usize) -> Result<Vec<Job>>;
-    /// Jobs in a status, oldest first (the queue order).
-    fn jobs_by_status(&mut self, status: JobStatus, limit: usize) -> Result<Vec<Job>>;
-    /// Jobs whose callback is in a status.
-    /// Jobs waiting in the queue, and batches running (for the queue-depth metric).
-    fn queue_depth(&mut self) -> Result<(u64, u64)>;
-    fn jobs_with_callback(&mut self, status: CallbackStatus) -> Result<Vec<Job>>;
     /// Writes `bytes` at `offset` of job `job_id`'s result lines (dropping anything after it: the
     /// work of a chunk that never committed), with the transaction's other work; returns the end.
     fn append_result(&mut self, job_id: &str, offset: u64, bytes: &[u8]) -> Result<u64>;
-    /// Finished jobs created before `before` whose results are still kept.
-    fn jobs_to_expire(&mut self, before: &Timestamp) -> Result<Vec<Job>>;
     /// Uploads created before `before`.
     fn files_before(&mut self, before: &Timestamp) -> Result<Vec<FileRow>>;
     /// Whether a job whose result is still kept reads upload `file_id`.
     fn file_needed(&mut self, file_id: &str) -> Result<bool>;
     fn delete_file_row(&mut self, id: &str) -> Result<()>;
-}
-
-/// Exports: the queue, and what a front door lists.
-pub trait ExportTx {
-    fn put_export(&mut self, export: &Export) -> Result<()>;
-    /// The export; in a write transaction, locked until it ends.
-    fn get_export(&mut self, id: &str) -> Result<Option<Export>>;
-    /// Takes the oldest queued export no other transaction is taking, marks it running.
-    fn claim_export(&mut self, lease: &Lease, now: &Timestamp) -> Result<Option<Export>>;
-    /// An app's exports, newest first: `limit` of them after skipping `offset`.
-    fn list_exports(&mut self, app_id: Uuid, offset: u64, limit: usize) -> Result<Vec<Export>>;
-    fn count_exports(&mut self, app_id: Uuid) -> Result<u64>;
-    /// Exports in a status, oldest first.
-    fn exports_by_status(&mut self, status: ExportStatus) -> Result<Vec<Export>>;
-    fn exports_with_callback(&mut self, status: CallbackStatus) -> Result<Vec<Export>>;
-    /// Finished exports created before `before` whose files are still kept.
-    fn exports_to_expire(&mut self, before: &Timestamp) -> Result<Vec<Export>>;
 }
 
 /// Where uploads and job results live: on local disk for the embedded store, in the database for a
@@ -225,16 +193,8 @@ pub trait FileStore: Send + Sync {
     fn delete_input(&self, id: &str) -> Result<()>;
 }
 
-/// Batches and their stored selections.
-pub trait BatchTx {
-    fn put_batch(&mut self, batch: &Batch) -> Result<()>;
-    /// The batch; in a write transaction, locked until it ends.
-    fn get_batch(&mut self, id: &str) -> Result<Option<Batch>>;
-    /// An app's batches, newest first: `limit` of them after skipping `offset`.
-    fn list_batches(&mut self, app_id: Uuid, offset: u64, limit: usize) -> Result<Vec<Batch>>;
-    /// How many batches an app has.
-    fn count_batches(&mut self, app_id: Uuid) -> Result<u64>;
-    fn batches_by_status(&mut self, status: BatchStatus) -> Result<Vec<Batch>>;
+/// The selections of started batches.
+pub trait SelectionTx {
     fn put_batch_ids(&mut self, batch: &str, ids: &[Selected]) -> Result<()>;
     /// The selection from `from` (a seq) on, at most `limit` entries.
     fn batch_ids(&mut self, batch: &str, from: u64, limit: usize) -> Result<Vec<Selected>>;
@@ -301,7 +261,9 @@ pub trait IdemTx {
 
 /// One transaction (or read snapshot) of a store. Writes inside it are undone with the savepoint
 /// they ran in, or with the whole transaction.
-pub trait Tx: RecordTx + AuthTx + JobTx + BatchTx + ExportTx + QueryTx + AliasTx + IdemTx {
+pub trait Tx:
+    RecordTx + AuthTx + FileTx + TaskTx + SelectionTx + QueryTx + AliasTx + IdemTx
+{
     /// Opens a nested savepoint.
     fn savepoint(&mut self) -> Result<()>;
     /// Keeps the work of the innermost savepoint.

@@ -59,10 +59,9 @@ pub fn delete_app(tx: &mut PgTx<'_>, id: Uuid) -> Result<()> {
         "DELETE FROM _users WHERE app_id = $1",
         "DELETE FROM _uploads WHERE id IN (SELECT id FROM _files WHERE app_id = $1)",
         "DELETE FROM _files WHERE app_id = $1",
-        "DELETE FROM _results WHERE job_id IN (SELECT id FROM _jobs WHERE app_id = $1)",
-        "DELETE FROM _jobs WHERE app_id = $1",
-        "DELETE FROM _batch_ids WHERE batch_id IN (SELECT id FROM _batches WHERE app_id = $1)",
-        "DELETE FROM _batches WHERE app_id = $1",
+        "DELETE FROM _results WHERE job_id IN (SELECT id FROM _tasks WHERE app_id = $1)",
+        "DELETE FROM _batch_ids WHERE batch_id IN (SELECT id FROM _tasks WHERE app_id = $1)",
+        "DELETE FROM _tasks WHERE app_id = $1",
         "DELETE FROM _apps WHERE id = $1",
     ] {
         tx.execute(sql, &[&id])?;

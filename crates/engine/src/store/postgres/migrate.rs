@@ -83,6 +83,37 @@ const MIGRATIONS: &[&str] = &[
     UPDATE _files SET created_at = coalesce(doc::jsonb->>'created_at', '');
     CREATE INDEX _files_created ON _files (created_at);
 ",
+    // Jobs, exports and batches become tasks of one queue (see `store::tasks`).
+    "
+    CREATE TABLE _tasks (
+        kind text NOT NULL, id text NOT NULL, app_id uuid NOT NULL, status text NOT NULL,
+        queue text NOT NULL, callback text, created_at text NOT NULL,
+        file_id text NOT NULL DEFAULT '', expired boolean NOT NULL DEFAULT false,
+        doc text NOT NULL, PRIMARY KEY (kind, id));
+    INSERT INTO _tasks
+        SELECT 'job', id, app_id, status,
+            CASE status WHEN 'queued' THEN 'waiting' WHEN 'running' THEN 'held' ELSE 'out' END,
+            callback, created_at, file_id, expired, doc FROM _jobs;
+    INSERT INTO _tasks
+        SELECT 'export', id, app_id, status,
+            CASE status WHEN 'queued' THEN 'waiting' WHEN 'running' THEN 'held' ELSE 'out' END,
+            callback, created_at, '', expired, doc FROM _exports;
+    INSERT INTO _tasks
+        SELECT 'batch', id, app_id, status,
+            CASE WHEN status <> 'running' THEN 'out'
+                 WHEN (doc::jsonb->'lease') IS NULL OR doc::jsonb->'lease' = 'null'::jsonb
+                 THEN 'waiting' ELSE 'held' END,
+            NULL, created_at, '', false, doc FROM _batches;
+    DROP TABLE _jobs;
+    DROP TABLE _exports;
+    DROP TABLE _batches;
+    CREATE INDEX _tasks_queue ON _tasks (kind, queue, created_at, id);
+    CREATE INDEX _tasks_status ON _tasks (kind, status, created_at, id);
+    CREATE INDEX _tasks_app ON _tasks (kind, app_id, created_at);
+    CREATE INDEX _tasks_callback ON _tasks (kind, callback) WHERE callback IS NOT NULL;
+    CREATE INDEX _tasks_file ON _tasks (file_id, expired);
+    CREATE INDEX _tasks_expiry ON _tasks (kind, expired, created_at);
+",
 ];
 
 /// The role queries run as, and how to log in as it.

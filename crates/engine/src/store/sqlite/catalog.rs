@@ -52,9 +52,8 @@ pub fn delete_app(conn: &Connection, id: Uuid) -> Result<()> {
         "DELETE FROM _tokens WHERE app_id = ?1",
         "DELETE FROM _users WHERE app_id = ?1",
         "DELETE FROM _files WHERE app_id = ?1",
-        "DELETE FROM _jobs WHERE app_id = ?1",
-        "DELETE FROM _batch_ids WHERE batch_id IN (SELECT id FROM _batches WHERE app_id = ?1)",
-        "DELETE FROM _batches WHERE app_id = ?1",
+        "DELETE FROM _batch_ids WHERE batch_id IN (SELECT id FROM _tasks WHERE app_id = ?1)",
+        "DELETE FROM _tasks WHERE app_id = ?1",
         "DELETE FROM _apps WHERE id = ?1",
     ] {
         conn.execute(sql, [&id]).map_err(map_err)?;

@@ -3,19 +3,19 @@
 
 mod aliases;
 mod auth;
-mod batches;
 mod catalog;
 mod docs;
-mod exports;
 mod idempotency;
-mod jobs;
 mod prepared;
 mod query;
 mod readers;
 mod records;
 mod schema;
 mod select;
+mod selections;
+mod tasks;
 mod tx;
+mod uploads;
 mod writer;
 
 pub use tx::SqliteTx;

@@ -68,6 +68,36 @@ const MIGRATIONS: &[&str] = &[
     UPDATE _files SET created_at = coalesce(json_extract(doc, '$.created_at'), '');
     CREATE INDEX _files_created ON _files (created_at);
 ",
+    // Jobs, exports and batches become tasks of one queue (see `store::tasks`).
+    "
+    CREATE TABLE _tasks (
+        kind TEXT NOT NULL, id TEXT NOT NULL, app_id TEXT NOT NULL, status TEXT NOT NULL,
+        queue TEXT NOT NULL, callback TEXT, created_at TEXT NOT NULL,
+        file_id TEXT NOT NULL DEFAULT '', expired INTEGER NOT NULL DEFAULT 0, doc TEXT NOT NULL,
+        PRIMARY KEY (kind, id)) STRICT;
+    INSERT INTO _tasks
+        SELECT 'job', id, app_id, status,
+            CASE status WHEN 'queued' THEN 'waiting' WHEN 'running' THEN 'held' ELSE 'out' END,
+            callback, created_at, file_id, expired, doc FROM _jobs;
+    INSERT INTO _tasks
+        SELECT 'export', id, app_id, status,
+            CASE status WHEN 'queued' THEN 'waiting' WHEN 'running' THEN 'held' ELSE 'out' END,
+            callback, created_at, '', expired, doc FROM _exports;
+    INSERT INTO _tasks
+        SELECT 'batch', id, app_id, status,
+            CASE WHEN status <> 'running' THEN 'out'
+                 WHEN json_extract(doc, '$.lease') IS NULL THEN 'waiting' ELSE 'held' END,
+            NULL, created_at, '', 0, doc FROM _batches;
+    DROP TABLE _jobs;
+    DROP TABLE _exports;
+    DROP TABLE _batches;
+    CREATE INDEX _tasks_queue ON _tasks (kind, queue, created_at, id);
+    CREATE INDEX _tasks_status ON _tasks (kind, status, created_at, id);
+    CREATE INDEX _tasks_app ON _tasks (kind, app_id, created_at);
+    CREATE INDEX _tasks_callback ON _tasks (kind, callback) WHERE callback IS NOT NULL;
+    CREATE INDEX _tasks_file ON _tasks (file_id, expired);
+    CREATE INDEX _tasks_expiry ON _tasks (kind, expired, created_at);
+",
 ];
 
 pub fn migrate(conn: &mut Connection) -> Result<()> {
@@ -215,4 +245,73 @@ pub fn alter_table(conn: &Connection, obj: &Object, change: &SchemaChange) -> Re
 pub fn drop_table(conn: &Connection, obj: &Object) -> Result<()> {
     conn.execute_batch(&format!("DROP TABLE IF EXISTS {};", quote(&obj.table())))
         .map_err(Error::internal)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Jobs, exports and batches stored before the task queue move into it, each in its place.
+    #[test]
+    fn jobs_exports_and_batches_move_into_the_task_table() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        let before = MIGRATIONS.len() - 1;
+        for sql in &MIGRATIONS[..before] {
+            conn.execute_batch(sql).unwrap();
+        }
+        conn.pragma_update(None, "user_version", before as i64)
+            .unwrap();
+        conn.execute_batch(
+            "INSERT INTO _jobs (id, app_id, status, callback, created_at, file_id, expired, doc)
+                 VALUES ('j1', 'a', 'queued', NULL, '1', 'f1', 0, '{}'),
+                        ('j2', 'a', 'completed', 'pending', '2', 'f2', 1, '{}');
+             INSERT INTO _exports (id, app_id, status, callback, created_at, expired, doc)
+                 VALUES ('e1', 'a', 'running', NULL, '3', 0, '{}');
+             INSERT INTO _batches (id, app_id, status, created_at, doc)
+                 VALUES ('b1', 'a', 'running', '4', '{\"lease\":null}'),
+                        ('b2', 'a', 'running', '5', '{\"lease\":{\"owner\":\"x\",\"until\":\"9\"}}'),
+                        ('b3', 'a', 'pending', '6', '{}');",
+        )
+        .unwrap();
+        migrate(&mut conn).unwrap();
+        let mut stmt = conn
+            .prepare("SELECT kind, id, status, queue, callback, file_id, expired FROM _tasks ORDER BY created_at")
+            .unwrap();
+        let rows: Vec<String> = stmt
+            .query_map([], |r| {
+                let cb: Option<String> = r.get(4)?;
+                Ok(format!(
+                    "{} {} {} {} {} {} {}",
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                    cb.unwrap_or_default(),
+                    r.get::<_, String>(5)?,
+                    r.get::<_, i64>(6)?
+                ))
+            })
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        assert_eq!(
+            rows,
+            [
+                "job j1 queued waiting  f1 0",
+                "job j2 completed out pending f2 1",
+                "export e1 running held   0",
+                "batch b1 running waiting   0",
+                "batch b2 running held   0",
+                "batch b3 pending out   0",
+            ]
+        );
+        let old: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM sqlite_master WHERE name IN ('_jobs', '_exports', '_batches')",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(old, 0);
+    }
 }
