@@ -4,7 +4,10 @@
 #![allow(clippy::unwrap_used)]
 
 mod auth;
-mod backand;
+mod backand_auth;
+mod backand_bulk;
+mod backand_common;
+mod backand_objects;
 mod batches;
 mod bigin;
 mod bulk;
@@ -22,13 +25,18 @@ mod hostile;
 mod idempotency;
 mod inspect;
 mod instances;
-mod jobs;
+mod jobs_common;
+mod jobs_refusals;
+mod jobs_runs;
 mod limits;
 mod pgdb;
 mod query;
 mod records;
 mod schema;
-mod sugar;
+mod sugar_bulk;
+mod sugar_common;
+mod sugar_modules;
+mod sugar_session;
 mod system;
 mod ui;
 mod wire_details;
