@@ -21,6 +21,6 @@ pub use callback::Renderer;
 pub use inspect::{FailedRow, Preview, MAX_LOOK_ROWS};
 pub(crate) use plan::check_callback;
 pub use plan::{CallbackSpec, JobRequest, MappingSpec};
-pub use result::{ResultLayout, ResultRow};
+pub use result::{ResultLayout, ResultRow, RowStatus};
 pub use service::Jobs;
 pub use uploads::Upload;
