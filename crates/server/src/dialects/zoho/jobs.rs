@@ -261,11 +261,7 @@ fn layout(job: &Job, tag: &'static str) -> ResultLayout {
 pub async fn result(state: State, api: Api, id: String, headers: HeaderMap) -> Response {
     let out = async {
         let (who, app, job) = job_with_caller(&state, &headers, &id).await?;
-        let tag = if api.product == super::Product::Crm {
-            "zoho-crm"
-        } else {
-            "zoho-bigin"
-        };
+        let tag = api.product.tag();
         let path = state
             .engine
             .jobs()
