@@ -175,9 +175,9 @@ pub trait JobTx {
     fn list_jobs(&mut self, app_id: Uuid, limit: usize) -> Result<Vec<Job>>;
     /// Jobs in a status, oldest first (the queue order).
     fn jobs_by_status(&mut self, status: JobStatus, limit: usize) -> Result<Vec<Job>>;
-    /// Jobs whose callback is in a status.
     /// Jobs waiting in the queue, and batches running (for the queue-depth metric).
     fn queue_depth(&mut self) -> Result<(u64, u64)>;
+    /// Jobs whose callback is in a status.
     fn jobs_with_callback(&mut self, status: CallbackStatus) -> Result<Vec<Job>>;
     /// Writes `bytes` at `offset` of job `job_id`'s result lines (dropping anything after it: the
     /// work of a chunk that never committed), with the transaction's other work; returns the end.
