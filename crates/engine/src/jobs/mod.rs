@@ -6,6 +6,7 @@ mod apply;
 pub mod callback;
 mod files;
 mod inspect;
+pub mod normalize;
 mod numbers;
 mod plan;
 mod queue;
@@ -13,7 +14,6 @@ pub mod result;
 mod rows;
 mod segment;
 mod service;
-pub mod upload;
 mod uploads;
 mod worker;
 
