@@ -2,111 +2,75 @@
 
 use std::fmt;
 
-/// Stable, machine-readable error codes. Front doors map each to a status in one place.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ErrorCode {
-    InvalidJson,
-    InvalidRequest,
-    InvalidFile,
-    ValidationFailed,
-    Required,
-    UnknownField,
-    UniqueViolation,
-    NotFound,
-    Conflict,
-    Unauthorized,
-    Forbidden,
-    TooLarge,
-    LimitExceeded,
-    TooManyAttempts,
-    MethodNotAllowed,
-    InvalidReference,
-    NotApplied,
-    Timeout,
-    /// The server is at a bound it keeps (readers, expensive calls): retry shortly.
-    Busy,
-    /// The caller sent more requests than its rate allows: retry later.
-    RateLimited,
-    /// The disk is full: nothing was applied; retry once space is back.
-    InsufficientStorage,
-    /// An idempotency key was used before for another request.
-    IdempotencyMismatch,
-    /// The first request with this idempotency key is still running.
-    IdempotencyInFlight,
-    /// The work has not produced its file yet.
-    NotReady,
-    /// The file was deleted after its retention period.
-    Expired,
-    /// A requested byte range lies outside the file.
-    RangeNotSatisfiable,
-    Unavailable,
-    Internal,
+/// Declares every error code once, on one line with its wire string and HTTP status number,
+/// generating the enum, `ALL`, `as_str` and `status` — so the compiler checks each is complete.
+macro_rules! error_codes {
+    ($($(#[$doc:meta])* $code:ident => $wire:literal, $status:literal;)+) => {
+        /// Stable, machine-readable error codes. Front doors map each status number to their
+        /// own status type in one place.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum ErrorCode {
+            $($(#[$doc])* $code,)+
+        }
+
+        impl ErrorCode {
+            /// Every code, in declaration order.
+            pub const ALL: &'static [ErrorCode] = &[$(Self::$code,)+];
+
+            /// The code on the wire: stable, snake case.
+            pub const fn as_str(self) -> &'static str {
+                match self {
+                    $(Self::$code => $wire,)+
+                }
+            }
+
+            /// The HTTP status number a front door answers this code with.
+            pub const fn status(self) -> u16 {
+                match self {
+                    $(Self::$code => $status,)+
+                }
+            }
+        }
+    };
 }
 
-impl ErrorCode {
-    pub const ALL: [ErrorCode; 28] = [
-        Self::InvalidJson,
-        Self::InvalidFile,
-        Self::InvalidRequest,
-        Self::ValidationFailed,
-        Self::Required,
-        Self::UnknownField,
-        Self::UniqueViolation,
-        Self::NotFound,
-        Self::Conflict,
-        Self::Unauthorized,
-        Self::Forbidden,
-        Self::TooLarge,
-        Self::LimitExceeded,
-        Self::TooManyAttempts,
-        Self::MethodNotAllowed,
-        Self::InvalidReference,
-        Self::NotApplied,
-        Self::Timeout,
-        Self::Busy,
-        Self::RateLimited,
-        Self::InsufficientStorage,
-        Self::IdempotencyMismatch,
-        Self::IdempotencyInFlight,
-        Self::NotReady,
-        Self::Expired,
-        Self::RangeNotSatisfiable,
-        Self::Unavailable,
-        Self::Internal,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::InvalidJson => "invalid_json",
-            Self::InvalidRequest => "invalid_request",
-            Self::InvalidFile => "invalid_file",
-            Self::ValidationFailed => "validation_failed",
-            Self::Required => "required",
-            Self::UnknownField => "unknown_field",
-            Self::UniqueViolation => "unique_violation",
-            Self::NotFound => "not_found",
-            Self::Conflict => "conflict",
-            Self::Unauthorized => "unauthorized",
-            Self::Forbidden => "forbidden",
-            Self::TooLarge => "too_large",
-            Self::LimitExceeded => "limit_exceeded",
-            Self::TooManyAttempts => "too_many_attempts",
-            Self::MethodNotAllowed => "method_not_allowed",
-            Self::InvalidReference => "invalid_reference",
-            Self::NotApplied => "not_applied",
-            Self::Timeout => "timeout",
-            Self::Busy => "busy",
-            Self::RateLimited => "rate_limited",
-            Self::InsufficientStorage => "insufficient_storage",
-            Self::IdempotencyMismatch => "idempotency_mismatch",
-            Self::IdempotencyInFlight => "idempotency_in_flight",
-            Self::NotReady => "not_ready",
-            Self::Expired => "expired",
-            Self::RangeNotSatisfiable => "range_not_satisfiable",
-            Self::Unavailable => "unavailable",
-            Self::Internal => "internal",
-        }
-    }
+error_codes! {
+    InvalidJson => "invalid_json", 400;
+    InvalidRequest => "invalid_request", 400;
+    InvalidFile => "invalid_file", 422;
+    ValidationFailed => "validation_failed", 422;
+    Required => "required", 422;
+    UnknownField => "unknown_field", 422;
+    UniqueViolation => "unique_violation", 409;
+    NotFound => "not_found", 404;
+    Conflict => "conflict", 409;
+    Unauthorized => "unauthorized", 401;
+    Forbidden => "forbidden", 403;
+    TooLarge => "too_large", 413;
+    LimitExceeded => "limit_exceeded", 413;
+    TooManyAttempts => "too_many_attempts", 429;
+    MethodNotAllowed => "method_not_allowed", 405;
+    InvalidReference => "invalid_reference", 400;
+    NotApplied => "not_applied", 424;
+    Timeout => "timeout", 422;
+    /// The server is at a bound it keeps (readers, expensive calls): retry shortly.
+    Busy => "busy", 503;
+    /// The caller sent more requests than its rate allows: retry later.
+    RateLimited => "rate_limited", 429;
+    /// The disk is full: nothing was applied; retry once space is back.
+    InsufficientStorage => "insufficient_storage", 507;
+    /// An idempotency key was used before for another request.
+    IdempotencyMismatch => "idempotency_mismatch", 422;
+    /// The first request with this idempotency key is still running.
+    IdempotencyInFlight => "idempotency_in_flight", 409;
+    /// The work has not produced its file yet.
+    NotReady => "not_ready", 409;
+    /// The file was deleted after its retention period.
+    Expired => "expired", 410;
+    /// A requested byte range lies outside the file.
+    RangeNotSatisfiable => "range_not_satisfiable", 416;
+    Unavailable => "unavailable", 503;
+    Internal => "internal", 500;
 }
 
 impl fmt::Display for ErrorCode {
@@ -227,5 +191,14 @@ mod tests {
         for n in names {
             assert!(n.chars().all(|c| c.is_ascii_lowercase() || c == '_'), "{n}");
         }
+    }
+
+    #[test]
+    fn statuses_are_errors() {
+        for code in ErrorCode::ALL {
+            assert!((400..600).contains(&code.status()), "{code}");
+        }
+        assert_eq!(ErrorCode::UniqueViolation.status(), 409);
+        assert_eq!(ErrorCode::NotApplied.status(), 424);
     }
 }

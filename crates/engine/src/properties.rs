@@ -2,7 +2,7 @@
 //! bad input with a client error (never `internal`), and round-trip what they accept.
 
 use crate::error::ErrorCode;
-use crate::jobs::upload::{normalize, Format};
+use crate::jobs::normalize::{normalize, Format};
 use crate::model::{App, FieldType, Name, Object, ObjectSpec, SqlSyntax, Timestamp, Value};
 use crate::query::prepare;
 use crate::settings::Settings;

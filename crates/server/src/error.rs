@@ -6,36 +6,9 @@ use axum::Json;
 use serde_json::{json, Value};
 use sluice_engine::{Error, ErrorCode};
 
-/// The HTTP status for each stable error code.
+/// The HTTP status for each stable error code: the engine declares the number beside the code.
 pub fn status_of(code: ErrorCode) -> StatusCode {
-    match code {
-        ErrorCode::InvalidJson | ErrorCode::InvalidRequest | ErrorCode::InvalidReference => {
-            StatusCode::BAD_REQUEST
-        }
-        ErrorCode::ValidationFailed
-        | ErrorCode::Required
-        | ErrorCode::UnknownField
-        | ErrorCode::InvalidFile => StatusCode::UNPROCESSABLE_ENTITY,
-        ErrorCode::UniqueViolation | ErrorCode::Conflict | ErrorCode::IdempotencyInFlight => {
-            StatusCode::CONFLICT
-        }
-        ErrorCode::IdempotencyMismatch => StatusCode::UNPROCESSABLE_ENTITY,
-        ErrorCode::NotReady => StatusCode::CONFLICT,
-        ErrorCode::Expired => StatusCode::GONE,
-        ErrorCode::RangeNotSatisfiable => StatusCode::RANGE_NOT_SATISFIABLE,
-        ErrorCode::NotFound => StatusCode::NOT_FOUND,
-        ErrorCode::Unauthorized => StatusCode::UNAUTHORIZED,
-        ErrorCode::Forbidden => StatusCode::FORBIDDEN,
-        ErrorCode::TooLarge | ErrorCode::LimitExceeded => StatusCode::PAYLOAD_TOO_LARGE,
-        ErrorCode::TooManyAttempts => StatusCode::TOO_MANY_REQUESTS,
-        ErrorCode::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-        ErrorCode::NotApplied => StatusCode::FAILED_DEPENDENCY,
-        ErrorCode::Timeout => StatusCode::UNPROCESSABLE_ENTITY,
-        ErrorCode::Busy | ErrorCode::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
-        ErrorCode::RateLimited => StatusCode::TOO_MANY_REQUESTS,
-        ErrorCode::InsufficientStorage => StatusCode::INSUFFICIENT_STORAGE,
-        ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
-    }
+    StatusCode::from_u16(code.status()).expect("every error code declares a valid HTTP status")
 }
 
 /// The native error body: `{"error":{"code","message","field"?,"row"?}}`.
@@ -81,7 +54,7 @@ mod tests {
 
     #[test]
     fn every_code_maps_to_an_error_status() {
-        for code in ErrorCode::ALL {
+        for &code in ErrorCode::ALL {
             let s = status_of(code);
             assert!(s.is_client_error() || s.is_server_error(), "{code}");
         }

@@ -3,7 +3,7 @@
 //! committed together.
 
 use super::numbers;
-use super::result::{self, ResultRow};
+use super::result::{self, ResultRow, RowStatus};
 use super::rows::{PreparedRow, RowPlan};
 use super::segment::apply_rows;
 use crate::background::failpoint;
@@ -91,15 +91,15 @@ pub fn apply_chunk(
     for (((_, cells), outcome), number) in chunk.rows.iter().zip(outcomes).zip(record_numbers) {
         let (status, rid, errors) = match outcome {
             Ok((status, rid)) => (status, rid, Vec::new()),
-            Err(errors) => ("failed", String::new(), errors),
+            Err(errors) => (RowStatus::Failed, String::new(), errors),
         };
         let p = &mut job.progress;
         match status {
-            "added" => p.added += 1,
-            "updated" => p.updated += 1,
-            "skipped" => p.skipped += 1,
-            "deleted" => p.deleted += 1,
-            _ => p.failed += 1,
+            RowStatus::Added => p.added += 1,
+            RowStatus::Updated => p.updated += 1,
+            RowStatus::Skipped => p.skipped += 1,
+            RowStatus::Deleted => p.deleted += 1,
+            RowStatus::Failed | RowStatus::Unprocessed => p.failed += 1,
         }
         let messages = errors
             .iter()
@@ -110,7 +110,7 @@ pub fn apply_chunk(
             cells: cells.clone(),
             number,
             id: rid,
-            status,
+            status: Some(status),
             errors: errors
                 .into_iter()
                 .map(|e| (e.code.as_str().to_owned(), e.field))

@@ -1,7 +1,7 @@
 //! Looking into uploads and results without downloading them: the first rows of an upload (a
 //! mapping wizard's preview) and the rows of a job that failed, with their errors.
 
-use super::result::{self, ResultRow};
+use super::result::{self, ResultRow, RowStatus};
 use super::service::Jobs;
 use crate::auth::{Need, Principal};
 use crate::error::{Error, Result};
@@ -83,7 +83,7 @@ impl Jobs {
             let (mut out, mut row) = (Vec::new(), 0);
             result::for_each(&done, lines, none, |r| {
                 row += 1;
-                if r.status == "failed" && out.len() < limit {
+                if r.status == Some(RowStatus::Failed) && out.len() < limit {
                     out.push(FailedRow { row, result: r });
                 }
                 Ok(())

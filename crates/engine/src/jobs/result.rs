@@ -15,7 +15,9 @@ pub struct ResultRow {
     pub id: String,
     /// The record's numeric alias, in a numbered job.
     pub number: Option<u64>,
-    pub status: &'static str,
+    /// The row's outcome; `None` for a stored line whose status sluice does not know, which
+    /// renders as an empty status.
+    pub status: Option<RowStatus>,
     /// `(sluice error code, field)` pairs.
     pub errors: Vec<(String, String)>,
     pub messages: String,
@@ -24,18 +26,45 @@ pub struct ResultRow {
     pub row: u64,
 }
 
-pub const STATUSES: [&str; 7] = [
-    "added",
-    "updated",
-    "skipped",
-    "deleted",
-    "failed",
-    "unprocessed",
-    "",
-];
+/// A row's outcome in a result file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RowStatus {
+    Added,
+    Updated,
+    /// An insert whose key was already taken: the record was left as it was.
+    Skipped,
+    Deleted,
+    Failed,
+    /// The job ended before it reached the row.
+    Unprocessed,
+}
 
-fn status_of(s: &str) -> &'static str {
-    STATUSES.iter().find(|x| **x == s).copied().unwrap_or("")
+impl RowStatus {
+    /// sluice's own name for the status, as stored in result lines and in its `STATUS` column.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Added => "added",
+            Self::Updated => "updated",
+            Self::Skipped => "skipped",
+            Self::Deleted => "deleted",
+            Self::Failed => "failed",
+            Self::Unprocessed => "unprocessed",
+        }
+    }
+
+    /// Reads a stored status back; `None` for a name sluice never writes.
+    pub fn parse(s: &str) -> Option<Self> {
+        [
+            Self::Added,
+            Self::Updated,
+            Self::Skipped,
+            Self::Deleted,
+            Self::Failed,
+            Self::Unprocessed,
+        ]
+        .into_iter()
+        .find(|x| x.as_str() == s)
+    }
 }
 
 /// Renders rows as result lines (CSV: the copied cells, record id, status, `code-field` errors
@@ -53,11 +82,12 @@ pub fn render_lines(rows: &[ResultRow]) -> Result<Vec<u8>> {
             .collect::<Vec<_>>()
             .join(":");
         let number = r.number.map(|n| n.to_string());
+        let status = r.status.map_or("", RowStatus::as_str);
         let line = r
             .cells
             .iter()
             .map(String::as_str)
-            .chain([r.id.as_str(), r.status, &codes, &r.messages])
+            .chain([r.id.as_str(), status, &codes, &r.messages])
             .chain(number.as_deref());
         w.write_record(line).map_err(Error::csv)?;
     }
@@ -98,7 +128,7 @@ pub fn for_each(
                 cells: (0..n).map(get).collect(),
                 id: get(n),
                 number: get(n + 4).parse().ok(),
-                status: status_of(&get(n + 1)),
+                status: RowStatus::parse(&get(n + 1)),
                 errors,
                 messages: get(n + 3),
                 row: next_row(),
@@ -119,7 +149,7 @@ pub fn for_each(
                     .collect(),
                 id: String::new(),
                 number: None,
-                status: "unprocessed",
+                status: Some(RowStatus::Unprocessed),
                 errors: Vec::new(),
                 messages: String::new(),
                 row: next_row(),
@@ -185,7 +215,8 @@ impl ResultLayout {
                 .collect(),
             render: Box::new(|r| {
                 let mut v = r.cells;
-                v.extend([r.id, r.status.to_owned(), r.messages, r.row.to_string()]);
+                let status = r.status.map_or("", RowStatus::as_str).to_owned();
+                v.extend([r.id, status, r.messages, r.row.to_string()]);
                 v
             }),
         }
@@ -223,7 +254,22 @@ fn safe_base_name(name: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::safe_base_name;
+    use super::{safe_base_name, RowStatus};
+
+    #[test]
+    fn stored_statuses_read_back() {
+        for s in [
+            RowStatus::Added,
+            RowStatus::Updated,
+            RowStatus::Skipped,
+            RowStatus::Deleted,
+            RowStatus::Failed,
+            RowStatus::Unprocessed,
+        ] {
+            assert_eq!(RowStatus::parse(s.as_str()), Some(s));
+        }
+        assert_eq!(RowStatus::parse(""), None);
+    }
 
     #[test]
     fn entry_names_cannot_leave_their_folder() {

@@ -3,6 +3,7 @@
 //! one batch, with one outcome per row in input order. A repeated key starts a new segment, so a
 //! row sees what an earlier row with the same key wrote, as if the rows ran one by one.
 
+use super::result::RowStatus;
 use super::rows::{PreparedRow, RowError, RowPlan};
 use crate::core::Ctx;
 use crate::error::{ErrorCode, Result};
@@ -12,9 +13,9 @@ use crate::store::RowWrite;
 use std::collections::HashSet;
 use std::sync::Arc;
 
-/// A row's outcome: its status (`added`, `updated`, `skipped`, `deleted`) and record id, or why it
+/// A row's outcome: its status (added, updated, skipped or deleted) and record id, or why it
 /// failed.
-pub type Outcome = std::result::Result<(&'static str, String), Vec<RowError>>;
+pub type Outcome = std::result::Result<(RowStatus, String), Vec<RowError>>;
 
 /// Applies `rows` in order; one outcome per row.
 pub fn apply_rows(
@@ -94,7 +95,7 @@ fn step<'r>(row: &'r PreparedRow, plan: &RowPlan, existing: Option<String>) -> S
     let create = row.create.as_ref().unwrap_or(&NONE);
     let update = row.update.as_ref().unwrap_or(&NONE);
     match (plan.op(), existing) {
-        (JobOp::Insert, Some(id)) => Step::Done(Ok(("skipped", id))),
+        (JobOp::Insert, Some(id)) => Step::Done(Ok((RowStatus::Skipped, id))),
         (JobOp::Update | JobOp::Delete, None) => Step::Done(Err(not_found(plan))),
         (JobOp::Update | JobOp::Upsert, Some(id)) => Step::Update(id, update),
         (JobOp::Delete, Some(id)) => Step::Delete(id),
@@ -144,7 +145,7 @@ fn segment(
         .zip(ctx.tx.insert_records(obj, &batch(&ins), stamp)?)
     {
         out[*i] = Some(match r {
-            Ok(()) => Ok(("added", id.clone())),
+            Ok(()) => Ok((RowStatus::Added, id.clone())),
             // An upsert whose key another writer took after the lookup updates that record.
             Err(e) if plan.op() == JobOp::Upsert && lost_key_race(&e, plan) => {
                 raced.push(*i);
@@ -167,7 +168,7 @@ fn segment(
         .zip(ctx.tx.update_records(obj, &batch(&upd), stamp)?)
     {
         out[*i] = Some(match r {
-            Ok(true) => Ok(("updated", id.clone())),
+            Ok(true) => Ok((RowStatus::Updated, id.clone())),
             Ok(false) => Err(not_found(plan)),
             Err(e) => Err(vec![RowError::from_error(explain_unique(e, obj, w), "")]),
         });
@@ -175,7 +176,7 @@ fn segment(
     let ids: Vec<&str> = del.iter().map(|(_, id)| id.as_str()).collect();
     for ((i, id), r) in del.iter().zip(ctx.tx.delete_records(obj, &ids)?) {
         out[*i] = Some(match r {
-            Ok(true) => Ok(("deleted", id.clone())),
+            Ok(true) => Ok((RowStatus::Deleted, id.clone())),
             Ok(false) => Err(not_found(plan)),
             Err(e) => Err(vec![RowError::from_error(e, "id")]),
         });

@@ -1,8 +1,8 @@
-//! Registering uploads: the bytes streamed to local scratch are checked and normalised to CSV,
+//! Registering uploads: the bytes streamed to local scratch are checked and normalized to CSV,
 //! stored in the file store, and recorded — once per idempotency key when one is given.
 
+use super::normalize::{normalize, Format};
 use super::service::Jobs;
-use super::upload::{self, Format};
 use crate::auth::{Need, Principal};
 use crate::error::{Error, ErrorCode, Result};
 use crate::model::{Answer, FileRow, IdemKey, Keyed};
@@ -32,7 +32,7 @@ impl Jobs {
         self.core.app(who, app, Need::Write).map(|_| ())
     }
 
-    /// Checks and normalises the upload streamed to `raw` (which must be a ZIP archive if
+    /// Checks and normalizes the upload streamed to `raw` (which must be a ZIP archive if
     /// `zip_only`), then records it. `raw` is removed.
     pub async fn register_upload(&self, up: Upload<'_>) -> Result<FileRow> {
         let file = self.stage(&up).await?;
@@ -75,14 +75,16 @@ impl Jobs {
         keyed
     }
 
-    /// Checks, normalises and stores the upload's content; the row to record. `raw` is removed.
+    /// Checks, normalizes and stores the upload's content; the row to record. `raw` is removed.
     async fn stage(&self, up: &Upload<'_>) -> Result<FileRow> {
-        let result = self.normalise(up).await;
+        let result = self.ingest(up).await;
         let _ = tokio::fs::remove_file(&up.raw).await;
         result
     }
 
-    async fn normalise(&self, up: &Upload<'_>) -> Result<FileRow> {
+    /// Checks the caller and the format, normalizes the content to CSV and puts it in the file
+    /// store; the row to record.
+    async fn ingest(&self, up: &Upload<'_>) -> Result<FileRow> {
         let (who, app, name, content_type, raw, size, zip_only) = (
             up.who,
             up.app,
@@ -117,7 +119,7 @@ impl Jobs {
         );
         let (files, fid) = (self.core.store.files(), id.clone());
         let normalized = tokio::task::spawn_blocking(move || {
-            let n = upload::normalize(&raw, format, &name_owned, &out2, &limits)?;
+            let n = normalize(&raw, format, &name_owned, &out2, &limits)?;
             files.put_input(&fid, &out2)?;
             Ok(n)
         })

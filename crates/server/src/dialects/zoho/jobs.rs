@@ -16,7 +16,7 @@ use axum::Json as AxJson;
 use serde_json::{json, Value as Json};
 use sluice_engine::auth::Principal;
 use sluice_engine::jobs::result::entry_name;
-use sluice_engine::jobs::{ResultLayout, ResultRow};
+use sluice_engine::jobs::{ResultLayout, ResultRow, RowStatus};
 use sluice_engine::model::{AliasKind, Job, JobStatus};
 use sluice_engine::{Error, ErrorCode, Result};
 use std::collections::HashMap;
@@ -225,11 +225,11 @@ pub fn errors_cell(errors: &[(String, String)], headers: &HashMap<String, String
 /// `ERRORS`.
 fn row(r: ResultRow, headers: &HashMap<String, String>) -> Vec<String> {
     let status = match r.status {
-        "added" => "ADDED",
-        "updated" => "UPDATED",
-        "unprocessed" => "UNPROCESSED",
+        Some(RowStatus::Added) => "ADDED",
+        Some(RowStatus::Updated) => "UPDATED",
+        Some(RowStatus::Unprocessed) => "UNPROCESSED",
         // Zoho lists a row it could not write as skipped, with its errors.
-        _ => "SKIPPED",
+        Some(RowStatus::Skipped | RowStatus::Deleted | RowStatus::Failed) | None => "SKIPPED",
     };
     let errors = errors_cell(&r.errors, headers);
     let record = r.number.map_or(r.id, |n| n.to_string());
@@ -261,11 +261,7 @@ fn layout(job: &Job, tag: &'static str) -> ResultLayout {
 pub async fn result(state: State, api: Api, id: String, headers: HeaderMap) -> Response {
     let out = async {
         let (who, app, job) = job_with_caller(&state, &headers, &id).await?;
-        let tag = if api.product == super::Product::Crm {
-            "zoho-crm"
-        } else {
-            "zoho-bigin"
-        };
+        let tag = api.product.tag();
         let path = state
             .engine
             .jobs()

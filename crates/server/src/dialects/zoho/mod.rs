@@ -26,6 +26,15 @@ pub enum Product {
 }
 
 impl Product {
+    /// The product's one tag: it names its result files, and with a version its jobs'
+    /// (`zoho:crm:v2`, as stored with each job).
+    fn tag(self) -> &'static str {
+        match self {
+            Product::Bigin => "zoho:bigin",
+            Product::Crm => "zoho:crm",
+        }
+    }
+
     fn prefix(self) -> &'static str {
         match self {
             Product::Bigin => "bigin",
@@ -52,7 +61,7 @@ pub struct Api {
 impl Api {
     /// The job tag: callbacks of the job render its details for this product and version.
     fn tag(&self) -> String {
-        format!("zoho:{}:{}", self.product.prefix(), self.version)
+        format!("{}:{}", self.product.tag(), self.version)
     }
 
     fn write_path(&self) -> String {

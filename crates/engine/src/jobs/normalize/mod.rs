@@ -1,4 +1,4 @@
-//! Uploads: a ZIP holding one CSV, a plain CSV, or NDJSON, checked and normalised to one CSV
+//! Normalizing uploads: a ZIP holding one CSV, a plain CSV, or NDJSON, checked and made one CSV
 //! (comma-delimited, UTF-8, header row, equal row lengths) in a single streaming pass; a file is
 //! refused whole, with the row, before any job can use it.
 
