@@ -2,11 +2,10 @@
 //! background tasks, and the two ways into the store — `transact` (a write transaction whose work
 //! is kept when it returns `Ok`) and `read` (a snapshot).
 
-use crate::auth::{Need, Principal};
 use crate::background::Background;
 use crate::error::{Error, ErrorCode, Result};
 use crate::leases::Held;
-use crate::model::{App, Catalog, Lease, Object, Timestamp};
+use crate::model::{App, Catalog, Lease, Need, Object, Principal, Timestamp};
 use crate::settings::Settings;
 use crate::store::{Store, Tx, WriteJob, WriteWork};
 use std::future::Future;

@@ -8,11 +8,12 @@ use super::plan::{plan_job, JobRequest, Owner};
 use super::queue;
 use super::result::{self, ResultLayout};
 use super::worker::Workers;
-use crate::auth::{Need, Principal};
 use crate::core::Core;
 use crate::core::Ctx;
 use crate::error::{Error, ErrorCode, Result};
-use crate::model::{cancel, Answer, CallbackStatus, IdemKey, Job, JobNumbers, JobStatus, Keyed};
+use crate::model::{
+    cancel, Answer, CallbackStatus, IdemKey, Job, JobNumbers, JobStatus, Keyed, Need, Principal,
+};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use tokio::sync::Notify;

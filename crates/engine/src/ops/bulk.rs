@@ -4,9 +4,10 @@
 use super::exec::run;
 use super::records::create_many;
 use super::{Input, Op, Output, Target};
-use crate::auth::{resolve_in, Principal};
+use crate::auth::resolve_in;
 use crate::core::Ctx;
 use crate::error::{Error, ErrorCode, Result};
+use crate::model::Principal;
 use std::collections::HashMap;
 use std::sync::mpsc::Receiver;
 

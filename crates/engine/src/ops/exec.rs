@@ -1,9 +1,9 @@
 //! The executor: runs one op against a transaction, after checking who may run it.
 
 use super::{apps, principals, records, Op, Output};
-use crate::auth::Principal;
 use crate::core::Ctx;
 use crate::error::{Error, Result};
+use crate::model::Principal;
 
 pub fn run(ctx: &mut Ctx<'_>, who: &Principal, op: Op) -> Result<Output> {
     match op {
