@@ -1,6 +1,6 @@
 //! App and object operations: tenants, and schema changes applied as DDL inside the transaction.
 
-use super::exec::parse_body;
+use super::parse::parse_body;
 use super::{Output, Target};
 use crate::core::Ctx;
 use crate::error::{Error, ErrorCode, Result};

@@ -6,13 +6,15 @@ mod body;
 mod bulk;
 mod exec;
 mod fields;
+mod parse;
 mod principals;
 mod records;
 mod select;
 
 pub use body::{Body, ListBody, RecordBody};
 pub use bulk::{run_bulk, run_one, too_many, BulkFeed, BulkItem, BulkMsg, BulkPlan};
-pub use exec::{parse_body, run};
+pub use exec::run;
+pub use parse::parse_body;
 pub use records::explain_unique;
 pub use select::resolve_filter;
 pub(crate) use select::selection;

@@ -1,6 +1,6 @@
 //! Token and user operations: API keys made by owners, and app users who log in with a password.
 
-use super::exec::parse_body;
+use super::parse::parse_body;
 use super::{Output, UserInput};
 use crate::auth::{generate_token, hash_password, hash_token};
 use crate::core::Ctx;
