@@ -16,6 +16,7 @@ mod records;
 mod schema;
 mod select;
 mod tx;
+mod value;
 mod writer;
 
 pub use tx::SqliteTx;
