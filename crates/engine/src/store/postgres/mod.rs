@@ -7,7 +7,7 @@
 
 mod aliases;
 mod auth;
-mod batch;
+mod batched_writes;
 mod catalog;
 mod exports;
 mod files;
@@ -19,6 +19,7 @@ mod pool;
 mod query;
 mod records;
 mod schema;
+mod single_writes;
 mod tx;
 mod value;
 
