@@ -2,10 +2,12 @@
 //! background tasks, and the two ways into the store — `transact` (a write transaction whose work
 //! is kept when it returns `Ok`) and `read` (a snapshot).
 
-use crate::auth::{Need, Principal};
 use crate::background::Background;
 use crate::error::{Error, ErrorCode, Result};
-use crate::model::{App, Catalog, Held, Lease, Object, TaskKind, Timestamp};
+use crate::idempotency::{self, InFlight};
+use crate::model::{
+    Answer, App, Catalog, Held, IdemKey, Keyed, Lease, Need, Object, Principal, TaskKind, Timestamp,
+};
 use crate::settings::Settings;
 use crate::store::{Store, Tx, WriteJob, WriteWork};
 use std::future::Future;
@@ -156,7 +158,7 @@ pub struct Core {
     /// One wake-up per kind of task, for its idle workers when one is queued.
     queued: [tokio::sync::Notify; TaskKind::ALL.len()],
     /// Idempotency keys whose first request runs here now.
-    pub in_flight: crate::idempotency::InFlight,
+    pub in_flight: InFlight,
     /// Small writes under way (`transact_small`): one alone may run on its caller's thread; with
     /// others at hand they queue, so the writer commits them together.
     small_writes: std::sync::atomic::AtomicUsize,
@@ -323,5 +325,54 @@ impl Core {
             let _ = send.send(result);
         }));
         Pending(recv).await
+    }
+
+    fn now_ms(&self) -> i64 {
+        self.settings
+            .clock
+            .now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as i64)
+    }
+
+    /// The answer kept for `key`, as a replay (read on a snapshot), if there is one.
+    pub async fn kept_answer(&self, key: &IdemKey) -> Result<Option<Keyed>> {
+        let (key, now) = (key.clone(), self.now_ms());
+        self.read(move |ctx| idempotency::kept(ctx.tx, &key, now))
+            .await
+    }
+
+    /// Runs `work` (which answers as the front door will) once for `key`: in the transaction
+    /// that claims the key and keeps the answer, or not at all when an answer is kept.
+    pub async fn transact_keyed(
+        &self,
+        key: IdemKey,
+        mut work: impl FnMut(&mut Ctx<'_>) -> Result<Answer> + Send + 'static,
+    ) -> Result<Keyed> {
+        let _hold = self.in_flight.hold(&key)?;
+        // A repeat is found by the claim itself: looking first, on a snapshot, would cost every
+        // first request (the common case) a read before its write.
+        let now = self.now_ms();
+        let expires = now + self.settings.idempotency_ttl.as_millis() as i64;
+        let keyed = self
+            .transact(
+                move |ctx| match idempotency::claim(ctx.tx, &key, expires, now)? {
+                    Some(replayed) => Ok(replayed),
+                    None => {
+                        let answer = work(ctx)?;
+                        idempotency::keep(ctx.tx, &key, answer)
+                    }
+                },
+            )
+            .await;
+        // Committed, not yet answered: where a crash leaves work done and its answer kept.
+        crate::background::failpoint("idempotency.after_commit");
+        keyed
+    }
+
+    /// Drops expired idempotency keys (a background sweep).
+    pub async fn purge_idempotency_keys(&self) -> Result<u64> {
+        let now = self.now_ms();
+        self.transact(move |ctx| ctx.tx.purge_keys(now)).await
     }
 }

@@ -2,13 +2,13 @@
 //! and hands out the services (auth, jobs, batches, queries) that front doors call.
 
 use crate::aliases::Aliases;
-use crate::auth::{Auth, Principal};
+use crate::auth::Auth;
 use crate::batches::Batches;
 use crate::core::Core;
 use crate::error::{Error, ErrorCode, Result};
 use crate::exports::Exports;
 use crate::jobs::Jobs;
-use crate::model::{Answer, Catalog, IdemKey, Keyed};
+use crate::model::{Answer, Catalog, IdemKey, Keyed, Principal};
 use crate::ops::{self, BulkItem, BulkMsg, Op, Output};
 use crate::query::Queries;
 use crate::settings::Settings;

@@ -2,21 +2,21 @@
 //! the key; a repeat of the request gets the kept answer (`replayed`), a different request under
 //! the same key `idempotency_mismatch`, and a repeat while the first runs here
 //! `idempotency_in_flight`. Only answers of work that succeeded are kept: after an error, a retry
-//! runs again.
+//! runs again. The steps here work on any transaction; `Core::transact_keyed` runs them around
+//! the work.
 
-use crate::core::{Core, Ctx};
 use crate::error::{Error, ErrorCode, Result};
 use crate::model::{Answer, IdemKey, Keyed};
+use crate::store::IdemTx;
 use std::collections::HashSet;
 use std::sync::Mutex;
-use std::time::UNIX_EPOCH;
 
 /// Keys whose first request runs on this instance now.
 #[derive(Default)]
 pub struct InFlight(Mutex<HashSet<(String, String)>>);
 
 /// Holds a key in flight until dropped.
-struct Hold<'a> {
+pub struct Hold<'a> {
     set: &'a InFlight,
     key: (String, String),
 }
@@ -32,7 +32,8 @@ impl Drop for Hold<'_> {
 }
 
 impl InFlight {
-    fn hold(&self, k: &IdemKey) -> Result<Hold<'_>> {
+    /// Marks `k` as running here until the hold is dropped; `idempotency_in_flight` if it already is.
+    pub fn hold(&self, k: &IdemKey) -> Result<Hold<'_>> {
         let key = (k.scope.clone(), k.key.clone());
         if !self
             .0
@@ -100,67 +101,37 @@ fn replay(k: &IdemKey, kept: (String, Answer)) -> Result<Keyed> {
     })
 }
 
-impl Core {
-    fn now_ms(&self) -> i64 {
-        self.settings
-            .clock
-            .now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_millis() as i64)
+/// Claims `key` in `tx` (it is then this transaction's until it ends): `None` when the work is to
+/// run, or the kept answer as a replay.
+pub fn claim<T: IdemTx + ?Sized>(
+    tx: &mut T,
+    key: &IdemKey,
+    expires_ms: i64,
+    now_ms: i64,
+) -> Result<Option<Keyed>> {
+    if tx.claim_key(key, expires_ms, now_ms)? {
+        return Ok(None);
     }
+    let kept = tx
+        .kept_answer(&key.scope, &key.key, now_ms)?
+        .ok_or_else(|| Error::internal("a claimed idempotency key has no answer"))?;
+    replay(key, kept).map(Some)
+}
 
-    /// The answer kept for `key`, as a replay (read on a snapshot), if there is one.
-    pub async fn kept_answer(&self, key: &IdemKey) -> Result<Option<Keyed>> {
-        let (scope, name, now) = (key.scope.clone(), key.key.clone(), self.now_ms());
-        match self
-            .read(move |ctx| ctx.tx.kept_answer(&scope, &name, now))
-            .await?
-        {
-            Some(kept) => replay(key, kept).map(Some),
-            None => Ok(None),
-        }
-    }
+/// Keeps the answer of the work that ran under the claimed `key`.
+pub fn keep<T: IdemTx + ?Sized>(tx: &mut T, key: &IdemKey, answer: Answer) -> Result<Keyed> {
+    tx.keep_answer(key, &pack(&answer))?;
+    Ok(Keyed {
+        answer,
+        replayed: false,
+    })
+}
 
-    /// Runs `work` (which answers as the front door will) once for `key`: in the transaction
-    /// that claims the key and keeps the answer, or not at all when an answer is kept.
-    pub async fn transact_keyed(
-        &self,
-        key: IdemKey,
-        mut work: impl FnMut(&mut Ctx<'_>) -> Result<Answer> + Send + 'static,
-    ) -> Result<Keyed> {
-        let _hold = self.in_flight.hold(&key)?;
-        // A repeat is found by the claim itself: looking first, on a snapshot, would cost every
-        // first request (the common case) a read before its write.
-        let now = self.now_ms();
-        let expires = now + self.settings.idempotency_ttl.as_millis() as i64;
-        let keyed = self
-            .transact(move |ctx| {
-                if !ctx.tx.claim_key(&key, expires, now)? {
-                    let kept = ctx
-                        .tx
-                        .kept_answer(&key.scope, &key.key, now)?
-                        .ok_or_else(|| {
-                            Error::internal("a claimed idempotency key has no answer")
-                        })?;
-                    return replay(&key, kept);
-                }
-                let answer = work(ctx)?;
-                ctx.tx.keep_answer(&key, &pack(&answer))?;
-                Ok(Keyed {
-                    answer,
-                    replayed: false,
-                })
-            })
-            .await;
-        // Committed, not yet answered: where a crash leaves work done and its answer kept.
-        crate::background::failpoint("idempotency.after_commit");
-        keyed
-    }
-
-    /// Drops expired keys (a background sweep).
-    pub async fn purge_idempotency_keys(&self) -> Result<u64> {
-        let now = self.now_ms();
-        self.transact(move |ctx| ctx.tx.purge_keys(now)).await
+/// The answer kept for `key`, as a replay, if there is one.
+pub fn kept<T: IdemTx + ?Sized>(tx: &mut T, key: &IdemKey, now_ms: i64) -> Result<Option<Keyed>> {
+    match tx.kept_answer(&key.scope, &key.key, now_ms)? {
+        Some(kept) => replay(key, kept).map(Some),
+        None => Ok(None),
     }
 }
 

@@ -15,6 +15,8 @@ pub mod error;
 pub mod exports;
 mod idempotency;
 pub mod jobs;
+#[cfg(test)]
+mod layers;
 pub mod metrics;
 pub mod model;
 pub mod ops;

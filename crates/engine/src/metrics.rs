@@ -1,9 +1,9 @@
 //! The engine's metrics, recorded through the `metrics` facade into whatever recorder the process
 //! installed (the server's Prometheus one; with none, each call costs a check). Names and labels
-//! are fixed here; label values come from closed sets (outcomes, operations, error codes), never
-//! from ids or input.
+//! are fixed here (but for internal errors, which `error` counts as it logs them); label values
+//! come from closed sets (outcomes, operations, error codes), never from ids or input.
 
-use crate::error::Result;
+use crate::error::{Result, INTERNAL_ERRORS};
 use crate::model::Progress;
 use metrics::{counter, describe_counter, describe_histogram, histogram, Unit};
 use std::time::Duration;
@@ -45,7 +45,7 @@ pub fn describe() {
         "Callback delivery attempts, by outcome (delivered, retry, failed)"
     );
     describe_counter!(
-        "sluice_internal_errors_total",
+        INTERNAL_ERRORS,
         "Internal errors (each is logged with its detail)"
     );
 }
@@ -58,7 +58,7 @@ pub fn zero() {
     for outcome in ["delivered", "retry", "failed"] {
         counter!("sluice_callback_deliveries_total", "outcome" => outcome).absolute(0);
     }
-    counter!("sluice_internal_errors_total").absolute(0);
+    counter!(INTERNAL_ERRORS).absolute(0);
     counter!("sluice_export_rows_total").absolute(0);
     for outcome in ["success", "failed"] {
         counter!("sluice_batch_records_total", "outcome" => outcome).absolute(0);
@@ -122,8 +122,4 @@ pub fn checkpoint(d: Duration) {
 
 pub fn callback(outcome: &'static str) {
     counter!("sluice_callback_deliveries_total", "outcome" => outcome).increment(1);
-}
-
-pub fn internal_error() {
-    counter!("sluice_internal_errors_total").increment(1);
 }

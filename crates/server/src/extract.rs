@@ -12,7 +12,7 @@ use axum::http::request::Parts;
 use axum::http::StatusCode;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
-use sluice_engine::auth::Principal;
+use sluice_engine::model::Principal;
 use sluice_engine::ops::parse_body;
 use sluice_engine::{Error, ErrorCode, Result};
 

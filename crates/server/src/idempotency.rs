@@ -5,8 +5,7 @@
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use sha2::{Digest, Sha256};
-use sluice_engine::auth::Principal;
-use sluice_engine::model::{Answer, IdemKey, Keyed};
+use sluice_engine::model::{Answer, IdemKey, Keyed, Principal};
 use sluice_engine::{Error, Result};
 
 pub const HEADER: &str = "idempotency-key";

@@ -2,10 +2,9 @@
 //! a user of that app, with the sign-up role, and is logged in as that user) and a caller's own
 //! profile.
 
-use super::{hash_password, Auth, Principal, Session};
+use super::{hash_password, Auth, Session};
 use crate::error::{Error, ErrorCode, Result};
-use crate::model::{Role, UserRow};
-use crate::ops::{check_password, check_user_name};
+use crate::model::{check_password, check_user_name, Principal, Role, UserRow};
 use uuid::Uuid;
 
 /// The role users who sign themselves up get: they may read; an owner grants more.

@@ -2,10 +2,10 @@
 //! token-touching write clears, and none on a store other instances share), logs app users in,
 //! refreshes sessions, and makes the bootstrap admin token.
 
-use super::{generate_token, hash_token, verify_password, LoginThrottle, Principal};
+use super::{generate_token, hash_token, verify_password, LoginThrottle};
 use crate::core::{Core, Ctx};
 use crate::error::{Error, ErrorCode, Result};
-use crate::model::{Role, TokenKind, TokenRow, UserRow};
+use crate::model::{Principal, Role, TokenKind, TokenRow, UserRow};
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};

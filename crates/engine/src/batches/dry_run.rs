@@ -4,9 +4,8 @@
 
 use super::check::BatchRequest;
 use super::service::Batches;
-use crate::auth::{Need, Principal};
 use crate::error::Result;
-use crate::model::{QueryView, Value};
+use crate::model::{Need, Principal, QueryView, Value};
 use serde_json::Value as Json;
 
 /// Ids a dry run shows of its selection.

@@ -4,11 +4,11 @@
 
 use super::check::{check_given, check_op, no_id_column, BatchRequest};
 use super::{run, selection};
-use crate::auth::{Need, Principal};
 use crate::core::Core;
 use crate::error::{Error, ErrorCode, Result};
 use crate::model::{
-    cancel, Answer, App, Batch, BatchStatus, IdemKey, Keyed, Phase, QueryView, Selected,
+    cancel, Answer, App, Batch, BatchStatus, IdemKey, Keyed, Need, Phase, Principal, QueryView,
+    Selected,
 };
 use crate::query::Queries;
 use crate::tasks::Scheduler;

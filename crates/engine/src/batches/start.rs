@@ -3,10 +3,9 @@
 //! `running`, in one transaction; a batch created with `start` does both in its creating one.
 
 use super::service::{Batches, Render};
-use crate::auth::{Need, Principal};
 use crate::core::Ctx;
 use crate::error::{Error, ErrorCode, Result};
-use crate::model::{App, Batch, BatchStatus, IdemKey, Keyed, Selected, TaskKind};
+use crate::model::{App, Batch, BatchStatus, IdemKey, Keyed, Need, Principal, Selected, TaskKind};
 
 /// What a start stores: the resolved selection and who started it.
 pub(super) struct Start {

@@ -4,11 +4,10 @@
 use super::download::Download;
 use super::request::{self, ExportRequest};
 use super::Runner;
-use crate::auth::{Need, Principal};
 use crate::core::Core;
 use crate::error::{Error, Result};
 use crate::jobs::callback::{self, Callbacks};
-use crate::model::{cancel, Answer, Export, IdemKey, Keyed, Phase, TaskKind};
+use crate::model::{cancel, Answer, Export, IdemKey, Keyed, Need, Phase, Principal, TaskKind};
 use crate::query::Queries;
 use crate::tasks::Scheduler;
 use std::path::Path;

@@ -3,9 +3,9 @@
 
 use super::result::{self, ResultRow, RowStatus};
 use super::service::Jobs;
-use crate::auth::{Need, Principal};
 use crate::error::{Error, Result};
 use crate::jobs::files::check_id;
+use crate::model::{Need, Principal};
 use std::io::Read;
 
 /// Most rows one look returns.

@@ -7,12 +7,12 @@ use super::files::{check_id, Scratch};
 use super::plan::{plan_job, JobRequest, Owner};
 use super::result::{self, ResultLayout};
 use super::worker::JobRunner;
-use crate::auth::{Need, Principal};
 use crate::core::Core;
 use crate::core::Ctx;
 use crate::error::{Error, ErrorCode, Result};
 use crate::model::{
-    cancel, Answer, CallbackStatus, IdemKey, Job, JobNumbers, JobStatus, Keyed, TaskKind,
+    cancel, Answer, CallbackStatus, IdemKey, Job, JobNumbers, JobStatus, Keyed, Need, Principal,
+    TaskKind,
 };
 use crate::tasks::{every, Scheduler};
 use std::path::{Path, PathBuf};

@@ -3,9 +3,8 @@
 
 use super::normalize::{normalize, Format};
 use super::service::Jobs;
-use crate::auth::{Need, Principal};
 use crate::error::{Error, ErrorCode, Result};
-use crate::model::{Answer, FileRow, IdemKey, Keyed};
+use crate::model::{Answer, FileRow, IdemKey, Keyed, Need, Principal};
 use std::path::PathBuf;
 use uuid::Uuid;
 

@@ -1,4 +1,5 @@
-//! Who may do what: roles, the kinds of stored token, and the stored rows of tokens and users.
+//! Who may do what: roles, the kinds of stored token, the stored rows of tokens and users, and what
+//! a user's name and password must be.
 
 use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
@@ -108,4 +109,30 @@ impl UserRow {
             name => name.to_owned(),
         }
     }
+}
+
+/// Shortest password accepted for app users.
+pub const MIN_PASSWORD_LEN: usize = 8;
+const MAX_USER_NAME: usize = 200;
+
+/// User names are free text (often e-mail addresses), but bounded and printable.
+pub fn check_user_name(name: &str) -> Result<()> {
+    if name.trim().is_empty() || name.len() > MAX_USER_NAME || name.chars().any(char::is_control) {
+        return Err(Error::validation(
+            "user",
+            "a user name must be 1 to 200 printable characters",
+        ));
+    }
+    Ok(())
+}
+
+/// An app user's password: at least `MIN_PASSWORD_LEN` characters.
+pub fn check_password(p: &str) -> Result<()> {
+    if p.chars().count() < MIN_PASSWORD_LEN {
+        return Err(Error::validation(
+            "password",
+            format!("a password needs at least {MIN_PASSWORD_LEN} characters"),
+        ));
+    }
+    Ok(())
 }

@@ -2,40 +2,14 @@
 
 use super::access::Role;
 use super::names::Name;
-use super::record::Timestamp;
-use super::value::Value;
+use super::time::Timestamp;
+use super::value::{FieldType, Value};
 use crate::error::{Error, ErrorCode, Result};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value as Json};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use uuid::Uuid;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum FieldType {
-    Text,
-    Integer,
-    Number,
-    Boolean,
-    Date,
-    Datetime,
-    Json,
-}
-
-impl FieldType {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Text => "text",
-            Self::Integer => "integer",
-            Self::Number => "number",
-            Self::Boolean => "boolean",
-            Self::Date => "date",
-            Self::Datetime => "datetime",
-            Self::Json => "json",
-        }
-    }
-}
 
 /// A field as clients describe it.
 #[derive(Debug, Clone, Deserialize)]

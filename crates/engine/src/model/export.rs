@@ -7,7 +7,7 @@ use super::job::Callback;
 use super::lease::Lease;
 use super::lifecycle::{Phase, Tracked};
 use super::query::QueryView;
-use super::record::Timestamp;
+use super::time::Timestamp;
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 use uuid::Uuid;

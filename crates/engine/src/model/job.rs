@@ -3,7 +3,7 @@
 
 use super::lease::Lease;
 use super::lifecycle::{Phase, Tracked};
-use super::record::Timestamp;
+use super::time::Timestamp;
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
 use uuid::Uuid;

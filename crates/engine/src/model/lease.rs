@@ -2,7 +2,7 @@
 //! until a time it keeps moving forward; once that time has passed, another instance may take the
 //! work over from its last committed checkpoint.
 
-use super::record::Timestamp;
+use super::time::Timestamp;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -1,6 +1,6 @@
 //! What jobs and batches share: a waiting → running → finished life, and one way to cancel it.
 
-use super::record::Timestamp;
+use super::time::Timestamp;
 use crate::error::{Error, ErrorCode, Result};
 
 /// Where a tracked unit of background work stands.

@@ -1,6 +1,6 @@
 //! The data model, plain data: names, field types, apps, objects and their fields, values,
-//! records, the in-memory catalog, access rows, jobs and their files, batches, exports,
-//! the tasks they run as, and queries.
+//! records, the in-memory catalog, access rows and principals, jobs and their files, batches,
+//! exports, the tasks they run as, and queries.
 
 mod access;
 mod alias;
@@ -14,17 +14,21 @@ mod job;
 mod lease;
 mod lifecycle;
 mod names;
+mod principal;
 mod query;
 mod record;
 mod selection;
 mod task;
+mod time;
 mod value;
 
-pub use access::{Role, TokenKind, TokenRow, UserRow};
+pub use access::{
+    check_password, check_user_name, Role, TokenKind, TokenRow, UserRow, MIN_PASSWORD_LEN,
+};
 pub use alias::{AliasKind, AliasRow, ALIAS_BASE};
 pub use batch::{Action, Batch, BatchOp, BatchStatus, Selected};
 pub use borrowed::{RecordRef, ValueRef};
-pub use catalog::{App, Catalog, Field, FieldSpec, FieldType, Object, ObjectSpec};
+pub use catalog::{App, Catalog, Field, FieldSpec, Object, ObjectSpec};
 pub use export::{Export, ExportFormat, ExportSource, ExportStatus, Stored};
 pub use filter::{Filter, FilterOp, ListSpec};
 pub use idempotency::{Answer, IdemKey, Keyed, MAX_KEY_LEN};
@@ -35,13 +39,15 @@ pub use job::{
 pub use lease::{abandoned, held, takeable, Lease};
 pub use lifecycle::{cancel, Phase, Tracked};
 pub use names::{Name, SYSTEM_FIELDS};
+pub use principal::{Need, Principal};
 pub use query::{
     CheckedQuery, QueryResult, QueryView, Relation, SqlSyntax, ViewColumn, Window,
     ALLOWED_FUNCTIONS, PG_FUNCTIONS, PG_TABLE_FUNCTIONS, TABLE_FUNCTIONS,
 };
-pub use record::{Record, RecordId, Stamp, Timestamp, WriteMode, Writes};
+pub use record::{Record, RecordId, Stamp, WriteMode, Writes};
 pub use selection::{
     decode_cursor, encode_cursor, parse_sort, CmpOp, Column, Cond, Selection, SortKey,
 };
 pub use task::{Held, Queue, Task, TaskKind};
-pub use value::{check_value_depth, json_depth, Value};
+pub use time::Timestamp;
+pub use value::{check_value_depth, json_depth, FieldType, Value};

@@ -1,36 +1,12 @@
-//! Records: system fields, timestamps, and the checked field writes built from client bodies.
+//! Records: system fields, ids, stamps, and the checked field writes built from client bodies.
 
 use super::catalog::Object;
 use super::names::SYSTEM_FIELDS;
+use super::time::Timestamp;
 use super::value::Value;
 use crate::error::{Error, ErrorCode, Result};
-use chrono::{DateTime, SecondsFormat, Utc};
-use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value as Json};
 use uuid::Uuid;
-
-/// An RFC 3339 UTC instant with milliseconds; fixed width, so text order is time order.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct Timestamp(String);
-
-impl Timestamp {
-    pub fn now() -> Timestamp {
-        Timestamp::at(std::time::SystemTime::now())
-    }
-
-    pub fn at(t: std::time::SystemTime) -> Timestamp {
-        Timestamp(DateTime::<Utc>::from(t).to_rfc3339_opts(SecondsFormat::Millis, true))
-    }
-
-    pub fn from_stored(s: String) -> Timestamp {
-        Timestamp(s)
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
 
 /// A record id: a UUID v7, time-ordered so new rows append to the index instead of scattering.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,7 +1,7 @@
 //! Record selections: conditions, sort keys and keyset cursors over an object's columns.
 
-use super::catalog::{FieldType, Object};
-use super::value::Value;
+use super::catalog::Object;
+use super::value::{FieldType, Value};
 use crate::error::{Error, ErrorCode, Result};
 use base64::Engine as _;
 use serde_json::Value as Json;

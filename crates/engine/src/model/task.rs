@@ -4,7 +4,7 @@
 
 use super::lease::Lease;
 use super::lifecycle::Tracked;
-use super::record::Timestamp;
+use super::time::Timestamp;
 use super::{
     Batch, BatchStatus, CallbackStatus, Export, ExportSource, ExportStatus, Job, JobStatus,
 };

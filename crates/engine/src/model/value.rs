@@ -1,8 +1,36 @@
-//! Typed field values and their conversions from JSON and from text (CSV cells, query strings).
+//! Field types and typed field values, with their conversions from JSON and from text (CSV cells,
+//! query strings): what the other model files share about values.
 
-use super::catalog::FieldType;
 use chrono::{DateTime, NaiveDate, NaiveDateTime, SecondsFormat, Utc};
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value as Json};
+
+/// The type of a field, which every value written to it has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FieldType {
+    Text,
+    Integer,
+    Number,
+    Boolean,
+    Date,
+    Datetime,
+    Json,
+}
+
+impl FieldType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Text => "text",
+            Self::Integer => "integer",
+            Self::Number => "number",
+            Self::Boolean => "boolean",
+            Self::Date => "date",
+            Self::Datetime => "datetime",
+            Self::Json => "json",
+        }
+    }
+}
 
 /// A field value, already checked against its field's type.
 #[derive(Debug, Clone, PartialEq)]

@@ -1,12 +1,12 @@
 //! App and object operations: tenants, and schema changes applied as DDL inside the transaction.
 
-use super::exec::parse_body;
+use super::parse::parse_body;
 use super::{Output, Target};
-use crate::auth::{Need, Principal};
 use crate::core::Ctx;
 use crate::error::{Error, ErrorCode, Result};
 use crate::model::{
-    AliasKind, App, Cond, Field, FieldSpec, Name, Object, ObjectSpec, Role, Selection,
+    AliasKind, App, Cond, Field, FieldSpec, Name, Need, Object, ObjectSpec, Principal, Role,
+    Selection,
 };
 use crate::store::SchemaChange;
 use serde::Deserialize;

@@ -1,9 +1,9 @@
 //! The executor: runs one op against a transaction, after checking who may run it.
 
 use super::{apps, principals, records, Op, Output};
-use crate::auth::Principal;
 use crate::core::Ctx;
-use crate::error::{Error, Result};
+use crate::error::Result;
+use crate::model::Principal;
 
 pub fn run(ctx: &mut Ctx<'_>, who: &Principal, op: Op) -> Result<Output> {
     match op {
@@ -32,31 +32,4 @@ pub fn run(ctx: &mut Ctx<'_>, who: &Principal, op: Op) -> Result<Output> {
         Op::ReplaceRecord(t, id, input) => records::update(ctx, who, &t, &id, input, true),
         Op::DeleteRecord(t, id) => records::delete(ctx, who, &t, &id),
     }
-}
-
-/// Parses a JSON body into a typed spec, naming the offending field on failure.
-pub fn parse_body<T: serde::de::DeserializeOwned>(
-    body: serde_json::Value,
-    what: &str,
-) -> Result<T> {
-    serde_json::from_value(body).map_err(|e| {
-        let msg = e.to_string();
-        let field = msg
-            .split('`')
-            .nth(1)
-            .filter(|_| msg.starts_with("unknown field") || msg.starts_with("missing field"))
-            .map(str::to_owned);
-        let code = if msg.starts_with("unknown field") {
-            crate::error::ErrorCode::UnknownField
-        } else if msg.starts_with("missing field") {
-            crate::error::ErrorCode::Required
-        } else {
-            crate::error::ErrorCode::ValidationFailed
-        };
-        let mut err = Error::new(code, format!("invalid {what}: {msg}"));
-        if let Some(f) = field {
-            err = err.with_field(f);
-        }
-        err
-    })
 }

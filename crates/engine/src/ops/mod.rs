@@ -6,14 +6,15 @@ mod body;
 mod bulk;
 mod exec;
 mod fields;
+mod parse;
 mod principals;
 mod records;
 mod select;
 
 pub use body::{Body, ListBody, RecordBody};
 pub use bulk::{run_bulk, run_one, too_many, BulkFeed, BulkItem, BulkMsg, BulkPlan};
-pub use exec::{parse_body, run};
-pub(crate) use principals::{check_password, check_user_name};
+pub use exec::run;
+pub use parse::parse_body;
 pub use records::explain_unique;
 pub use select::resolve_filter;
 pub(crate) use select::selection;
@@ -143,7 +144,7 @@ impl From<Json> for UserInput {
 pub fn prehash(op: Op) -> Op {
     let hash = |u: &mut UserInput| {
         if let Some(p) = u.body.get("password").and_then(Json::as_str) {
-            if p.chars().count() >= principals::MIN_PASSWORD_LEN {
+            if p.chars().count() >= crate::model::MIN_PASSWORD_LEN {
                 u.password_hash = crate::auth::hash_password(p).ok();
             }
         }

@@ -1,35 +1,22 @@
 //! Token and user operations: API keys made by owners, and app users who log in with a password.
 
-use super::exec::parse_body;
+use super::parse::parse_body;
 use super::{Output, UserInput};
-use crate::auth::{generate_token, hash_password, hash_token, Need, Principal};
+use crate::auth::{generate_token, hash_password, hash_token};
 use crate::core::Ctx;
 use crate::error::{Error, ErrorCode, Result};
-use crate::model::{Role, TokenKind, TokenRow, UserRow};
+use crate::model::{
+    check_password, check_user_name, Need, Principal, Role, TokenKind, TokenRow, UserRow,
+};
 use serde::Deserialize;
 use serde_json::{json, Value as Json};
 use uuid::Uuid;
-
-/// Shortest password accepted for app users.
-pub const MIN_PASSWORD_LEN: usize = 8;
-const MAX_USER_NAME: usize = 200;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct TokenSpec {
     user: String,
     role: Role,
-}
-
-/// User names are free text (often e-mail addresses), but bounded and printable.
-pub(crate) fn check_user_name(name: &str) -> Result<()> {
-    if name.trim().is_empty() || name.len() > MAX_USER_NAME || name.chars().any(char::is_control) {
-        return Err(Error::validation(
-            "user",
-            "a user name must be 1 to 200 printable characters",
-        ));
-    }
-    Ok(())
 }
 
 fn token_json(t: &TokenRow) -> Json {
@@ -97,16 +84,6 @@ struct UserPatch {
     role: Option<Role>,
     first_name: Option<String>,
     last_name: Option<String>,
-}
-
-pub(crate) fn check_password(p: &str) -> Result<()> {
-    if p.chars().count() < MIN_PASSWORD_LEN {
-        return Err(Error::validation(
-            "password",
-            format!("a password needs at least {MIN_PASSWORD_LEN} characters"),
-        ));
-    }
-    Ok(())
 }
 
 pub fn user_json(u: &UserRow) -> Json {

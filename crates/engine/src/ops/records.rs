@@ -2,11 +2,11 @@
 
 use super::select::selection;
 use super::{Body, Input, ListBody, ListSpec, Output, Target};
-use crate::auth::{Need, Principal};
 use crate::core::Ctx;
 use crate::error::{Error, ErrorCode, Result};
 use crate::model::{
-    encode_cursor, Column, Object, Record, RecordId, Stamp, Value, WriteMode, Writes,
+    encode_cursor, Column, Need, Object, Principal, Record, RecordId, Stamp, Value, WriteMode,
+    Writes,
 };
 use crate::store::RowWrite;
 use serde_json::Value as Json;

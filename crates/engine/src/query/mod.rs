@@ -9,10 +9,9 @@ mod check;
 
 pub use check::prepare;
 
-use crate::auth::{Need, Principal};
 use crate::core::Core;
 use crate::error::Result;
-use crate::model::{App, CheckedQuery, QueryResult, QueryView, Window};
+use crate::model::{App, CheckedQuery, Need, Principal, QueryResult, QueryView, Window};
 use serde_json::Value as Json;
 use std::sync::Arc;
 

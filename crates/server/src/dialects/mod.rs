@@ -12,7 +12,7 @@ pub mod zoho;
 use crate::native::documents::job_json;
 use crate::State;
 use axum::Router;
-use sluice_engine::auth::Principal;
+use sluice_engine::model::Principal;
 use sluice_engine::{Engine, Error, Result};
 use std::sync::Arc;
 

@@ -9,8 +9,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json as AxJson;
 use serde_json::{Map, Value as Json};
-use sluice_engine::auth::Principal;
-use sluice_engine::model::{Catalog, IdemKey};
+use sluice_engine::model::{Catalog, IdemKey, Principal};
 use sluice_engine::ops::{precheck, BulkItem, Op, Output};
 use sluice_engine::{Error, Result};
 

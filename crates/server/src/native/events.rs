@@ -12,7 +12,7 @@ use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use futures_util::stream;
 use serde_json::Value;
-use sluice_engine::auth::Principal;
+use sluice_engine::model::Principal;
 use sluice_engine::Result;
 use std::convert::Infallible;
 use std::future::Future;

@@ -7,7 +7,7 @@ use axum::extract::State as S;
 use axum::http::StatusCode;
 use axum::Json;
 use serde_json::{json, Value};
-use sluice_engine::auth::Principal;
+use sluice_engine::model::Principal;
 
 /// `GET /healthz`: the process is up.
 pub async fn healthz() -> Json<Value> {

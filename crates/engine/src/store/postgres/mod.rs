@@ -7,7 +7,7 @@
 
 mod aliases;
 mod auth;
-mod batch;
+mod batched_writes;
 mod catalog;
 mod files;
 mod idempotency;
@@ -18,6 +18,7 @@ mod query;
 mod records;
 mod schema;
 mod selections;
+mod single_writes;
 mod tasks;
 mod tx;
 mod uploads;

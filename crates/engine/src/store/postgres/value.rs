@@ -3,7 +3,7 @@
 //! record rows come back as the engine's own text forms (RFC 3339 UTC with milliseconds, ISO dates,
 //! hyphenated ids).
 
-use crate::model::{FieldType, Object, Record, Value};
+use crate::model::{FieldType, Object, Record, Stamp, Value};
 use bytes::{BufMut, BytesMut};
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
 use postgres::types::{to_sql_checked, FromSql, IsNull, ToSql, Type};
@@ -40,6 +40,26 @@ pub fn timestamp(s: &str) -> Result<DateTime<Utc>, BoxError> {
     DateTime::parse_from_rfc3339(s)
         .map(|t| t.with_timezone(&Utc))
         .map_err(|_| bad("timestamp", s))
+}
+
+/// A record id as the table keeps it; text that is no UUID names no record.
+pub fn uuid(id: &str) -> Option<Uuid> {
+    Uuid::parse_str(id).ok()
+}
+
+/// When a stamp was made, as a `timestamptz`.
+pub fn at(stamp: &Stamp) -> crate::error::Result<DateTime<Utc>> {
+    timestamp(stamp.at.as_str()).map_err(|e| crate::error::Error::internal(e.to_string()))
+}
+
+/// A statement's parameters: `first`, then `values`.
+pub fn params<'a>(
+    values: &'a [PgValue<'a>],
+    first: &[&'a (dyn ToSql + Sync)],
+) -> Vec<&'a (dyn ToSql + Sync)> {
+    let mut p: Vec<&(dyn ToSql + Sync)> = first.to_vec();
+    p.extend(values.iter().map(|v| v as &(dyn ToSql + Sync)));
+    p
 }
 
 fn text_as(ty: &Type, s: &str, out: &mut BytesMut) -> Result<IsNull, BoxError> {

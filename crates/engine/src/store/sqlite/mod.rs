@@ -16,6 +16,7 @@ mod selections;
 mod tasks;
 mod tx;
 mod uploads;
+mod value;
 mod writer;
 
 pub use tx::SqliteTx;

@@ -2,10 +2,8 @@
 //! import chunk writes many rows of one object with one column set, so it finds its statement once
 //! (in the connection's cache) and binds per row, with no SQL text built or hashed per row.
 
-use super::tx::map_err;
-use crate::error::Result;
 use crate::model::{Object, Writes};
-use rusqlite::{CachedStatement, Connection};
+use rusqlite::{CachedStatement, Connection, Result};
 use std::collections::hash_map::{Entry, HashMap};
 use std::sync::Arc;
 
@@ -38,7 +36,8 @@ fn mask(w: &Writes) -> Option<u128> {
 
 impl<'c> Prepared<'c> {
     /// The statement for these writes, built by `sql` the first time. `None` when the writes cannot
-    /// be keyed (then the caller uses SQLite's own statement cache).
+    /// be keyed (then the caller uses SQLite's own statement cache). Failures are SQLite's, for the
+    /// caller to map.
     pub fn get(
         &mut self,
         conn: &'c Connection,
@@ -53,9 +52,7 @@ impl<'c> Prepared<'c> {
             Entry::Occupied(e) => e.into_mut(),
             // The connection's cache keeps the statement between transactions (a single create is
             // a transaction of its own): it is prepared once, not once per transaction.
-            Entry::Vacant(e) => {
-                e.insert((obj.clone(), conn.prepare_cached(&sql()).map_err(map_err)?))
-            }
+            Entry::Vacant(e) => e.insert((obj.clone(), conn.prepare_cached(&sql())?)),
         };
         Ok(Some(&mut slot.1))
     }

@@ -1,67 +1,16 @@
 //! Record SQL: inserts, updates, deletes and point reads; the store's `RecordTx`.
 
 use super::prepared::{Kind, Prepared};
-use super::tx::map_err;
-use super::tx::SqliteTx;
+use super::tx::{map_err, SqliteTx};
+use super::value::{read_record, SqlValue};
 use super::{catalog, schema, select};
 use crate::error::Result;
-use crate::model::{
-    App, Catalog, FieldType, Object, Record, RecordRef, Selection, Stamp, Value, Writes,
-};
+use crate::model::{App, Catalog, Object, Record, RecordRef, Selection, Stamp, Value, Writes};
 use crate::store::sql::{push_ident, quote, select_list};
 use crate::store::{RecordTx, SchemaChange};
-use rusqlite::types::{ToSqlOutput, ValueRef};
-use rusqlite::{Connection, Row, Statement, ToSql};
+use rusqlite::{Connection, Statement};
 use std::sync::Arc;
 use std::time::Duration;
-
-/// A value bound as a SQL parameter.
-pub struct SqlValue<'a>(pub &'a Value);
-
-impl ToSql for SqlValue<'_> {
-    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
-        Ok(match self.0 {
-            Value::Null => ToSqlOutput::Borrowed(ValueRef::Null),
-            Value::Text(s) | Value::Date(s) | Value::DateTime(s) | Value::Json(s) => {
-                ToSqlOutput::Borrowed(ValueRef::Text(s.as_bytes()))
-            }
-            Value::Integer(i) => ToSqlOutput::Owned((*i).into()),
-            Value::Number(f) => ToSqlOutput::Owned((*f).into()),
-            Value::Boolean(b) => ToSqlOutput::Owned(i64::from(*b).into()),
-        })
-    }
-}
-
-fn read_value(row: &Row<'_>, idx: usize, ty: FieldType) -> rusqlite::Result<Value> {
-    let v = row.get_ref(idx)?;
-    if v == ValueRef::Null {
-        return Ok(Value::Null);
-    }
-    Ok(match ty {
-        FieldType::Text => Value::Text(v.as_str()?.to_owned()),
-        FieldType::Date => Value::Date(v.as_str()?.to_owned()),
-        FieldType::Datetime => Value::DateTime(v.as_str()?.to_owned()),
-        FieldType::Json => Value::Json(v.as_str()?.to_owned()),
-        FieldType::Integer => Value::Integer(v.as_i64()?),
-        FieldType::Number => Value::Number(v.as_f64()?),
-        FieldType::Boolean => Value::Boolean(v.as_i64()? != 0),
-    })
-}
-
-pub fn read_record(obj: &Object, row: &Row<'_>) -> rusqlite::Result<Record> {
-    let mut values = Vec::with_capacity(obj.fields.len());
-    for (i, f) in obj.fields.iter().enumerate() {
-        values.push(read_value(row, 5 + i, f.ty)?);
-    }
-    Ok(Record {
-        id: row.get(0)?,
-        created_at: row.get(1)?,
-        updated_at: row.get(2)?,
-        created_by: row.get(3)?,
-        updated_by: row.get(4)?,
-        values,
-    })
-}
 
 fn push_param(sql: &mut String, n: usize) {
     use std::fmt::Write;
@@ -126,7 +75,7 @@ fn write<'c>(
         Kind::Insert => insert_sql(obj, w),
         Kind::Update => update_sql(obj, w),
     };
-    match prepared.get(conn, obj, w, kind, sql)? {
+    match prepared.get(conn, obj, w, kind, sql).map_err(map_err)? {
         Some(stmt) => bind_and_run(stmt, first, w),
         None => bind_and_run(
             &mut *conn.prepare_cached(&sql()).map_err(map_err)?,

@@ -1,7 +1,7 @@
 //! SQLite schema: the system tables (migrated by `user_version`) and the DDL for object tables.
 
-use super::records::SqlValue;
 use super::tx::map_err;
+use super::value::SqlValue;
 use crate::error::{Error, Result};
 use crate::model::{Field, FieldType, Object};
 use crate::store::sql::quote;

@@ -1,7 +1,7 @@
 //! Record selections on SQLite: lists, in-place scans and counts (the SQL is built in `store::sql`).
 
-use super::records::{read_record, SqlValue};
 use super::tx::map_err;
+use super::value::{read_record, SqlValue};
 use crate::error::{ErrorCode, Result};
 use crate::model::{FieldType, Object, Record, RecordRef, Selection, ValueRef};
 use crate::store::sql::{count_sql, list_sql, Flavor};

@@ -6,7 +6,7 @@ use crate::dialects::caller;
 use axum::http::HeaderMap;
 use base64::Engine as _;
 use serde_json::{Map, Value as Json};
-use sluice_engine::auth::Principal;
+use sluice_engine::model::Principal;
 use sluice_engine::{Engine, Error, Result};
 
 /// Credentials as a Backand client sends them, before they are checked.

@@ -12,8 +12,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, post};
 use axum::{Json as AxJson, Router};
 use serde_json::{json, Map, Value as Json};
-use sluice_engine::auth::Principal;
-use sluice_engine::model::{QueryView, ViewColumn};
+use sluice_engine::model::{Principal, QueryView, ViewColumn};
 use sluice_engine::{Error, ErrorCode, Result};
 
 pub fn router() -> Router<State> {

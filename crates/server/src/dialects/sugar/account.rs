@@ -5,8 +5,7 @@ use crate::dialects::skeleton::reply;
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde_json::{json, Value as Json};
-use sluice_engine::auth::Principal;
-use sluice_engine::model::Role;
+use sluice_engine::model::{Principal, Role};
 use sluice_engine::{Engine, Result};
 
 /// Revokes the caller's access token, and the refresh token the body names if any; answers

@@ -10,8 +10,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json as AxJson;
 use serde::Deserialize;
 use serde_json::json;
-use sluice_engine::auth::Principal;
-use sluice_engine::model::AliasKind;
+use sluice_engine::model::{AliasKind, Principal};
 use sluice_engine::{Error, Result};
 
 /// How long an access token handed out for an app token is said to last: the SDK refreshes by

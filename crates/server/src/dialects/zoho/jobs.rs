@@ -14,10 +14,9 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json as AxJson;
 use serde_json::{json, Value as Json};
-use sluice_engine::auth::Principal;
 use sluice_engine::jobs::result::entry_name;
 use sluice_engine::jobs::{ResultLayout, ResultRow, RowStatus};
-use sluice_engine::model::{AliasKind, Job, JobStatus};
+use sluice_engine::model::{AliasKind, Job, JobStatus, Principal};
 use sluice_engine::{Error, ErrorCode, Result};
 use std::collections::HashMap;
 

@@ -7,8 +7,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json as AxJson;
 use serde_json::{json, Value as Json};
-use sluice_engine::auth::Principal;
-use sluice_engine::model::AliasKind;
+use sluice_engine::model::{AliasKind, Principal};
 use sluice_engine::{Error, ErrorCode, Result};
 
 /// Which answer an upload refusal gets: Bigin's v1 answers them with HTTP 200 (its upload page),

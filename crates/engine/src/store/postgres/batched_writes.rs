@@ -4,9 +4,9 @@
 //! deletes match `id = ANY($1)`. A batch statement runs in a savepoint: if it fails (a unique value
 //! taken by an update), the batch is undone and its rows go one by one, each failing alone.
 
-use super::records::{at, conflict, insert, update, uuid};
+use super::single_writes::{conflict, insert, update};
 use super::tx::PgTx;
-use super::value::{array_type, wire_type, PgValue};
+use super::value::{array_type, at, uuid, wire_type, PgValue};
 use crate::error::{Error, Result};
 use crate::model::{Object, Record, Stamp, Value};
 use crate::store::sql::{push_ident, quote};
