@@ -218,3 +218,109 @@ fn make_query_role(tx: &mut postgres::Transaction<'_>) -> Result<()> {
     .map_err(|e| failed("record the query role", &e))?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::postgres::pool::Pool;
+    use crate::store::postgres::with_database;
+
+    const BEFORE_TASKS: &str = r#"
+        INSERT INTO _jobs (id, app_id, status, callback, created_at, file_id, expired, doc) VALUES
+            ('j1', '00000000-0000-0000-0000-000000000001', 'queued', NULL, '1', 'f1', false, '{}'),
+            ('j2', '00000000-0000-0000-0000-000000000001', 'completed', 'pending', '2', 'f2',
+             true, '{}');
+        INSERT INTO _exports (id, app_id, status, callback, created_at, expired, doc) VALUES
+            ('e1', '00000000-0000-0000-0000-000000000001', 'running', NULL, '3', false, '{}');
+        INSERT INTO _batches (id, app_id, status, created_at, doc) VALUES
+            ('b1', '00000000-0000-0000-0000-000000000001', 'running', '4', '{"lease":null}'),
+            ('b2', '00000000-0000-0000-0000-000000000001', 'running', '5',
+             '{"lease":{"owner":"x","until":"9"}}'),
+            ('b3', '00000000-0000-0000-0000-000000000001', 'pending', '6', '{}');"#;
+
+    /// Jobs, exports and batches stored before the task queue move into it, each in its place
+    /// (on the PostgreSQL server `SLUICE_TEST_DATABASE` names; without one there is nothing to
+    /// run against).
+    #[test]
+    fn jobs_exports_and_batches_move_into_the_task_table() {
+        let Ok(url) = std::env::var("SLUICE_TEST_DATABASE") else {
+            return;
+        };
+        let db = format!("sluice_migrate_{}", std::process::id());
+        let mut admin = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+        for sql in [
+            format!("DROP DATABASE IF EXISTS {db}"),
+            format!("CREATE DATABASE {db}"),
+        ] {
+            admin.batch_execute(&sql).unwrap();
+        }
+        let mut config: postgres::Config = with_database(&url, &db).parse().unwrap();
+        config.options(&format!("-c search_path={SCHEMA}"));
+        let mut conn = Pool::new(config, 1, "migration test").connect().unwrap();
+        // The schema as it stood before the task table, and rows in it.
+        let mut tx = conn.client.transaction().unwrap();
+        tx.batch_execute(&format!(
+            "CREATE SCHEMA {SCHEMA}; CREATE TABLE _migrations (
+                 version int PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now());"
+        ))
+        .unwrap();
+        for (i, sql) in MIGRATIONS[..MIGRATIONS.len() - 1].iter().enumerate() {
+            tx.batch_execute(sql).unwrap();
+            if i == 0 {
+                make_query_role(&mut tx).unwrap();
+            }
+            tx.execute(
+                "INSERT INTO _migrations (version) VALUES ($1)",
+                &[&(i as i32 + 1)],
+            )
+            .unwrap();
+        }
+        tx.batch_execute(BEFORE_TASKS).unwrap();
+        tx.commit().unwrap();
+
+        let role = migrate(&mut conn).unwrap();
+        let rows: Vec<String> = conn
+            .client
+            .query(
+                "SELECT kind, id, status, queue, coalesce(callback, ''), file_id, expired::text
+                 FROM _tasks ORDER BY created_at",
+                &[],
+            )
+            .unwrap()
+            .iter()
+            .map(|r| {
+                (0..7)
+                    .map(|i| r.get::<_, String>(i))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            })
+            .collect();
+        let old: i64 = conn
+            .client
+            .query_one(
+                "SELECT count(*) FROM pg_tables WHERE tablename IN ('_jobs', '_exports', '_batches')",
+                &[],
+            )
+            .unwrap()
+            .get(0);
+        drop(conn);
+        for sql in [
+            format!("DROP DATABASE {db}"),
+            format!("DROP ROLE IF EXISTS \"{}\"", role.name),
+        ] {
+            admin.batch_execute(&sql).unwrap();
+        }
+        assert_eq!(
+            rows,
+            [
+                "job j1 queued waiting  f1 false",
+                "job j2 completed out pending f2 true",
+                "export e1 running held   false",
+                "batch b1 running waiting   false",
+                "batch b2 running held   false",
+                "batch b3 pending out   false",
+            ]
+        );
+        assert_eq!(old, 0);
+    }
+}
