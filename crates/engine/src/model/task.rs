@@ -96,20 +96,31 @@ pub trait Task: Tracked + Serialize + DeserializeOwned + Clone + Send + Sync + '
     fn requeue(&mut self);
 }
 
+/// What every kind stores alike: its kind, id, app, creation time and lease, and how a lease is
+/// renewed.
+macro_rules! common_fields {
+    ($kind:ident) => {
+        const TASK: TaskKind = TaskKind::$kind;
+        fn id(&self) -> &str {
+            &self.id
+        }
+        fn app_id(&self) -> Uuid {
+            self.app_id
+        }
+        fn created_at(&self) -> &Timestamp {
+            &self.created_at
+        }
+        fn lease(&self) -> Option<&Lease> {
+            self.lease.as_ref()
+        }
+        fn renew(&mut self, lease: &Lease) {
+            self.lease = Some(lease.clone());
+        }
+    };
+}
+
 impl Task for Job {
-    const TASK: TaskKind = TaskKind::Job;
-    fn id(&self) -> &str {
-        &self.id
-    }
-    fn app_id(&self) -> Uuid {
-        self.app_id
-    }
-    fn created_at(&self) -> &Timestamp {
-        &self.created_at
-    }
-    fn lease(&self) -> Option<&Lease> {
-        self.lease.as_ref()
-    }
+    common_fields!(Job);
     fn queue(&self) -> Queue {
         match self.status {
             JobStatus::Queued => Queue::Waiting,
@@ -133,9 +144,6 @@ impl Task for Job {
             self.started_at = Some(now.clone());
         }
     }
-    fn renew(&mut self, lease: &Lease) {
-        self.lease = Some(lease.clone());
-    }
     fn requeue(&mut self) {
         self.status = JobStatus::Queued;
         self.lease = None;
@@ -143,19 +151,7 @@ impl Task for Job {
 }
 
 impl Task for Export {
-    const TASK: TaskKind = TaskKind::Export;
-    fn id(&self) -> &str {
-        &self.id
-    }
-    fn app_id(&self) -> Uuid {
-        self.app_id
-    }
-    fn created_at(&self) -> &Timestamp {
-        &self.created_at
-    }
-    fn lease(&self) -> Option<&Lease> {
-        self.lease.as_ref()
-    }
+    common_fields!(Export);
     fn queue(&self) -> Queue {
         match self.status {
             ExportStatus::Queued => Queue::Waiting,
@@ -172,9 +168,6 @@ impl Task for Export {
     fn claim(&mut self, lease: &Lease, now: &Timestamp) {
         Export::claim(self, lease, now);
     }
-    fn renew(&mut self, lease: &Lease) {
-        self.lease = Some(lease.clone());
-    }
     /// An object export resumes from its cursor; a query export starts over (its partial output
     /// was local to the instance that ran it).
     fn requeue(&mut self) {
@@ -190,19 +183,7 @@ impl Task for Export {
 /// A started batch stays `running` on the wire while it waits for a worker: it waits without a
 /// lease, and is held under one.
 impl Task for Batch {
-    const TASK: TaskKind = TaskKind::Batch;
-    fn id(&self) -> &str {
-        &self.id
-    }
-    fn app_id(&self) -> Uuid {
-        self.app_id
-    }
-    fn created_at(&self) -> &Timestamp {
-        &self.created_at
-    }
-    fn lease(&self) -> Option<&Lease> {
-        self.lease.as_ref()
-    }
+    common_fields!(Batch);
     fn queue(&self) -> Queue {
         match (self.status, &self.lease) {
             (BatchStatus::Running, None) => Queue::Waiting,
@@ -211,9 +192,6 @@ impl Task for Batch {
         }
     }
     fn claim(&mut self, lease: &Lease, _now: &Timestamp) {
-        self.lease = Some(lease.clone());
-    }
-    fn renew(&mut self, lease: &Lease) {
         self.lease = Some(lease.clone());
     }
     fn requeue(&mut self) {

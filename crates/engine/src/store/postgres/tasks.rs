@@ -18,8 +18,9 @@ fn bound<'p>(params: &'p [TaskParam<'_>]) -> Vec<&'p (dyn ToSql + Sync)> {
 }
 
 impl PgTx<'_> {
-    fn task_query(&mut self, select: &str, find: &TaskFind<'_>) -> Result<Vec<postgres::Row>> {
-        let counting = select != "doc";
+    /// `SELECT doc` of the tasks `find` matches, or (`counting`) `SELECT count(*)`.
+    fn task_query(&mut self, find: &TaskFind<'_>, counting: bool) -> Result<Vec<postgres::Row>> {
+        let select = if counting { "count(*)" } else { "doc" };
         let (sql, params) = find_sql(find, Marks::Dollar, counting);
         let lock = match (find.skip_locked, find.id) {
             (true, _) => " FOR UPDATE SKIP LOCKED",
@@ -60,14 +61,14 @@ impl TaskTx for PgTx<'_> {
     }
 
     fn find_tasks(&mut self, find: &TaskFind<'_>) -> Result<Vec<String>> {
-        self.task_query("doc", find)?
+        self.task_query(find, false)?
             .iter()
             .map(|r| r.try_get(0).map_err(Error::internal))
             .collect()
     }
 
     fn count_tasks(&mut self, find: &TaskFind<'_>) -> Result<u64> {
-        let rows = self.task_query("count(*)", find)?;
+        let rows = self.task_query(find, true)?;
         let n: i64 = match rows.first() {
             Some(r) => r.try_get(0).map_err(Error::internal)?,
             None => 0,
