@@ -42,6 +42,10 @@ error_codes! {
     Required => "required", 422;
     UnknownField => "unknown_field", 422;
     UniqueViolation => "unique_violation", 409;
+    /// A relation names no record of its object (by id or by a lookup).
+    ReferenceNotFound => "reference_not_found", 422;
+    /// A record other records still point at under `on_delete: restrict`.
+    StillReferenced => "still_referenced", 409;
     NotFound => "not_found", 404;
     Conflict => "conflict", 409;
     Unauthorized => "unauthorized", 401;

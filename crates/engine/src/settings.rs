@@ -12,6 +12,11 @@ pub mod defaults {
     pub const DEFAULT_PAGE_SIZE: usize = 100;
     pub const MAX_PAGE_SIZE: usize = 1000;
     pub const MAX_FIELDS: usize = 500;
+    /// Levels of `on_delete: cascade` one delete follows (each level is one query per relation
+    /// field pointing at it), so a chain of records cannot make a delete run without bound.
+    pub const MAX_CASCADE_DEPTH: usize = 16;
+    /// Levels `expand` follows (`account.owner` is two).
+    pub const MAX_EXPAND_DEPTH: usize = 2;
     pub const ACCESS_TOKEN_TTL_SECS: u64 = 3600;
     pub const REFRESH_TOKEN_TTL_SECS: u64 = 30 * 24 * 3600;
     pub const LOGIN_FREE_FAILURES: u32 = 5;
@@ -219,6 +224,8 @@ pub struct Settings {
     pub list: ListLimits,
     /// Fields per object.
     pub max_fields: usize,
+    /// Levels of cascading deletes one delete follows.
+    pub max_cascade_depth: usize,
     /// Lifetime of access tokens issued at login.
     pub access_token_ttl: Duration,
     /// Lifetime of refresh tokens issued at login.
@@ -308,6 +315,7 @@ impl Default for Settings {
                 count_timeout: Duration::from_millis(COUNT_TIMEOUT_MS),
             },
             max_fields: MAX_FIELDS,
+            max_cascade_depth: MAX_CASCADE_DEPTH,
             access_token_ttl: Duration::from_secs(ACCESS_TOKEN_TTL_SECS),
             refresh_token_ttl: Duration::from_secs(REFRESH_TOKEN_TTL_SECS),
             throttle: ThrottleSettings {

@@ -7,7 +7,9 @@ use crate::background::failpoint;
 use crate::core::{Core, Ctx};
 use crate::error::{ErrorCode, Result};
 use crate::model::{held, Action, Batch, BatchStatus, Lease, Stamp, WriteMode, Writes};
+use crate::ops::{delete_following, resolve_refs};
 use crate::tasks::Executor;
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -133,26 +135,50 @@ fn chunk_of(ctx: &mut Ctx<'_>, id: &str, chunk: usize, lease: Lease) -> Result<O
                 .and_then(|a| a.object_by_id(&op.object_id.to_string()).cloned())
         })
         .collect();
-    let writes: Vec<Option<Writes>> = b
-        .operations
-        .iter()
-        .zip(&objects)
-        .map(|(op, obj)| match (op.action, &op.set, obj) {
+    // An update's values are the same for every record: its relations are resolved once.
+    let mut writes: Vec<Option<Writes>> = Vec::with_capacity(objects.len());
+    for (op, obj) in b.operations.iter().zip(&objects) {
+        writes.push(match (op.action, &op.set, obj) {
             (Action::Update, Some(set), Some(obj)) => {
-                Writes::from_body(obj, set, WriteMode::Merge).ok()
+                match Writes::from_body(obj, set, WriteMode::Merge) {
+                    Ok(mut w) => resolve_refs(ctx, obj, &mut [&mut w])?
+                        .is_empty()
+                        .then_some(w),
+                    Err(_) => None,
+                }
             }
             _ => None,
-        })
-        .collect();
-    for item in items {
+        });
+    }
+    // A chunk's deletes go set-wise, per operation, following relations.
+    let mut deleted: HashMap<(usize, &str), bool> = HashMap::new();
+    for (i, obj) in objects.iter().enumerate() {
+        let (Some(Action::Delete), Some(obj)) = (b.operations.get(i).map(|o| o.action), obj) else {
+            continue;
+        };
+        let ids: Vec<&str> = items
+            .iter()
+            .filter(|it| it.op as usize == i)
+            .map(|it| it.record.as_str())
+            .collect();
+        for (id, r) in ids.iter().zip(delete_following(ctx, obj, &ids, &stamp)?) {
+            let ok = r.is_ok_and(|d| {
+                b.objects_cascaded += d.cascaded;
+                d.found
+            });
+            deleted.insert((i, id), ok);
+        }
+    }
+    for item in &items {
         let i = item.op as usize;
         let ok = match (
             b.operations.get(i).map(|o| o.action),
             objects.get(i).and_then(Option::as_ref),
         ) {
-            (Some(Action::Delete), Some(obj)) => {
-                ctx.tx.delete_record(obj, &item.record).unwrap_or(false)
-            }
+            (Some(Action::Delete), Some(_)) => deleted
+                .get(&(i, item.record.as_str()))
+                .copied()
+                .unwrap_or(false),
             (Some(Action::Update), Some(obj)) => match writes.get(i).and_then(Option::as_ref) {
                 Some(w) => ctx
                     .tx

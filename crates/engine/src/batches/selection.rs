@@ -66,6 +66,7 @@ mod tests {
             objects_total: 0,
             objects_success: 0,
             objects_failed: 0,
+            objects_cascaded: 0,
             position: 0,
             cancel_requested: false,
             error: None,

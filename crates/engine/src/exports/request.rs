@@ -33,7 +33,7 @@ pub struct ExportRequest {
 }
 
 /// An object export's columns: the names asked for, each resolved (duplicates refused).
-fn columns(obj: &Object, fields: Option<Vec<String>>) -> Result<Vec<String>> {
+fn columns(app: &App, obj: &Object, fields: Option<Vec<String>>) -> Result<Vec<String>> {
     let names = match fields {
         Some(f) if f.is_empty() => {
             return Err(Error::validation(
@@ -52,8 +52,11 @@ fn columns(obj: &Object, fields: Option<Vec<String>>) -> Result<Vec<String>> {
             )
             .collect(),
     };
+    crate::ops::related_columns(app, obj, &names)?;
     for (i, n) in names.iter().enumerate() {
-        Column::resolve(obj, n)?;
+        if !n.contains('.') {
+            Column::resolve(obj, n)?;
+        }
         if names[..i].contains(n) {
             return Err(Error::validation(n, format!("{n:?} is listed twice")));
         }
@@ -83,7 +86,8 @@ pub async fn source(
                     "an export reads every matching record: no limit, cursor or offset",
                 ));
             }
-            let columns = columns(&obj, fields)?;
+            let columns = columns(app, &obj, fields)?;
+            crate::ops::Expand::parse(app, &obj, &spec.expand)?;
             let (o, s) = (obj.clone(), spec.clone());
             // Resolved on a snapshot now, so a bad filter or sort is refused before it is queued.
             core.read(move |ctx| crate::ops::selection(ctx, &o, &s).map(|_| ()))

@@ -244,10 +244,12 @@ impl Chunk {
             let mut sel = crate::ops::selection(ctx, &obj, &spec)?;
             sel.limit = size;
             let keys = sel.keys();
+            let widened = widened(ctx, &obj, &spec, &layout.names, &sel)?;
+            let shape = widened.as_ref().map_or(&obj, |(o, _)| o);
             let cols = layout
                 .names
                 .iter()
-                .map(|n| Column::resolve(&obj, n))
+                .map(|n| Column::resolve(shape, n))
                 .collect::<Result<Vec<_>>>()?;
             let mut out = Vec::with_capacity(capacity);
             if header {
@@ -255,18 +257,49 @@ impl Chunk {
             }
             let mut w = RecordWriter::new(format, &layout, cols, out);
             let (mut n, mut last) = (0usize, vec![Value::Null; keys.len()]);
-            ctx.tx.scan_records(&obj, &sel, &mut |r| {
+            let mut row = |r: &crate::model::RecordRef<'_>| {
                 w.record(r)?;
                 n += 1;
                 for (slot, k) in last.iter_mut().zip(&keys) {
                     r.get(k.column).store_in(slot);
                 }
                 Ok(())
-            })?;
+            };
+            match &widened {
+                Some((_, records)) => {
+                    for r in records {
+                        r.with_ref(&mut row)?;
+                    }
+                }
+                None => ctx.tx.scan_records(&obj, &sel, &mut row)?,
+            }
             Ok((w.finish()?, n, (n > 0).then(|| encode_cursor(&last))))
         })
         .await
     }
+}
+
+/// A chunk's records with their relations expanded and related columns added, when the export
+/// asks for either (read whole, a chunk at a time); `None` streams the records as stored.
+fn widened(
+    ctx: &mut Ctx<'_>,
+    obj: &Arc<Object>,
+    spec: &crate::model::ListSpec,
+    names: &[String],
+    sel: &crate::model::Selection,
+) -> Result<Option<(Arc<Object>, Vec<crate::model::Record>)>> {
+    if spec.expand.is_empty() && !names.iter().any(|n| n.contains('.')) {
+        return Ok(None);
+    }
+    let app = ctx
+        .catalog
+        .app_by_id(obj.app_id)
+        .cloned()
+        .ok_or_else(|| Error::not_found("the app is gone"))?;
+    let expand = crate::ops::Expand::parse(&app, obj, &spec.expand)?;
+    let related = crate::ops::related_columns(&app, obj, names)?;
+    let records = ctx.tx.list_records(obj, sel)?;
+    crate::ops::widen(ctx, obj, records, &expand, &related).map(Some)
 }
 
 /// Appends a chunk's `bytes` after what `id` holds and applies `update`, if this instance still

@@ -3,6 +3,7 @@
 //! committed together.
 
 use super::numbers;
+use super::refs::resolve_rows;
 use super::result::{self, ResultRow, RowStatus};
 use super::rows::{PreparedRow, RowPlan};
 use super::segment::apply_rows;
@@ -76,7 +77,13 @@ pub fn apply_chunk(
         .enumerate()
         .map(|(i, (r, _))| translated.get(i).and_then(Option::as_ref).unwrap_or(r))
         .collect();
-    let outcomes = apply_rows(ctx, obj, plan, &rows, &stamp)?;
+    let resolved = resolve_rows(ctx, obj, &rows)?;
+    let rows: Vec<&PreparedRow> = match resolved.is_empty() {
+        true => rows,
+        false => resolved.iter().collect(),
+    };
+    let (outcomes, cascaded) = apply_rows(ctx, obj, plan, &rows, &stamp)?;
+    job.progress.cascaded += cascaded;
     let record_numbers = match numbered {
         true => {
             let ids: Vec<&str> = outcomes

@@ -10,6 +10,7 @@ pub mod normalize;
 mod numbers;
 mod plan;
 mod queue;
+mod refs;
 pub mod result;
 mod rows;
 mod segment;

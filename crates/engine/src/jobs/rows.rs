@@ -2,7 +2,7 @@
 //! Conversion errors are collected per row: a bad row fails alone.
 
 use crate::error::{Error, ErrorCode, Result};
-use crate::model::{FieldType, Job, JobOp, Object, Value, WriteMode, Writes};
+use crate::model::{FieldType, Job, JobOp, Lookup, Object, Value, WriteMode, Writes};
 use serde_json::Value as Json;
 
 /// One row's failure: a code and the field it concerns.
@@ -38,6 +38,8 @@ pub struct RowPlan {
     ignore_empty: bool,
     /// (field index, column, default as a value); `usize::MAX` marks the `id` key mapping.
     cols: Vec<(usize, Option<usize>, Option<Value>)>,
+    /// Per entry of `cols`: the related field a relation column's cells look their record up by.
+    lookups: Vec<Option<String>>,
     key: Option<(Option<usize>, FieldType)>,
     key_column: Option<usize>,
     required: Vec<usize>,
@@ -51,6 +53,7 @@ pub const ID_FIELD: usize = usize::MAX;
 impl RowPlan {
     pub fn new(job: &Job, obj: &Object) -> Result<RowPlan> {
         let mut cols = Vec::new();
+        let mut lookups = Vec::new();
         let mut key_column = None;
         for m in &job.mappings {
             let idx = if m.field == "id" {
@@ -76,6 +79,7 @@ impl RowPlan {
                 key_column = m.column;
             }
             cols.push((idx, m.column, default));
+            lookups.push(m.lookup.clone());
         }
         let key = job.find_by.as_ref().map(|k| {
             if k == "id" {
@@ -92,6 +96,7 @@ impl RowPlan {
             op: job.operation,
             ignore_empty: job.ignore_empty,
             cols,
+            lookups,
             key,
             key_column,
             required: obj
@@ -129,7 +134,7 @@ impl RowPlan {
         let mut errors = Vec::new();
         // Values given by the row: `Some(v)` to write, absent when the cell is empty and ignored.
         let mut given: Vec<(usize, Value)> = Vec::with_capacity(self.cols.len());
-        for (idx, col, default) in &self.cols {
+        for ((idx, col, default), lookup) in self.cols.iter().zip(&self.lookups) {
             let cell = col.and_then(|c| row.get(c)).unwrap_or("");
             let ty = if *idx == ID_FIELD {
                 FieldType::Text
@@ -142,6 +147,11 @@ impl RowPlan {
                     None if self.ignore_empty => continue,
                     None => Value::Null,
                 }
+            } else if let Some(by) = lookup {
+                Value::Lookup(Box::new(Lookup {
+                    field: by.clone(),
+                    key: Json::String(cell.to_owned()),
+                }))
             } else {
                 match Value::from_text(ty, cell) {
                     Ok(v) => v,

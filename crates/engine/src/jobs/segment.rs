@@ -8,7 +8,7 @@ use super::rows::{PreparedRow, RowError, RowPlan};
 use crate::core::Ctx;
 use crate::error::{ErrorCode, Result};
 use crate::model::{JobOp, Object, RecordId, Stamp, Value, Writes};
-use crate::ops::explain_unique;
+use crate::ops::{delete_following, explain_unique};
 use crate::store::RowWrite;
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -17,15 +17,16 @@ use std::sync::Arc;
 /// failed.
 pub type Outcome = std::result::Result<(RowStatus, String), Vec<RowError>>;
 
-/// Applies `rows` in order; one outcome per row.
+/// Applies `rows` in order; one outcome per row, and how many records deletes cascaded to.
 pub fn apply_rows(
     ctx: &mut Ctx<'_>,
     obj: &Arc<Object>,
     plan: &RowPlan,
     rows: &[&PreparedRow],
     stamp: &Stamp,
-) -> Result<Vec<Outcome>> {
+) -> Result<(Vec<Outcome>, u64)> {
     let mut out = Vec::with_capacity(rows.len());
+    let mut cascaded = 0;
     let mut start = 0;
     while start < rows.len() {
         let mut seen = HashSet::new();
@@ -35,10 +36,17 @@ pub fn apply_rows(
                 .take_while(|r| r.key.as_ref().is_none_or(|k| seen.insert(key_text(k))))
                 .count()
                 .max(1);
-        out.extend(segment(ctx, obj, plan, &rows[start..end], stamp)?);
+        out.extend(segment(
+            ctx,
+            obj,
+            plan,
+            &rows[start..end],
+            stamp,
+            &mut cascaded,
+        )?);
         start = end;
     }
-    Ok(out)
+    Ok((out, cascaded))
 }
 
 /// A key as text for spotting repeats; ids compare in their canonical form.
@@ -122,6 +130,7 @@ fn segment(
     plan: &RowPlan,
     rows: &[&PreparedRow],
     stamp: &Stamp,
+    cascaded: &mut u64,
 ) -> Result<Vec<Outcome>> {
     let existing = lookup(ctx, obj, plan, rows)?;
     let steps: Vec<Step<'_>> = rows
@@ -174,10 +183,13 @@ fn segment(
         });
     }
     let ids: Vec<&str> = del.iter().map(|(_, id)| id.as_str()).collect();
-    for ((i, id), r) in del.iter().zip(ctx.tx.delete_records(obj, &ids)?) {
+    for ((i, id), r) in del.iter().zip(delete_following(ctx, obj, &ids, stamp)?) {
         out[*i] = Some(match r {
-            Ok(true) => Ok((RowStatus::Deleted, id.clone())),
-            Ok(false) => Err(not_found(plan)),
+            Ok(d) if d.found => {
+                *cascaded += d.cascaded;
+                Ok((RowStatus::Deleted, id.clone()))
+            }
+            Ok(_) => Err(not_found(plan)),
             Err(e) => Err(vec![RowError::from_error(e, "id")]),
         });
     }

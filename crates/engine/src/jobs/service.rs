@@ -141,6 +141,7 @@ impl Jobs {
                 max_records: max,
             };
             let mut job = plan_job(req.clone(), &obj, &file, owner)?;
+            super::plan::check_lookups(&app, &obj, &job.mappings)?;
             // Every job is numbered, so a front door whose clients hold ids as integers can show
             // any job, whichever door made it.
             job.numbers = Some(number_job(ctx, &job)?);

@@ -94,6 +94,9 @@ pub struct Batch {
     pub objects_total: u64,
     pub objects_success: u64,
     pub objects_failed: u64,
+    /// Records deleted by `on_delete: cascade` beside the batch's own.
+    #[serde(default)]
+    pub objects_cascaded: u64,
     /// How many selected records are done (the resume point).
     pub position: u64,
     pub cancel_requested: bool,

@@ -59,6 +59,8 @@ impl Value {
             Value::Date(s) => ValueRef::Date(s),
             Value::DateTime(s) => ValueRef::DateTime(s),
             Value::Json(s) => ValueRef::Json(s),
+            // Resolved before anything is stored or read back.
+            Value::Lookup(_) => ValueRef::Null,
         }
     }
 }

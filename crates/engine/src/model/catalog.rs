@@ -2,6 +2,7 @@
 
 use super::access::Role;
 use super::names::Name;
+use super::relation::{OnDelete, RelationTarget};
 use super::time::Timestamp;
 use super::value::{FieldType, Value};
 use crate::error::{Error, ErrorCode, Result};
@@ -29,6 +30,12 @@ pub struct FieldSpec {
     pub default: Option<Json>,
     #[serde(default)]
     pub label: Option<String>,
+    /// For a `relation` field: the object it points at (in the same app).
+    #[serde(default)]
+    pub object: Option<String>,
+    /// For a `relation` field: what deleting the target does (default `restrict`).
+    #[serde(default)]
+    pub on_delete: Option<OnDelete>,
 }
 
 /// An object as clients describe it at creation.
@@ -54,6 +61,9 @@ pub struct Field {
     pub indexed: bool,
     pub default: Option<Json>,
     pub label: Option<String>,
+    /// Set exactly when the type is `relation`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub relation: Option<RelationTarget>,
 }
 
 impl Field {
@@ -63,14 +73,49 @@ impl Field {
             Value::from_json(spec.ty, d)
                 .map_err(|m| Error::validation(name.as_str(), format!("default of {name}: {m}")))?;
         }
+        let relation = match (spec.ty, spec.object) {
+            (FieldType::Relation, Some(object)) => Some(RelationTarget {
+                object,
+                on_delete: spec.on_delete.unwrap_or_default(),
+            }),
+            (FieldType::Relation, None) => {
+                return Err(Error::validation(
+                    name.as_str(),
+                    format!("relation field {name} needs the object it points at (\"object\")"),
+                ))
+            }
+            (_, Some(_)) => {
+                return Err(Error::validation(
+                    name.as_str(),
+                    format!("only a relation field points at an object ({name})"),
+                ))
+            }
+            (_, None) if spec.on_delete.is_some() => {
+                return Err(Error::validation(
+                    name.as_str(),
+                    format!("only a relation field has on_delete ({name})"),
+                ))
+            }
+            (_, None) => None,
+        };
+        let lookup_default = spec.default.as_ref().is_some_and(Json::is_object);
+        if relation.is_some() && lookup_default {
+            return Err(Error::validation(
+                name.as_str(),
+                format!("the default of {name} is a record id"),
+            ));
+        }
         Ok(Field {
             name,
             ty: spec.ty,
             required: spec.required,
             unique: spec.unique,
-            indexed: spec.indexed,
+            // Deletes find the records pointing at a target, and filters follow relations: both
+            // read this index.
+            indexed: spec.indexed || relation.is_some(),
             default: spec.default.filter(|d| !d.is_null()),
             label: spec.label,
+            relation,
         })
     }
 
@@ -93,6 +138,10 @@ impl Field {
         }
         if let Some(l) = &self.label {
             m.insert("label".into(), json!(l));
+        }
+        if let Some(r) = &self.relation {
+            m.insert("object".into(), json!(r.object));
+            m.insert("on_delete".into(), json!(r.on_delete.as_str()));
         }
         Json::Object(m)
     }
@@ -160,6 +209,14 @@ impl Object {
             .find(|(_, f)| f.name.as_str().eq_ignore_ascii_case(name))
     }
 
+    /// The relation fields, by index, with what they point at.
+    pub fn relations(&self) -> impl Iterator<Item = (usize, &Field, &RelationTarget)> {
+        self.fields
+            .iter()
+            .enumerate()
+            .filter_map(|(i, f)| f.relation.as_ref().map(|r| (i, f, r)))
+    }
+
     pub fn to_json(&self) -> Json {
         json!({
             "id": self.id,
@@ -202,6 +259,19 @@ impl App {
 
     pub fn object_by_id(&self, id: &str) -> Option<&Arc<Object>> {
         self.objects.values().find(|o| o.id.to_string() == id)
+    }
+
+    /// Every relation field of the app that points at `target`: (object, field index, rule).
+    pub fn pointing_at(&self, target: &str) -> Vec<(Arc<Object>, usize, OnDelete)> {
+        self.objects
+            .values()
+            .flat_map(|o| {
+                o.relations()
+                    .filter(|(_, _, r)| r.object == target)
+                    .map(|(i, _, r)| (o.clone(), i, r.on_delete))
+                    .collect::<Vec<_>>()
+            })
+            .collect()
     }
 
     /// Finds an object by name or label, ignoring case, as SQL queries address them.

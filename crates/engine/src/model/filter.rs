@@ -51,4 +51,6 @@ pub struct ListSpec {
     pub cursor: Option<String>,
     pub offset: Option<u64>,
     pub count: bool,
+    /// Relation paths whose records replace their ids (`account`, `account.owner`).
+    pub expand: Vec<String>,
 }

@@ -66,6 +66,10 @@ pub struct Mapping {
     /// The header of the input column, when the field is fed from one.
     #[serde(default)]
     pub header: Option<String>,
+    /// For a relation field: the related object's unique field (or `id`) the column's values
+    /// name their record by.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lookup: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -77,6 +81,9 @@ pub struct Progress {
     pub skipped: u64,
     pub failed: u64,
     pub deleted: u64,
+    /// Records deleted by `on_delete: cascade` beside the rows' own.
+    #[serde(default)]
+    pub cascaded: u64,
 }
 
 /// Where a job stands: rows done, and the byte offsets in its input and result files that go with

@@ -17,6 +17,7 @@ mod names;
 mod principal;
 mod query;
 mod record;
+mod relation;
 mod selection;
 mod task;
 mod time;
@@ -45,6 +46,7 @@ pub use query::{
     ALLOWED_FUNCTIONS, PG_FUNCTIONS, PG_TABLE_FUNCTIONS, TABLE_FUNCTIONS,
 };
 pub use record::{Record, RecordId, Stamp, WriteMode, Writes};
+pub use relation::{Lookup, OnDelete, RelationTarget};
 pub use selection::{
     decode_cursor, encode_cursor, parse_sort, CmpOp, Column, Cond, Selection, SortKey,
 };

@@ -56,6 +56,12 @@ impl Name {
         Ok(name)
     }
 
+    /// A related field's column (`account.email`): two names already parsed, joined by a dot, as
+    /// an export's widened records name it.
+    pub fn path(relation: &Name, field: &str) -> Name {
+        Name(format!("{relation}.{field}"))
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }

@@ -95,6 +95,9 @@ pub enum Cond {
     /// Free text: the value appears, ignoring case, in at least one of these columns (none: no
     /// record matches).
     Search(Vec<Column>, Value),
+    /// The record that relation field (by index) points at, a record of that object, meets the
+    /// condition (`account.email = …`).
+    Related(usize, std::sync::Arc<Object>, Box<Cond>),
 }
 
 impl Cond {
@@ -106,7 +109,7 @@ impl Cond {
                 let (c2, v2) = x.size();
                 (c + c2, v + v2)
             }),
-            Cond::Not(c) => c.size(),
+            Cond::Not(c) | Cond::Related(_, _, c) => c.size(),
             Cond::Cmp(..) => (1, 1),
             Cond::In(_, vs, _) => (1, vs.len()),
             Cond::IsNull(..) => (1, 0),

@@ -1,6 +1,7 @@
 //! Field types and typed field values, with their conversions from JSON and from text (CSV cells,
 //! query strings): what the other model files share about values.
 
+use super::relation::Lookup;
 use chrono::{DateTime, NaiveDate, NaiveDateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value as Json};
@@ -16,6 +17,8 @@ pub enum FieldType {
     Date,
     Datetime,
     Json,
+    /// Another record's id (a UUID); the field says which object (`Field::relation`).
+    Relation,
 }
 
 impl FieldType {
@@ -28,6 +31,7 @@ impl FieldType {
             Self::Date => "date",
             Self::Datetime => "datetime",
             Self::Json => "json",
+            Self::Relation => "relation",
         }
     }
 }
@@ -46,6 +50,9 @@ pub enum Value {
     DateTime(String),
     /// JSON text.
     Json(String),
+    /// A relation value naming its target by a unique field; resolved to `Text(id)` before any
+    /// write reaches the store, so no store ever sees one.
+    Lookup(Box<Lookup>),
 }
 
 /// Date forms accepted besides ISO 8601: the US-style dates that CRM exports carry.
@@ -122,6 +129,16 @@ impl Value {
                 check_value_depth(v)?;
                 Ok(Value::Json(v.to_string()))
             }
+            FieldType::Relation => match v {
+                Json::String(s) => record_id(s),
+                Json::Object(_) => Lookup::from_json(v)
+                    .map(|l| Value::Lookup(Box::new(l)))
+                    .ok_or_else(|| {
+                        "a lookup names one unique field and its value: {\"email\": \"…\"}"
+                            .to_owned()
+                    }),
+                _ => Err(wrong()),
+            },
         }
     }
 
@@ -151,6 +168,7 @@ impl Value {
                 check_value_depth(&j)?;
                 Ok(Value::Json(j.to_string()))
             }
+            FieldType::Relation => record_id(t),
         }
     }
 
@@ -162,8 +180,16 @@ impl Value {
             Value::Number(f) => json!(f),
             Value::Boolean(b) => json!(b),
             Value::Json(s) => serde_json::from_str(s).unwrap_or(Json::Null),
+            Value::Lookup(l) => l.to_json(),
         }
     }
+}
+
+/// A record id in its canonical (hyphenated, lower-case) form, as ids are stored.
+fn record_id(s: &str) -> Result<Value, String> {
+    uuid::Uuid::parse_str(s.trim())
+        .map(|u| Value::Text(u.hyphenated().to_string()))
+        .map_err(|_| format!("{s:?} is not a record id"))
 }
 
 fn json_kind(v: &Json) -> &'static str {

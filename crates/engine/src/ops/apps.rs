@@ -6,7 +6,7 @@ use crate::core::Ctx;
 use crate::error::{Error, ErrorCode, Result};
 use crate::model::{
     AliasKind, App, Cond, Field, FieldSpec, Name, Need, Object, ObjectSpec, Principal, Role,
-    Selection,
+    Selection, Value,
 };
 use crate::store::SchemaChange;
 use serde::Deserialize;
@@ -182,6 +182,9 @@ pub fn create_object(
     }
     let obj = Object::from_spec(app.id, spec, ctx.now.clone())?;
     check_name_free(&app, obj.name.as_str())?;
+    for f in &obj.fields {
+        check_relation(ctx, &app, &obj, f)?;
+    }
     ctx.tx.create_object(&obj)?;
     let out = obj.to_json();
     if let Some(app) = ctx.catalog_mut().app_mut(app_name) {
@@ -220,7 +223,7 @@ struct ObjectPatch {
 /// Applies adds, renames, drops, then index changes, in that order; any failure undoes them all
 /// (the op's savepoint).
 pub fn patch_object(ctx: &mut Ctx<'_>, who: &Principal, t: &Target, body: Json) -> Result<Output> {
-    let (_, obj) = ctx.object(who, &t.app, &t.object, Need::Own)?;
+    let (app, obj) = ctx.object(who, &t.app, &t.object, Need::Own)?;
     let patch: ObjectPatch = parse_body(body, "object change")?;
     let mut obj = (*obj).clone();
     if let Some(label) = patch.label {
@@ -238,6 +241,7 @@ pub fn patch_object(ctx: &mut Ctx<'_>, who: &Principal, t: &Target, body: Json) 
             )
             .with_field(field.name.as_str()));
         }
+        check_relation(ctx, &app, &obj, &field)?;
         if field.required && field.default.is_none() && nonempty {
             return Err(Error::validation(
                 field.name.as_str(),
@@ -334,8 +338,57 @@ fn has_records(ctx: &mut Ctx<'_>, obj: &Object) -> Result<bool> {
     Ok(!ctx.tx.list_records(obj, &sel)?.is_empty())
 }
 
+/// A relation field points at an object of the same app (or its own), and its default, if any,
+/// names one of that object's records.
+fn check_relation(ctx: &mut Ctx<'_>, app: &App, obj: &Object, f: &Field) -> Result<()> {
+    let Some(rel) = &f.relation else {
+        return Ok(());
+    };
+    let target = match app.object(&rel.object) {
+        Some(t) => t.clone(),
+        None if rel.object == obj.name.as_str() => Arc::new(obj.clone()),
+        None => {
+            return Err(Error::validation(
+                f.name.as_str(),
+                format!(
+                    "{} points at {:?}, which is no object of this app",
+                    f.name, rel.object
+                ),
+            ))
+        }
+    };
+    if let Some(Value::Text(id)) = f.default_value() {
+        let key = Value::Text(id.clone());
+        if ctx.tx.find_ids(&target, None, &[&key])?[0].is_none() {
+            return Err(Error::new(
+                ErrorCode::ReferenceNotFound,
+                format!("the default of {}: no {} has id {id}", f.name, rel.object),
+            )
+            .with_field(f.name.as_str()));
+        }
+    }
+    Ok(())
+}
+
+/// Refuses to drop an object that another object's relation points at.
+fn check_unreferenced(app: &App, obj: &Object) -> Result<()> {
+    let pointing = app.pointing_at(obj.name.as_str());
+    match pointing.iter().find(|(o, _, _)| o.id != obj.id) {
+        Some((o, i, _)) => {
+            let field = format!("{}.{}", o.name, o.fields[*i].name);
+            Err(Error::new(
+                ErrorCode::StillReferenced,
+                format!("{field} points at {}: drop that field first", obj.name),
+            )
+            .with_field(field))
+        }
+        None => Ok(()),
+    }
+}
+
 pub fn delete_object(ctx: &mut Ctx<'_>, who: &Principal, t: &Target) -> Result<Output> {
-    let (_, obj) = ctx.object(who, &t.app, &t.object, Need::Own)?;
+    let (app, obj) = ctx.object(who, &t.app, &t.object, Need::Own)?;
+    check_unreferenced(&app, &obj)?;
     ctx.tx.drop_object(&obj)?;
     if let Some(app) = ctx.catalog_mut().app_mut(&t.app) {
         app.objects.remove(&t.object);

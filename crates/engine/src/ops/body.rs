@@ -93,6 +93,7 @@ impl Serialize for FieldValue<'_> {
             Value::Json(t) => serde_json::from_str::<Json>(t)
                 .unwrap_or(Json::Null)
                 .serialize(s),
+            Value::Lookup(l) => l.to_json().serialize(s),
         }
     }
 }

@@ -27,7 +27,7 @@ pub fn run(ctx: &mut Ctx<'_>, who: &Principal, op: Op) -> Result<Output> {
         Op::DeleteUser(app, name) => principals::delete_user(ctx, who, &app, &name),
         Op::ListRecords(t, spec) => records::list(ctx, who, &t, &spec),
         Op::CreateRecord(t, input) => records::create(ctx, who, &t, input),
-        Op::GetRecord(t, id) => records::get(ctx, who, &t, &id),
+        Op::GetRecord(t, id, expand) => records::get(ctx, who, &t, &id, &expand),
         Op::UpdateRecord(t, id, input) => records::update(ctx, who, &t, &id, input, false),
         Op::ReplaceRecord(t, id, input) => records::update(ctx, who, &t, &id, input, true),
         Op::DeleteRecord(t, id) => records::delete(ctx, who, &t, &id),

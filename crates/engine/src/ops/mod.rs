@@ -9,6 +9,7 @@ mod fields;
 mod parse;
 mod principals;
 mod records;
+mod relations;
 mod select;
 
 pub use body::{Body, ListBody, RecordBody};
@@ -16,6 +17,10 @@ pub use bulk::{run_bulk, run_one, too_many, BulkFeed, BulkItem, BulkMsg, BulkPla
 pub use exec::run;
 pub use parse::parse_body;
 pub use records::explain_unique;
+pub use relations::{
+    delete_following, expand_records, related, related_columns, resolve_refs, widen, Deleted,
+    Expand,
+};
 pub use select::resolve_filter;
 pub(crate) use select::selection;
 
@@ -68,7 +73,8 @@ pub enum Op {
 
     ListRecords(Target, ListSpec),
     CreateRecord(Target, Input),
-    GetRecord(Target, String),
+    /// A record by id, with the relations to expand.
+    GetRecord(Target, String, Vec<String>),
     UpdateRecord(Target, String, Input),
     ReplaceRecord(Target, String, Input),
     DeleteRecord(Target, String),
@@ -106,10 +112,7 @@ impl Op {
         self.is_read()
             || matches!(
                 self,
-                Op::CreateRecord(..)
-                    | Op::UpdateRecord(..)
-                    | Op::ReplaceRecord(..)
-                    | Op::DeleteRecord(..)
+                Op::CreateRecord(..) | Op::UpdateRecord(..) | Op::ReplaceRecord(..)
             )
     }
 

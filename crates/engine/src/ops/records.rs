@@ -1,5 +1,6 @@
 //! Record operations: create, read, list, merge, replace and delete, each checked against the object.
 
+use super::relations::{delete_following, expand_records, resolve_refs, Expand};
 use super::select::selection;
 use super::{Body, Input, ListBody, ListSpec, Output, Target};
 use crate::core::Ctx;
@@ -46,13 +47,22 @@ pub fn explain_unique(err: Error, obj: &Object, writes: &Writes) -> Error {
 
 pub fn create(ctx: &mut Ctx<'_>, who: &Principal, t: &Target, input: Input) -> Result<Output> {
     let (_, obj) = ctx.object(who, &t.app, &t.object, Need::Write)?;
-    let writes = input.into_writes(&obj, WriteMode::Whole)?;
+    let mut writes = input.into_writes(&obj, WriteMode::Whole)?;
+    resolve_one(ctx, &obj, &mut writes)?;
     let id = RecordId::new();
     let stamp = stamp(ctx, who);
     ctx.tx
         .insert_record(&obj, id.as_str(), &writes, &stamp)
         .map_err(|e| explain_unique(e, &obj, &writes))?;
     Ok(created(&obj, id, writes, &stamp))
+}
+
+/// Resolves and checks one write's relation values.
+fn resolve_one(ctx: &mut Ctx<'_>, obj: &Object, writes: &mut Writes) -> Result<()> {
+    match resolve_refs(ctx, obj, &mut [writes])?.into_iter().next() {
+        Some((_, e)) => Err(e),
+        None => Ok(()),
+    }
 }
 
 fn created(obj: &Arc<Object>, id: RecordId, writes: Writes, stamp: &Stamp) -> Output {
@@ -86,6 +96,29 @@ pub fn create_many(
             Err(e) => out[i] = Some(Err(e)),
         }
     }
+    // Relation values, per object, in one pass over its rows.
+    let mut objects: Vec<Arc<Object>> = Vec::new();
+    for (_, obj, ..) in &ready {
+        if obj.relations().next().is_some() && !objects.iter().any(|o| Arc::ptr_eq(o, obj)) {
+            objects.push(obj.clone());
+        }
+    }
+    for obj in objects {
+        let mut rows: Vec<(usize, &mut Writes)> = ready
+            .iter_mut()
+            .filter(|r| Arc::ptr_eq(&r.1, &obj))
+            .map(|r| (r.0, &mut r.3))
+            .collect();
+        let at: Vec<usize> = rows.iter().map(|(i, _)| *i).collect();
+        let mut writes: Vec<&mut Writes> = rows.iter_mut().map(|(_, w)| &mut **w).collect();
+        match resolve_refs(ctx, &obj, &mut writes) {
+            Ok(failed) => failed
+                .into_iter()
+                .for_each(|(k, e)| out[at[k]] = Some(Err(e))),
+            Err(e) => at.iter().for_each(|i| out[*i] = Some(Err(e.clone()))),
+        }
+    }
+    ready.retain(|r| out[r.0].is_none());
     // Each run of rows by one writer into one object is one batch; the rows are written first and
     // then moved into their answers, so nothing is copied for the answer.
     let mut written: Vec<Result<()>> = Vec::with_capacity(ready.len());
@@ -124,13 +157,24 @@ fn missing(id: &str) -> Error {
     Error::not_found(format!("no record with id {id:?}"))
 }
 
-pub fn get(ctx: &mut Ctx<'_>, who: &Principal, t: &Target, id: &str) -> Result<Output> {
-    let (_, obj) = ctx.object(who, &t.app, &t.object, Need::Read)?;
+pub fn get(
+    ctx: &mut Ctx<'_>,
+    who: &Principal,
+    t: &Target,
+    id: &str,
+    expand: &[String],
+) -> Result<Output> {
+    let (app, obj) = ctx.object(who, &t.app, &t.object, Need::Read)?;
+    let expand = Expand::parse(&app, &obj, expand)?;
     let id = RecordId::parse(id)?;
     let record = ctx
         .tx
         .get_record(&obj, id.as_str())?
         .ok_or_else(|| missing(id.as_str()))?;
+    if !expand.is_empty() {
+        let shown = expand_records(ctx, &obj, std::slice::from_ref(&record), &expand)?;
+        return Ok(Output::ok(shown.into_iter().next().unwrap_or_default()));
+    }
     Ok(Output::Ok(Body::record(&obj, record)))
 }
 
@@ -149,7 +193,8 @@ pub fn update(
     } else {
         WriteMode::Merge
     };
-    let writes = input.into_writes(&obj, mode)?;
+    let mut writes = input.into_writes(&obj, mode)?;
+    resolve_one(ctx, &obj, &mut writes)?;
     let stamp = stamp(ctx, who);
     let found = ctx
         .tx
@@ -168,7 +213,12 @@ pub fn update(
 pub fn delete(ctx: &mut Ctx<'_>, who: &Principal, t: &Target, id: &str) -> Result<Output> {
     let (_, obj) = ctx.object(who, &t.app, &t.object, Need::Write)?;
     let id = RecordId::parse(id)?;
-    if !ctx.tx.delete_record(&obj, id.as_str())? {
+    let stamp = stamp(ctx, who);
+    let done = delete_following(ctx, &obj, &[id.as_str()], &stamp)?
+        .into_iter()
+        .next()
+        .unwrap_or_else(|| Err(missing(id.as_str())))?;
+    if !done.found {
         return Err(missing(id.as_str()));
     }
     Ok(Output::Deleted)
@@ -187,7 +237,8 @@ fn key_value(rec: &Record, c: Column) -> Value {
 }
 
 pub fn list(ctx: &mut Ctx<'_>, who: &Principal, t: &Target, spec: &ListSpec) -> Result<Output> {
-    let (_, obj) = ctx.object(who, &t.app, &t.object, Need::Read)?;
+    let (app, obj) = ctx.object(who, &t.app, &t.object, Need::Read)?;
+    let expand = Expand::parse(&app, &obj, &spec.expand)?;
     let mut sel = selection(ctx, &obj, spec)?;
     let limit = sel.limit;
     sel.limit = limit + 1;
@@ -219,11 +270,23 @@ pub fn list(ctx: &mut Ctx<'_>, who: &Principal, t: &Target, spec: &ListSpec) -> 
             }
         }
     }
-    Ok(Output::Ok(Body::List(ListBody {
+    let shown = match expand.is_empty() {
+        true => None,
+        false => Some(expand_records(ctx, &obj, &records, &expand)?),
+    };
+    let body = Body::List(ListBody {
         object: obj,
         records,
         next_cursor,
         total,
         total_omitted,
-    })))
+    });
+    Ok(Output::Ok(match shown {
+        None => body,
+        Some(shown) => {
+            let mut json = body.into_json();
+            json["records"] = Json::Array(shown);
+            Body::Json(json)
+        }
+    }))
 }

@@ -5,10 +5,11 @@ use super::{Filter, FilterOp, ListSpec};
 use crate::core::Ctx;
 use crate::error::{Error, ErrorCode, Result};
 use crate::model::{
-    decode_cursor, CmpOp, Column, Cond, FieldType, Object, Selection, SortKey, Value,
+    decode_cursor, App, CmpOp, Column, Cond, FieldType, Object, Selection, SortKey, Value,
 };
 use crate::settings::ListLimits;
 use serde_json::Value as Json;
+use std::sync::Arc;
 
 /// Deepest filter nesting accepted, so a hostile filter cannot exhaust the stack.
 const MAX_FILTER_DEPTH: usize = 16;
@@ -36,10 +37,11 @@ pub fn selection(ctx: &Ctx<'_>, obj: &Object, spec: &ListSpec) -> Result<Selecti
             ),
         ));
     }
+    let app = ctx.catalog.app_by_id(obj.app_id).cloned();
     let mut conds: Vec<Cond> = spec
         .filter
         .iter()
-        .map(|f| resolve_filter(obj, f, 0, limits))
+        .map(|f| resolve_filter(obj, f, 0, limits, app.as_deref()))
         .collect::<Result<_>>()?;
     if let Some(text) = spec
         .search
@@ -105,6 +107,21 @@ fn search(obj: &Object, text: &str) -> Cond {
     Cond::Search(columns, Value::Text(text.to_owned()))
 }
 
+/// A relation field of `obj` by name, and the object it points at.
+pub fn follow(obj: &Object, name: &str, app: Option<&App>) -> Result<(usize, Arc<Object>)> {
+    let found = obj.field(name).and_then(|(i, f)| {
+        let target = app?.object(&f.relation.as_ref()?.object)?;
+        Some((i, target.clone()))
+    });
+    found.ok_or_else(|| {
+        Error::new(
+            ErrorCode::UnknownField,
+            format!("{} has no relation field {name:?}", obj.name),
+        )
+        .with_field(name)
+    })
+}
+
 fn over_limit(field: &str, message: String) -> Error {
     Error::new(ErrorCode::LimitExceeded, message).with_field(field)
 }
@@ -134,8 +151,15 @@ fn values_of(obj: &Object, col: Column, v: &Json, limits: &ListLimits) -> Result
     }
 }
 
-/// Resolves a client filter to a typed condition over `obj`'s columns.
-pub fn resolve_filter(obj: &Object, f: &Filter, depth: usize, limits: &ListLimits) -> Result<Cond> {
+/// Resolves a client filter to a typed condition over `obj`'s columns; with the app, a field
+/// may name a related record's field (`account.email`).
+pub fn resolve_filter(
+    obj: &Object,
+    f: &Filter,
+    depth: usize,
+    limits: &ListLimits,
+    app: Option<&App>,
+) -> Result<Cond> {
     if depth > MAX_FILTER_DEPTH {
         return Err(Error::invalid("the filter is nested too deeply"));
     }
@@ -143,19 +167,30 @@ pub fn resolve_filter(obj: &Object, f: &Filter, depth: usize, limits: &ListLimit
         Filter::And(fs) => {
             return fs
                 .iter()
-                .map(|f| resolve_filter(obj, f, depth + 1, limits))
+                .map(|f| resolve_filter(obj, f, depth + 1, limits, app))
                 .collect::<Result<_>>()
                 .map(Cond::And)
         }
         Filter::Or(fs) => {
             return fs
                 .iter()
-                .map(|f| resolve_filter(obj, f, depth + 1, limits))
+                .map(|f| resolve_filter(obj, f, depth + 1, limits, app))
                 .collect::<Result<_>>()
                 .map(Cond::Or)
         }
         Filter::Cmp { field, op, value } => (field, *op, value),
     };
+    if let Some((relation, inner)) = field.split_once('.') {
+        let (i, target) = follow(obj, relation, app)?;
+        let inner = Filter::Cmp {
+            field: inner.to_owned(),
+            op,
+            value: value.clone(),
+        };
+        // One level: the related object's own fields, not its relations' (no `app`).
+        let cond = resolve_filter(&target, &inner, depth + 1, limits, None)?;
+        return Ok(Cond::Related(i, target, Box::new(cond)));
+    }
     // A value or a list of values (`in`, `between`): nothing deeper is compared, and a stored
     // export keeps its filter whole.
     if crate::model::json_depth(value) > 1 {

@@ -131,6 +131,14 @@ pub trait RecordTx {
             .map(|r| self.update_record(obj, r.id, r.writes, stamp))
             .collect())
     }
+    /// The records of `obj` whose relation field `field` holds one of `targets`:
+    /// (target, record id).
+    fn referencing(
+        &mut self,
+        obj: &Object,
+        field: usize,
+        targets: &[&str],
+    ) -> Result<Vec<(String, String)>>;
     fn delete_records(&mut self, obj: &Object, ids: &[&str]) -> Result<Vec<Result<bool>>> {
         Ok(ids.iter().map(|id| self.delete_record(obj, id)).collect())
     }

@@ -170,6 +170,23 @@ impl<'a> Where<'a> {
                 self.sql
                     .push_str(&format!("{col} IS {}NULL", if *null { "" } else { "NOT " }));
             }
+            Cond::Related(field, target, c) => {
+                // Ids are text in a relation column; PostgreSQL keeps them as uuid in `id`.
+                let id = match self.flavor {
+                    Flavor::Sqlite => "id",
+                    Flavor::Postgres => "id::text",
+                };
+                let _ = write!(
+                    self.sql,
+                    "{} IN (SELECT {id} FROM {} WHERE ",
+                    column_sql(self.obj, Column::Field(*field)),
+                    quote(&target.table())
+                );
+                let outer = std::mem::replace(&mut self.obj, target);
+                self.cond(c);
+                self.obj = outer;
+                self.sql.push(')');
+            }
             Cond::Between(col, lo, hi) => {
                 let col = column_sql(self.obj, *col);
                 self.sql.push_str(&format!("{col} BETWEEN "));

@@ -26,6 +26,7 @@ pub fn job_json(job: &Job) -> Json {
         "progress": {
             "total": p.total, "processed": p.processed, "added": p.added, "updated": p.updated,
             "skipped": p.skipped, "failed": p.failed, "deleted": p.deleted,
+            "cascaded": p.cascaded,
         },
         "created_at": job.created_at,
         "started_at": job.started_at,
@@ -109,6 +110,7 @@ pub fn batch_json(b: &Batch) -> Json {
         "objects_total": b.objects_total,
         "objects_success": b.objects_success,
         "objects_failed": b.objects_failed,
+        "cascaded": b.objects_cascaded,
         "created_at": b.created_at,
         "updated_at": b.updated_at,
         "started_at": b.started_at,

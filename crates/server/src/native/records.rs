@@ -45,6 +45,26 @@ pub fn sort_keys(s: &str) -> Vec<(String, bool)> {
         .collect()
 }
 
+/// `account,account.owner` as expand paths.
+pub fn expand_paths(s: &str) -> Vec<String> {
+    s.split(',')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// The `expand` of a single read's query string.
+pub fn expand_of(query: &str) -> Result<Vec<String>> {
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query)
+        .map_err(|_| Error::invalid("the query string is malformed"))?;
+    Ok(pairs
+        .iter()
+        .filter(|(k, _)| k == "expand")
+        .flat_map(|(_, v)| expand_paths(v))
+        .collect())
+}
+
 /// Parses a list query string into a list request.
 pub fn list_spec(query: &str) -> Result<ListSpec> {
     let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query)
@@ -61,6 +81,7 @@ pub fn list_spec(query: &str) -> Result<ListSpec> {
             "cursor" => spec.cursor = Some(v),
             "count" => spec.count = matches!(v.as_str(), "true" | "1" | "yes"),
             "sort" => spec.sort = sort_keys(&v),
+            "expand" => spec.expand = expand_paths(&v),
             _ => spec.filter.push(filter(&k, Json::String(v))?),
         }
     }

@@ -68,9 +68,11 @@ pub fn parse(req: NativeRequest<'_>) -> Result<Op> {
         (["v1", "apps", a, "objects", o, "records"], "POST") => {
             Op::CreateRecord(t(a, o), body()?.into())
         }
-        (["v1", "apps", a, "objects", o, "records", id], "GET") => {
-            Op::GetRecord(t(a, o), id.to_string())
-        }
+        (["v1", "apps", a, "objects", o, "records", id], "GET") => Op::GetRecord(
+            t(a, o),
+            id.to_string(),
+            super::records::expand_of(req.query.unwrap_or(""))?,
+        ),
         (["v1", "apps", a, "objects", o, "records", id], "PATCH") => {
             Op::UpdateRecord(t(a, o), id.to_string(), body()?.into())
         }
@@ -131,7 +133,7 @@ mod tests {
                 None,
                 None
             ),
-            Ok(Op::GetRecord(t.clone(), "abc".into()))
+            Ok(Op::GetRecord(t.clone(), "abc".into(), Vec::new()))
         );
         assert_eq!(
             p(

@@ -99,6 +99,8 @@ pub struct Progress {
     pub skipped: u64,
     pub failed: u64,
     pub deleted: u64,
+    /// Records deleted by `on_delete: cascade` beside the rows' own.
+    pub cascaded: u64,
 }
 
 #[derive(ToSchema)]
@@ -203,6 +205,8 @@ pub struct Batch {
     pub objects_total: u64,
     pub objects_success: u64,
     pub objects_failed: u64,
+    /// Records deleted by `on_delete: cascade` beside the batch's own.
+    pub cascaded: u64,
     pub created_at: String,
     pub updated_at: String,
     pub started_at: Option<String>,

@@ -3,7 +3,7 @@
 
 use crate::error::{Error, ErrorCode, Result};
 use crate::model::{
-    Callback, CallbackStatus, Checkpoint, FieldType, FileRow, Job, JobOp, JobStatus, Mapping,
+    App, Callback, CallbackStatus, Checkpoint, FieldType, FileRow, Job, JobOp, JobStatus, Mapping,
     Object, Progress, Timestamp, Value,
 };
 use serde::Deserialize;
@@ -21,6 +21,10 @@ pub struct MappingSpec {
     pub index: Option<usize>,
     #[serde(default)]
     pub default: Option<Json>,
+    /// For a relation field: the related object's unique field (or `id`) the column names its
+    /// record by.
+    #[serde(default)]
+    pub lookup: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -129,6 +133,19 @@ pub fn plan_job(req: JobRequest, obj: &Object, file: &FileRow, owner: Owner<'_>)
             .iter()
             .enumerate()
             .map(|(i, name)| {
+                // `account.email`: the relation field, looked up by the related field.
+                let relation = name
+                    .split_once('.')
+                    .filter(|(f, _)| obj.field(f).is_some_and(|(_, f)| f.relation.is_some()));
+                if let Some((field, by)) = relation {
+                    return Ok(Mapping {
+                        field: field.to_owned(),
+                        column: Some(i),
+                        default: None,
+                        header: Some(name.clone()),
+                        lookup: Some(by.to_owned()),
+                    });
+                }
                 if name != "id" && obj.field(name).is_none() {
                     return Err(Error::new(
                         ErrorCode::UnknownField,
@@ -141,6 +158,7 @@ pub fn plan_job(req: JobRequest, obj: &Object, file: &FileRow, owner: Owner<'_>)
                     column: Some(i),
                     default: None,
                     header: Some(name.clone()),
+                    lookup: None,
                 })
             })
             .collect::<Result<Vec<_>>>()?,
@@ -269,12 +287,42 @@ fn check_mapping(m: MappingSpec, obj: &Object, header: &[String]) -> Result<Mapp
         converted
             .map_err(|e| Error::validation(&m.field, format!("default of {}: {e}", m.field)))?;
     }
+    if m.lookup.is_some() && ty != FieldType::Relation {
+        return Err(Error::validation(
+            &m.field,
+            format!("only a relation field takes a lookup ({})", m.field),
+        ));
+    }
     Ok(Mapping {
         field: m.field,
         column,
         default: m.default,
         header: column.and_then(|c| header.get(c).cloned()),
+        lookup: m.lookup,
     })
+}
+
+/// Every lookup names `id` or a unique field of the object its relation points at.
+pub fn check_lookups(app: &App, obj: &Object, mappings: &[Mapping]) -> Result<()> {
+    for m in mappings {
+        let Some(by) = &m.lookup else { continue };
+        let target = obj
+            .field(&m.field)
+            .and_then(|(_, f)| f.relation.as_ref())
+            .and_then(|r| app.object(&r.object));
+        let unique =
+            target.is_some_and(|t| by == "id" || t.field(by).is_some_and(|(_, f)| f.unique));
+        if !unique {
+            return Err(Error::validation(
+                &m.field,
+                format!(
+                    "{} is looked up by {by:?}, which is not id or a unique field of the object it points at",
+                    m.field
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 pub(crate) fn check_callback(c: CallbackSpec) -> Result<Callback> {

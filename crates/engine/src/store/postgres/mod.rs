@@ -16,6 +16,7 @@ mod migrate;
 mod pool;
 mod query;
 mod records;
+mod relations;
 mod schema;
 mod selections;
 mod single_writes;

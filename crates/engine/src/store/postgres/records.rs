@@ -4,7 +4,7 @@
 use super::single_writes::{insert, update};
 use super::tx::{Params, PgTx};
 use super::value::{params, read_record, uuid, PgValue};
-use super::{batched_writes, catalog, schema};
+use super::{batched_writes, catalog, relations, schema};
 use crate::error::{Error, ErrorCode, Result};
 use crate::model::{App, Catalog, Object, Record, Selection, Stamp, Value, Writes};
 use crate::store::sql::{count_sql, list_sql, quote, select_list, Flavor};
@@ -188,6 +188,15 @@ impl RecordTx for PgTx<'_> {
         stamp: &Stamp,
     ) -> Result<Vec<Result<bool>>> {
         batched_writes::update_records(self, obj, rows, stamp)
+    }
+
+    fn referencing(
+        &mut self,
+        obj: &Object,
+        field: usize,
+        targets: &[&str],
+    ) -> Result<Vec<(String, String)>> {
+        relations::referencing(self, obj, field, targets)
     }
 
     fn delete_records(&mut self, obj: &Object, ids: &[&str]) -> Result<Vec<Result<bool>>> {

@@ -93,6 +93,7 @@ impl ToSql for PgValue<'_> {
         let text = |s: String, out: &mut BytesMut| text_as(ty, &s, out);
         match self.0 {
             Value::Null => Ok(IsNull::Yes),
+            Value::Lookup(_) => Err("a lookup reached the store unresolved".into()),
             Value::Text(s) | Value::Date(s) | Value::DateTime(s) | Value::Json(s) => {
                 text_as(ty, s, out)
             }
@@ -123,7 +124,7 @@ impl ToSql for PgValue<'_> {
 /// The PostgreSQL type of a field's column.
 pub fn sql_type(ty: FieldType) -> &'static str {
     match ty {
-        FieldType::Text => "text",
+        FieldType::Text | FieldType::Relation => "text",
         FieldType::Integer => "bigint",
         FieldType::Number => "double precision",
         FieldType::Boolean => "boolean",
@@ -136,7 +137,7 @@ pub fn sql_type(ty: FieldType) -> &'static str {
 /// The wire type of a field's column (for binary `COPY`).
 pub fn wire_type(ty: FieldType) -> Type {
     match ty {
-        FieldType::Text => Type::TEXT,
+        FieldType::Text | FieldType::Relation => Type::TEXT,
         FieldType::Integer => Type::INT8,
         FieldType::Number => Type::FLOAT8,
         FieldType::Boolean => Type::BOOL,
@@ -149,7 +150,7 @@ pub fn wire_type(ty: FieldType) -> Type {
 /// The array type a field's values travel in, in batched statements.
 pub fn array_type(ty: FieldType) -> &'static str {
     match ty {
-        FieldType::Text => "text[]",
+        FieldType::Text | FieldType::Relation => "text[]",
         FieldType::Integer => "int8[]",
         FieldType::Number => "float8[]",
         FieldType::Boolean => "bool[]",
@@ -183,7 +184,9 @@ pub fn stamp_text(t: DateTime<Utc>) -> String {
 
 fn field(row: &Row, idx: usize, ty: FieldType) -> Result<Value, postgres::Error> {
     Ok(match ty {
-        FieldType::Text => row.try_get::<_, Option<String>>(idx)?.map(Value::Text),
+        FieldType::Text | FieldType::Relation => {
+            row.try_get::<_, Option<String>>(idx)?.map(Value::Text)
+        }
         FieldType::Integer => row.try_get::<_, Option<i64>>(idx)?.map(Value::Integer),
         FieldType::Number => row.try_get::<_, Option<f64>>(idx)?.map(Value::Number),
         FieldType::Boolean => row.try_get::<_, Option<bool>>(idx)?.map(Value::Boolean),

@@ -10,6 +10,7 @@ mod prepared;
 mod query;
 mod readers;
 mod records;
+mod relations;
 mod schema;
 mod select;
 mod selections;

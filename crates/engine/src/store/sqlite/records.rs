@@ -3,7 +3,7 @@
 use super::prepared::{Kind, Prepared};
 use super::tx::{map_err, SqliteTx};
 use super::value::{read_record, SqlValue};
-use super::{catalog, schema, select};
+use super::{catalog, relations, schema, select};
 use crate::error::Result;
 use crate::model::{App, Catalog, Object, Record, RecordRef, Selection, Stamp, Value, Writes};
 use crate::store::sql::{push_ident, quote, select_list};
@@ -221,6 +221,24 @@ impl RecordTx for SqliteTx<'_> {
 
     fn find_id(&mut self, obj: &Object, field: usize, value: &Value) -> Result<Option<String>> {
         find_id(self.conn, obj, field, value)
+    }
+
+    fn find_ids(
+        &mut self,
+        obj: &Object,
+        field: Option<usize>,
+        keys: &[&Value],
+    ) -> Result<Vec<Option<String>>> {
+        relations::find_ids(self.conn, obj, field, keys)
+    }
+
+    fn referencing(
+        &mut self,
+        obj: &Object,
+        field: usize,
+        targets: &[&str],
+    ) -> Result<Vec<(String, String)>> {
+        relations::referencing(self.conn, obj, field, targets)
     }
 
     fn list_records(&mut self, obj: &Object, sel: &Selection) -> Result<Vec<Record>> {

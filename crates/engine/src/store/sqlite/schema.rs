@@ -118,7 +118,11 @@ fn sql_type(ty: FieldType) -> &'static str {
     match ty {
         FieldType::Integer | FieldType::Boolean => "INTEGER",
         FieldType::Number => "REAL",
-        FieldType::Text | FieldType::Date | FieldType::Datetime | FieldType::Json => "TEXT",
+        FieldType::Text
+        | FieldType::Date
+        | FieldType::Datetime
+        | FieldType::Json
+        | FieldType::Relation => "TEXT",
     }
 }
 

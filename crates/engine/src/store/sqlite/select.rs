@@ -58,7 +58,7 @@ fn value_ref(v: rusqlite::types::ValueRef<'_>, ty: FieldType) -> rusqlite::Resul
         return Ok(ValueRef::Null);
     }
     Ok(match ty {
-        FieldType::Text => ValueRef::Text(v.as_str()?),
+        FieldType::Text | FieldType::Relation => ValueRef::Text(v.as_str()?),
         FieldType::Date => ValueRef::Date(v.as_str()?),
         FieldType::Datetime => ValueRef::DateTime(v.as_str()?),
         FieldType::Json => ValueRef::Json(v.as_str()?),

@@ -12,6 +12,11 @@ impl ToSql for SqlValue<'_> {
     fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
         Ok(match self.0 {
             Value::Null => ToSqlOutput::Borrowed(ValueRef::Null),
+            Value::Lookup(_) => {
+                return Err(rusqlite::Error::ToSqlConversionFailure(
+                    "a lookup reached the store unresolved".into(),
+                ))
+            }
             Value::Text(s) | Value::Date(s) | Value::DateTime(s) | Value::Json(s) => {
                 ToSqlOutput::Borrowed(ValueRef::Text(s.as_bytes()))
             }
@@ -28,7 +33,7 @@ fn read_value(row: &Row<'_>, idx: usize, ty: FieldType) -> rusqlite::Result<Valu
         return Ok(Value::Null);
     }
     Ok(match ty {
-        FieldType::Text => Value::Text(v.as_str()?.to_owned()),
+        FieldType::Text | FieldType::Relation => Value::Text(v.as_str()?.to_owned()),
         FieldType::Date => Value::Date(v.as_str()?.to_owned()),
         FieldType::Datetime => Value::DateTime(v.as_str()?.to_owned()),
         FieldType::Json => Value::Json(v.as_str()?.to_owned()),

@@ -15,6 +15,8 @@ fn type_name(ty: FieldType) -> &'static str {
         FieldType::Boolean => "boolean",
         FieldType::Date | FieldType::Datetime => "datetime",
         FieldType::Json => "text",
+        // Described by `object` instead (`fields`), as Backand's model does.
+        FieldType::Relation => "string",
     }
 }
 
@@ -38,6 +40,11 @@ fn fields(obj: &Object) -> Map<String, Json> {
         m.insert(f.into(), json!({"type": "string"}));
     }
     for f in &obj.fields {
+        // Backand's one-to-many "many" side: `{"object": "users"}`, no type.
+        if let Some(r) = &f.relation {
+            m.insert(f.name.to_string(), json!({"object": r.object}));
+            continue;
+        }
         let mut d = json!({"type": type_name(f.ty)});
         if f.unique {
             d["unique"] = json!(true);

@@ -145,9 +145,10 @@ fn decode(
                 metadata,
             },
         ),
-        (["1", "objects", o, id], "GET") => {
-            (Op::GetRecord(t(o), id.to_string()), Kind::Get { metadata })
-        }
+        (["1", "objects", o, id], "GET") => (
+            Op::GetRecord(t(o), id.to_string(), Vec::new()),
+            Kind::Get { metadata },
+        ),
         // Backand's PUT changes the fields it is given.
         (["1", "objects", o, id], "PUT") => (
             Op::UpdateRecord(t(o), id.to_string(), data()?.into()),

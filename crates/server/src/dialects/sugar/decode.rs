@@ -84,7 +84,10 @@ pub(super) fn decode(app: &str, call: Call, max: usize, catalog: &Catalog) -> Re
         }
         ([m, id], "GET") => {
             object(m)?;
-            (Op::GetRecord(t(m), id.to_string()), rec(m, Some(id))?)
+            (
+                Op::GetRecord(t(m), id.to_string(), Vec::new()),
+                rec(m, Some(id))?,
+            )
         }
         ([m, id], "PUT") => {
             let kind = rec(m, Some(id))?;

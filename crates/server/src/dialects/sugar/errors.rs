@@ -59,8 +59,11 @@ pub fn error(e: &Error) -> (StatusCode, Json) {
         | C::UnknownField
         | C::UniqueViolation
         | C::InvalidReference
+        | C::ReferenceNotFound
         | C::IdempotencyMismatch => (422, "invalid_parameter", own()),
-        C::Conflict | C::IdempotencyInFlight | C::NotReady => (409, "edit_conflict", own()),
+        C::Conflict | C::StillReferenced | C::IdempotencyInFlight | C::NotReady => {
+            (409, "edit_conflict", own())
+        }
         C::Expired => (404, "not_found", own()),
         C::RangeNotSatisfiable => (416, "invalid_parameter", own()),
         C::NotApplied => (424, "request_failure", own()),

@@ -42,6 +42,10 @@ struct ZohoMapping {
     index: Option<usize>,
     #[serde(default)]
     default_value: Option<DefaultValue>,
+    /// On a lookup field: the related module's field (`id` or a unique one) the column's values
+    /// name their record by (Zoho's `field_mappings[].find_by`).
+    #[serde(default)]
+    find_by: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -80,6 +84,7 @@ fn from_wire(req: ZohoJob) -> Result<JobRequest> {
                     column: None,
                     index: m.index,
                     default: m.default_value.map(|d| d.value),
+                    lookup: m.find_by,
                 })
                 .collect()
         }),

@@ -1,0 +1,33 @@
+//! Relation SQL on PostgreSQL: which records point at some targets, in one statement per set.
+
+use super::tx::PgTx;
+use crate::error::{Error, Result};
+use crate::model::Object;
+use crate::store::sql::quote;
+
+/// The records of `obj` whose field `field` holds one of `targets`: (target, record id).
+pub fn referencing(
+    tx: &mut PgTx<'_>,
+    obj: &Object,
+    field: usize,
+    targets: &[&str],
+) -> Result<Vec<(String, String)>> {
+    if targets.is_empty() {
+        return Ok(Vec::new());
+    }
+    let column = quote(obj.fields[field].name.as_str());
+    let sql = format!(
+        "SELECT {column}, id::text FROM {} WHERE {column} = ANY($1::text[])",
+        quote(&obj.table())
+    );
+    let targets: Vec<&str> = targets.to_vec();
+    tx.query(&sql, &[&targets])?
+        .into_iter()
+        .map(|r| {
+            Ok((
+                r.try_get(0).map_err(Error::internal)?,
+                r.try_get(1).map_err(Error::internal)?,
+            ))
+        })
+        .collect()
+}
