@@ -4,7 +4,7 @@
 //! Salesforce's Bulk API 2.0 answers `Sforce-Locator`).
 
 use super::documents::export_json;
-use super::records::{filter, sort_keys};
+use super::records::{expand_paths, filter, sort_keys};
 use crate::download::{byte_range, reader_body};
 use crate::error::ApiResult;
 use crate::extract::{BodyName, Caller, KeyedBody, Params};
@@ -35,6 +35,8 @@ pub struct ExportBody {
     fields: Option<Vec<String>>,
     /// `"-created_at,name"`, or a list of such keys.
     sort: Option<Value>,
+    /// `"account,account.owner"`: relations whose records replace their ids.
+    expand: Option<String>,
     query: Option<String>,
     #[serde(default)]
     params: Vec<Value>,
@@ -111,11 +113,18 @@ impl ExportBody {
             }
             (Some(object), None) => ExportWhat::Object {
                 object,
-                spec: spec_of(self.filter, self.sort)?,
+                spec: ListSpec {
+                    expand: self.expand.as_deref().map(expand_paths).unwrap_or_default(),
+                    ..spec_of(self.filter, self.sort)?
+                },
                 fields: self.fields,
             },
             (None, Some(sql)) => {
-                if self.filter.is_some() || self.sort.is_some() || self.fields.is_some() {
+                if self.filter.is_some()
+                    || self.sort.is_some()
+                    || self.fields.is_some()
+                    || self.expand.is_some()
+                {
                     return Err(Error::invalid(
                         "a query export takes its filter, order and columns from the query",
                     )

@@ -29,6 +29,8 @@ pub struct ExportInput {
     pub fields: Option<Vec<String>>,
     /// `"-created_at,name"` (the id breaks ties).
     pub sort: Option<String>,
+    /// Relations whose records replace their ids (`"account,account.owner"`).
+    pub expand: Option<String>,
     pub query: Option<String>,
     /// Values of the query's `$1`, `$2`… placeholders.
     pub params: Option<Vec<Value>>,

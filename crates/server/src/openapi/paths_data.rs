@@ -91,6 +91,8 @@ pub(super) fn delete_object() {}
         ("sort" = Option<String>, Query, description = "Fields, comma-separated; `-` for \
             descending (`-created_at,name`); the id breaks ties"),
         ("count" = Option<bool>, Query, description = "Add `total`, how many records match"),
+        ("expand" = Option<String>, Query, description = "Relation fields whose records replace \
+            their ids, comma-separated; `account.owner` follows two"),
         // Field names are the object's own, so the filters are one open object whose entries each
         // become a parameter of their own (`style: form, explode: true`): `age[gte]=30`.
         ("filter" = Option<RecordFilter>, Query, style = Form, explode,
@@ -106,7 +108,9 @@ pub(super) fn list_records() {}
 pub(super) fn create_record() {}
 
 #[utoipa::path(get, path = "/v1/apps/{app}/objects/{object}/records/{id}", tag = "records",
-    params(("app" = String, Path), ("object" = String, Path), ("id" = String, Path)),
+    params(("app" = String, Path), ("object" = String, Path), ("id" = String, Path),
+        ("expand" = Option<String>, Query, description = "Relation fields whose records replace \
+            their ids, comma-separated; `account.owner` follows two")),
     responses((status = 200, body = Record), Failures))]
 pub(super) fn get_record() {}
 

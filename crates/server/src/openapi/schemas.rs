@@ -129,6 +129,17 @@ pub enum FieldType {
     Date,
     Datetime,
     Json,
+    /// Another record's id; `object` names its object, `on_delete` what deleting it does.
+    Relation,
+}
+
+/// What deleting a related record does to the records pointing at it.
+#[derive(ToSchema)]
+#[schema(rename_all = "snake_case")]
+pub enum OnDelete {
+    Restrict,
+    Cascade,
+    SetNull,
 }
 
 #[derive(ToSchema)]
@@ -142,6 +153,10 @@ pub struct Field {
     pub indexed: Option<bool>,
     pub default: Option<Value>,
     pub label: Option<String>,
+    /// For a `relation` field: the object (of the same app) it points at.
+    pub object: Option<String>,
+    /// For a `relation` field: `restrict` (the default), `cascade` or `set_null`.
+    pub on_delete: Option<OnDelete>,
 }
 
 #[derive(ToSchema)]

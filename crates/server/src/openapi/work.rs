@@ -69,6 +69,9 @@ pub struct FieldMapping {
     pub index: Option<u64>,
     /// A value for rows whose cell is empty, or for a field no column feeds.
     pub default: Option<Value>,
+    /// For a relation field: the related object's unique field (or `id`) the column's values name
+    /// their record by.
+    pub lookup: Option<String>,
 }
 
 #[derive(ToSchema)]
