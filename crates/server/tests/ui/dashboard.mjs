@@ -3,7 +3,10 @@
 // with 10 bad ones through the wizard and see 100% and the 10 failures; browse and filter the
 // records; a wide object's records fit at 1280 px; query, then delete what the query found as a
 // batch and watch it finish; a pending batch canceled; revoke a token and see its next call
-// refused; a finished job's Cancel disabled; the API reference's Markdown rendered. Each step
+// refused; a finished job's Cancel disabled; relations: a contacts object whose `account` field
+// points at accounts, made in the form, a CSV imported with its account column matched by the
+// accounts' email ("Match by", and `account.email` pre-filled), the account shown as a link that
+// opens it, a bad id refused beside its field; the API reference's Markdown rendered. Each step
 // asserts on what the page shows and saves a screenshot.
 //
 // node dashboard.mjs BASE_URL ADMIN_TOKEN SCREENSHOT_DIR   (run by the e2e test `ui`, with
@@ -236,6 +239,117 @@ await step("jobs list and job detail", async () => {
   assert.deepEqual(await cancelState(cancel), { disabled: true, red: false }, "a completed job's Cancel is off");
   assert.match(await cancel.getAttribute("title"), /completed/);
   await shot("10-job-detail");
+});
+
+// Relations, in an app of their own: accounts made through the API, contacts (with its relation
+// field) through the form.
+const accounts = {};
+await step("a relation field chosen in the object form: its target and on_delete", async () => {
+  await call("POST", "/v1/apps", { name: "sales" });
+  await call("POST", "/v1/apps/sales/objects", { name: "accounts", fields: [
+    { name: "name", type: "text", required: true }, { name: "email", type: "text", required: true, unique: true }] });
+  for (const [name, email] of [["Acme", "ops@acme.io"], ["Globex", "it@globex.io"]]) {
+    accounts[name] = (await call("POST", "/v1/apps/sales/objects/accounts/records", { name, email })).id;
+  }
+  await page.goto(base + "/ui#/apps/sales/objects");
+  await page.getByRole("heading", { name: "Objects of sales" }).waitFor();
+  await page.getByLabel("Name", { exact: true }).fill("contacts");
+  const first = page.locator("fieldset.fieldedit").first();
+  await first.getByLabel("Field name").fill("email");
+  assert.equal(await first.getByLabel("Points at").isVisible(), false, "no target for a text field");
+  await page.getByRole("button", { name: "Add a field" }).click();
+  const second = page.locator("fieldset.fieldedit").nth(1);
+  await second.getByLabel("Field name").fill("account");
+  await second.getByLabel("Type").selectOption("relation");
+  assert.deepEqual(await second.getByLabel("Points at").locator("option").allTextContents(), ["accounts"]);
+  await second.getByLabel("Points at").selectOption("accounts");
+  await second.getByLabel("On delete of the target").selectOption("cascade");
+  await labelled();
+  await page.getByRole("button", { name: "Create object" }).click();
+  await page.getByRole("heading", { name: "contacts" }).waitFor();
+  const obj = await call("GET", "/v1/apps/sales/objects/contacts");
+  const account = obj.fields.find(f => f.name === "account");
+  assert.deepEqual([account.type, account.object, account.on_delete], ["relation", "accounts", "cascade"]);
+  await page.goto(base + "/ui#/apps/sales/objects/contacts/schema");
+  assert.equal(await page.getByLabel("Points at (fixed)").last().inputValue(), "accounts");
+});
+
+// Uploads `rows` as a CSV into the wizard for sales' contacts.
+async function upload(name, rows) {
+  const file = join(tmpdir(), `${name}-${process.pid}.csv`);
+  writeFileSync(file, rows.join("\n") + "\n");
+  await page.goto(base + "/ui#/apps/sales/import?object=contacts");
+  await page.getByRole("heading", { name: "Import" }).waitFor();
+  await page.locator("input[type=file]").setInputFiles(file);
+  await page.getByRole("button", { name: "Upload" }).click();
+  await page.getByRole("heading", { name: `2. Preview (${rows.length - 1} rows)` }).waitFor();
+}
+
+await step("import contacts whose account column is matched by the account's email", async () => {
+  await upload("contacts-accounts", ["Email,Account Email", "ann@x.io,ops@acme.io", "bob@x.io,it@globex.io",
+    "cid@x.io,ops@acme.io", "dan@x.io,nobody@nowhere.io"]);
+  const column = page.getByLabel("Column “Account Email” →");
+  const by = page.getByLabel("Column “Account Email”: match by");
+  assert.equal(await column.inputValue(), "");
+  assert.equal(await by.isVisible(), false, "no Match by before a relation field is chosen");
+  await column.selectOption("account");
+  await by.waitFor();
+  assert.deepEqual(await by.locator("option").allTextContents(), ["id", "email"]);
+  assert.equal(await by.inputValue(), "id");
+  await by.selectOption("email");
+  assert.equal(await page.getByLabel("Column “Email”: match by").isVisible(), false);
+  await labelled();
+  await shot("13-import-match-by");
+  const [sent] = await Promise.all([
+    page.waitForRequest(r => r.method() === "POST" && r.url().endsWith("/v1/apps/sales/jobs")),
+    page.getByRole("button", { name: "Start the job" }).click()]);
+  const mappings = sent.postDataJSON().field_mappings;
+  assert.deepEqual(mappings, [{ column: "Email", field: "email" }, { column: "Account Email", field: "account", lookup: "email" }]);
+  await page.locator(".pct", { hasText: "100%" }).first().waitFor({ timeout: 30000 });
+  await page.locator("table.failures").waitFor({ timeout: 30000 });
+  assert.match(await page.locator(".counts").first().textContent(), /added 3 .*failed 1/);
+  assert.match(await page.locator("table.failures tbody tr").first().textContent(), /nobody@nowhere\.io/);
+});
+
+await step("a header account.email is pre-filled as the field account, matched by email", async () => {
+  await upload("contacts-dotted", ["email,account.email", "eve@x.io,it@globex.io"]);
+  assert.equal(await page.getByLabel("Column “account.email” →").inputValue(), "account");
+  assert.equal(await page.getByLabel("Column “account.email”: match by").inputValue(), "email");
+  await page.getByRole("button", { name: "Start the job" }).click();
+  await page.locator(".pct", { hasText: "100%" }).first().waitFor({ timeout: 30000 });
+  assert.match(await page.locator(".counts").first().textContent(), /added 1 .*failed 0/);
+});
+
+await step("the records show the account as a link that opens it", async () => {
+  await page.goto(base + "/ui#/apps/sales/objects/contacts");
+  await page.locator("p.count", { hasText: "of 4" }).waitFor();
+  const ann = page.locator("table.records tbody tr", { hasText: "ann@x.io" });
+  const link = ann.getByRole("link", { name: "Acme" });
+  assert.equal(await link.getAttribute("href"), `#/apps/sales/objects/accounts/records/${accounts.Acme}`);
+  assert.equal(await page.locator("table.records tbody tr", { hasText: "eve@x.io" }).getByRole("link", { name: "Globex" }).count(), 1);
+  await shot("14-records-relation");
+  await link.click();
+  await page.getByRole("heading", { name: "Record of accounts" }).waitFor();
+  assert.equal(await page.getByLabel(/^email/).inputValue(), "ops@acme.io");
+  assert.ok(page.url().endsWith(`/records/${accounts.Acme}`), page.url());
+});
+
+await step("a contact's editor: the account as a link and its id, a bad id refused beside it", async () => {
+  await page.goBack();
+  await page.locator("table.records tbody tr", { hasText: "bob@x.io" }).getByRole("link").first().click();
+  await page.getByRole("heading", { name: "Record of contacts" }).waitFor();
+  const input = page.getByLabel(/^account/);
+  assert.equal(await input.inputValue(), accounts.Globex);
+  assert.equal(await page.locator(".rellink a").textContent(), "Globex");
+  await input.fill("00000000-0000-0000-0000-000000000000");
+  await page.getByRole("button", { name: "Save" }).click();
+  await page.locator('input[aria-invalid="true"]').waitFor();
+  assert.match(await page.locator(`#${await input.getAttribute("aria-describedby")}`).textContent(), /reference_not_found/);
+  await labelled();
+  await shot("15-record-relation");
+  await page.locator(".rellink a").click();
+  await page.getByRole("heading", { name: "Record of accounts" }).waitFor();
+  assert.equal(await page.getByLabel(/^email/).inputValue(), "it@globex.io");
 });
 
 await step("the API reference renders its Markdown", async () => {

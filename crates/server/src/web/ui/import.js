@@ -1,6 +1,8 @@
 // The import wizard: drop a CSV, ZIP or NDJSON file → upload progress → the first rows → map each
-// column to a field (pre-filled by name, required fields flagged) → insert, update, upsert or
-// delete by a key → a live bar with rows/s and counts → the result file and the failed rows.
+// column to a field (pre-filled by name, required fields flagged; a relation field's column matched
+// by id or a unique field of its target, `account.email` pre-filled as such) → insert, update,
+// upsert or delete by a key → a live bar with rows/s and counts → the result file and the failed
+// rows.
 "use strict";
 
 // Uploads `file` to app `app`, reporting progress (0–1); resolves to the stored file's document.
@@ -61,11 +63,35 @@ async function importView(app) {
 async function mapping(app, obj, up, box) {
   const preview = await api("GET", `/v1/apps/${enc(app)}/files/${enc(up.file_id)}/preview?rows=5`);
   const cols = up.columns;
+  // What a relation field's column may name its records by: id, or a unique field of the target.
+  const keysOf = {};
+  await Promise.all([...new Set(obj.fields.filter(f => f.object).map(f => f.object))].map(async n => {
+    const t = await api("GET", `/v1/apps/${enc(app)}/objects/${enc(n)}`);
+    keysOf[n] = ["id", ...t.fields.filter(f => f.unique).map(f => f.name)];
+  }));
   const selects = cols.map(c => {
-    const match = obj.fields.find(f => squash(f.name) === squash(c));
+    // `account.email`: the relation field `account`, matched by its target's `email`.
+    const dot = c.indexOf(".");
+    const rel = dot > 0 && obj.fields.find(f => f.object && squash(f.name) === squash(c.slice(0, dot)));
+    const match = rel || obj.fields.find(f => squash(f.name) === squash(c));
     const sel = el("select", {}, el("option", { value: "" }, "(skip)"),
       ...obj.fields.map(f => el("option", { value: f.name, selected: match && match.name === f.name }, f.name + (f.required ? " *" : ""))));
-    return field(`Column “${c}” →`, sel, c);
+    const [row] = field(`Column “${c}” →`, sel, c);
+    const bySel = el("select", { "aria-label": `Column “${c}”: match by` });
+    const [byRow] = field("Match by", bySel);
+    byRow.classList.add("matchby");
+    row.append(byRow);
+    const matchBy = () => {
+      const f = obj.fields.find(x => x.name === sel.value);
+      byRow.hidden = !(f && f.object);
+      if (byRow.hidden) return;
+      const keys = keysOf[f.object];
+      const was = bySel.value || (rel && rel.name === f.name && keys.find(k => squash(k) === squash(c.slice(dot + 1))));
+      bySel.replaceChildren(...keys.map(k => el("option", { value: k, selected: k === was }, k)));
+    };
+    sel.addEventListener("change", matchBy);
+    matchBy();
+    return [row, sel, bySel];
   });
   const status = el("p", { class: "mapstatus", role: "status" });
   const refresh = () => {
@@ -96,7 +122,9 @@ async function mapping(app, obj, up, box) {
     el("button", { type: "submit" }, "Start the job"),
   ], async () => {
     const body = { operation: opSel.value, object: obj.name, file_id: up.file_id, ignore_empty: empty.checked,
-      field_mappings: selects.map(([, s], i) => s.value && { column: cols[i], field: s.value }).filter(Boolean) };
+      field_mappings: selects.map(([, s, by], i) => s.value && Object.assign({ column: cols[i], field: s.value },
+        // A plain id needs no lookup.
+        by.closest("[hidden]") || by.value === "id" ? {} : { lookup: by.value })).filter(Boolean) };
     if (keySel.value) body.find_by = keySel.value;
     const job = await api("POST", `/v1/apps/${enc(app)}/jobs`, body);
     go.querySelector("button[type=submit]").replaceWith(el("p", {}, "Job ", el("a", { href: `#/apps/${enc(app)}/jobs/${enc(job.id)}` }, job.id), " started."));
@@ -126,7 +154,9 @@ function jobProgress(app, job, box, also) {
     last = { t: now, n: p.processed };
     pct.textContent = `${Math.floor((100 * p.processed) / Math.max(p.total, 1))}%${rate}`;
     counts.replaceChildren(el("span", { class: "status " + j.status }, j.status), ` ${p.processed}/${p.total} rows: `,
-      ...["added", "updated", "skipped", "deleted", "failed"].map(k => el("span", { class: "count-" + k }, `${k} ${p[k]} `)));
+      ...["added", "updated", "skipped", "deleted", "failed"].map(k => el("span", { class: "count-" + k }, `${k} ${p[k]} `)),
+      // Records deleted with the rows' own by a relation's `on_delete: cascade`.
+      p.cascaded ? el("span", { class: "count-cascaded" }, `cascaded ${p.cascaded} `) : "");
     if (done) finished(app, j, after);
     if (also) also(j, done);
   };

@@ -98,7 +98,7 @@ async function batchView(app, id) {
     pct.textContent = `${Math.floor((100 * bar.value) / bar.max)}%`;
     facts.replaceChildren(...[
       ["Status", badge(b.status)], ["Operations", b.operations.map(o => `${o.action} ${o.object}${o.query ? " where " + o.query : ""}`).join("; ")],
-      ["Records", `${b.objects_success} changed, ${b.objects_failed} failed, of ${b.objects_total}`],
+      ["Records", `${b.objects_success} changed, ${b.objects_failed} failed, of ${b.objects_total}${b.cascaded ? `; ${b.cascaded} more deleted by cascade` : ""}`],
       ["Created by", b.created_by], ["Took", duration(b.started_at, b.completed_at)],
     ].flatMap(([k, v]) => [el("dt", {}, k), el("dd", {}, v)]));
     buttons.replaceChildren(
