@@ -62,9 +62,17 @@ enum BenchCommand {
         concurrency: usize,
     },
     /// Insert and upsert jobs from a CSV.zip against raw parse + rusqlite; the server's peak RSS.
+    /// With --relations instead: contacts imported naming their account by `account.email`
+    /// against the same with account ids, and a delete batch of accounts cascading to contacts.
     Jobs {
+        /// Rows of the insert and upsert jobs (without --relations).
         #[arg(long, default_value_t = 1_000_000)]
         rows: usize,
+        /// Run the relation scenarios (issue 22) instead.
+        #[arg(long)]
+        relations: bool,
+        #[command(flatten)]
+        sizes: bench::relations::Sizes,
     },
     /// Exports of an object's records (CSV, NDJSON, ZIP) and of a query against raw rusqlite
     /// SELECT writing the same file; the server's peak RSS while exporting.
@@ -216,7 +224,12 @@ async fn run() -> anyhow::Result<i32> {
             singles,
             server,
         }) => bench::bulk::run(rows, singles, server).await.map(|()| 0),
-        Command::Bench(BenchCommand::Jobs { rows }) => bench::jobs::run(rows).await.map(|()| 0),
+        Command::Bench(BenchCommand::Jobs {
+            relations: true,
+            sizes,
+            ..
+        }) => bench::relations::run(sizes).await.map(|()| 0),
+        Command::Bench(BenchCommand::Jobs { rows, .. }) => bench::jobs::run(rows).await.map(|()| 0),
         Command::Bench(BenchCommand::Export { rows, big }) => {
             bench::export::run(rows, big).await.map(|()| 0)
         }

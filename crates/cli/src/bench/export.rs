@@ -97,11 +97,6 @@ fn raw_ndjson(db: &Path, out: &Path) -> anyhow::Result<Duration> {
     Ok(start.elapsed())
 }
 
-/// Resets the server's peak RSS (`VmHWM`) to its current size, so the next peak is the export's.
-fn reset_peak(server: &ChildServer) {
-    let _ = std::fs::write(format!("/proc/{}/clear_refs", server.child.id()), "5");
-}
-
 /// Runs an export to its end; its document and how long it took from creation.
 async fn export(client: &Client, base: &str, body: Value) -> anyhow::Result<(Value, Duration)> {
     let start = Instant::now();
@@ -216,7 +211,7 @@ pub async fn run(rows: usize, big: usize) -> anyhow::Result<()> {
             "    server RSS before",
             server.rss_mib()
         );
-        reset_peak(&server);
+        server.reset_peak();
         let (e, d) = export(
             &client,
             &base,
@@ -241,7 +236,7 @@ pub async fn run(rows: usize, big: usize) -> anyhow::Result<()> {
         );
         let _ = std::fs::remove_file(out);
     }
-    reset_peak(&server);
+    server.reset_peak();
     let q = json!({"query": select(), "format": "csv"});
     let (_, d) = export(&client, &base, q).await?;
     line(
@@ -270,7 +265,7 @@ pub async fn run(rows: usize, big: usize) -> anyhow::Result<()> {
             "    server RSS before",
             server.rss_mib()
         );
-        reset_peak(&server);
+        server.reset_peak();
         let (_, d) = export(&client, &base, json!({"object": "many", "format": "csv"})).await?;
         line(
             &format!("(d) object export, csv, {} rows", times * rows),

@@ -10,7 +10,8 @@ use std::io::{BufWriter, Write};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-const HEADER: [&str; 8] = [
+/// The bench object's columns, as the CSV names them.
+pub const HEADER: [&str; 8] = [
     "email",
     "first_name",
     "last_name",
@@ -38,17 +39,27 @@ pub fn make_files(
     }
     w.flush()?;
     drop(w);
-    let zip_path = dir.join("people.zip");
+    let zip_path = zip_csv(&csv_path)?;
+    Ok((csv_path, zip_path))
+}
+
+/// Writes `<name>.zip` beside `<name>.csv`, holding it (deflated); returns the ZIP's path.
+pub fn zip_csv(csv_path: &Path) -> anyhow::Result<std::path::PathBuf> {
+    let zip_path = csv_path.with_extension("zip");
+    let entry = csv_path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("data.csv");
     let mut z = zip::ZipWriter::new(std::fs::File::create(&zip_path)?);
     z.start_file(
-        "people.csv",
+        entry,
         zip::write::SimpleFileOptions::default()
             .compression_method(zip::CompressionMethod::Deflated)
             .large_file(true),
     )?;
-    std::io::copy(&mut std::fs::File::open(&csv_path)?, &mut z)?;
+    std::io::copy(&mut std::fs::File::open(csv_path)?, &mut z)?;
     z.finish()?.flush()?;
-    Ok((csv_path, zip_path))
+    Ok(zip_path)
 }
 
 /// The raw baseline: parse the CSV and insert with one prepared statement, 1,000 rows a transaction.
@@ -141,12 +152,17 @@ pub const JOB_ARGS: [&str; 6] = [
     "100000000000",
 ];
 
-/// Streams the ZIP up as a file of app `bench`; returns its id and how long that took.
+/// Streams the ZIP up as a file of app `bench` (named as on disk); returns its id and how long
+/// that took.
 pub async fn upload(base: &str, zip_path: &Path) -> anyhow::Result<(Value, Duration)> {
     let start = Instant::now();
+    let name = zip_path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("data.zip");
     let file = tokio::fs::File::open(zip_path).await?;
     let resp = Client::new()
-        .post(format!("{base}/v1/apps/bench/files?name=people.zip"))
+        .post(format!("{base}/v1/apps/bench/files?name={name}"))
         .bearer_auth(ADMIN)
         .header("content-type", "application/zip")
         .body(reqwest::Body::wrap_stream(

@@ -10,6 +10,7 @@ pub mod pg;
 pub mod pg_raw;
 pub mod raw;
 pub mod records;
+pub mod relations;
 pub mod served;
 
 use reqwest::Client;
@@ -174,6 +175,13 @@ impl ChildServer {
     /// The server's peak resident set so far (`VmHWM`), in MiB.
     pub fn peak_rss_mib(&self) -> f64 {
         self.status_mib("VmHWM:")
+    }
+
+    /// Resets the server's peak RSS (`VmHWM`) to its current size, so the next peak read is that
+    /// of what runs from now on (`/proc/<pid>/clear_refs`, Linux 4.0 and later).
+    /// Whether it could.
+    pub fn reset_peak(&self) -> bool {
+        std::fs::write(format!("/proc/{}/clear_refs", self.child.id()), "5").is_ok()
     }
 
     /// The server's resident set now (`VmRSS`), in MiB.
