@@ -261,6 +261,13 @@ impl App {
         self.objects.values().find(|o| o.id.to_string() == id)
     }
 
+    /// Whether some relation field of the app points at `target` (asked on every delete).
+    pub fn is_pointed_at(&self, target: &str) -> bool {
+        self.objects
+            .values()
+            .any(|o| o.relations().any(|(_, _, r)| r.object == target))
+    }
+
     /// Every relation field of the app that points at `target`: (object, field index, rule).
     pub fn pointing_at(&self, target: &str) -> Vec<(Arc<Object>, usize, OnDelete)> {
         self.objects

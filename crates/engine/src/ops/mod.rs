@@ -107,12 +107,16 @@ impl Op {
         matches!(self, Op::CreateUser(..) | Op::PatchUser(..))
     }
 
-    /// Ops whose writes are one SQL statement, all-or-nothing by themselves, touching no catalog.
+    /// Ops whose writes are one SQL statement, all-or-nothing by themselves, touching no catalog
+    /// (a delete that follows relations makes its own savepoint).
     pub fn is_single_statement(&self) -> bool {
         self.is_read()
             || matches!(
                 self,
-                Op::CreateRecord(..) | Op::UpdateRecord(..) | Op::ReplaceRecord(..)
+                Op::CreateRecord(..)
+                    | Op::UpdateRecord(..)
+                    | Op::ReplaceRecord(..)
+                    | Op::DeleteRecord(..)
             )
     }
 

@@ -214,10 +214,26 @@ pub fn delete(ctx: &mut Ctx<'_>, who: &Principal, t: &Target, id: &str) -> Resul
     let (_, obj) = ctx.object(who, &t.app, &t.object, Need::Write)?;
     let id = RecordId::parse(id)?;
     let stamp = stamp(ctx, who);
-    let done = delete_following(ctx, &obj, &[id.as_str()], &stamp)?
-        .into_iter()
-        .next()
-        .unwrap_or_else(|| Err(missing(id.as_str())))?;
+    // Following relations takes several statements: they stand or fall together.
+    let pointed = ctx
+        .catalog
+        .app_by_id(obj.app_id)
+        .is_some_and(|a| a.is_pointed_at(obj.name.as_str()));
+    if pointed {
+        ctx.tx.savepoint()?;
+    }
+    let done = delete_following(ctx, &obj, &[id.as_str()], &stamp).and_then(|d| {
+        d.into_iter()
+            .next()
+            .unwrap_or_else(|| Err(missing(id.as_str())))
+    });
+    if pointed {
+        match &done {
+            Ok(_) => ctx.tx.release()?,
+            Err(_) => ctx.tx.rollback()?,
+        }
+    }
+    let done = done?;
     if !done.found {
         return Err(missing(id.as_str()));
     }

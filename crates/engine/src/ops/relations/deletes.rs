@@ -48,10 +48,10 @@ pub fn delete_following(
     ids: &[&str],
     stamp: &Stamp,
 ) -> Result<Vec<Result<Deleted>>> {
-    let app = ctx.catalog.app_by_id(obj.app_id).cloned();
-    let pointed = app
-        .as_ref()
-        .is_some_and(|a| !a.pointing_at(obj.name.as_str()).is_empty());
+    let pointed = ctx
+        .catalog
+        .app_by_id(obj.app_id)
+        .is_some_and(|a| a.is_pointed_at(obj.name.as_str()));
     if !pointed {
         let done = ctx.tx.delete_records(obj, ids)?;
         return Ok(done
