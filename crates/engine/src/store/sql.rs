@@ -171,14 +171,9 @@ impl<'a> Where<'a> {
                     .push_str(&format!("{col} IS {}NULL", if *null { "" } else { "NOT " }));
             }
             Cond::Related(field, target, c) => {
-                // Ids are text in a relation column; PostgreSQL keeps them as uuid in `id`.
-                let id = match self.flavor {
-                    Flavor::Sqlite => "id",
-                    Flavor::Postgres => "id::text",
-                };
                 let _ = write!(
                     self.sql,
-                    "{} IN (SELECT {id} FROM {} WHERE ",
+                    "{} IN (SELECT id FROM {} WHERE ",
                     column_sql(self.obj, Column::Field(*field)),
                     quote(&target.table())
                 );

@@ -1,9 +1,11 @@
 //! Relation SQL on PostgreSQL: which records point at some targets, in one statement per set.
 
 use super::tx::PgTx;
+use super::value::uuid;
 use crate::error::{Error, Result};
 use crate::model::Object;
 use crate::store::sql::quote;
+use uuid::Uuid;
 
 /// The records of `obj` whose field `field` holds one of `targets`: (target, record id).
 pub fn referencing(
@@ -17,10 +19,10 @@ pub fn referencing(
     }
     let column = quote(obj.fields[field].name.as_str());
     let sql = format!(
-        "SELECT {column}, id::text FROM {} WHERE {column} = ANY($1::text[])",
+        "SELECT {column}::text, id::text FROM {} WHERE {column} = ANY($1::uuid[])",
         quote(&obj.table())
     );
-    let targets: Vec<&str> = targets.to_vec();
+    let targets: Vec<Uuid> = targets.iter().filter_map(|t| uuid(t)).collect();
     tx.query(&sql, &[&targets])?
         .into_iter()
         .map(|r| {

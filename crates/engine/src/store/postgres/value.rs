@@ -124,7 +124,9 @@ impl ToSql for PgValue<'_> {
 /// The PostgreSQL type of a field's column.
 pub fn sql_type(ty: FieldType) -> &'static str {
     match ty {
-        FieldType::Text | FieldType::Relation => "text",
+        FieldType::Text => "text",
+        // Ids as `id` keeps them, so a query joins a relation to its records as they are.
+        FieldType::Relation => "uuid",
         FieldType::Integer => "bigint",
         FieldType::Number => "double precision",
         FieldType::Boolean => "boolean",
@@ -137,7 +139,8 @@ pub fn sql_type(ty: FieldType) -> &'static str {
 /// The wire type of a field's column (for binary `COPY`).
 pub fn wire_type(ty: FieldType) -> Type {
     match ty {
-        FieldType::Text | FieldType::Relation => Type::TEXT,
+        FieldType::Text => Type::TEXT,
+        FieldType::Relation => Type::UUID,
         FieldType::Integer => Type::INT8,
         FieldType::Number => Type::FLOAT8,
         FieldType::Boolean => Type::BOOL,
@@ -150,7 +153,8 @@ pub fn wire_type(ty: FieldType) -> Type {
 /// The array type a field's values travel in, in batched statements.
 pub fn array_type(ty: FieldType) -> &'static str {
     match ty {
-        FieldType::Text | FieldType::Relation => "text[]",
+        FieldType::Text => "text[]",
+        FieldType::Relation => "uuid[]",
         FieldType::Integer => "int8[]",
         FieldType::Number => "float8[]",
         FieldType::Boolean => "bool[]",
@@ -184,9 +188,10 @@ pub fn stamp_text(t: DateTime<Utc>) -> String {
 
 fn field(row: &Row, idx: usize, ty: FieldType) -> Result<Value, postgres::Error> {
     Ok(match ty {
-        FieldType::Text | FieldType::Relation => {
-            row.try_get::<_, Option<String>>(idx)?.map(Value::Text)
-        }
+        FieldType::Text => row.try_get::<_, Option<String>>(idx)?.map(Value::Text),
+        FieldType::Relation => row
+            .try_get::<_, Option<Uuid>>(idx)?
+            .map(|u| Value::Text(u.hyphenated().to_string())),
         FieldType::Integer => row.try_get::<_, Option<i64>>(idx)?.map(Value::Integer),
         FieldType::Number => row.try_get::<_, Option<f64>>(idx)?.map(Value::Number),
         FieldType::Boolean => row.try_get::<_, Option<bool>>(idx)?.map(Value::Boolean),
