@@ -53,4 +53,19 @@ pub struct ListSpec {
     pub count: bool,
     /// Relation paths whose records replace their ids (`account`, `account.owner`).
     pub expand: Vec<String>,
+    /// Only the records linked to one record (a vendor's related-records route).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub linked: Option<Box<Linked>>,
+}
+
+/// The records linked to record `id` of `object` through the relation field `field`. Forward:
+/// `field` is `object`'s, and the list holds the one record it points at (none when it is empty).
+/// Reverse: `field` is the listed object's, pointing at `object`, and the list holds the records
+/// whose `field` holds `id`. The record must exist and be readable, else the list is `not_found`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Linked {
+    pub object: String,
+    pub id: String,
+    pub field: String,
+    pub forward: bool,
 }

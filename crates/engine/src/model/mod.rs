@@ -31,7 +31,7 @@ pub use batch::{Action, Batch, BatchOp, BatchStatus, Selected};
 pub use borrowed::{RecordRef, ValueRef};
 pub use catalog::{App, Catalog, Field, FieldSpec, Object, ObjectSpec};
 pub use export::{Export, ExportFormat, ExportSource, ExportStatus, Stored};
-pub use filter::{Filter, FilterOp, ListSpec};
+pub use filter::{Filter, FilterOp, Linked, ListSpec};
 pub use idempotency::{Answer, IdemKey, Keyed, MAX_KEY_LEN};
 pub use job::{
     Callback, CallbackStatus, Checkpoint, FileRow, Job, JobNumbers, JobOp, JobStatus, Mapping,

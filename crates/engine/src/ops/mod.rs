@@ -26,7 +26,7 @@ pub(crate) use select::selection;
 
 use crate::error::Result;
 use crate::model::{Catalog, Object, WriteMode, Writes};
-pub use crate::model::{Filter, FilterOp, ListSpec};
+pub use crate::model::{Filter, FilterOp, Linked, ListSpec};
 use serde_json::Value as Json;
 use std::sync::Arc;
 

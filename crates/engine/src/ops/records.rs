@@ -1,13 +1,13 @@
 //! Record operations: create, read, list, merge, replace and delete, each checked against the object.
 
-use super::relations::{delete_following, expand_records, resolve_refs, Expand};
+use super::relations::{delete_following, expand_records, linked_cond, resolve_refs, Expand};
 use super::select::selection;
 use super::{Body, Input, ListBody, ListSpec, Output, Target};
 use crate::core::Ctx;
 use crate::error::{Error, ErrorCode, Result};
 use crate::model::{
-    encode_cursor, Column, Need, Object, Principal, Record, RecordId, Stamp, Value, WriteMode,
-    Writes,
+    encode_cursor, Column, Cond, Need, Object, Principal, Record, RecordId, Stamp, Value,
+    WriteMode, Writes,
 };
 use crate::store::RowWrite;
 use serde_json::Value as Json;
@@ -256,6 +256,10 @@ pub fn list(ctx: &mut Ctx<'_>, who: &Principal, t: &Target, spec: &ListSpec) -> 
     let (app, obj) = ctx.object(who, &t.app, &t.object, Need::Read)?;
     let expand = Expand::parse(&app, &obj, &spec.expand)?;
     let mut sel = selection(ctx, &obj, spec)?;
+    if let Some(l) = &spec.linked {
+        let linked = linked_cond(ctx, who, &t.app, &obj, l)?;
+        sel.cond = Cond::and(vec![std::mem::replace(&mut sel.cond, Cond::True), linked]);
+    }
     let limit = sel.limit;
     sel.limit = limit + 1;
     let mut records = ctx.tx.list_records(&obj, &sel)?;

@@ -5,6 +5,7 @@
 
 pub mod backand;
 pub mod fulcrum;
+pub(crate) mod links;
 pub(crate) mod skeleton;
 pub mod sugar;
 pub mod zoho;

@@ -1,7 +1,8 @@
-//! Backand's records: each carries `__metadata` (the record id as a string, its object's fields,
-//! `descriptives` of relation fields, and its dates as `YYYY-MM-DD HH:MM:SSZ`), as the SDK's
-//! getOne/getList samples in Backand's SDK documentation show.
+//! Backand's records: each carries `__metadata` (the record id as a string, its object's fields
+//! and the collections pointing at it, `descriptives` (empty), and its dates as `YYYY-MM-DD
+//! HH:MM:SSZ`), as the SDK's getOne/getList samples in Backand's SDK documentation show.
 
+use crate::dialects::links::Reverse;
 use serde_json::{json, Map, Value as Json};
 use sluice_engine::model::{FieldType, Object, Record, Value};
 use sluice_engine::ops::RecordBody;
@@ -30,7 +31,9 @@ fn backand_date(s: &str) -> String {
 
 /// The `fields` part: sluice's system fields (the id is a string: sluice ids are UUIDs; ours),
 /// then the object's fields, `unique` where unique.
-fn fields(obj: &Object) -> Map<String, Json> {
+/// Then each collection (an object whose relation field points at this one) as Backand's
+/// one-to-many "one" side: `{"collection": "<object>", "via": "<field>"}`.
+fn fields(obj: &Object, collections: &[Reverse]) -> Map<String, Json> {
     let mut m = Map::new();
     m.insert("id".into(), json!({"type": "string", "unique": true}));
     for f in ["created_at", "updated_at"] {
@@ -51,11 +54,18 @@ fn fields(obj: &Object) -> Map<String, Json> {
         }
         m.insert(f.name.to_string(), d);
     }
+    for c in collections {
+        m.insert(
+            c.name.clone(),
+            json!({"collection": c.object, "via": c.field}),
+        );
+    }
     m
 }
 
-/// `__metadata` for one record. sluice has no relation fields, so `descriptives` is empty.
-fn metadata(obj: &Object, rec: &Record) -> Json {
+/// `__metadata` for one record. `descriptives` stays empty: labels of related records would cost
+/// a read per relation (docs/DIALECTS.md).
+fn metadata(obj: &Object, rec: &Record, collections: &[Reverse]) -> Json {
     let mut dates = Map::new();
     dates.insert("created_at".into(), json!(backand_date(&rec.created_at)));
     dates.insert("updated_at".into(), json!(backand_date(&rec.updated_at)));
@@ -66,15 +76,16 @@ fn metadata(obj: &Object, rec: &Record) -> Json {
     }
     json!({
         "id": rec.id,
-        "fields": fields(obj),
+        "fields": fields(obj, collections),
         "descriptives": {},
         "dates": dates,
     })
 }
 
-/// A record as Backand returns it: with `__metadata` unless the caller excluded it.
-pub fn record(r: RecordBody, with_metadata: bool) -> Json {
-    let meta = with_metadata.then(|| metadata(&r.object, &r.record));
+/// A record as Backand returns it: with `__metadata` (given the object's collections) unless the
+/// caller excluded it.
+pub fn record(r: RecordBody, collections: Option<&[Reverse]>) -> Json {
+    let meta = collections.map(|c| metadata(&r.object, &r.record, c));
     let mut v = serde_json::to_value(&r).unwrap_or(Json::Null);
     if let (Some(meta), Some(m)) = (meta, v.as_object_mut()) {
         m.insert("__metadata".into(), meta);

@@ -4,6 +4,7 @@
 mod account;
 mod bulk;
 mod creds;
+mod deep;
 mod meta;
 mod params;
 
@@ -11,6 +12,7 @@ mod params;
 pub(crate) use self::bulk::command_call;
 use self::creds::{headers_get, lookup, read_creds, resolve};
 use self::params::{flag, included, list_spec, refuse_unsupported};
+use super::links::{self, Reverse};
 use super::skeleton::{self, query_params, reply, Call, Vendor};
 use crate::error::status_of;
 use crate::extract::json_body;
@@ -26,6 +28,7 @@ use serde_json::{json, Map, Value as Json};
 use sluice_engine::model::Catalog;
 use sluice_engine::ops::{Body, Op, Output, Target};
 use sluice_engine::{Error, ErrorCode, Result};
+use std::sync::Arc;
 
 pub fn router() -> Router<State> {
     Router::new()
@@ -40,12 +43,16 @@ pub fn router() -> Router<State> {
 /// How a command's result is rendered; `metadata` says whether records carry `__metadata`.
 #[derive(Clone)]
 pub(crate) enum Kind {
-    List { metadata: bool, total: bool },
-    Get { metadata: bool },
-    Create { return_object: bool, metadata: bool },
-    Update { return_object: bool, metadata: bool },
+    List { metadata: Meta, total: bool },
+    Get { metadata: Meta },
+    Create { return_object: bool, metadata: Meta },
+    Update { return_object: bool, metadata: Meta },
     Delete { id: String },
 }
+
+/// Whether records carry `__metadata`, and the collections (objects pointing at the record's
+/// object) its `fields` lists.
+pub(crate) type Meta = Option<Arc<Vec<Reverse>>>;
 
 /// Backand's wire format for the shared record path (`Call::path` is the whole URL path).
 pub(crate) struct Backand;
@@ -53,8 +60,16 @@ pub(crate) struct Backand;
 impl Vendor for Backand {
     type Kind = Kind;
 
-    fn decode(app: &str, call: Call, max: usize, _catalog: &Catalog) -> Result<(Op, Kind)> {
-        decode(app, &call.method, &call.path, &call.params, call.data, max)
+    fn decode(app: &str, call: Call, max: usize, catalog: &Catalog) -> Result<(Op, Kind)> {
+        decode(
+            app,
+            &call.method,
+            &call.path,
+            &call.params,
+            call.data,
+            max,
+            catalog,
+        )
     }
 
     fn encode(kind: Kind, out: Output) -> Json {
@@ -64,7 +79,7 @@ impl Vendor for Backand {
                 let data: Vec<Json> = l
                     .into_records()
                     .into_iter()
-                    .map(|r| meta::record(r, metadata))
+                    .map(|r| meta::record(r, metadata.as_deref().map(Vec::as_slice)))
                     .collect();
                 let mut page = json!({"data": data});
                 if total {
@@ -93,7 +108,7 @@ impl Vendor for Backand {
                 | Kind::Create { metadata, .. }
                 | Kind::Update { metadata, .. },
                 Output::Ok(Body::Record(r)) | Output::Created(Body::Record(r)),
-            ) => meta::record(r, metadata),
+            ) => meta::record(r, metadata.as_deref().map(Vec::as_slice)),
             (_, out) => out.into_json(),
         }
     }
@@ -121,9 +136,14 @@ fn decode(
     params: &Map<String, Json>,
     data: Option<Json>,
     max: usize,
+    catalog: &Catalog,
 ) -> Result<(Op, Kind)> {
     let segs: Vec<&str> = path.trim_end_matches('/').split('/').skip(1).collect();
     refuse_unsupported(params)?;
+    let collections = |o: &str| {
+        let all = catalog.app(app).map(|a| links::reverse(a, o));
+        Arc::new(all.unwrap_or_default())
+    };
     // Each arm takes the data at most once, so it moves instead of being copied.
     let mut data = data;
     let mut data = || {
@@ -131,7 +151,9 @@ fn decode(
             .ok_or_else(|| Error::new(ErrorCode::InvalidJson, "this command needs data"))
     };
     let return_object = flag(params, "returnObject");
-    let (metadata, total) = included(params);
+    let (with_metadata, total) = included(params);
+    let object = segs.get(2).copied().unwrap_or_default();
+    let metadata = with_metadata.then(|| collections(object));
     let t = |o: &str| Target::new(app, o);
     Ok(match (segs.as_slice(), method) {
         (["1", "objects", o], "GET") => (
@@ -193,6 +215,9 @@ async fn objects(
             params,
             data: json_body(body)?,
         };
+        if deep::asked(&call) {
+            return Ok(deep::get(&state, &who, &app, call).await);
+        }
         Ok(skeleton::single::<Backand>(&state, &who, &app, call).await)
     }
     .await;

@@ -47,9 +47,10 @@ fn operator(op: &str) -> Option<FilterOp> {
     })
 }
 
-/// Parameters Backand documents that need relations, which sluice objects do not have: `deep`
-/// (related objects and collections), `relatedObjects` (a map of them beside the list) and
-/// `level` (how deep). Refused when given rather than answered without what they ask for.
+/// Relation parameters Backand documents that sluice does not answer: `deep` on lists and in bulk
+/// commands (one record's read takes it: `deep.rs`), `relatedObjects` (a map of related records
+/// beside the list) and `level` (how deep). Refused when given rather than answered without what
+/// they ask for.
 const UNSUPPORTED: [&str; 3] = ["deep", "relatedObjects", "level"];
 
 pub fn refuse_unsupported(params: &Map<String, Json>) -> Result<()> {
@@ -59,7 +60,7 @@ pub fn refuse_unsupported(params: &Map<String, Json>) -> Result<()> {
         .find(|n| params.get(**n).is_some_and(given))
     {
         Some(name) => Err(Error::invalid(format!(
-            "the parameter {name} is not supported by this server (objects have no relations)"
+            "the parameter {name} is not supported by this server here (deep: on one record's GET only)"
         ))
         .with_field(*name)),
         None => Ok(()),

@@ -1,8 +1,9 @@
 //! Sugar calls below the version → engine ops: a module is an object of the app (unknown ones are
 //! `no_method`, as Sugar has no route for them), with the list, filter, count and record routes of
-//! `FilterApi` and `ModuleApi` and the parameters each reads.
+//! `FilterApi` and `ModuleApi` and the parameters each reads, and `RelateApi`'s link routes.
 
 use super::errors::no_method;
+use super::links::{self, LinkCall};
 use super::params::{fields_of, list_spec, params_of, refuse_unsupported, UNSUPPORTED_RECORD};
 use super::records::input;
 use super::Kind;
@@ -105,6 +106,24 @@ pub(super) fn decode(app: &str, call: Call, max: usize, catalog: &Catalog) -> Re
                     id: id.to_string(),
                 },
             )
+        }
+        ([m, id, "link", l, rest @ ..], _) => {
+            let a = catalog
+                .app(app)
+                .filter(|a| a.object(m).is_some())
+                .ok_or_else(|| no_method(&path))?;
+            let call = LinkCall {
+                app_name: app,
+                app: a,
+                module: m,
+                id,
+                link: l,
+                rest,
+                method,
+                params,
+                fields,
+            };
+            links::decode(call, max).ok_or_else(|| no_method(&path))??
         }
         _ => return Err(no_method(&path)),
     })

@@ -104,3 +104,16 @@ pub fn list_error(e: &Error, module: &str) -> (StatusCode, Json) {
     }
     (status, body)
 }
+
+/// A link route's error: a missing parent record is named as `RelateApi::filterRelatedSetup`
+/// names it ("Could not find parent record %s in module: %s").
+pub fn link_error(e: &Error, parent: &str, id: &str, inner: &super::Kind) -> (StatusCode, Json) {
+    if e.code == ErrorCode::NotFound && e.field.as_deref() != Some(ROUTE) {
+        let (status, mut body) = error(e);
+        body["error_message"] = json!(format!(
+            "Could not find parent record {id} in module: {parent}"
+        ));
+        return (status, body);
+    }
+    <super::Sugar as super::skeleton::Vendor>::error_in(inner, e)
+}

@@ -6,13 +6,14 @@ mod account;
 mod bulk;
 mod decode;
 mod errors;
+mod links;
 mod login;
 pub(crate) mod params;
 mod records;
 
 #[cfg(any(test, feature = "fuzzing"))]
 pub(crate) use self::bulk::request_call;
-use self::errors::{list_error, need_login, record_error};
+use self::errors::{link_error, list_error, need_login, record_error};
 use self::records::record;
 use super::app_for;
 use super::skeleton::{self, reply, Call, Vendor};
@@ -73,6 +74,12 @@ pub(crate) enum Kind {
         module: String,
         id: String,
     },
+    /// A link route: the records reached from record `id` of module `parent`, as `inner`.
+    Link {
+        parent: String,
+        id: String,
+        inner: Box<Kind>,
+    },
 }
 
 /// Sugar's wire format for the shared record path (`Call::path` is below the version).
@@ -94,6 +101,7 @@ impl Vendor for Sugar {
             )
         };
         match (kind, out) {
+            (Kind::Link { inner, .. }, out) => Self::encode(*inner, out),
             (Kind::Record { module, fields, .. }, Output::Ok(Body::Record(r)))
             | (Kind::Record { module, fields, .. }, Output::Created(Body::Record(r))) => {
                 as_record(r, &module, fields.as_deref())
@@ -136,6 +144,7 @@ impl Vendor for Sugar {
             }
             | Kind::Deleted { module, id } => record_error(e, module, id),
             Kind::List { module, .. } | Kind::Count { module } => list_error(e, module),
+            Kind::Link { parent, id, inner } => link_error(e, parent, id, inner),
             Kind::Record { .. } => errors::error(e),
         }
     }

@@ -121,6 +121,11 @@ pub fn job_details(job: &Job, api: &Api, base: &str) -> Json {
             if let Some(d) = &m.default {
                 v["default_value"] = json!({"value": d});
             }
+            // A lookup field's `find_by`, as the create-job body gave it (Zoho's Bulk Write
+            // "field_mappings" keys: api_name, index, format, find_by, default_value).
+            if let Some(by) = &m.lookup {
+                v["find_by"] = json!(by);
+            }
             v
         })
         .collect();
@@ -187,11 +192,12 @@ pub async fn details(state: State, api: Api, id: String, headers: HeaderMap) -> 
     }
 }
 
-/// Zoho's row error codes for sluice's.
+/// Zoho's row error codes for sluice's. A lookup naming no record is `INVALID_DATA`, as Zoho's
+/// record APIs answer a lookup field's unknown id ("the related id given seems to be invalid").
 fn row_code(code: &str) -> &'static str {
     match code {
         "required" => "MANDATORY_NOT_FOUND",
-        "validation_failed" | "unknown_field" => "INVALID_DATA",
+        "validation_failed" | "unknown_field" | "reference_not_found" => "INVALID_DATA",
         "unique_violation" => "DUPLICATE_DATA",
         "not_found" => "RESOURCE_NOT_FOUND",
         "limit_exceeded" => "LIMIT_EXCEEDED",
