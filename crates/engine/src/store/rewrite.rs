@@ -7,7 +7,7 @@
 
 use super::sql::{quote, Flavor};
 use crate::error::{Error, Result};
-use crate::model::{CheckedQuery, Object, QueryView, ViewColumn, Window};
+use crate::model::{CheckedQuery, Field, FieldType, Object, QueryView, ViewColumn, Window};
 use crate::settings::QueryLimits;
 use sqlparser::ast::{
     ObjectNamePart, SetExpr, Statement, TableAlias, TableFactor, VisitMut, VisitorMut,
@@ -99,6 +99,15 @@ fn column_sql(c: &ViewColumn, obj: &Object, flavor: Flavor) -> String {
     }
 }
 
+/// A field as a query sees it: on PostgreSQL a relation is text, as ids are there.
+fn field_sql(f: &Field, flavor: Flavor) -> String {
+    let name = quote(f.name.as_str());
+    match (f.ty, flavor) {
+        (FieldType::Relation, Flavor::Postgres) => format!("{name}::text AS {name}"),
+        _ => name,
+    }
+}
+
 /// The relation an object becomes: its table, or a subquery showing the view's columns (or, on
 /// PostgreSQL, the id as text).
 fn relation_sql(obj: &Object, view: Option<&QueryView>, flavor: Flavor) -> String {
@@ -110,7 +119,7 @@ fn relation_sql(obj: &Object, view: Option<&QueryView>, flavor: Flavor) -> Strin
                 "id::text AS id".to_owned(),
                 "created_at, updated_at, created_by, updated_by".to_owned(),
             ];
-            cols.extend(obj.fields.iter().map(|f| quote(f.name.as_str())));
+            cols.extend(obj.fields.iter().map(|f| field_sql(f, flavor)));
             format!(
                 "SELECT * FROM (SELECT {} FROM {table}) AS v",
                 cols.join(", ")
@@ -122,7 +131,7 @@ fn relation_sql(obj: &Object, view: Option<&QueryView>, flavor: Flavor) -> Strin
                 .iter()
                 .map(|(alias, c)| format!("{} AS {}", column_sql(c, obj, flavor), quote(alias)))
                 .collect();
-            cols.extend(obj.fields.iter().map(|f| quote(f.name.as_str())));
+            cols.extend(obj.fields.iter().map(|f| field_sql(f, flavor)));
             format!(
                 "SELECT * FROM (SELECT {} FROM {table}) AS v",
                 cols.join(", ")

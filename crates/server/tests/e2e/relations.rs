@@ -407,6 +407,20 @@ async fn reads_expand_relations_and_filter_on_related_fields() {
             .collect();
         assert_eq!(emails, want, "{query}");
     }
+    // The query API joins a relation to its records as they are stored, on either backend.
+    let sql = "SELECT c.email, a.name FROM contacts c JOIN accounts a ON a.id = c.account ORDER BY c.email";
+    let (s, b) = app
+        .admin(
+            "POST",
+            &format!("/v1/apps/{APP}/query"),
+            Some(json!({ "sql": sql })),
+        )
+        .await;
+    assert_eq!(
+        (s.as_u16(), &b["rows"]),
+        (200, &json!([["a@x", "Acme"], ["b@x", "Initech"]])),
+        "{b}"
+    );
     for bad in [
         "expand=email",
         "expand=account.owner.login",
