@@ -24,12 +24,11 @@ fn lookup_number(v: &Value) -> Option<u64> {
 }
 
 /// The values a row writes.
-fn writes(r: &PreparedRow) -> Vec<&Value> {
+fn writes(r: &PreparedRow) -> impl Iterator<Item = &Value> {
     [r.create.as_ref(), r.update.as_ref()]
         .into_iter()
         .flatten()
         .flat_map(|w| w.0.iter().map(|(_, v)| v))
-        .collect()
 }
 
 /// For a numbered job: the rows whose key (in a job keyed by id) or whose `id` lookups are record
@@ -48,7 +47,7 @@ pub fn translate_keys(
     let mut asked: Vec<u64> = Vec::new();
     for r in rows {
         asked.extend(key_number(r));
-        asked.extend(writes(r).into_iter().filter_map(lookup_number));
+        asked.extend(writes(r).filter_map(lookup_number));
     }
     if asked.is_empty() {
         return Ok(vec![None; rows.len()]);
