@@ -181,7 +181,7 @@ pub fn run_bulk(ctx: &mut Ctx<'_>, feed: &mut BulkFeed, max: usize) -> Result<Ve
                     let op = who.and_then(|who| Ok((item.op(ctx, &results)?, who)));
                     let result = match op {
                         Ok((Op::CreateRecord(t, input), who)) => {
-                            if !creates.joins(&t) {
+                            if !creates.joins(ctx, &t) {
                                 creates.flush(ctx, &mut results, &mut failed_at);
                             }
                             creates.push(results.len(), t, who, input);
@@ -234,9 +234,16 @@ struct Creates {
 }
 
 impl Creates {
-    /// Whether a create in `t` can join the waiting ones.
-    fn joins(&self, t: &Target) -> bool {
-        self.target.as_ref().is_none_or(|w| w == t)
+    /// Whether a create in `t` can join the waiting ones. Creates in an object with a relation to
+    /// itself are written one by one, so an entry may name a record an earlier entry made.
+    fn joins(&self, ctx: &Ctx<'_>, t: &Target) -> bool {
+        let self_related = || {
+            ctx.catalog
+                .app(&t.app)
+                .and_then(|a| a.object(&t.object))
+                .is_some_and(|o| o.relations().any(|(_, _, r)| r.object == o.name.as_str()))
+        };
+        self.target.as_ref().is_none_or(|w| w == t) && !self_related()
     }
 
     fn push(&mut self, slot: usize, t: Target, who: Principal, input: Input) {

@@ -267,6 +267,35 @@ async fn writes_check_ids_and_resolve_lookups_alone_and_in_bulk() {
         "{b}"
     );
     assert_eq!(app.count(APP, "contacts").await, 4);
+
+    // An entry may point at a record an earlier entry of the same request made, in its own object.
+    let objects = format!("/v1/apps/{APP}/objects");
+    let manager = json!({"add": [{"name": "manager", "type": "relation", "object": "people", "on_delete": "set_null"}]});
+    let (s, b) = app
+        .admin("PATCH", &format!("{objects}/people"), Some(manager))
+        .await;
+    assert_eq!(s, 200, "{b}");
+    let ops = json!({"operations": [
+        {"id": "boss", "method": "POST", "url": recs("people"), "body": {"login": "boss"}},
+        {"method": "POST", "url": recs("people"), "body": {"login": "dev", "manager": "${boss.body.id}"}},
+        {"method": "POST", "url": recs("people"), "body": {"login": "ops", "manager": {"login": "dev"}}}
+    ]});
+    let (s, b) = app.admin("POST", "/v1/bulk", Some(ops)).await;
+    let statuses: Vec<u64> = b["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["status"].as_u64().unwrap())
+        .collect();
+    assert_eq!((s.as_u16(), statuses), (200, vec![201, 201, 201]), "{b}");
+    assert_eq!(
+        b["results"][1]["body"]["manager"], b["results"][0]["body"]["id"],
+        "{b}"
+    );
+    assert_eq!(
+        b["results"][2]["body"]["manager"], b["results"][1]["body"]["id"],
+        "{b}"
+    );
 }
 
 #[tokio::test]
