@@ -9,7 +9,6 @@ use crate::error::{ErrorCode, Result};
 use crate::model::{held, Action, Batch, BatchStatus, Lease, Stamp, WriteMode, Writes};
 use crate::ops::{delete_following, resolve_refs};
 use crate::tasks::Executor;
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -151,34 +150,35 @@ fn chunk_of(ctx: &mut Ctx<'_>, id: &str, chunk: usize, lease: Lease) -> Result<O
         });
     }
     // A chunk's deletes go set-wise, per operation, following relations.
-    let mut deleted: HashMap<(usize, &str), bool> = HashMap::new();
+    // Whether each item's delete went, by the item's place in the chunk.
+    let mut deleted = vec![false; items.len()];
     for (i, obj) in objects.iter().enumerate() {
         let (Some(Action::Delete), Some(obj)) = (b.operations.get(i).map(|o| o.action), obj) else {
             continue;
         };
-        let ids: Vec<&str> = items
+        let (at, ids): (Vec<usize>, Vec<&str>) = items
             .iter()
-            .filter(|it| it.op as usize == i)
-            .map(|it| it.record.as_str())
-            .collect();
-        for (id, r) in ids.iter().zip(delete_following(ctx, obj, &ids, &stamp)?) {
-            let ok = r.is_ok_and(|d| {
+            .enumerate()
+            .filter(|(_, it)| it.op as usize == i)
+            .map(|(k, it)| (k, it.record.as_str()))
+            .unzip();
+        for (k, r) in at
+            .into_iter()
+            .zip(delete_following(ctx, obj, &ids, &stamp)?)
+        {
+            deleted[k] = r.is_ok_and(|d| {
                 b.objects_cascaded += d.cascaded;
                 d.found
             });
-            deleted.insert((i, id), ok);
         }
     }
-    for item in &items {
+    for (k, item) in items.iter().enumerate() {
         let i = item.op as usize;
         let ok = match (
             b.operations.get(i).map(|o| o.action),
             objects.get(i).and_then(Option::as_ref),
         ) {
-            (Some(Action::Delete), Some(_)) => deleted
-                .get(&(i, item.record.as_str()))
-                .copied()
-                .unwrap_or(false),
+            (Some(Action::Delete), Some(_)) => deleted[k],
             (Some(Action::Update), Some(obj)) => match writes.get(i).and_then(Option::as_ref) {
                 Some(w) => ctx
                     .tx
