@@ -131,8 +131,23 @@ pub trait RecordTx {
             .map(|r| self.update_record(obj, r.id, r.writes, stamp))
             .collect())
     }
+    /// `find_ids` for records a write is about to point at: a backend with concurrent writers
+    /// keeps the ones found from being deleted until this transaction ends.
+    fn find_ids_to_point_at(
+        &mut self,
+        obj: &Object,
+        field: Option<usize>,
+        keys: &[&Value],
+    ) -> Result<Vec<Option<String>>> {
+        self.find_ids(obj, field, keys)
+    }
+    /// Locks records a delete that follows relations is about to plan for, so that no other
+    /// transaction points at them meanwhile (a backend with one writer has nothing to do).
+    fn lock_for_delete(&mut self, _obj: &Object, _ids: &[&str]) -> Result<()> {
+        Ok(())
+    }
     /// The records of `obj` whose relation field `field` holds one of `targets`:
-    /// (target, record id).
+    /// (target, record id). A backend with concurrent writers locks them for the delete that asks.
     fn referencing(
         &mut self,
         obj: &Object,

@@ -35,6 +35,7 @@ mod query;
 mod records;
 mod relations;
 mod relations_common;
+mod relations_races;
 mod relations_work;
 mod schema;
 mod sugar_bulk;

@@ -69,6 +69,7 @@ fn plan(ctx: &mut Ctx<'_>, obj: &Arc<Object>, ids: &[&str]) -> Result<Plan> {
         .app_by_id(obj.app_id)
         .cloned()
         .ok_or_else(|| Error::not_found("the app is gone"))?;
+    ctx.tx.lock_for_delete(obj, ids)?;
     let max_depth = ctx.settings.max_cascade_depth;
     let mut plan = Plan {
         cascades: BTreeMap::new(),

@@ -77,7 +77,7 @@ fn resolve_lookups(
     for (name, keys) in by_field {
         let column = target.field(&name).map(|(j, _)| j);
         let values: Vec<&Value> = keys.iter().map(|(_, k)| k).collect();
-        let found = ctx.tx.find_ids(target, column, &values)?;
+        let found = ctx.tx.find_ids_to_point_at(target, column, &values)?;
         for ((row, key), id) in keys.iter().zip(found) {
             match (id, value_at(rows[*row], i)) {
                 (Some(id), Some(v)) => *v = Value::Text(id),
@@ -154,7 +154,7 @@ fn check_ids(
         .map(|k| (k.clone(), Value::Text(k.clone())))
         .collect();
     let values: Vec<&Value> = keys.iter().map(|(_, v)| v).collect();
-    let found = ctx.tx.find_ids(target, None, &values)?;
+    let found = ctx.tx.find_ids_to_point_at(target, None, &values)?;
     for ((id, key), hit) in keys.iter().zip(found) {
         if hit.is_none() {
             for row in &rows_of[id] {

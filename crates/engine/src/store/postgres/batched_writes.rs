@@ -292,11 +292,20 @@ pub fn put_records(tx: &mut PgTx<'_>, obj: &Object, records: &[Record]) -> Resul
 
 /// For each key, the id of the record whose `field` (or id) holds it: one join of the keys, with
 /// their positions, against the table.
+/// How `find_ids` holds what it finds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lock {
+    None,
+    /// Until the transaction ends, no other may delete it (or change its id).
+    KeyShare,
+}
+
 pub fn find_ids(
     tx: &mut PgTx<'_>,
     obj: &Object,
     field: Option<usize>,
     keys: &[&Value],
+    lock: Lock,
 ) -> Result<Vec<Option<String>>> {
     let mut out = vec![None; keys.len()];
     if keys.is_empty() {
@@ -322,8 +331,13 @@ pub fn find_ids(
         .collect();
     let values: Vec<PgValue<'_>> = usable.iter().map(|(_, k)| PgValue(k)).collect();
     let sql = format!(
-        "SELECT k.i, t.id FROM unnest($1::{ty}) WITH ORDINALITY AS k(v, i) JOIN {} AS t ON t.{column} = k.v",
-        quote(&obj.table())
+        "SELECT k.i, t.id FROM unnest($1::{ty}) WITH ORDINALITY AS k(v, i) JOIN {} AS t ON t.{column} = k.v{}",
+        quote(&obj.table()),
+        match lock {
+            Lock::None => "",
+            // A delete of a found record waits for this transaction, and then sees what it wrote.
+            Lock::KeyShare => " ORDER BY t.id FOR KEY SHARE OF t",
+        }
     );
     for r in tx.query(&sql, &[&values])? {
         let i: i64 = r.try_get(0).map_err(Error::internal)?;

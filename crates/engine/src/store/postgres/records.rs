@@ -169,7 +169,20 @@ impl RecordTx for PgTx<'_> {
         field: Option<usize>,
         keys: &[&Value],
     ) -> Result<Vec<Option<String>>> {
-        batched_writes::find_ids(self, obj, field, keys)
+        batched_writes::find_ids(self, obj, field, keys, batched_writes::Lock::None)
+    }
+
+    fn find_ids_to_point_at(
+        &mut self,
+        obj: &Object,
+        field: Option<usize>,
+        keys: &[&Value],
+    ) -> Result<Vec<Option<String>>> {
+        batched_writes::find_ids(self, obj, field, keys, batched_writes::Lock::KeyShare)
+    }
+
+    fn lock_for_delete(&mut self, obj: &Object, ids: &[&str]) -> Result<()> {
+        relations::lock_for_delete(self, obj, ids)
     }
 
     fn insert_records(

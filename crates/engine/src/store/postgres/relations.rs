@@ -1,4 +1,7 @@
-//! Relation SQL on PostgreSQL: which records point at some targets, in one statement per set.
+//! Relation SQL on PostgreSQL: which records point at some targets, in one statement per set,
+//! and the locks that keep a delete's plan true while other instances write: the records a delete
+//! follows are locked `FOR UPDATE` (in id order) before and while it plans, and a write pointing at
+//! a record holds it `FOR KEY SHARE` (`batched_writes::find_ids`), so each waits for the other.
 
 use super::tx::PgTx;
 use super::value::uuid;
@@ -19,7 +22,7 @@ pub fn referencing(
     }
     let column = quote(obj.fields[field].name.as_str());
     let sql = format!(
-        "SELECT {column}::text, id::text FROM {} WHERE {column} = ANY($1::uuid[])",
+        "SELECT {column}::text, id::text FROM {} WHERE {column} = ANY($1::uuid[]) ORDER BY id FOR UPDATE",
         quote(&obj.table())
     );
     let targets: Vec<Uuid> = targets.iter().filter_map(|t| uuid(t)).collect();
@@ -32,4 +35,18 @@ pub fn referencing(
             ))
         })
         .collect()
+}
+
+/// Locks `ids` of `obj`, in id order, for a delete that follows relations.
+pub fn lock_for_delete(tx: &mut PgTx<'_>, obj: &Object, ids: &[&str]) -> Result<()> {
+    let ids: Vec<Uuid> = ids.iter().filter_map(|t| uuid(t)).collect();
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let sql = format!(
+        "SELECT id FROM {} WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE",
+        quote(&obj.table())
+    );
+    tx.query(&sql, &[&ids])?;
+    Ok(())
 }
