@@ -18,8 +18,7 @@ pub use exec::run;
 pub use parse::parse_body;
 pub use records::explain_unique;
 pub use relations::{
-    delete_following, expand_records, related, related_columns, resolve_refs, widen, Deleted,
-    Expand,
+    delete_following, expand_records, related_columns, resolve_refs, widen, Deleted, Expand,
 };
 pub use select::resolve_filter;
 pub(crate) use select::selection;

@@ -180,9 +180,15 @@ pub fn widen(
             }
         }
     }
+    // Each relation's records are read once, however many of their fields are columns.
+    let mut fetched: HashMap<usize, HashMap<String, Record>> = HashMap::new();
     for (field, target, j) in columns {
-        let refs: Vec<&Record> = records.iter().collect();
-        let found = fetch(ctx, target, ids_in(&refs, *field))?;
+        if !fetched.contains_key(field) {
+            let refs: Vec<&Record> = records.iter().collect();
+            let found = fetch(ctx, target, ids_in(&refs, *field))?;
+            fetched.insert(*field, found);
+        }
+        let found = &fetched[field];
         let f = &target.fields[*j];
         wide.fields.push(Field {
             name: Name::path(&obj.fields[*field].name, f.name.as_str()),

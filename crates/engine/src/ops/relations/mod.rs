@@ -10,4 +10,4 @@ mod refs;
 pub use deletes::{delete_following, Deleted};
 pub use expand::{expand_records, related_columns, widen, Expand};
 pub use linked::linked_cond;
-pub use refs::{related, resolve_refs};
+pub use refs::resolve_refs;

@@ -41,7 +41,7 @@ pub fn resolve_refs(
 }
 
 /// The object a relation points at: by name in the app (the catalog keeps it current).
-pub fn related(app: &App, obj: &Object, name: &str) -> Result<Arc<Object>> {
+fn related(app: &App, obj: &Object, name: &str) -> Result<Arc<Object>> {
     app.object(name).cloned().ok_or_else(|| {
         Error::new(
             ErrorCode::Conflict,

@@ -143,20 +143,6 @@ fn get(conn: &Connection, obj: &Object, id: &str) -> Result<Option<Record>> {
     }
 }
 
-fn find_id(conn: &Connection, obj: &Object, field: usize, value: &Value) -> Result<Option<String>> {
-    let sql = format!(
-        "SELECT id FROM {} WHERE {} = ?1 LIMIT 1",
-        quote(&obj.table()),
-        quote(obj.fields[field].name.as_str())
-    );
-    let mut stmt = conn.prepare_cached(&sql).map_err(map_err)?;
-    let mut rows = stmt.query([SqlValue(value)]).map_err(map_err)?;
-    match rows.next().map_err(map_err)? {
-        Some(row) => Ok(Some(row.get(0).map_err(map_err)?)),
-        None => Ok(None),
-    }
-}
-
 impl RecordTx for SqliteTx<'_> {
     fn load_catalog(&mut self) -> Result<Catalog> {
         catalog::load_catalog(self.conn)
@@ -220,7 +206,9 @@ impl RecordTx for SqliteTx<'_> {
     }
 
     fn find_id(&mut self, obj: &Object, field: usize, value: &Value) -> Result<Option<String>> {
-        find_id(self.conn, obj, field, value)
+        Ok(relations::find_ids(self.conn, obj, Some(field), &[value])?
+            .pop()
+            .flatten())
     }
 
     fn find_ids(
