@@ -115,6 +115,11 @@ impl Engine {
         &self.queries
     }
 
+    /// The SQL the store's read-only queries are written in.
+    pub fn syntax(&self) -> crate::model::SqlSyntax {
+        self.core.store.syntax()
+    }
+
     /// Breakpoints tests arm to hold background runners at named places.
     #[cfg(feature = "failpoints")]
     pub fn breakpoints(&self) -> &crate::background::testing::Breakpoints {

@@ -63,7 +63,7 @@ pub async fn expire_results(core: &Core, cache: &std::path::Path) -> Result<Swep
     // uses its upload while its result is kept).
     let unused = Timestamp::at(now - core.settings.upload_ttl.min(ttl));
     let c = cutoff.clone();
-    let (exports, jobs, uploads) = core
+    let (exports, jobs, uploads, parts) = core
         .transact(move |ctx| {
             let old = |t: &Option<Timestamp>| t.as_ref().is_some_and(|t| *t < c);
             let mut exports = Vec::new();
@@ -83,13 +83,22 @@ pub async fn expire_results(core: &Core, cache: &std::path::Path) -> Result<Swep
                 }
             }
             let mut uploads = Vec::new();
+            let mut parts = Vec::new();
             for f in ctx.tx.files_before(&unused)? {
                 if !ctx.tx.file_needed(&f.id)? {
                     ctx.tx.delete_file_row(&f.id)?;
+                    // The parts of an assembly never completed go with it.
+                    let assembled = f.assembly.iter().flat_map(|a| a.parts.iter());
+                    parts.extend(assembled.map(|p| p.input.clone()));
                     uploads.push(f.id);
                 }
             }
-            Ok((exports.clone(), jobs.clone(), uploads.clone()))
+            Ok((
+                exports.clone(),
+                jobs.clone(),
+                uploads.clone(),
+                parts.clone(),
+            ))
         })
         .await?;
     let files = core.store.files();
@@ -109,8 +118,8 @@ pub async fn expire_results(core: &Core, cache: &std::path::Path) -> Result<Swep
         for id in jobs {
             files.delete_result(&id)?;
         }
-        for id in uploads {
-            files.delete_input(&id)?;
+        for id in uploads.iter().chain(&parts) {
+            files.delete_input(id)?;
         }
         clear_cache(&cache, SystemTime::now() - ttl);
         Ok(())

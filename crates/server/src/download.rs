@@ -9,6 +9,21 @@ use sluice_engine::{Error, ErrorCode, Result};
 use std::io::Read;
 use std::path::Path;
 
+/// Streams a file from disk with `content_type`.
+pub async fn stream_file(path: &Path, content_type: &str) -> Result<Response> {
+    let file = tokio::fs::File::open(path).await.map_err(Error::internal)?;
+    let len = file.metadata().await.map(|m| m.len()).unwrap_or_default();
+    let body = Body::from_stream(tokio_util::io::ReaderStream::new(file));
+    Ok((
+        [
+            (header::CONTENT_TYPE, content_type.to_owned()),
+            (header::CONTENT_LENGTH, len.to_string()),
+        ],
+        body,
+    )
+        .into_response())
+}
+
 /// Streams a ZIP from disk as an attachment named `name`.
 pub async fn stream_zip(path: &Path, name: &str) -> Result<Response> {
     let file = tokio::fs::File::open(path).await.map_err(Error::internal)?;

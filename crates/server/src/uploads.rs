@@ -51,6 +51,8 @@ pub struct Rules {
     pub max: Option<u64>,
     /// Only ZIP archives are accepted.
     pub zip_only: bool,
+    /// The CSV delimiter the client declared (else detected).
+    pub delimiter: Option<u8>,
 }
 
 /// An upload on local scratch, not yet registered: its name, declared type, size, where it is,
@@ -77,6 +79,23 @@ pub async fn receive(
         .engine
         .jobs()
         .register_upload(upload(&saved, who, app, rules))
+        .await
+}
+
+/// Receives a part of the upload being assembled as `id` in `app`, and adds it.
+pub async fn receive_part(
+    state: &State,
+    who: &Principal,
+    app: &str,
+    req: Request,
+    id: &str,
+    rules: Rules,
+) -> Result<FileRow> {
+    let saved = save_request(state, who, app, req, None, rules).await?;
+    state
+        .engine
+        .jobs()
+        .add_part(id, upload(&saved, who, app, rules))
         .await
 }
 
@@ -120,6 +139,7 @@ fn upload<'a>(saved: &'a Saved, who: &'a Principal, app: &'a str, rules: Rules) 
         raw: saved.path.clone(),
         size: saved.size,
         zip_only: rules.zip_only,
+        delimiter: rules.delimiter,
     }
 }
 

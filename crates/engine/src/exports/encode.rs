@@ -3,7 +3,7 @@
 //! buffer; and a finished CSV packed as a ZIP.
 
 use crate::error::{Error, Result};
-use crate::model::{Column, ExportFormat, RecordRef, ValueRef};
+use crate::model::{Column, CsvStyle, ExportFormat, RecordRef, ValueRef};
 use serde_json::Value as Json;
 use std::fmt::Write as _;
 use std::io::{BufWriter, Read, Write};
@@ -22,6 +22,13 @@ impl Layout {
             .map(|n| Json::String(n.clone()).to_string())
             .collect();
         Layout { names, keys }
+    }
+
+    /// The CSV header line in `style`.
+    pub fn header_in(&self, style: &CsvStyle) -> Result<Vec<u8>> {
+        let mut w = style.writer(Vec::new());
+        w.write_record(&self.names).map_err(Error::csv)?;
+        w.into_inner().map_err(|e| Error::internal(e.to_string()))
     }
 
     /// The CSV header line.
@@ -169,15 +176,20 @@ enum RowOut<W: Write> {
 }
 
 impl<W: Write> RowWriter<W> {
-    /// A writer for rows with these columns; a CSV starts with its header.
-    pub fn new(format: ExportFormat, layout: &Layout, out: W) -> Result<RowWriter<W>> {
+    /// A writer for rows with these columns; a CSV (in `style`) starts with its header.
+    pub fn new(
+        format: ExportFormat,
+        layout: &Layout,
+        out: W,
+        style: &CsvStyle,
+    ) -> Result<RowWriter<W>> {
         let out = if format == ExportFormat::Ndjson {
             RowOut::Ndjson {
                 w: out,
                 line: Vec::new(),
             }
         } else {
-            let mut w = csv::WriterBuilder::new().flexible(true).from_writer(out);
+            let mut w = style.writer(out);
             w.write_record(&layout.names).map_err(Error::csv)?;
             RowOut::Csv(Box::new(w))
         };

@@ -28,6 +28,8 @@ struct Shared {
     /// Set to stop the query: canceled, or the server stops.
     stop: AtomicBool,
     stopping: AtomicBool,
+    /// Bytes of the CSV header line.
+    header: AtomicU64,
 }
 
 /// A file that counts what is written to it.
@@ -70,14 +72,27 @@ impl Runner {
             ExportFormat::Ndjson => ExportFormat::Ndjson,
             _ => ExportFormat::Csv,
         };
-        let (sh, p) = (shared.clone(), path.clone());
+        let (sh, p, style, names) = (shared.clone(), path.clone(), e.csv, e.header.clone());
         let reading = self.core.read(move |ctx| {
-            let layout = Layout::new(ctx.tx.query_columns(&checked, &limits)?);
+            let columns = ctx.tx.query_columns(&checked, &limits)?;
+            let layout = Layout::new(match names {
+                Some(names) if names.len() == columns.len() => names,
+                Some(_) => {
+                    return Err(Error::internal(
+                        "the export's header does not fit its query",
+                    ))
+                }
+                None => columns,
+            });
+            if format == ExportFormat::Csv {
+                let header = layout.header_in(&style)?.len() as u64;
+                sh.header.store(header, Ordering::Relaxed);
+            }
             let file = Counted {
                 file: BufWriter::with_capacity(1 << 16, File::create(&p).map_err(Error::io)?),
                 shared: sh.clone(),
             };
-            let mut w = RowWriter::new(format, &layout, file)?;
+            let mut w = RowWriter::new(format, &layout, file, &style)?;
             ctx.tx.query_each(&checked, &params, &limits, &mut |row| {
                 if sh.stop.load(Ordering::Relaxed) {
                     return Err(Error::new(ErrorCode::Conflict, "stopped"));
@@ -106,7 +121,10 @@ impl Runner {
         };
         let rows = shared.rows.load(Ordering::Relaxed);
         let finished = match read {
-            Ok(()) => self.keep(&e, path.clone(), rows).await.map(Some),
+            Ok(()) => {
+                let header = shared.header.load(Ordering::Relaxed);
+                self.keep(&e, path.clone(), rows, header).await.map(Some)
+            }
             Err(_) if shared.stopping.load(Ordering::Relaxed) => {
                 Err(Error::new(ErrorCode::Unavailable, "the server is stopping"))
             }
@@ -145,7 +163,13 @@ impl Runner {
     }
 
     /// Keeps a query's finished file (packed first, for a ZIP) in the file store.
-    async fn keep(&self, e: &Export, path: std::path::PathBuf, rows: u64) -> Result<End> {
+    async fn keep(
+        &self,
+        e: &Export,
+        path: std::path::PathBuf,
+        rows: u64,
+        header_len: u64,
+    ) -> Result<End> {
         let files = self.core.store.files();
         let (id, zip, entry) = (e.id.clone(), e.format == ExportFormat::Zip, csv_entry(e));
         let zipped = self.scratch.join(format!("{id}.zip"));
@@ -168,6 +192,7 @@ impl Runner {
             stored: Stored::File(e.id.clone()),
             rows,
             bytes,
+            header_len,
         })
     }
 }

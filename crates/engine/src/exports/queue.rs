@@ -14,6 +14,8 @@ pub enum End {
         stored: Stored,
         rows: u64,
         bytes: u64,
+        /// Bytes of the CSV header line at the file's start.
+        header_len: u64,
     },
     Failed(String),
     Canceled,
@@ -35,8 +37,10 @@ pub async fn end(core: &Core, id: &str, end: End) -> Result<Export> {
                 stored,
                 rows,
                 bytes,
+                header_len,
             } => {
                 e.stored = Some(stored.clone());
+                e.header_len = *header_len;
                 e.rows = *rows;
                 e.bytes = *bytes;
                 ExportStatus::Completed

@@ -6,7 +6,8 @@ use crate::core::Core;
 use crate::error::{Error, ErrorCode, Result};
 use crate::jobs::CallbackSpec;
 use crate::model::{
-    App, Column, Export, ExportFormat, ExportSource, ExportStatus, ListSpec, Object, SYSTEM_FIELDS,
+    App, Column, CsvStyle, Export, ExportFormat, ExportSource, ExportStatus, ListSpec, Object,
+    SYSTEM_FIELDS,
 };
 use crate::query::Queries;
 use serde_json::Value as Json;
@@ -30,6 +31,26 @@ pub struct ExportRequest {
     pub what: ExportWhat,
     pub format: ExportFormat,
     pub callback: Option<CallbackSpec>,
+    /// How a query's CSV is written.
+    pub csv: CsvStyle,
+    /// A query's CSV header names, one per result column, in place of the columns' own.
+    pub header: Option<Vec<String>>,
+    /// Kept with the export for the front door (opaque to the engine).
+    pub meta: Json,
+}
+
+impl ExportRequest {
+    /// A request in sluice's own CSV style, with no header names or front-door data of its own.
+    pub fn new(what: ExportWhat, format: ExportFormat, callback: Option<CallbackSpec>) -> Self {
+        ExportRequest {
+            what,
+            format,
+            callback,
+            csv: CsvStyle::default(),
+            header: None,
+            meta: Json::Null,
+        }
+    }
 }
 
 /// An object export's columns: the names asked for, each resolved (duplicates refused).
@@ -152,6 +173,9 @@ pub fn queued(
         completed_at: None,
         created_by: user.0.to_owned(),
         created_by_id: user.1.to_owned(),
+        csv: CsvStyle::default(),
+        header: None,
+        meta: Json::Null,
     }
 }
 

@@ -185,6 +185,7 @@ impl Runner {
                 stored: Stored::Results,
                 rows: e.rows,
                 bytes: e.bytes,
+                header_len: e.header_len,
             });
         }
         let files = self.core.store.files();
@@ -205,6 +206,7 @@ impl Runner {
             stored: Stored::File(e.id.clone()),
             rows: e.rows,
             bytes: size,
+            header_len: e.header_len,
         })
     }
 }

@@ -7,7 +7,9 @@ use super::Runner;
 use crate::core::Core;
 use crate::error::{Error, Result};
 use crate::jobs::callback::{self, Callbacks};
-use crate::model::{cancel, Answer, Export, IdemKey, Keyed, Need, Phase, Principal, TaskKind};
+use crate::model::{
+    cancel, Answer, Export, IdemKey, Keyed, Need, Phase, Principal, Stored, TaskKind,
+};
 use crate::query::Queries;
 use crate::tasks::Scheduler;
 use std::path::Path;
@@ -104,14 +106,16 @@ impl Exports {
         };
         let source = request::source(self.core(), &self.runner.queries, &app, req.what).await?;
         let now = self.core().now();
-        Ok(request::queued(
+        let mut e = request::queued(
             &app,
             source,
             req.format,
             callback,
             (who.user_name(), who.user_id()),
             now,
-        ))
+        );
+        (e.csv, e.header, e.meta) = (req.csv, req.header, req.meta);
+        Ok(e)
     }
 
     async fn load(&self, who: &Principal, app: &str, id: &str, need: Need) -> Result<Export> {
@@ -163,6 +167,42 @@ impl Exports {
             crate::metrics::export_finished("canceled", 0);
         }
         Ok(done.0)
+    }
+
+    /// Deletes an ended export's file now rather than after the retention period; the export
+    /// stays, expired.
+    pub async fn discard(&self, who: &Principal, app: &str, id: &str) -> Result<Export> {
+        let e = self.load(who, app, id, Need::Read).await?;
+        let e = self
+            .core()
+            .transact(move |ctx| {
+                let mut e = ctx
+                    .tx
+                    .get_export(&e.id)?
+                    .ok_or_else(|| Error::not_found("no such export"))?;
+                if !e.is_final() {
+                    return Err(Error::new(
+                        crate::error::ErrorCode::Conflict,
+                        format!(
+                            "the export is {}: discard it once it has ended",
+                            e.status.as_str()
+                        ),
+                    ));
+                }
+                e.expired = true;
+                ctx.tx.put_export(&e)?;
+                Ok(e)
+            })
+            .await?;
+        let (files, stored, eid) = (self.core().store.files(), e.stored.clone(), e.id.clone());
+        tokio::task::spawn_blocking(move || match stored {
+            Some(Stored::File(f)) => files.delete_input(&f),
+            Some(Stored::Results) => files.delete_result(&eid),
+            None => Ok(()),
+        })
+        .await
+        .map_err(Error::internal)??;
+        Ok(e)
     }
 
     /// The finished export's file, to read whole, by range or by page.

@@ -3,6 +3,7 @@
 //! signed callbacks.
 
 mod apply;
+mod assembly;
 pub mod callback;
 mod files;
 mod inspect;
@@ -22,6 +23,6 @@ pub use callback::Renderer;
 pub use inspect::{FailedRow, Preview, MAX_LOOK_ROWS};
 pub(crate) use plan::check_callback;
 pub use plan::{CallbackSpec, JobRequest, MappingSpec};
-pub use result::{ResultLayout, ResultRow, RowStatus};
+pub use result::{ResultLayout, ResultRow, ResultView, RowStatus};
 pub use service::Jobs;
 pub use uploads::Upload;

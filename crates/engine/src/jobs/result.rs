@@ -191,6 +191,46 @@ pub fn write_zip(
     std::fs::rename(&tmp, out).map_err(Error::io)
 }
 
+/// Writes a plain CSV at `out` (every field quoted when `quote_all`): `header`, then each row
+/// `render` keeps.
+pub fn write_csv(
+    job: &Job,
+    result: Box<dyn Read + Send>,
+    input: Box<dyn Read + Send>,
+    out: &Path,
+    view: &ResultView,
+) -> Result<()> {
+    let tmp = out.with_extension(format!("{}.part", uuid::Uuid::new_v4().simple()));
+    {
+        let file = BufWriter::with_capacity(1 << 16, File::create(&tmp).map_err(Error::io)?);
+        let style = if view.quote_all {
+            csv::QuoteStyle::Always
+        } else {
+            csv::QuoteStyle::Necessary
+        };
+        let mut w = csv::WriterBuilder::new()
+            .quote_style(style)
+            .flexible(true)
+            .from_writer(file);
+        w.write_record(&view.header).map_err(Error::csv)?;
+        for_each(job, result, input, |row| match (view.render)(row) {
+            Some(cells) => w.write_record(cells).map_err(Error::csv),
+            None => Ok(()),
+        })?;
+        w.flush().map_err(Error::io)?;
+    }
+    std::fs::rename(&tmp, out).map_err(Error::io)
+}
+
+/// A selection of a result file as a plain CSV: the rows `render` keeps, in its shape.
+pub struct ResultView {
+    /// Names the rendered file on disk, so each view is built once.
+    pub tag: &'static str,
+    pub header: Vec<String>,
+    pub quote_all: bool,
+    pub render: Box<dyn Fn(ResultRow) -> Option<Vec<String>> + Send>,
+}
+
 /// How a result file is rendered for download: the CSV's name and header, and each row.
 pub struct ResultLayout {
     /// Names the rendered file on disk, so each layout is built once.

@@ -296,6 +296,7 @@ mod tests {
             rows: 1,
             created_at: Timestamp::now(),
             created_by: "u".into(),
+            assembly: None,
         };
         let owner = Owner {
             app_id: Uuid::nil(),

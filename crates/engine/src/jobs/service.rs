@@ -5,7 +5,7 @@
 use super::callback::{self, Callbacks, Renderer};
 use super::files::{check_id, Scratch};
 use super::plan::{plan_job, JobRequest, Owner};
-use super::result::{self, ResultLayout};
+use super::result::{self, ResultLayout, ResultView};
 use super::worker::JobRunner;
 use crate::core::Core;
 use crate::core::Ctx;
@@ -22,6 +22,9 @@ pub struct Jobs {
     pub(super) core: Arc<Core>,
     pub(super) scratch: Scratch,
     callbacks: Arc<Callbacks>,
+    /// Assemblies change one at a time on an instance (a part's header is checked against the
+    /// first part's, and starting one must see every part).
+    pub(super) assembling: tokio::sync::Mutex<()>,
 }
 
 impl Jobs {
@@ -29,6 +32,7 @@ impl Jobs {
         Ok(Jobs {
             scratch: Scratch::open(data_dir)?,
             callbacks: Arc::new(Callbacks::new(core.clone())),
+            assembling: tokio::sync::Mutex::new(()),
             core,
         })
     }
@@ -102,7 +106,7 @@ impl Jobs {
     }
 
     /// Checks what can be checked before the writer, and returns the work that stores the job.
-    async fn maker(
+    pub(super) async fn maker(
         &self,
         who: &Principal,
         app: &str,
@@ -131,6 +135,17 @@ impl Jobs {
             let file = ctx.tx.get_file(app.id, &req.file_id)?.ok_or_else(|| {
                 Error::not_found(format!("no file with id {:?}", req.file_id)).with_field("file_id")
             })?;
+            if file
+                .assembly
+                .as_ref()
+                .is_some_and(|a| a.state == crate::model::AssemblyState::Open)
+            {
+                return Err(Error::new(
+                    ErrorCode::Conflict,
+                    "the file is still being assembled from parts",
+                )
+                .with_field("file_id"));
+            }
             let owner = Owner {
                 app_id: app.id,
                 app: app.name.as_str(),
@@ -274,6 +289,43 @@ impl Jobs {
                 &layout.header,
                 &*layout.render,
             )
+        })
+        .await
+        .map_err(Error::internal)??;
+        Ok(out)
+    }
+}
+
+impl Jobs {
+    /// The job's result as a plain CSV file on disk, the rows and shape `view` picks (built once
+    /// the job has finished, and kept for later downloads).
+    pub async fn result_view(
+        &self,
+        who: &Principal,
+        app: &str,
+        id: &str,
+        view: impl FnOnce(&Job) -> ResultView,
+    ) -> Result<PathBuf> {
+        let job = self.load(who, app, id, Need::Read).await?;
+        if job.result_expired {
+            return Err(Error::new(
+                ErrorCode::Expired,
+                "the job's result was deleted after the retention period",
+            ));
+        }
+        let view = view(&job);
+        let out = self
+            .scratch
+            .result_zip(&job.id, view.tag, job.checkpoint.rows_done)
+            .with_extension("csv");
+        if job.status.is_final() && out.exists() {
+            return Ok(out);
+        }
+        let (files, out2) = (self.core.store.files(), out.clone());
+        tokio::task::spawn_blocking(move || {
+            let lines = files.open_result(&job.id, job.checkpoint.result_offset)?;
+            let input = files.open_input(&job.file_id, job.checkpoint.input_offset)?;
+            result::write_csv(&job, lines, input, &out2, &view)
         })
         .await
         .map_err(Error::internal)??;

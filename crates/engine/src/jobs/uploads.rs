@@ -18,6 +18,8 @@ pub struct Upload<'a> {
     pub size: u64,
     /// Only ZIP archives are accepted.
     pub zip_only: bool,
+    /// The CSV delimiter the client declared; detected from the header row when `None`.
+    pub delimiter: Option<u8>,
 }
 
 impl Jobs {
@@ -75,7 +77,7 @@ impl Jobs {
     }
 
     /// Checks, normalizes and stores the upload's content; the row to record. `raw` is removed.
-    async fn stage(&self, up: &Upload<'_>) -> Result<FileRow> {
+    pub(super) async fn stage(&self, up: &Upload<'_>) -> Result<FileRow> {
         let result = self.ingest(up).await;
         let _ = tokio::fs::remove_file(&up.raw).await;
         result
@@ -107,7 +109,10 @@ impl Jobs {
                     .with_field("format"),
             );
         }
-        let format = Format::detect(content_type, name, &head[..n]);
+        let format = match (Format::detect(content_type, name, &head[..n]), up.delimiter) {
+            (Format::Csv, Some(d)) => Format::Delimited(d),
+            (detected, _) => detected,
+        };
         let id = Uuid::now_v7().to_string();
         let out = self.scratch.normalized_path(&id);
         let (raw, limits, name_owned, out2) = (
@@ -145,6 +150,7 @@ impl Jobs {
             rows: normalized.rows,
             created_at: self.core.now(),
             created_by: who.user_name().to_owned(),
+            assembly: None,
         };
         Ok(file)
     }

@@ -73,6 +73,49 @@ impl ExportFormat {
     }
 }
 
+/// How an export's CSV is written: sluice's own style is comma-delimited, LF-terminated and
+/// quoted only where needed; a front door may ask for another.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CsvStyle {
+    pub delimiter: u8,
+    pub crlf: bool,
+    pub quote_all: bool,
+}
+
+impl Default for CsvStyle {
+    fn default() -> CsvStyle {
+        CsvStyle {
+            delimiter: b',',
+            crlf: false,
+            quote_all: false,
+        }
+    }
+}
+
+impl CsvStyle {
+    pub fn is_default(&self) -> bool {
+        *self == CsvStyle::default()
+    }
+
+    /// A CSV writer in this style.
+    pub fn writer<W: std::io::Write>(&self, out: W) -> csv::Writer<W> {
+        csv::WriterBuilder::new()
+            .delimiter(self.delimiter)
+            .terminator(if self.crlf {
+                csv::Terminator::CRLF
+            } else {
+                csv::Terminator::Any(b'\n')
+            })
+            .quote_style(if self.quote_all {
+                csv::QuoteStyle::Always
+            } else {
+                csv::QuoteStyle::Necessary
+            })
+            .flexible(true)
+            .from_writer(out)
+    }
+}
+
 /// What an export reads.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "lowercase")]
@@ -135,6 +178,15 @@ pub struct Export {
     pub completed_at: Option<Timestamp>,
     pub created_by: String,
     pub created_by_id: String,
+    /// How its CSV is written.
+    #[serde(default, skip_serializing_if = "CsvStyle::is_default")]
+    pub csv: CsvStyle,
+    /// The CSV header's names in place of the columns' own (a front door's spelling).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub header: Option<Vec<String>>,
+    /// What the front door that made it keeps with it (opaque to the engine).
+    #[serde(default, skip_serializing_if = "Json::is_null")]
+    pub meta: Json,
 }
 
 impl Export {

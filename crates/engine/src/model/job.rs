@@ -142,6 +142,9 @@ pub struct FileRow {
     pub rows: u64,
     pub created_at: Timestamp,
     pub created_by: String,
+    /// Set while the upload is put together from parts, and after (what became of it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assembly: Option<super::Assembly>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -4,6 +4,7 @@
 
 mod access;
 mod alias;
+mod assembly;
 mod batch;
 mod borrowed;
 mod catalog;
@@ -27,10 +28,11 @@ pub use access::{
     check_password, check_user_name, Role, TokenKind, TokenRow, UserRow, MIN_PASSWORD_LEN,
 };
 pub use alias::{AliasKind, AliasRow, ALIAS_BASE};
+pub use assembly::{Assembly, AssemblyState, Part};
 pub use batch::{Action, Batch, BatchOp, BatchStatus, Selected};
 pub use borrowed::{RecordRef, ValueRef};
 pub use catalog::{App, Catalog, Field, FieldSpec, Object, ObjectSpec};
-pub use export::{Export, ExportFormat, ExportSource, ExportStatus, Stored};
+pub use export::{CsvStyle, Export, ExportFormat, ExportSource, ExportStatus, Stored};
 pub use filter::{Filter, FilterOp, Linked, ListSpec};
 pub use idempotency::{Answer, IdemKey, Keyed, MAX_KEY_LEN};
 pub use job::{

@@ -92,6 +92,10 @@ impl FileStore for LocalFiles {
     fn delete_input(&self, id: &str) -> Result<()> {
         remove(&self.input(id))
     }
+
+    fn rename_input(&self, from: &str, to: &str) -> Result<()> {
+        std::fs::rename(self.input(from), self.input(to)).map_err(Error::io)
+    }
 }
 
 fn remove(path: &Path) -> Result<()> {

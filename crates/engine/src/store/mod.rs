@@ -214,6 +214,8 @@ pub trait FileStore: Send + Sync {
     fn delete_result(&self, id: &str) -> Result<()>;
     /// Deletes upload `id` (nothing to delete is not an error).
     fn delete_input(&self, id: &str) -> Result<()>;
+    /// Keeps upload `from` as upload `to` instead, without copying it.
+    fn rename_input(&self, from: &str, to: &str) -> Result<()>;
 }
 
 /// The selections of started batches.

@@ -6,6 +6,7 @@
 pub mod backand;
 pub mod fulcrum;
 pub(crate) mod links;
+pub mod salesforce;
 pub(crate) mod skeleton;
 pub mod sugar;
 pub mod zoho;
@@ -23,6 +24,7 @@ pub fn router() -> Router<State> {
         .merge(sugar::router())
         .merge(zoho::router())
         .merge(fulcrum::router())
+        .merge(salesforce::router())
 }
 
 /// Registers how each front door's callbacks are rendered: the native job or export document,

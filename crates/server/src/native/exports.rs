@@ -142,11 +142,7 @@ impl ExportBody {
                 )
             }
         };
-        Ok(ExportRequest {
-            what,
-            format,
-            callback: self.callback,
-        })
+        Ok(ExportRequest::new(what, format, self.callback))
     }
 }
 

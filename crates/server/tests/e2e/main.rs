@@ -37,6 +37,8 @@ mod relations;
 mod relations_common;
 mod relations_races;
 mod relations_work;
+mod salesforce_common;
+mod salesforce_ingest;
 mod schema;
 mod sugar_bulk;
 mod sugar_common;

@@ -16,6 +16,8 @@ use std::rc::Rc;
 pub enum Format {
     Zip,
     Csv,
+    /// CSV whose delimiter the client declared (rather than one detected from the header row).
+    Delimited(u8),
     Ndjson,
 }
 
@@ -40,7 +42,7 @@ impl Format {
     pub fn content_type(self) -> &'static str {
         match self {
             Format::Zip => "application/zip",
-            Format::Csv => "text/csv",
+            Format::Csv | Format::Delimited(_) => "text/csv",
             Format::Ndjson => "application/x-ndjson",
         }
     }
@@ -71,7 +73,8 @@ pub fn normalize(
     let file = File::open(raw).map_err(Error::internal)?;
     match format {
         Format::Zip => from_zip(file, out, limits),
-        Format::Csv => from_csv(file, out, limits, name.to_owned()),
+        Format::Csv => from_csv(file, out, limits, name.to_owned(), None),
+        Format::Delimited(d) => from_csv(file, out, limits, name.to_owned(), Some(d)),
         Format::Ndjson => ndjson::from_ndjson(raw, out, limits, name.to_owned()),
     }
 }
@@ -143,7 +146,13 @@ fn from_zip(file: File, out: &Path, limits: &UploadLimits) -> Result<Normalized>
         left: cap,
         tripped: tripped.clone(),
     };
-    from_csv(reader, out, limits, name).map_err(|e| if tripped.get() { too_big(limits) } else { e })
+    from_csv(reader, out, limits, name, None).map_err(|e| {
+        if tripped.get() {
+            too_big(limits)
+        } else {
+            e
+        }
+    })
 }
 
 fn too_big(limits: &UploadLimits) -> Error {
@@ -193,6 +202,7 @@ fn from_csv<R: Read>(
     out: &Path,
     limits: &UploadLimits,
     name: String,
+    declared: Option<u8>,
 ) -> Result<Normalized> {
     let mut reader = BufReader::with_capacity(1 << 16, input);
     let io_err = |e: io::Error| bad(format!("the file could not be read: {e}"));
@@ -211,7 +221,7 @@ fn from_csv<R: Read>(
     if first.iter().all(u8::is_ascii_whitespace) {
         return Err(bad("the file is empty: it needs a header row"));
     }
-    let delimiter = detect_delimiter(&first);
+    let delimiter = declared.unwrap_or_else(|| detect_delimiter(&first));
     let mut csv_in = csv::ReaderBuilder::new()
         .delimiter(delimiter)
         .has_headers(true)

@@ -58,6 +58,10 @@ pub struct JobRequest {
     /// refusal; the server's `--max-job-records` applies as well. Not part of any wire format.
     #[serde(skip)]
     pub vendor_cap: Option<(u64, &'static str)>,
+    /// Result lines copy every input column, not only the first three mapped ones (a front door
+    /// whose result files repeat each row whole). Not part of any wire format.
+    #[serde(skip)]
+    pub copy_row: bool,
 }
 
 /// Who asks, and where the job lives.
@@ -198,7 +202,11 @@ pub fn plan_job(req: JobRequest, obj: &Object, file: &FileRow, owner: Owner<'_>)
             }
         }
     }
-    let result_columns: Vec<usize> = mappings.iter().filter_map(|m| m.column).take(3).collect();
+    let result_columns: Vec<usize> = if req.copy_row {
+        (0..file.header.len()).collect()
+    } else {
+        mappings.iter().filter_map(|m| m.column).take(3).collect()
+    };
     let callback = req.callback.map(check_callback).transpose()?;
     Ok(Job {
         id: Uuid::now_v7().to_string(),

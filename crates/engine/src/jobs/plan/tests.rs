@@ -26,6 +26,7 @@ fn file(header: &[&str], rows: u64) -> FileRow {
         rows,
         created_at: Timestamp::now(),
         created_by: "u".into(),
+        assembly: None,
     }
 }
 

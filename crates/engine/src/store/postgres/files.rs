@@ -128,6 +128,14 @@ impl FileStore for PgFiles {
             .map_err(db)?;
         Ok(())
     }
+
+    fn rename_input(&self, from: &str, to: &str) -> Result<()> {
+        let mut conn = self.pool.get(WAIT)?;
+        conn.client
+            .execute("UPDATE _uploads SET id = $2 WHERE id = $1", &[&from, &to])
+            .map_err(db)?;
+        Ok(())
+    }
 }
 
 /// How the key of the next piece follows from the last one.

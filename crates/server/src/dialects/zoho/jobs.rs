@@ -29,6 +29,7 @@ pub async fn upload(state: State, api: Api, req: Request) -> Response {
         let rules = Rules {
             max: Some(MAX_ZIP_BYTES),
             zip_only: true,
+            delimiter: None,
         };
         let file = uploads::receive(&state, &who, &app, req, None, rules).await?;
         let n = state

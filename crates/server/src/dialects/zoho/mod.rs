@@ -5,7 +5,7 @@
 mod accounts;
 mod jobs;
 pub mod request;
-mod wire;
+pub(crate) mod wire;
 
 use crate::State;
 use axum::body::Bytes;
