@@ -46,6 +46,7 @@ mod sugar_links;
 mod sugar_modules;
 mod sugar_session;
 mod system;
+mod tls;
 mod ui;
 mod wire_details;
 mod zoho;
