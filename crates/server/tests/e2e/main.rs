@@ -37,6 +37,7 @@ mod relations;
 mod relations_common;
 mod relations_races;
 mod relations_work;
+mod salesforce_client;
 mod salesforce_common;
 mod salesforce_ingest;
 mod schema;
