@@ -6,6 +6,7 @@
 pub mod backand;
 pub mod fulcrum;
 pub(crate) mod links;
+pub mod salesforce;
 pub(crate) mod skeleton;
 pub mod sugar;
 pub mod zoho;

@@ -38,6 +38,7 @@ mod relations_common;
 mod relations_races;
 mod relations_work;
 mod schema;
+mod soql;
 mod sugar_bulk;
 mod sugar_common;
 mod sugar_links;
