@@ -41,6 +41,7 @@ mod salesforce_client;
 mod salesforce_common;
 mod salesforce_ingest;
 mod schema;
+mod soql;
 mod sugar_bulk;
 mod sugar_common;
 mod sugar_links;
