@@ -40,6 +40,7 @@ mod relations_work;
 mod salesforce_client;
 mod salesforce_common;
 mod salesforce_ingest;
+mod salesforce_query;
 mod schema;
 mod soql;
 mod sugar_bulk;
