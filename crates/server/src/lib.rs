@@ -4,7 +4,7 @@
 pub mod budget;
 pub mod config;
 mod credentials;
-mod dialects;
+pub mod dialects;
 mod download;
 pub mod error;
 mod extract;

@@ -3,15 +3,10 @@
 //! each operator and literal finds the same records on SQLite and on PostgreSQL, and a query's
 //! columns read as Salesforce's result CSV writes them.
 
-// The translator is not public outside the server crate: the test compiles its module as it is
-// (it names nothing of the crate but itself).
-#[allow(dead_code, unused_imports)]
-#[path = "../../src/dialects/salesforce/soql/mod.rs"]
-mod translator;
-
 use crate::common::{spawn_app, TestApp};
 use chrono::{TimeZone, Utc};
 use serde_json::{json, Value};
+use sluice_server::dialects::salesforce::soql as translator;
 
 async fn create(app: &TestApp, object: &str, record: Value) -> String {
     let (s, b) = app

@@ -99,7 +99,7 @@ pub fn request(app: &App, meta: &Meta, header: &[String]) -> Result<JobRequest> 
     for h in header {
         let (field, lookup) = match h.split_once('.') {
             Some((rel, by)) => {
-                let (field, target) = names::relation(app, obj, rel).ok_or_else(|| unknown(h))?;
+                let (field, target) = names::related(app, obj, rel).ok_or_else(|| unknown(h))?;
                 (
                     field,
                     Some(names::field(target, by).ok_or_else(|| unknown(h))?),

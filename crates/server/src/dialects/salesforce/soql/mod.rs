@@ -4,9 +4,6 @@
 //! Pure: no store, no I/O. Lexing (`lex`), parsing (`parse`, `filter`, into `ast`), names
 //! (`resolve`), date literals (`dates`), values (`literals`) and SQL (`translate`) each have their
 //! file.
-//!
-//! This module names nothing outside itself but the engine (`sluice_engine`), `chrono`,
-//! `serde_json` and `sqlparser`, so the end-to-end tests can compile it as it is.
 
 mod ast;
 mod dates;

@@ -7,9 +7,10 @@
 //! (`Account` → `AccountId`) or, for a custom relationship `X__r`, `X__c`; each relation used is
 //! one LEFT JOIN, so a record without a parent still reads, with its parent's fields empty.
 
+use super::super::names;
 use super::ast::Path;
 use super::{located, SoqlError, INVALID_FIELD, INVALID_TYPE, MALFORMED_QUERY};
-use sluice_engine::model::{App, Field, FieldType, Object};
+use sluice_engine::model::{App, FieldType, Object};
 use std::sync::Arc;
 
 /// How a column's values compare and read.
@@ -106,7 +107,7 @@ impl<'a> Scope<'a> {
         at: usize,
         alias: Option<String>,
     ) -> Result<Scope<'a>, SoqlError> {
-        let Some(base) = app.object_by_name_or_label(name).cloned() else {
+        let Some(base) = names::object(app, name).cloned() else {
             return Err(SoqlError::new(
                 INVALID_TYPE,
                 located(
@@ -176,7 +177,7 @@ impl<'a> Scope<'a> {
     /// The join through the relation field `relationship` names, made once however many of the
     /// parent's fields the query reads.
     fn join(&mut self, path: &Path, relationship: &str) -> Result<usize, SoqlError> {
-        let found = relation(&self.base, relationship).and_then(|f| {
+        let found = names::relation(&self.base, relationship).and_then(|f| {
             let target = f.relation.as_ref()?;
             Some((f.name.to_string(), self.app.object(&target.object)?.clone()))
         });
@@ -236,27 +237,4 @@ fn field(obj: &Object, name: &str) -> Option<(String, Kind)> {
         _ => return None,
     };
     Some((column.to_owned(), kind))
-}
-
-/// The relation field of `obj` a relationship name reaches: the field of that name, else
-/// `<name>Id` (standard relationships: `Account` is the field `AccountId`), else for a custom
-/// relationship `<x>__r` the field `<x>__c`.
-fn relation<'o>(obj: &'o Object, name: &str) -> Option<&'o Field> {
-    let named = |n: &str| {
-        obj.relations()
-            .map(|(_, f, _)| f)
-            .find(|f| f.name.as_str().eq_ignore_ascii_case(n))
-    };
-    let custom = name
-        .len()
-        .checked_sub(3)
-        .filter(|&cut| {
-            name.get(cut..)
-                .is_some_and(|s| s.eq_ignore_ascii_case("__r"))
-        })
-        .and_then(|cut| name.get(..cut))
-        .map(|stem| format!("{stem}__c"));
-    named(name)
-        .or_else(|| named(&format!("{name}Id")))
-        .or_else(|| custom.as_deref().and_then(named))
 }
