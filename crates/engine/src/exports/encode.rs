@@ -5,32 +5,45 @@
 use crate::error::{Error, Result};
 use crate::model::{Column, ExportFormat, RecordRef, ValueRef};
 use serde_json::Value as Json;
+use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::io::{BufWriter, Read, Write};
 use std::path::Path;
 
-/// Column names, and the same names as JSON object keys (escaped once, not per row).
+/// Column names, their labels (the header line; the names unless a front door gives its own),
+/// and the labels as JSON object keys (escaped once, not per row).
 pub struct Layout {
     pub names: Vec<String>,
+    labels: Vec<String>,
     keys: Vec<String>,
 }
 
 impl Layout {
     pub fn new(names: Vec<String>) -> Layout {
-        let keys = names
+        Layout::labelled(names, None)
+    }
+
+    /// Columns shown under `labels` (one per name).
+    pub fn labelled(names: Vec<String>, labels: Option<Vec<String>>) -> Layout {
+        let labels = labels.unwrap_or_else(|| names.clone());
+        let keys = labels
             .iter()
             .map(|n| Json::String(n.clone()).to_string())
             .collect();
-        Layout { names, keys }
+        Layout {
+            names,
+            labels,
+            keys,
+        }
     }
 
     /// The CSV header line.
     pub fn header(&self) -> Result<Vec<u8>> {
         let mut w = csv::Writer::from_writer(Vec::new());
-        if self.names.is_empty() {
+        if self.labels.is_empty() {
             w.write_record([""]).map_err(Error::csv)?;
         } else {
-            w.write_record(&self.names).map_err(Error::csv)?;
+            w.write_record(&self.labels).map_err(Error::csv)?;
         }
         w.into_inner().map_err(|e| Error::internal(e.to_string()))
     }
@@ -82,6 +95,12 @@ impl std::fmt::Write for Bytes<'_> {
     }
 }
 
+/// Ids written as their numbers: which columns hold record ids, and the number of each id.
+pub struct Numbers<'n> {
+    pub columns: Vec<bool>,
+    pub of: &'n HashMap<String, u64>,
+}
+
 /// Encodes records in `format` (a ZIP's CSV as CSV), one at a time, onto the end of a buffer.
 pub struct RecordWriter<'l> {
     layout: &'l Layout,
@@ -90,6 +109,7 @@ pub struct RecordWriter<'l> {
     csv: Option<csv::Writer<Vec<u8>>>,
     raw: Vec<u8>,
     buf: String,
+    numbers: Option<Numbers<'l>>,
 }
 
 impl<'l> RecordWriter<'l> {
@@ -110,13 +130,33 @@ impl<'l> RecordWriter<'l> {
             csv,
             raw,
             buf: String::new(),
+            numbers: None,
+        }
+    }
+
+    /// Writes the ids of `numbers`' columns as their numbers.
+    pub fn numbered(mut self, numbers: Numbers<'l>) -> RecordWriter<'l> {
+        self.numbers = Some(numbers);
+        self
+    }
+
+    /// Column `j`'s value as written: an id in a numbered column as its number.
+    fn shown<'v>(numbers: &Option<Numbers<'_>>, j: usize, v: ValueRef<'v>) -> ValueRef<'v> {
+        match (numbers, v) {
+            (Some(n), ValueRef::Text(id)) if n.columns.get(j) == Some(&true) => {
+                n.of.get(id)
+                    .and_then(|&k| i64::try_from(k).ok())
+                    .map_or(v, ValueRef::Integer)
+            }
+            _ => v,
         }
     }
 
     pub fn record(&mut self, rec: &RecordRef<'_>) -> Result<()> {
         if let Some(csv) = &mut self.csv {
-            for &c in &self.cols {
-                csv.write_field(cell(rec.get(c), &mut self.buf))
+            for (j, &c) in self.cols.iter().enumerate() {
+                let v = Self::shown(&self.numbers, j, rec.get(c));
+                csv.write_field(cell(v, &mut self.buf))
                     .map_err(Error::csv)?;
             }
             return csv.write_record(None::<&[u8]>).map_err(Error::csv);
@@ -129,7 +169,7 @@ impl<'l> RecordWriter<'l> {
             }
             out.extend_from_slice(self.layout.keys[j].as_bytes());
             out.push(b':');
-            json_value(out, rec.get(c))?;
+            json_value(out, Self::shown(&self.numbers, j, rec.get(c)))?;
         }
         out.extend_from_slice(b"}\n");
         Ok(())

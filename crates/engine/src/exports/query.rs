@@ -168,6 +168,7 @@ impl Runner {
             stored: Stored::File(e.id.clone()),
             rows,
             bytes,
+            more: false,
         })
     }
 }

@@ -9,11 +9,13 @@ use crate::tasks::queue::get;
 /// How a running export ends.
 #[derive(Debug, Clone)]
 pub enum End {
-    /// Its file is complete: where it is, its rows and bytes.
+    /// Its file is complete: where it is, its rows and bytes, and whether its window ended
+    /// before the records did.
     Done {
         stored: Stored,
         rows: u64,
         bytes: u64,
+        more: bool,
     },
     Failed(String),
     Canceled,
@@ -35,10 +37,12 @@ pub async fn end(core: &Core, id: &str, end: End) -> Result<Export> {
                 stored,
                 rows,
                 bytes,
+                more,
             } => {
                 e.stored = Some(stored.clone());
                 e.rows = *rows;
                 e.bytes = *bytes;
+                e.more = *more;
                 ExportStatus::Completed
             }
             End::Failed(message) => {

@@ -23,6 +23,7 @@ pub enum AliasKind {
     Job,
     User,
     Record,
+    Export,
 }
 
 impl AliasKind {
@@ -34,6 +35,7 @@ impl AliasKind {
             AliasKind::Job => "job",
             AliasKind::User => "user",
             AliasKind::Record => "record",
+            AliasKind::Export => "export",
         }
     }
 }
