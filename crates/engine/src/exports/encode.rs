@@ -278,3 +278,35 @@ pub fn pack_zip(mut csv: impl Read, entry: &str, out: &Path) -> Result<u64> {
     drop(w);
     Ok(std::fs::metadata(out).map_err(Error::io)?.len())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Record, Value};
+
+    #[test]
+    fn labels_head_the_columns_and_numbered_columns_show_numbers() {
+        let names = vec!["id".to_owned(), "owner".to_owned()];
+        let labels = vec!["Id".to_owned(), "Owner".to_owned()];
+        let layout = Layout::labelled(names, Some(labels));
+        assert_eq!(layout.header().unwrap(), b"Id,Owner\n".to_vec());
+        let rec = Record {
+            id: "a".into(),
+            created_at: String::new(),
+            updated_at: String::new(),
+            created_by: String::new(),
+            updated_by: String::new(),
+            values: vec![Value::Text("a".into())],
+        };
+        let of: HashMap<String, u64> = [("a".to_owned(), 7u64)].into();
+        let cols = vec![Column::Id, Column::Field(0)];
+        let numbers = Numbers {
+            columns: vec![true, false],
+            of: &of,
+        };
+        let mut w =
+            RecordWriter::new(ExportFormat::Csv, &layout, cols, Vec::new()).numbered(numbers);
+        rec.with_ref(|r| w.record(r)).unwrap();
+        assert_eq!(w.finish().unwrap(), b"7,a\n".to_vec());
+    }
+}

@@ -22,7 +22,7 @@ pub enum ExportWhat {
         object: String,
         spec: ListSpec,
         fields: Option<Vec<String>>,
-        shape: Shape,
+        shape: Box<Shape>,
     },
     /// A read-only query and the values of its parameters.
     Query { sql: String, params: Vec<Json> },

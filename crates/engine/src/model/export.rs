@@ -85,7 +85,7 @@ pub enum ExportSource {
         spec: ListSpec,
         columns: Vec<String>,
         #[serde(default)]
-        shape: Shape,
+        shape: Box<Shape>,
     },
     /// A checked read-only query and its parameters.
     Query {

@@ -18,7 +18,7 @@ async fn a_read_job_from_create_to_the_zip_and_its_callback() {
     let base = "/crm/bulk/v8/read";
     let body = json!({
         "callback": {"url": receiver.url, "method": "post"},
-        "query": {"module": {"api_name": "Leads"}, "fields": ["Last_Name", "Age", "Account"], "page": 1},
+        "query": {"module": {"api_name": "Leads"}, "fields": ["Last_Name", "Age", "Account", "Account.Account_Name"], "page": 1},
         "file_type": "csv"
     });
     let id = create(&app, base, &token, body).await;
@@ -34,7 +34,10 @@ async fn a_read_job_from_create_to_the_zip_and_its_callback() {
     let q = &job["query"];
     assert_eq!(q["module"]["api_name"], "Leads");
     assert!(numeric(q["module"]["id"].as_str().unwrap()), "{job}");
-    assert_eq!(q["fields"], json!(["Id", "Last_Name", "Age", "Account"]));
+    assert_eq!(
+        q["fields"],
+        json!(["Id", "Last_Name", "Age", "Account", "Account.Account_Name"])
+    );
     assert_eq!(q["page"], 1);
     assert_eq!(
         job["result"],
@@ -43,13 +46,17 @@ async fn a_read_job_from_create_to_the_zip_and_its_callback() {
     );
     let (name, rows) = download(&app, &job, &token).await;
     assert_eq!(name, format!("{id}.csv"));
-    assert_eq!(rows[0], ["Id", "Last_Name", "Age", "Account"]);
+    assert_eq!(
+        rows[0],
+        ["Id", "Last_Name", "Age", "Account", "Account.Account_Name"]
+    );
     let names: Vec<&str> = rows[1..].iter().map(|r| r[1].as_str()).collect();
     assert_eq!(names, names_by_id(&app).await, "in the records' id order");
     let row = |n: &str| rows.iter().find(|r| r[1] == n).unwrap().clone();
     let (smith, black, jones, brown) = (row("Smith"), row("Black"), row("Jones"), row("Brown"));
     assert!(rows[1..].iter().all(|r| numeric(&r[0])), "{rows:?}");
     assert_eq!((smith[2].as_str(), brown[3].as_str()), ("30", ""));
+    assert_eq!((smith[4].as_str(), jones[4].as_str()), ("Acme", "Beta"));
     // A lookup is the related record's number, the same for the same account.
     assert!(
         numeric(&smith[3]) && smith[3] == black[3] && smith[3] != jones[3],
@@ -167,6 +174,11 @@ async fn criteria_groups_and_comparators_select_what_zoho_would() {
             ]),
             vec!["Black", "Brown", "Green", "Jones", "Smith"],
         ),
+        // A related record's field.
+        (
+            c("Account.Account_Name", "equal", json!("Acme")),
+            vec!["Black", "Smith"],
+        ),
         // The shape Bigin's v1 pages write: the field's name as `api_name`.
         (
             json!({"api_name": "Last_Name", "comparator": "equal", "value": "Jones"}),
@@ -195,7 +207,7 @@ async fn criteria_groups_and_comparators_select_what_zoho_would() {
     let (job, _) = run(
         &app,
         &token,
-        json!({"module": {"api_name": "Leads"}, "criteria": asked}),
+        json!({"module": {"api_name": "Leads"}, "fields": [], "criteria": asked}),
     )
     .await;
     assert_eq!(job["query"]["criteria"], asked);

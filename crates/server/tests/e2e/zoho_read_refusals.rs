@@ -62,6 +62,7 @@ async fn zohos_refusals_and_any_door_s_export_by_number() {
             q(crit("Age", "in", json!((0..201).collect::<Vec<_>>()))),
             "VALUE_LIMIT_EXCEEDED_IN_CRITERIA",
         ),
+        (q(json!({"fields": vec!["Age"; 1001]})), "INVALID_DATA"),
         (
             q(json!({"cvid": "3477061000000087501"})),
             "CVID_NOT_SUPPORTED",

@@ -101,7 +101,7 @@ async fn from_token(
             object,
             spec,
             fields: Some(columns),
-            shape: Shape { offset, ..shape },
+            shape: Box::new(Shape { offset, ..*shape }),
         },
         format: ExportFormat::Zip,
         callback: callback(body)?,

@@ -14,6 +14,9 @@ use sluice_engine::exports::{ExportRequest, ExportWhat};
 use sluice_engine::jobs::CallbackSpec;
 use sluice_engine::model::{ExportFormat, ListSpec, Object, Shape};
 
+/// Field API names one job may list (Zoho's specification: `fields`, at most 1,000 items).
+const ZOHO_MAX_FIELDS: usize = 1000;
+
 fn text<'a>(o: &'a Map<String, Json>, key: &str) -> Option<&'a str> {
     o.get(key).and_then(Json::as_str)
 }
@@ -45,9 +48,20 @@ pub fn callback(body: &Map<String, Json>) -> Result<Option<CallbackSpec>, Refusa
 }
 
 /// The columns (and their Zoho labels) of `fields`: `Id` first, as Zoho adds it; without
-/// fields, every field of the module and its times.
+/// fields (or with none), every field of the module and its times, as Zoho exports them.
 fn columns(obj: &Object, fields: Option<&Json>) -> Result<(Vec<String>, Vec<String>), Refusal> {
-    let asked: Vec<String> = match fields.filter(|f| !f.is_null()) {
+    let listed = fields.filter(|f| !f.is_null() && f.as_array().is_none_or(|a| !a.is_empty()));
+    if listed
+        .and_then(Json::as_array)
+        .is_some_and(|a| a.len() > ZOHO_MAX_FIELDS)
+    {
+        return Err(refusal(
+            "INVALID_DATA",
+            "too many fields",
+            json!({"api_name": "fields", "max_limit": ZOHO_MAX_FIELDS}),
+        ));
+    }
+    let asked: Vec<String> = match listed {
         None => obj
             .fields
             .iter()
@@ -68,6 +82,7 @@ fn columns(obj: &Object, fields: Option<&Json>) -> Result<(Vec<String>, Vec<Stri
     };
     let mut cols = vec!["id".to_owned()];
     let mut labels = vec!["Id".to_owned()];
+    let mut seen = std::collections::HashSet::new();
     for api in asked {
         let col = column_of(obj, &api).ok_or_else(|| {
             refusal(
@@ -79,7 +94,7 @@ fn columns(obj: &Object, fields: Option<&Json>) -> Result<(Vec<String>, Vec<Stri
         if col == "id" {
             continue;
         }
-        if cols.contains(&col) {
+        if !seen.insert(col.clone()) {
             return Err(invalid_data(&api, "the field is listed twice"));
         }
         cols.push(col);
@@ -145,13 +160,13 @@ pub async fn translate(
             ..ListSpec::default()
         },
         fields: Some(columns),
-        shape: Shape {
+        shape: Box::new(Shape {
             offset,
             limit: Some(PER_PAGE),
             headers: Some(labels),
             numbered: true,
             entry_by_number: true,
-        },
+        }),
     };
     Ok(ExportRequest {
         what,

@@ -1,6 +1,6 @@
 //! Zoho Bulk Read's shapes: a job's details (the `data` item of `GET …/read/{id}`, and the body
 //! of its callback), Zoho's states, the `result` of a completed page, and Bulk Read's refusals
-//! (Zoho's CRM API specification, `bulk_read.json`, and its SDK's models).
+//! (Zoho's CRM API specification for Bulk Read, and its SDK's models).
 
 use super::wire::{api_name_of, body, error, reply, zoho_time, Refusals};
 use super::{Api, Product};
