@@ -36,6 +36,13 @@ impl Aliases {
             .ok_or_else(|| Error::internal("an alias was not allocated"))
     }
 
+    /// The ids `numbers` stand for, in order (`None` for a number that stands for nothing).
+    pub async fn ids_of(&self, kind: AliasKind, numbers: Vec<u64>) -> Result<Vec<Option<String>>> {
+        self.core
+            .read(move |ctx| ctx.tx.alias_ids(kind, &numbers))
+            .await
+    }
+
     /// The id `number` stands for, if any.
     pub async fn id_of(&self, kind: AliasKind, number: u64) -> Result<Option<String>> {
         self.core

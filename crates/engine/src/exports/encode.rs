@@ -5,23 +5,36 @@
 use crate::error::{Error, Result};
 use crate::model::{Column, CsvStyle, ExportFormat, RecordRef, ValueRef};
 use serde_json::Value as Json;
+use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::io::{BufWriter, Read, Write};
 use std::path::Path;
 
-/// Column names, and the same names as JSON object keys (escaped once, not per row).
+/// Column names, their labels (the header line; the names unless a front door gives its own),
+/// and the labels as JSON object keys (escaped once, not per row).
 pub struct Layout {
     pub names: Vec<String>,
+    labels: Vec<String>,
     keys: Vec<String>,
 }
 
 impl Layout {
     pub fn new(names: Vec<String>) -> Layout {
-        let keys = names
+        Layout::labelled(names, None)
+    }
+
+    /// Columns shown under `labels` (one per name).
+    pub fn labelled(names: Vec<String>, labels: Option<Vec<String>>) -> Layout {
+        let labels = labels.unwrap_or_else(|| names.clone());
+        let keys = labels
             .iter()
             .map(|n| Json::String(n.clone()).to_string())
             .collect();
-        Layout { names, keys }
+        Layout {
+            names,
+            labels,
+            keys,
+        }
     }
 
     /// The CSV header line in `style`.
@@ -34,10 +47,10 @@ impl Layout {
     /// The CSV header line.
     pub fn header(&self) -> Result<Vec<u8>> {
         let mut w = csv::Writer::from_writer(Vec::new());
-        if self.names.is_empty() {
+        if self.labels.is_empty() {
             w.write_record([""]).map_err(Error::csv)?;
         } else {
-            w.write_record(&self.names).map_err(Error::csv)?;
+            w.write_record(&self.labels).map_err(Error::csv)?;
         }
         w.into_inner().map_err(|e| Error::internal(e.to_string()))
     }
@@ -89,6 +102,12 @@ impl std::fmt::Write for Bytes<'_> {
     }
 }
 
+/// Ids written as their numbers: which columns hold record ids, and the number of each id.
+pub struct Numbers<'n> {
+    pub columns: Vec<bool>,
+    pub of: &'n HashMap<String, u64>,
+}
+
 /// Encodes records in `format` (a ZIP's CSV as CSV), one at a time, onto the end of a buffer.
 pub struct RecordWriter<'l> {
     layout: &'l Layout,
@@ -97,6 +116,7 @@ pub struct RecordWriter<'l> {
     csv: Option<csv::Writer<Vec<u8>>>,
     raw: Vec<u8>,
     buf: String,
+    numbers: Option<Numbers<'l>>,
 }
 
 impl<'l> RecordWriter<'l> {
@@ -117,13 +137,33 @@ impl<'l> RecordWriter<'l> {
             csv,
             raw,
             buf: String::new(),
+            numbers: None,
+        }
+    }
+
+    /// Writes the ids of `numbers`' columns as their numbers.
+    pub fn numbered(mut self, numbers: Numbers<'l>) -> RecordWriter<'l> {
+        self.numbers = Some(numbers);
+        self
+    }
+
+    /// Column `j`'s value as written: an id in a numbered column as its number.
+    fn shown<'v>(numbers: &Option<Numbers<'_>>, j: usize, v: ValueRef<'v>) -> ValueRef<'v> {
+        match (numbers, v) {
+            (Some(n), ValueRef::Text(id)) if n.columns.get(j) == Some(&true) => {
+                n.of.get(id)
+                    .and_then(|&k| i64::try_from(k).ok())
+                    .map_or(v, ValueRef::Integer)
+            }
+            _ => v,
         }
     }
 
     pub fn record(&mut self, rec: &RecordRef<'_>) -> Result<()> {
         if let Some(csv) = &mut self.csv {
-            for &c in &self.cols {
-                csv.write_field(cell(rec.get(c), &mut self.buf))
+            for (j, &c) in self.cols.iter().enumerate() {
+                let v = Self::shown(&self.numbers, j, rec.get(c));
+                csv.write_field(cell(v, &mut self.buf))
                     .map_err(Error::csv)?;
             }
             return csv.write_record(None::<&[u8]>).map_err(Error::csv);
@@ -136,7 +176,7 @@ impl<'l> RecordWriter<'l> {
             }
             out.extend_from_slice(self.layout.keys[j].as_bytes());
             out.push(b':');
-            json_value(out, rec.get(c))?;
+            json_value(out, Self::shown(&self.numbers, j, rec.get(c)))?;
         }
         out.extend_from_slice(b"}\n");
         Ok(())
@@ -249,4 +289,36 @@ pub fn pack_zip(mut csv: impl Read, entry: &str, out: &Path) -> Result<u64> {
     w.flush().map_err(Error::io)?;
     drop(w);
     Ok(std::fs::metadata(out).map_err(Error::io)?.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Record, Value};
+
+    #[test]
+    fn labels_head_the_columns_and_numbered_columns_show_numbers() {
+        let names = vec!["id".to_owned(), "owner".to_owned()];
+        let labels = vec!["Id".to_owned(), "Owner".to_owned()];
+        let layout = Layout::labelled(names, Some(labels));
+        assert_eq!(layout.header().unwrap(), b"Id,Owner\n".to_vec());
+        let rec = Record {
+            id: "a".into(),
+            created_at: String::new(),
+            updated_at: String::new(),
+            created_by: String::new(),
+            updated_by: String::new(),
+            values: vec![Value::Text("a".into())],
+        };
+        let of: HashMap<String, u64> = [("a".to_owned(), 7u64)].into();
+        let cols = vec![Column::Id, Column::Field(0)];
+        let numbers = Numbers {
+            columns: vec![true, false],
+            of: &of,
+        };
+        let mut w =
+            RecordWriter::new(ExportFormat::Csv, &layout, cols, Vec::new()).numbered(numbers);
+        rec.with_ref(|r| w.record(r)).unwrap();
+        assert_eq!(w.finish().unwrap(), b"7,a\n".to_vec());
+    }
 }

@@ -3,8 +3,10 @@
 //! task scheduler like bulk-write jobs, resumed after a crash (object exports from their
 //! last chunk), downloaded whole, by byte range, or in pages of records.
 
+mod chunk;
 mod download;
 mod encode;
+mod numbered;
 mod query;
 mod queue;
 mod request;

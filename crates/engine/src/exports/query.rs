@@ -193,6 +193,7 @@ impl Runner {
             rows,
             bytes,
             header_len,
+            more: false,
         })
     }
 }

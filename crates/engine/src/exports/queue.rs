@@ -9,13 +9,15 @@ use crate::tasks::queue::get;
 /// How a running export ends.
 #[derive(Debug, Clone)]
 pub enum End {
-    /// Its file is complete: where it is, its rows and bytes.
+    /// Its file is complete: where it is, its rows and bytes, and whether its window ended
+    /// before the records did.
     Done {
         stored: Stored,
         rows: u64,
         bytes: u64,
         /// Bytes of the CSV header line at the file's start.
         header_len: u64,
+        more: bool,
     },
     Failed(String),
     Canceled,
@@ -38,11 +40,13 @@ pub async fn end(core: &Core, id: &str, end: End) -> Result<Export> {
                 rows,
                 bytes,
                 header_len,
+                more,
             } => {
                 e.stored = Some(stored.clone());
                 e.header_len = *header_len;
                 e.rows = *rows;
                 e.bytes = *bytes;
+                e.more = *more;
                 ExportStatus::Completed
             }
             End::Failed(message) => {

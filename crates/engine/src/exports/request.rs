@@ -7,7 +7,7 @@ use crate::error::{Error, ErrorCode, Result};
 use crate::jobs::CallbackSpec;
 use crate::model::{
     App, Column, CsvStyle, Export, ExportFormat, ExportSource, ExportStatus, ListSpec, Object,
-    SYSTEM_FIELDS,
+    Shape, SYSTEM_FIELDS,
 };
 use crate::query::Queries;
 use serde_json::Value as Json;
@@ -16,11 +16,13 @@ use serde_json::Value as Json;
 #[derive(Debug, Clone, PartialEq)]
 pub enum ExportWhat {
     /// An object's records matching `spec`'s filters, in its order; `fields` picks and orders the
-    /// columns (default: `id`, every field, then the other system fields).
+    /// columns (default: `id`, every field, then the other system fields); `shape` cuts a window
+    /// and says how they are shown.
     Object {
         object: String,
         spec: ListSpec,
         fields: Option<Vec<String>>,
+        shape: Box<Shape>,
     },
     /// A read-only query and the values of its parameters.
     Query { sql: String, params: Vec<Json> },
@@ -85,6 +87,25 @@ fn columns(app: &App, obj: &Object, fields: Option<Vec<String>>) -> Result<Vec<S
     Ok(names)
 }
 
+/// A window starts where a list's offset may, holds at least one record, and the header labels
+/// match the columns one for one.
+fn check_shape(shape: &Shape, columns: usize) -> Result<()> {
+    if shape.offset > i64::MAX as u64 {
+        return Err(Error::invalid("the window starts too far in").with_field("offset"));
+    }
+    if shape.limit == Some(0) {
+        return Err(Error::invalid("a window holds at least one record").with_field("limit"));
+    }
+    match &shape.headers {
+        Some(h) if h.len() != columns => Err(Error::invalid(format!(
+            "{} header labels for {columns} columns",
+            h.len()
+        ))
+        .with_field("headers")),
+        _ => Ok(()),
+    }
+}
+
 /// Checks `what` against `app` and makes the source an export reads.
 pub async fn source(
     core: &Core,
@@ -97,6 +118,7 @@ pub async fn source(
             object,
             spec,
             fields,
+            shape,
         } => {
             let obj = app.object(&object).cloned().ok_or_else(|| {
                 Error::not_found(format!("app {} has no object named {object:?}", app.name))
@@ -108,6 +130,7 @@ pub async fn source(
                 ));
             }
             let columns = columns(app, &obj, fields)?;
+            check_shape(&shape, columns.len())?;
             crate::ops::Expand::parse(app, &obj, &spec.expand)?;
             let (o, s) = (obj.clone(), spec.clone());
             // Resolved on a snapshot now, so a bad filter or sort is refused before it is queued.
@@ -118,6 +141,7 @@ pub async fn source(
                 object_id: obj.id,
                 spec,
                 columns,
+                shape,
             })
         }
         ExportWhat::Query { sql, params } => {
@@ -176,7 +200,32 @@ pub fn queued(
         csv: CsvStyle::default(),
         header: None,
         meta: Json::Null,
+        tag: String::new(),
+        numbers: None,
+        more: false,
     }
+}
+
+/// Numbers an export's ids (allocating what has no number yet), in its creation transaction, so a
+/// front door whose clients hold ids as integers can show any export, whichever door made it.
+pub fn number(ctx: &mut crate::core::Ctx<'_>, e: &Export) -> Result<crate::model::ExportNumbers> {
+    use crate::model::AliasKind as K;
+    let mut n = |kind, id: &str| -> Result<u64> {
+        ctx.tx
+            .alias_numbers(kind, &[id], true)?
+            .pop()
+            .flatten()
+            .ok_or_else(|| Error::internal("an alias was not allocated"))
+    };
+    let object = match &e.source {
+        ExportSource::Object { object_id, .. } => Some(n(K::Object, &object_id.to_string())?),
+        ExportSource::Query { .. } => None,
+    };
+    Ok(crate::model::ExportNumbers {
+        export: n(K::Export, &e.id)?,
+        user: n(K::User, &e.created_by_id)?,
+        object,
+    })
 }
 
 /// The error for an export past `max` rows.

@@ -1,19 +1,19 @@
 //! Running a claimed export. An object export reads its records a chunk at a time on a snapshot
 //! (keyset on the sort keys and `id`, so writers are never held up), and appends each chunk's
 //! lines, its counters and its cursor in one transaction: a crash resumes after the last chunk
-//! committed. A query export streams its one query to a local file (see `query`). A ZIP is packed
-//! from the finished CSV.
+//! committed (see `chunk`; `numbered` for ids written as numbers). A window ends an export after
+//! its records, and one more read says whether others followed. A query export streams its one
+//! query to a local file (see `query`). A ZIP is packed from the finished CSV.
 
-use super::encode::{self, Layout, RecordWriter};
+use super::chunk::{any_after, Chunk};
+use super::encode::{self, Layout};
 use super::queue::{self, End};
 use super::request::too_many_rows;
 use super::Runner;
 use crate::background::failpoint;
 use crate::core::{Ctx, Pending};
 use crate::error::{Error, ErrorCode, Result};
-use crate::model::{
-    encode_cursor, Column, Export, ExportFormat, ExportSource, Object, Stored, Value,
-};
+use crate::model::{Export, ExportFormat, ExportSource, Stored};
 use crate::tasks::queue::give_back;
 use std::sync::Arc;
 
@@ -55,14 +55,22 @@ impl Runner {
         // Once the end is committed (a crash before it resumes from what is stored): appended
         // lines are of no use when a file holds the export, or when it did not complete; nor is a
         // file it made and then did not keep.
+        // The file store is blocking (PostgreSQL's client drives a runtime of its own).
         if done.status.is_final() {
             let files = self.core.store.files();
-            if done.stored != Some(Stored::Results) {
-                let _ = files.delete_result(&id);
-            }
-            if let Some(f) = made.filter(|_| done.stored.is_none()) {
-                let _ = files.delete_input(&f);
-            }
+            let (results, made) = (
+                done.stored != Some(Stored::Results),
+                made.filter(|_| done.stored.is_none()),
+            );
+            let _ = tokio::task::spawn_blocking(move || {
+                if results {
+                    let _ = files.delete_result(&id);
+                }
+                if let Some(f) = made {
+                    let _ = files.delete_input(&f);
+                }
+            })
+            .await;
         }
         done
     }
@@ -83,6 +91,7 @@ impl Runner {
             object_id,
             spec,
             columns,
+            shape,
             ..
         } = e.source.clone()
         else {
@@ -90,7 +99,7 @@ impl Runner {
         };
         let s = &self.core.settings.export;
         let (chunk, max) = (s.chunk_rows.max(1), s.max_rows);
-        let layout = Arc::new(Layout::new(columns));
+        let layout = Arc::new(Layout::labelled(columns, shape.headers.clone()));
         // Reads run one chunk ahead: the next chunk is read while the writer commits this one.
         let (mut read_at, mut read_rows) = (e.cursor.clone(), e.rows);
         let mut header = e.bytes == 0 && e.format != ExportFormat::Ndjson;
@@ -110,16 +119,34 @@ impl Runner {
                 .ok_or_else(|| Error::not_found("the export's object no longer exists"))?;
             let mut spec = spec.clone();
             spec.cursor = read_at.clone();
+            // A window ends once it holds its records; then one read says whether more followed.
+            let size = shape.limit.map_or(chunk, |l| {
+                usize::try_from(l.saturating_sub(read_rows)).map_or(chunk, |left| left.min(chunk))
+            });
+            if size == 0 {
+                if let Some(p) = pending.take() {
+                    match self.committed(p.await?).await {
+                        Ok(cur) => e = cur,
+                        Err(end) => return Ok(end),
+                    }
+                }
+                let more = any_after(&self.core, obj, spec).await?;
+                return self.finish_object(&e, more).await.map(Some);
+            }
             let read = Chunk {
                 obj,
                 spec,
-                size: chunk,
+                size,
+                offset: shape.offset,
                 format: e.format,
                 layout: layout.clone(),
                 header,
                 capacity,
             };
-            let (bytes, count, next) = read.read(&self.core).await?;
+            let (bytes, count, next) = match shape.numbered {
+                true => super::numbered::read(read, &self.core).await?,
+                false => read.read(&self.core).await?,
+            };
             capacity = bytes.len() + bytes.len() / 8;
             if let Some(p) = pending.take() {
                 match self.committed(p.await?).await {
@@ -149,14 +176,14 @@ impl Runner {
                     cur.lease = Some(lease.clone());
                 })
             }));
-            if count < chunk {
+            if count < size {
                 if let Some(p) = pending.take() {
                     match self.committed(p.await?).await {
                         Ok(cur) => e = cur,
                         Err(end) => return Ok(end),
                     }
                 }
-                return self.finish_object(&e).await.map(Some);
+                return self.finish_object(&e, false).await.map(Some);
             }
         }
     }
@@ -178,14 +205,16 @@ impl Runner {
         }
     }
 
-    /// The end of a finished object export: its lines as they are, or packed in a ZIP.
-    async fn finish_object(&self, e: &Export) -> Result<End> {
+    /// The end of a finished object export (`more`: its window ended before the records did):
+    /// its lines as they are, or packed in a ZIP.
+    async fn finish_object(&self, e: &Export, more: bool) -> Result<End> {
         if e.format != ExportFormat::Zip {
             return Ok(End::Done {
                 stored: Stored::Results,
                 rows: e.rows,
                 bytes: e.bytes,
                 header_len: e.header_len,
+                more,
             });
         }
         let files = self.core.store.files();
@@ -207,101 +236,19 @@ impl Runner {
             rows: e.rows,
             bytes: size,
             header_len: e.header_len,
+            more,
         })
     }
 }
 
-/// The CSV's name inside an export's ZIP.
+/// The CSV's name inside an export's ZIP: `<number>.csv` when its shape asks for it.
 pub fn csv_entry(e: &Export) -> String {
-    e.file_name().trim_end_matches(".zip").to_owned() + ".csv"
-}
-
-/// One chunk of an object export to read: the next `size` records after `spec`'s cursor.
-struct Chunk {
-    obj: Arc<Object>,
-    spec: crate::model::ListSpec,
-    size: usize,
-    format: ExportFormat,
-    layout: Arc<Layout>,
-    /// Start with the CSV header line.
-    header: bool,
-    /// Bytes to reserve for the chunk.
-    capacity: usize,
-}
-
-impl Chunk {
-    /// Reads and encodes the chunk on one snapshot (on the reading thread, records borrowed from
-    /// the store's rows): its bytes, how many records, and the cursor after the last.
-    async fn read(self, core: &crate::core::Core) -> Result<(Vec<u8>, usize, Option<String>)> {
-        core.read(move |ctx| {
-            let Chunk {
-                obj,
-                spec,
-                size,
-                format,
-                layout,
-                header,
-                capacity,
-            } = self;
-            let mut sel = crate::ops::selection(ctx, &obj, &spec)?;
-            sel.limit = size;
-            let keys = sel.keys();
-            let widened = widened(ctx, &obj, &spec, &layout.names, &sel)?;
-            let shape = widened.as_ref().map_or(&obj, |(o, _)| o);
-            let cols = layout
-                .names
-                .iter()
-                .map(|n| Column::resolve(shape, n))
-                .collect::<Result<Vec<_>>>()?;
-            let mut out = Vec::with_capacity(capacity);
-            if header {
-                out.extend_from_slice(&layout.header()?);
-            }
-            let mut w = RecordWriter::new(format, &layout, cols, out);
-            let (mut n, mut last) = (0usize, vec![Value::Null; keys.len()]);
-            let mut row = |r: &crate::model::RecordRef<'_>| {
-                w.record(r)?;
-                n += 1;
-                for (slot, k) in last.iter_mut().zip(&keys) {
-                    r.get(k.column).store_in(slot);
-                }
-                Ok(())
-            };
-            match &widened {
-                Some((_, records)) => {
-                    for r in records {
-                        r.with_ref(&mut row)?;
-                    }
-                }
-                None => ctx.tx.scan_records(&obj, &sel, &mut row)?,
-            }
-            Ok((w.finish()?, n, (n > 0).then(|| encode_cursor(&last))))
-        })
-        .await
+    let by_number =
+        matches!(&e.source, ExportSource::Object { shape, .. } if shape.entry_by_number);
+    match e.numbers.filter(|_| by_number) {
+        Some(n) => format!("{}.csv", n.export),
+        None => e.file_name().trim_end_matches(".zip").to_owned() + ".csv",
     }
-}
-
-/// A chunk's records with their relations expanded and related columns added, when the export
-/// asks for either (read whole, a chunk at a time); `None` streams the records as stored.
-fn widened(
-    ctx: &mut Ctx<'_>,
-    obj: &Arc<Object>,
-    spec: &crate::model::ListSpec,
-    names: &[String],
-    sel: &crate::model::Selection,
-) -> Result<Option<(Arc<Object>, Vec<crate::model::Record>)>> {
-    if spec.expand.is_empty() && !names.iter().any(|n| n.contains('.')) {
-        return Ok(None);
-    }
-    let app = ctx
-        .catalog
-        .app_by_id(obj.app_id)
-        .cloned()
-        .ok_or_else(|| Error::not_found("the app is gone"))?;
-    let expand = crate::ops::Expand::parse(&app, obj, &spec.expand)?;
-    let related = crate::ops::related_columns(&app, obj, names)?;
-    let records = ctx.tx.list_records(obj, sel)?;
-    crate::ops::widen(ctx, obj, records, &expand, &related).map(Some)
 }
 
 /// Appends a chunk's `bytes` after what `id` holds and applies `update`, if this instance still

@@ -46,9 +46,14 @@ impl Exports {
         &self.runner.core
     }
 
-    /// Sets how export callbacks are rendered.
+    /// Sets how export callbacks are rendered (those of every door without a renderer of its own).
     pub fn set_callback_renderer(&self, r: callback::ExportRenderer) {
-        self.runner.callbacks.set_export_renderer(r);
+        self.runner.callbacks.set_export_renderer("", r);
+    }
+
+    /// Sets how the callbacks of exports made with `tag` are rendered.
+    pub fn set_tagged_callback_renderer(&self, tag: &str, r: callback::ExportRenderer) {
+        self.runner.callbacks.set_export_renderer(tag, r);
     }
 
     /// Registers the executor of exports.
@@ -59,12 +64,26 @@ impl Exports {
 
     /// Checks and queues an export `who` asks for in `app` (readers may export).
     pub async fn create(&self, who: &Principal, app: &str, req: ExportRequest) -> Result<Export> {
-        let e = self.planned(who, app, req).await?;
+        self.create_tagged(who, app, req, "").await
+    }
+
+    /// `create`, for the front door `tag` names: its callback renders with that door's renderer.
+    pub async fn create_tagged(
+        &self,
+        who: &Principal,
+        app: &str,
+        req: ExportRequest,
+        tag: &str,
+    ) -> Result<Export> {
+        let mut e = self.planned(who, app, req).await?;
+        e.tag = tag.to_owned();
         let created = self
             .core()
             .transact(move |ctx| {
+                let mut e = e.clone();
+                e.numbers = Some(request::number(ctx, &e)?);
                 ctx.tx.put_export(&e)?;
-                Ok(e.clone())
+                Ok(e)
             })
             .await?;
         self.core().wake(TaskKind::Export);
@@ -84,6 +103,8 @@ impl Exports {
         let keyed = self
             .core()
             .transact_keyed(key, move |ctx| {
+                let mut e = e.clone();
+                e.numbers = Some(request::number(ctx, &e)?);
                 ctx.tx.put_export(&e)?;
                 Ok(render(&e))
             })

@@ -1,6 +1,7 @@
 //! Exports as stored: what they read (an object's records through the list API's filters, or a
 //! read-only query), the file format, typed statuses, counters and the checkpoint each chunk
-//! moves, where the finished file is kept, and the callback's delivery state.
+//! moves, where the finished file is kept, the callback's delivery state, and the numbers that
+//! stand for its ids.
 
 use super::filter::ListSpec;
 use super::job::Callback;
@@ -126,6 +127,8 @@ pub enum ExportSource {
         object_id: Uuid,
         spec: ListSpec,
         columns: Vec<String>,
+        #[serde(default)]
+        shape: Box<Shape>,
     },
     /// A checked read-only query and its parameters.
     Query {
@@ -134,6 +137,32 @@ pub enum ExportSource {
         #[serde(default)]
         view: Option<QueryView>,
     },
+}
+
+/// How an object export is cut and shown, for front doors whose clients expect it so: a window of
+/// the records in the export's order, header labels, ids as numbers, the ZIP entry's name.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Shape {
+    /// Records skipped (in the export's order) before the first one written.
+    pub offset: u64,
+    /// The most records written; whether more followed is `Export::more`.
+    pub limit: Option<u64>,
+    /// The header line, one label per column (default: the column names).
+    pub headers: Option<Vec<String>>,
+    /// Record ids (the `id` column and relation fields) written as their numeric aliases.
+    pub numbered: bool,
+    /// The CSV inside a ZIP is named by the export's number (`<number>.csv`).
+    pub entry_by_number: bool,
+}
+
+/// The numeric aliases (see `model::alias`) of an export's ids.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExportNumbers {
+    pub export: u64,
+    pub user: u64,
+    /// The object an object export reads.
+    pub object: Option<u64>,
 }
 
 /// Where a finished export's file is kept.
@@ -187,6 +216,16 @@ pub struct Export {
     /// What the front door that made it keeps with it (opaque to the engine).
     #[serde(default, skip_serializing_if = "Json::is_null")]
     pub meta: Json,
+    /// The front door that made it: callbacks render with that door's renderer (`""`: native).
+    #[serde(default)]
+    pub tag: String,
+    /// Numbers for clients that hold ids as integers, whichever door made the export (exports
+    /// made before every export was numbered have none).
+    #[serde(default)]
+    pub numbers: Option<ExportNumbers>,
+    /// A window (`Shape::limit`) ended before the matching records did.
+    #[serde(default)]
+    pub more: bool,
 }
 
 impl Export {

@@ -32,7 +32,9 @@ pub use assembly::{Assembly, AssemblyState, Part};
 pub use batch::{Action, Batch, BatchOp, BatchStatus, Selected};
 pub use borrowed::{RecordRef, ValueRef};
 pub use catalog::{App, Catalog, Field, FieldSpec, Object, ObjectSpec};
-pub use export::{CsvStyle, Export, ExportFormat, ExportSource, ExportStatus, Stored};
+pub use export::{
+    CsvStyle, Export, ExportFormat, ExportNumbers, ExportSource, ExportStatus, Shape, Stored,
+};
 pub use filter::{Filter, FilterOp, Linked, ListSpec};
 pub use idempotency::{Answer, IdemKey, Keyed, MAX_KEY_LEN};
 pub use job::{

@@ -118,6 +118,7 @@ impl ExportBody {
                     ..spec_of(self.filter, self.sort)?
                 },
                 fields: self.fields,
+                shape: Default::default(),
             },
             (None, Some(sql)) => {
                 if self.filter.is_some()

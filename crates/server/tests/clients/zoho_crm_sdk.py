@@ -1,6 +1,7 @@
 """Zoho's own CRM SDK (zohocrmsdk8-0), unchanged, against sluice: a custom Environment pointing at
 the test server, an app token as the refresh token, then upload a ZIP, an insert job and an upsert
-job by Email, poll each to completion, download and read the result. Usage:
+job by Email, poll each to completion, download and read the result; then a Bulk Read job with
+criteria through BulkReadOperations, polled to completion, its ZIP downloaded and read. Usage:
     zoho_crm_sdk.py BASE_URL APP_TOKEN ORG_ID WORK_DIR
 Prints "ZOHO CRM SDK OK" when every step held.
 """
@@ -13,10 +14,12 @@ from zohocrmsdk.src.com.zoho.api.authenticator import OAuthToken
 from zohocrmsdk.src.com.zoho.api.authenticator.store import FileStore
 from zohocrmsdk.src.com.zoho.api.logger import Logger
 from zohocrmsdk.src.com.zoho.crm.api import HeaderMap, Initializer, SDKConfig
+from zohocrmsdk.src.com.zoho.crm.api import bulk_read
 from zohocrmsdk.src.com.zoho.crm.api.bulk_write import (
     APIException, BulkWriteOperations, BulkWriteResponse, DefaultValue, FieldMapping,
     FileBodyWrapper, RequestWrapper, Resource, SuccessResponse, UploadFileHeader)
 from zohocrmsdk.src.com.zoho.crm.api.dc.data_center import DataCenter
+from zohocrmsdk.src.com.zoho.crm.api.fields import MinifiedField
 from zohocrmsdk.src.com.zoho.crm.api.modules import MinifiedModule
 from zohocrmsdk.src.com.zoho.crm.api.util import Choice, StreamWrapper
 
@@ -110,6 +113,7 @@ def download(url):
         return [z.read(n).decode() for n in z.namelist()][0].splitlines()
 
 
+smith = None
 for operation, find_by, expect in [("insert", None, "ADDED"), ("upsert", "Email", "UPDATED")]:
     job = create(operation, find_by)
     file, url = poll(job)
@@ -117,7 +121,78 @@ for operation, find_by, expect in [("insert", None, "ADDED"), ("upsert", "Email"
     lines = download(url)
     assert lines[0] == "Last_Name,Email,Company,STATUS,RECORD_ID,ERRORS", lines
     assert lines[1].startswith(f"Smith,smith@example.com,Acme,{expect},"), lines
-    assert lines[1].split(",")[4].isdigit(), lines
+    smith = lines[1].split(",")[4]
+    assert smith.isdigit(), lines
     assert lines[3] == ",nobody@example.com,Gamma,SKIPPED,,MANDATORY_NOT_FOUND-Last_Name", lines
     print(operation, "job", job, "done:", lines[1])
+
+# Bulk Read: Leads from the Import whose last name is Smith or Brown, three fields.
+reads = bulk_read.BulkReadOperations()
+
+
+def criterion(field, comparator, value):
+    c = bulk_read.Criteria()
+    f = MinifiedField()
+    f.set_api_name(field)
+    c.set_field(f)
+    c.set_comparator(Choice(comparator))
+    c.set_value(value)
+    return c
+
+
+criteria = bulk_read.Criteria()
+criteria.set_group_operator(Choice("and"))
+criteria.set_group([criterion("Lead_Source", "equal", "Import"),
+                    criterion("Last_Name", "in", ["Smith", "Brown"])])
+query = bulk_read.Query()
+leads = MinifiedModule()
+leads.set_api_name("Leads")
+query.set_module(leads)
+query.set_fields(["Last_Name", "Email", "Lead_Source"])
+query.set_criteria(criteria)
+query.set_page(1)
+body = bulk_read.BodyWrapper()
+body.set_query(query)
+body.set_file_type("csv")
+r = reads.create_bulk_read_job(body)
+o = r.get_object()
+assert r.get_status_code() == 201 and isinstance(o, bulk_read.ActionWrapper), r.get_response_json()
+created = o.get_data()[0]
+assert isinstance(created, bulk_read.SuccessResponse), r.get_response_json()
+assert created.get_code().get_value() == "ADDED_SUCCESSFULLY"
+read_id = int(created.get_details()["id"])
+print("bulk read job", read_id)
+
+for _ in range(600):
+    r = reads.get_bulk_read_job_details(read_id)
+    o = r.get_object()
+    assert isinstance(o, bulk_read.ResponseWrapper), r.get_response_json()
+    detail = o.get_data()[0]
+    if detail.get_state().get_value() == "COMPLETED":
+        break
+    assert detail.get_state().get_value() in ("ADDED", "IN PROGRESS"), r.get_response_json()
+    time.sleep(0.05)
+else:
+    raise AssertionError("the read job did not complete")
+assert detail.get_query().get_module().get_api_name() == "Leads"
+result = detail.get_result()
+assert (result.get_page(), result.get_count(), result.get_per_page(), result.get_more_records()) \
+    == (1, 1, 200000, False), vars(result)
+assert result.get_download_url() == f"/crm/bulk/v8/read/{read_id}/result", result.get_download_url()
+
+r = reads.download_result(read_id)
+o = r.get_object()
+assert isinstance(o, bulk_read.FileBodyWrapper), r.get_response_json()
+stream = o.get_file()
+assert stream.get_name() == f"{read_id}.zip", stream.get_name()
+out = os.path.join(work, stream.get_name())
+with open(out, "wb") as f:
+    for chunk in stream.get_stream():
+        f.write(chunk)
+with zipfile.ZipFile(out) as z:
+    assert z.namelist() == [f"{read_id}.csv"], z.namelist()
+    lines = z.read(f"{read_id}.csv").decode().splitlines()
+# The record's number is the one Bulk Write gave it.
+assert lines == ["Id,Last_Name,Email,Lead_Source", f"{smith},Smith,smith@example.com,Import"], lines
+print("bulk read job", read_id, "done:", lines[1])
 print("ZOHO CRM SDK OK")

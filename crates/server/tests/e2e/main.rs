@@ -53,5 +53,8 @@ mod tls;
 mod ui;
 mod wire_details;
 mod zoho;
+mod zoho_bulk_read;
 mod zoho_lookups;
+mod zoho_read_common;
+mod zoho_read_refusals;
 mod zoho_sdk;

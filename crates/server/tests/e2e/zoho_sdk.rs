@@ -1,5 +1,5 @@
 //! Zoho's own CRM SDK for Python (`zohocrmsdk8-0`), unchanged, against sluice
-//! (`tests/clients/zoho_crm_sdk.py`). It comes from `target/pydeps`, where `.ci/run` installs it;
+//! (`tests/clients/zoho_crm_sdk.py`): Bulk Write jobs, then a Bulk Read job to its downloaded file. It comes from `target/pydeps`, where `.ci/run` installs it;
 //! without it the test says it is skipped, unless `SLUICE_REQUIRE_PY_CLIENTS` is set, as CI does.
 
 use crate::common::spawn_app;
@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::process::Command;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn zohos_crm_sdk_runs_bulk_write_jobs_on_sluice() {
+async fn zohos_crm_sdk_runs_bulk_write_and_read_jobs_on_sluice() {
     let Some(deps) = crate::common::python_deps("zohocrmsdk", "zohocrmsdk8-0==7.0.0") else {
         return;
     };
@@ -21,6 +21,7 @@ async fn zohos_crm_sdk_runs_bulk_write_jobs_on_sluice() {
         {"name": "Lead_Source", "type": "text"}
     ]);
     app.create_object("acme", "Leads", fields).await;
+    // A writer may read in bulk as well (Bulk Read needs read access).
     let token = app.token("acme", "sdk", "writer").await;
     let (_, a) = app.admin("GET", "/v1/apps/acme", None).await;
     let org = a["org_id"].as_str().unwrap().to_owned();

@@ -68,8 +68,9 @@ impl Calls for Export {
         self.app_id
     }
     fn render(&self, by: &Callbacks) -> Option<Json> {
-        let r = by.exports.read().unwrap_or_else(|p| p.into_inner());
-        r.as_ref().map(|r| r(self))
+        let renderers = by.exports.read().unwrap_or_else(|p| p.into_inner());
+        let r = renderers.get(&self.tag).or_else(|| renderers.get(""))?;
+        Some(r(self))
     }
 }
 
@@ -77,7 +78,8 @@ pub struct Callbacks {
     core: Arc<Core>,
     /// By job tag; the `""` entry renders jobs whose tag has none of its own.
     renderers: RwLock<HashMap<String, Renderer>>,
-    exports: RwLock<Option<ExportRenderer>>,
+    /// By export tag, likewise.
+    exports: RwLock<HashMap<String, ExportRenderer>>,
     /// The jobs and exports whose callbacks a task here is delivering.
     active: Mutex<HashSet<String>>,
 }
@@ -87,7 +89,7 @@ impl Callbacks {
         Callbacks {
             core,
             renderers: RwLock::new(HashMap::new()),
-            exports: RwLock::new(None),
+            exports: RwLock::new(HashMap::new()),
             active: Mutex::new(HashSet::new()),
         }
     }
@@ -100,9 +102,12 @@ impl Callbacks {
             .insert(tag.to_owned(), r);
     }
 
-    /// Sets how export callbacks are rendered.
-    pub fn set_export_renderer(&self, r: ExportRenderer) {
-        *self.exports.write().unwrap_or_else(|p| p.into_inner()) = Some(r);
+    /// Sets the renderer for exports tagged `tag` (`""`: every export without one of its own).
+    pub fn set_export_renderer(&self, tag: &str, r: ExportRenderer) {
+        self.exports
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(tag.to_owned(), r);
     }
 
     /// Resumes the deliveries a stop (or another instance that died) left pending.

@@ -23,8 +23,12 @@ impl AliasTx for PgTx<'_> {
                 &[&kind.as_str(), &list],
             )?;
         }
+        // A join on the list, not `id = ANY($2)`: statements are prepared once per connection,
+        // and a generic plan may test the list against every row of the kind (not hashed, as a
+        // parameter), which grows with the table; the join looks each id up by its index.
         let rows = self.query(
-            "SELECT id, num FROM _aliases WHERE kind = $1 AND id = ANY($2::text[])",
+            "SELECT a.id, a.num FROM unnest($2::text[]) AS i(id)
+             JOIN _aliases a ON a.kind = $1 AND a.id = i.id",
             &[&kind.as_str(), &list],
         )?;
         let found: HashMap<String, i64> = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
@@ -44,7 +48,8 @@ impl AliasTx for PgTx<'_> {
             })
             .collect();
         let rows = self.query(
-            "SELECT num, id FROM _aliases WHERE kind = $1 AND num = ANY($2::int8[])",
+            "SELECT a.num, a.id FROM unnest($2::int8[]) AS k(num)
+             JOIN _aliases a ON a.num = k.num AND a.kind = $1",
             &[&kind.as_str(), &keys],
         )?;
         let found: HashMap<i64, String> = rows.iter().map(|r| (r.get(0), r.get(1))).collect();

@@ -1,9 +1,14 @@
-//! Zoho's Bulk Write API, for Bigin (`/bigin/…`, v1 and v2) and for Zoho CRM (`/crm/…`, v2,
-//! v2.1 and v3 to v8), on the job engine: the same design on other paths (docs/DIALECTS.md,
-//! "Zoho"). CRM's SDKs also need the accounts token endpoint and the current user and org.
+//! Zoho's Bulk Write API (on the job engine) and Bulk Read API (on the export engine), for Bigin
+//! (`/bigin/…`, v1 and v2) and for Zoho CRM (`/crm/…`, v2, v2.1 and v3 to v8): the same design
+//! on other paths (docs/DIALECTS.md, "Zoho"). CRM's SDKs also need the accounts token endpoint
+//! and the current user and org.
 
 mod accounts;
+mod criteria;
 mod jobs;
+mod read;
+mod read_query;
+mod read_wire;
 pub mod request;
 pub(crate) mod wire;
 
@@ -68,6 +73,10 @@ impl Api {
         format!("/{}/bulk/{}/write", self.product.prefix(), self.version)
     }
 
+    fn read_path(&self) -> String {
+        format!("/{}/bulk/{}/read", self.product.prefix(), self.version)
+    }
+
     fn refusals(&self) -> Refusals {
         match (self.product, self.version) {
             (Product::Bigin, "v1") => Refusals::Ok200,
@@ -76,16 +85,20 @@ impl Api {
     }
 }
 
-/// Registers the callback renderers of every product and version: the job's details, their
-/// download link under `base` (a callback has no request to take a host from).
+/// Registers the callback renderers of every product and version: a write job's details, their
+/// download link under `base` (a callback has no request to take a host from), and a read job's.
 pub fn register(engine: &Engine, base: &str) {
     for product in [Product::Bigin, Product::Crm] {
         for version in product.versions() {
             let api = Api { product, version };
-            let (tag, base) = (api.tag(), base.to_owned());
+            let (tag, base, read) = (api.tag(), base.to_owned(), api.clone());
             engine.jobs().set_callback_renderer(
                 &tag,
                 Arc::new(move |job| jobs::job_details(job, &api, &base)),
+            );
+            engine.exports().set_tagged_callback_renderer(
+                &tag,
+                Arc::new(move |e| read::callback_body(e, &read)),
             );
         }
     }
@@ -106,7 +119,8 @@ pub fn router() -> Router<State> {
         let p = product.prefix();
         for version in product.versions() {
             let api = Api { product, version };
-            let (a1, a2, a3, a4) = (api.clone(), api.clone(), api.clone(), api);
+            let (a1, a2, a3, a4) = (api.clone(), api.clone(), api.clone(), api.clone());
+            let (r1, r2, r3) = (api.clone(), api.clone(), api);
             r = r
                 .route(
                     &format!("/{p}/{version}/upload"),
@@ -134,6 +148,30 @@ pub fn router() -> Router<State> {
                     get(
                         move |S(s): S<State>, Path(id): Path<String>, h: HeaderMap| {
                             jobs::result(s, a4, id, h)
+                        },
+                    ),
+                )
+                .route(
+                    &format!("/{p}/bulk/{version}/read"),
+                    post(
+                        move |S(s): S<State>, h: HeaderMap, b: Result<Bytes, BytesRejection>| {
+                            read::create(s, r1, h, b)
+                        },
+                    ),
+                )
+                .route(
+                    &format!("/{p}/bulk/{version}/read/{{id}}"),
+                    get(
+                        move |S(s): S<State>, Path(id): Path<String>, h: HeaderMap| {
+                            read::details(s, r2, id, h)
+                        },
+                    ),
+                )
+                .route(
+                    &format!("/{p}/bulk/{version}/read/{{id}}/result"),
+                    get(
+                        move |S(s): S<State>, Path(id): Path<String>, h: HeaderMap| {
+                            read::result(s, r3, id, h)
                         },
                     ),
                 );

@@ -1,13 +1,13 @@
-//! What the Zoho dialects (Bigin and CRM Bulk Write) share on the wire: error bodies and their
-//! codes, the caller (`Authorization: Zoho-oauthtoken`, `X-CRM-ORG`), numeric ids, the server's
-//! public base URL and Zoho's time format (docs/DIALECTS.md, "Zoho").
+//! What the Zoho dialects (Bigin and CRM Bulk Write and Read) share on the wire: error bodies and
+//! their codes, the caller (`Authorization: Zoho-oauthtoken`, `X-CRM-ORG`), field API names,
+//! numeric ids, the server's public base URL and Zoho's time format (docs/DIALECTS.md, "Zoho").
 
 use crate::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json as AxJson;
 use serde_json::{json, Value as Json};
-use sluice_engine::model::{AliasKind, Principal};
+use sluice_engine::model::{AliasKind, Object, Principal};
 use sluice_engine::{Error, ErrorCode, Result};
 
 /// Which answer an upload refusal gets: Bigin's v1 answers them with HTTP 200 (its upload page),
@@ -18,7 +18,7 @@ pub enum Refusals {
     Http,
 }
 
-fn body(code: &str, message: &str, details: Json) -> Json {
+pub(super) fn body(code: &str, message: &str, details: Json) -> Json {
     json!({"status": "error", "code": code, "message": message, "details": details})
 }
 
@@ -139,7 +139,7 @@ pub fn error(e: &Error, refusals: Refusals) -> Response {
     reply(status, body(code, &message, details))
 }
 
-fn reply(status: StatusCode, body: Json) -> Response {
+pub(super) fn reply(status: StatusCode, body: Json) -> Response {
     (status, AxJson(body)).into_response()
 }
 
@@ -186,6 +186,33 @@ pub async fn caller(state: &State, headers: &HeaderMap) -> Result<(Principal, St
         None => org.to_owned(),
     };
     Ok((who, app))
+}
+
+/// The sluice column a Zoho field API name stands for in `obj`: its own field first, a related
+/// field (`Account_Name.Phone`) as it is, then `Id` and Zoho's record times.
+pub fn column_of(obj: &Object, api: &str) -> Option<String> {
+    if obj.field(api).is_some() || api.contains('.') {
+        return Some(api.to_owned());
+    }
+    if api.eq_ignore_ascii_case("id") {
+        return Some("id".to_owned());
+    }
+    match api {
+        "Created_Time" => Some("created_at".to_owned()),
+        "Modified_Time" => Some("updated_at".to_owned()),
+        _ => None,
+    }
+}
+
+/// The Zoho API name a sluice column shows as (the inverse of `column_of`; no field takes a
+/// system field's name, in any case).
+pub fn api_name_of(column: &str) -> &str {
+    match column {
+        "id" => "Id",
+        "created_at" => "Created_Time",
+        "updated_at" => "Modified_Time",
+        _ => column,
+    }
 }
 
 /// A Zoho id given as digits.
