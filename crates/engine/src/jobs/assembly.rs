@@ -109,7 +109,7 @@ impl Jobs {
             })
             .await;
         if added.is_err() {
-            let _ = self.core.store.files().delete_input(&input);
+            let _ = self.delete_inputs(vec![input]).await;
         }
         added
     }
@@ -191,11 +191,17 @@ impl Jobs {
         let ended = self
             .end_assembly(id, file.app_id, AssemblyState::Aborted)
             .await?;
-        let files = self.core.store.files();
-        for p in parts {
-            files.delete_input(&p.input)?;
-        }
+        self.delete_inputs(parts.into_iter().map(|p| p.input).collect())
+            .await?;
         Ok(ended)
+    }
+
+    /// Deletes stored inputs, off the async threads (a file store may block).
+    async fn delete_inputs(&self, ids: Vec<String>) -> Result<()> {
+        let files = self.core.store.files();
+        tokio::task::spawn_blocking(move || ids.iter().try_for_each(|id| files.delete_input(id)))
+            .await
+            .map_err(Error::internal)?
     }
 
     /// Deletes assembly `id` once it has ended (and the job it started, if any, has too): it is
