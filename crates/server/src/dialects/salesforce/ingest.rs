@@ -1,9 +1,10 @@
 //! Ingest jobs: create (an upload assembled from the CSV parts the client PUTs), upload, close
 //! (`UploadComplete` starts the bulk-write job on the whole) or abort, info, list and delete.
 
-use super::ingest_info::{info, Ids, Meta, DELIMITERS};
-use super::wire::{caller, error, fault, job_number, version};
-use super::{names, State};
+use super::ingest_info::{info, Ids, Meta};
+use super::ingest_plan::{invalid_job, plan, request, CreateBody};
+use super::wire::{caller, error, job_number, not_found, version};
+use super::State;
 use crate::uploads::{self, Rules};
 use axum::body::Bytes;
 use axum::extract::{Path, Request, State as S};
@@ -12,86 +13,11 @@ use axum::response::{IntoResponse, Response};
 use axum::Json as AxJson;
 use serde::Deserialize;
 use serde_json::json;
-use sluice_engine::jobs::{JobRequest, MappingSpec};
-use sluice_engine::model::{AliasKind, App, AssemblyState, FileRow, Job, JobOp, Principal};
+use sluice_engine::model::{AliasKind, AssemblyState, FileRow, Job, Principal};
 use sluice_engine::{Error, ErrorCode, Result};
 
 /// What the tag on jobs made here says (their callbacks have no renderer of their own).
 pub const TAG: &str = "salesforce";
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct CreateBody {
-    object: Option<String>,
-    operation: Option<String>,
-    external_id_field_name: Option<String>,
-    content_type: Option<String>,
-    column_delimiter: Option<String>,
-    line_ending: Option<String>,
-}
-
-fn invalid_job(message: String) -> Error {
-    Error::new(ErrorCode::InvalidRequest, message)
-}
-
-/// Checks a create request against `app`: the settings to keep.
-fn plan(app: &App, body: CreateBody, api_version: f64) -> Result<Meta> {
-    let object = body.object.unwrap_or_default();
-    let obj = names::object(app, &object)
-        .ok_or_else(|| invalid_job(format!("InvalidJob : Invalid object: {object}")))?;
-    let operation = body.operation.unwrap_or_default();
-    let external = match (operation.as_str(), body.external_id_field_name) {
-        ("upsert", Some(ext)) => {
-            let f = names::field(obj, &ext)
-                .filter(|f| f == "id" || obj.field(f).is_some_and(|(_, field)| field.unique));
-            f.ok_or_else(|| {
-                invalid_job(format!(
-                    "InvalidJob : Field {ext} is not an external id field of {object}"
-                ))
-            })?;
-            Some(ext)
-        }
-        ("upsert", None) => {
-            return Err(invalid_job(
-                "InvalidJob : External ID was blank for upsert".to_owned(),
-            ))
-        }
-        (_, ext) => ext,
-    };
-    if let Some(ct) = body.content_type.filter(|c| c != "CSV") {
-        return Err(invalid_job(format!(
-            "InvalidJob : Invalid contentType: {ct}"
-        )));
-    }
-    let column_delimiter = body.column_delimiter.unwrap_or_else(|| "COMMA".into());
-    if !DELIMITERS.iter().any(|(n, _)| *n == column_delimiter) {
-        return Err(invalid_job(format!(
-            "InvalidJob : Invalid columnDelimiter: {column_delimiter}"
-        )));
-    }
-    let line_ending = body.line_ending.unwrap_or_else(|| "LF".into());
-    if line_ending != "LF" && line_ending != "CRLF" {
-        return Err(invalid_job(format!(
-            "InvalidJob : Invalid lineEnding: {line_ending}"
-        )));
-    }
-    let meta = Meta {
-        object,
-        sluice_object: obj.name.to_string(),
-        operation,
-        external_id_field_name: external,
-        column_delimiter,
-        line_ending,
-        api_version,
-    };
-    meta.job_op().ok_or_else(|| {
-        invalid_job(format!(
-            "InvalidJob : Invalid operation: {}",
-            meta.operation
-        ))
-    })?;
-    Ok(meta)
-}
 
 pub async fn create(
     S(state): S<State>,
@@ -99,9 +25,8 @@ pub async fn create(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let api_version = match version(&v) {
-        Ok(n) => n,
-        Err(r) => return r,
+    let Some(api_version) = version(&v) else {
+        return not_found();
     };
     let made = async {
         let (who, app) = caller(&state, &headers).await?;
@@ -191,8 +116,8 @@ pub async fn show(
     Path((v, id)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Response {
-    if let Err(r) = version(&v) {
-        return r;
+    if version(&v).is_none() {
+        return not_found();
     }
     match find(&state, &headers, &id).await {
         Ok(f) => AxJson(info(&f.file, &f.meta, f.job.as_ref(), &f.ids, true)).into_response(),
@@ -206,8 +131,8 @@ pub async fn upload(
     Path((v, id)): Path<(String, String)>,
     req: Request,
 ) -> Response {
-    if let Err(r) = version(&v) {
-        return r;
+    if version(&v).is_none() {
+        return not_found();
     }
     let added = async {
         let f = find(&state, req.headers(), &id).await?;
@@ -236,8 +161,8 @@ pub async fn set_state(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    if let Err(r) = version(&v) {
-        return r;
+    if version(&v).is_none() {
+        return not_found();
     }
     let changed = async {
         let asked: StateBody = serde_json::from_slice(&body)
@@ -279,69 +204,10 @@ pub async fn set_state(
     changed.map_or_else(|e| error(&e), |v| AxJson(v).into_response())
 }
 
-/// The bulk-write job an ingest job's CSV header asks for: each column names a field (any
-/// case), `Id`, or a relationship and the related object's field (`Account.Email__c`), which
-/// becomes a lookup. Empty cells leave fields as they are, as Salesforce's do.
-fn request(app: &App, meta: &Meta, header: &[String]) -> Result<JobRequest> {
-    let obj = app
-        .object(&meta.sluice_object)
-        .ok_or_else(|| Error::not_found("the job's object no longer exists"))?;
-    let unknown = |h: &str| {
-        Error::new(
-            ErrorCode::UnknownField,
-            format!("InvalidBatch : Field name not found : {h}"),
-        )
-    };
-    let mut mappings = Vec::with_capacity(header.len());
-    for h in header {
-        let (field, lookup) = match h.split_once('.') {
-            Some((rel, by)) => {
-                let (field, target) = names::relation(app, obj, rel).ok_or_else(|| unknown(h))?;
-                (
-                    field,
-                    Some(names::field(target, by).ok_or_else(|| unknown(h))?),
-                )
-            }
-            None => (names::field(obj, h).ok_or_else(|| unknown(h))?, None),
-        };
-        mappings.push(MappingSpec {
-            field,
-            column: Some(h.clone()),
-            index: None,
-            default: None,
-            lookup,
-        });
-    }
-    let op = meta
-        .job_op()
-        .ok_or_else(|| invalid_job("InvalidJob : Invalid operation".into()))?;
-    let find_by = match op {
-        JobOp::Insert => None,
-        JobOp::Upsert => meta
-            .external_id_field_name
-            .as_deref()
-            .and_then(|e| names::field(obj, e)),
-        JobOp::Update | JobOp::Delete => Some("id".to_owned()),
-    };
-    Ok(JobRequest {
-        operation: op,
-        object: meta.sluice_object.clone(),
-        file_id: String::new(),
-        find_by,
-        field_mappings: Some(mappings),
-        ignore_empty: true,
-        callback: None,
-        numbered: false,
-        vendor_cap: None,
-        copy_row: true,
-    })
-}
-
 /// `GET …/jobs/ingest`: the ingest jobs started here, newest first, in one page.
 pub async fn list(S(state): S<State>, Path(v): Path<String>, headers: HeaderMap) -> Response {
-    let api_version = match version(&v) {
-        Ok(n) => n,
-        Err(r) => return r,
+    let Some(api_version) = version(&v) else {
+        return not_found();
     };
     let listed = async {
         let (who, app) = caller(&state, &headers).await?;
@@ -380,8 +246,8 @@ pub async fn delete(
     Path((v, id)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Response {
-    if let Err(r) = version(&v) {
-        return r;
+    if version(&v).is_none() {
+        return not_found();
     }
     let deleted = async {
         let f = find(&state, &headers, &id).await?;
@@ -396,13 +262,4 @@ pub async fn delete(
         Ok(()) => StatusCode::NO_CONTENT.into_response(),
         Err(e) => error(&e),
     }
-}
-
-/// Salesforce's 404 for an unknown route under the jobs.
-pub fn not_found() -> Response {
-    fault(
-        StatusCode::NOT_FOUND,
-        "NOT_FOUND",
-        "The requested resource does not exist",
-    )
 }

@@ -6,6 +6,7 @@
 mod auth;
 mod ingest;
 mod ingest_info;
+mod ingest_plan;
 mod names;
 mod query;
 mod results;

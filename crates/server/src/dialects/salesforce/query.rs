@@ -4,7 +4,9 @@
 //! time with `Sforce-Locator` (the literal `null` on the last page) and `Sforce-NumberOfRecords`.
 
 use super::ingest_info::DELIMITERS;
-use super::wire::{caller, error, fault, job_number, sf_id, sf_time, version, JOB, USER};
+use super::wire::{
+    caller, error, fault, job_number, not_found, sf_id, sf_time, version, JOB, USER,
+};
 use super::{soql, State};
 use crate::download::reader_body;
 use axum::body::Bytes;
@@ -57,9 +59,8 @@ pub async fn create(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let api_version = match version(&v) {
-        Ok(n) => n,
-        Err(r) => return r,
+    let Some(api_version) = version(&v) else {
+        return not_found();
     };
     let made = async {
         let (who, app) = caller(&state, &headers).await?;
@@ -202,8 +203,8 @@ pub async fn show(
     Path((v, id)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Response {
-    if let Err(r) = version(&v) {
-        return r;
+    if version(&v).is_none() {
+        return not_found();
     }
     let shown = async {
         let (who, _, e) = find(&state, &headers, &id).await?;
@@ -225,8 +226,8 @@ pub async fn set_state(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    if let Err(r) = version(&v) {
-        return r;
+    if version(&v).is_none() {
+        return not_found();
     }
     let changed = async {
         let asked: StateBody = serde_json::from_slice(&body)
@@ -251,8 +252,8 @@ pub async fn delete(
     Path((v, id)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Response {
-    if let Err(r) = version(&v) {
-        return r;
+    if version(&v).is_none() {
+        return not_found();
     }
     let deleted = async {
         let (who, app, e) = find(&state, &headers, &id).await?;
@@ -283,8 +284,8 @@ pub async fn results(
     Query(q): Query<ResultsQuery>,
     headers: HeaderMap,
 ) -> Response {
-    if let Err(r) = version(&v) {
-        return r;
+    if version(&v).is_none() {
+        return not_found();
     }
     let sent = async {
         let (who, app, e) = find(&state, &headers, &id).await?;
@@ -314,8 +315,8 @@ pub async fn results(
 
 /// `GET …/jobs/query`: the query jobs made here, newest first, in one page.
 pub async fn list(S(state): S<State>, Path(v): Path<String>, headers: HeaderMap) -> Response {
-    if let Err(r) = version(&v) {
-        return r;
+    if version(&v).is_none() {
+        return not_found();
     }
     let listed = async {
         let (who, app) = caller(&state, &headers).await?;

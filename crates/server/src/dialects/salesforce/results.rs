@@ -2,8 +2,8 @@
 //! `sf__Created`, then the row as sent), `failedResults` (`sf__Id`, `sf__Error`, then the row) and
 //! `unprocessedrecords` (the rows the job never reached), every field quoted.
 
-use super::ingest::{find, not_found};
-use super::wire::{error, version};
+use super::ingest::find;
+use super::wire::{error, not_found, version};
 use super::State;
 use crate::download::stream_file;
 use axum::extract::{Path, State as S};
@@ -86,8 +86,8 @@ pub async fn download(
     Path((v, id, which)): Path<(String, String, String)>,
     headers: HeaderMap,
 ) -> Response {
-    if let Err(r) = version(&v) {
-        return r;
+    if version(&v).is_none() {
+        return not_found();
     }
     let kind = match which.to_ascii_lowercase().as_str() {
         "successfulresults" => Kind::Successful,

@@ -13,19 +13,21 @@ use sluice_engine::{Error, ErrorCode, Result};
 /// The oldest API version Bulk API 2.0 exists in (Salesforce introduced it in v41.0).
 const MIN_VERSION: f64 = 41.0;
 
-/// The API version in `v59.0`, or an error for a path no version serves.
-pub fn version(segment: &str) -> std::result::Result<f64, Response> {
+/// The API version in `v59.0`; `None` for a path no version serves.
+pub fn version(segment: &str) -> Option<f64> {
     segment
         .strip_prefix('v')
         .and_then(|v| v.parse::<f64>().ok())
         .filter(|v| *v >= MIN_VERSION && *v < 1000.0)
-        .ok_or_else(|| {
-            fault(
-                StatusCode::NOT_FOUND,
-                "NOT_FOUND",
-                "The requested resource does not exist",
-            )
-        })
+}
+
+/// Salesforce's 404 for a path it does not serve.
+pub fn not_found() -> Response {
+    fault(
+        StatusCode::NOT_FOUND,
+        "NOT_FOUND",
+        "The requested resource does not exist",
+    )
 }
 
 /// Salesforce's error answer: a list of one `{errorCode, message}`.
