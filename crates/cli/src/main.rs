@@ -219,7 +219,7 @@ async fn run() -> anyhow::Result<i32> {
         Command::Serve(config) => {
             let server = Server::bind(*config).await?;
             tracing::info!(addr = %server.addr, "sluice listening");
-            println!("sluice listening on http://{}", server.addr);
+            println!("sluice listening on {}", server.url());
             server.serve(shutdown_signal()).await.map(|()| 0)
         }
         Command::Client(c) => client::run(&cli.before, *c).await,

@@ -268,3 +268,59 @@ fn json_logs_carry_the_request_id() {
     assert_eq!(v["fields"]["status"], 200, "{v}");
     assert!(!line.contains('\u{1b}'), "no colour codes off a terminal");
 }
+
+/// `sluice serve --tls-cert --tls-key`: it prints an `https://` address and answers a client that
+/// trusts its certificate; certificate and key files it cannot use (here from the environment)
+/// stop it before it listens, with a message naming the file; one flag without the other is a
+/// usage error.
+#[test]
+fn serve_over_tls_and_refuse_unusable_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let made = rcgen::generate_simple_self_signed(["localhost".to_owned()]).unwrap();
+    let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    std::fs::write(&cert, made.cert.pem()).unwrap();
+    std::fs::write(&key, made.signing_key.serialize_pem()).unwrap();
+    let (cert, key) = (cert.to_str().unwrap(), key.to_str().unwrap());
+    let server = Server::start(&["--tls-cert", cert, "--tls-key", key], false);
+    let port = server
+        .url
+        .strip_prefix("https://127.0.0.1:")
+        .expect("an https:// address");
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let status = rt.block_on(async {
+        let ca = reqwest::Certificate::from_pem(made.cert.pem().as_bytes()).unwrap();
+        let client = reqwest::Client::builder()
+            .add_root_certificate(ca)
+            .build()
+            .unwrap();
+        let url = format!("https://localhost:{port}/healthz");
+        client.get(url).send().await.unwrap().status()
+    });
+    assert_eq!(status, 200);
+
+    let missing = dir.path().join("missing.pem");
+    let serve = |env: &[(&str, &std::path::Path)]| {
+        let mut c = Command::new(BIN);
+        c.args(["serve", "--listen", "127.0.0.1:0", "--admin-token", ADMIN]);
+        c.arg("--data-dir").arg(dir.path().join("data"));
+        for (k, v) in env {
+            c.env(k, v);
+        }
+        c.output().unwrap()
+    };
+    let out = serve(&[
+        ("SLUICE_TLS_CERT", &missing),
+        ("SLUICE_TLS_KEY", key.as_ref()),
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(&format!("--tls-cert {}", missing.display())),
+        "{stderr}"
+    );
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("listening"));
+    let out = serve(&[("SLUICE_TLS_KEY", key.as_ref())]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(64), "{stderr}");
+    assert!(stderr.contains("--tls-cert"), "{stderr}");
+}

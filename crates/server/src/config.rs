@@ -24,6 +24,13 @@ pub struct Config {
     /// Address to listen on.
     #[arg(long, env = "SLUICE_LISTEN", default_value = defaults::LISTEN)]
     pub listen: SocketAddr,
+    /// PEM file with the server's certificate chain (its own certificate first); with
+    /// `--tls-key`, sluice serves HTTPS instead of HTTP.
+    #[arg(long, env = "SLUICE_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM file with the certificate's private key (PKCS#8, RSA or SEC1, unencrypted).
+    #[arg(long, env = "SLUICE_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
     /// Directory for the embedded database, uploads and the bootstrap admin token.
     #[arg(long, env = "SLUICE_DATA_DIR", default_value = defaults::DATA_DIR)]
     pub data_dir: PathBuf,
@@ -161,7 +168,8 @@ pub struct Config {
     #[arg(long, env = "SLUICE_RATE_LIMIT", default_value_t = defaults::RATE_LIMIT)]
     pub rate_limit: u32,
     /// The server's public base URL (`https://sluice.example.com`), for the absolute links some
-    /// vendors' answers carry; without it, the request's `Host`, or the listen address.
+    /// vendors' answers carry; without it, the request's `Host`, or the listen address (`https://`
+    /// when sluice serves TLS).
     #[arg(long, env = "SLUICE_PUBLIC_URL")]
     pub public_url: Option<String>,
     /// How log lines are written: `text` (coloured only on a terminal) or `json` (one object a line).
@@ -177,6 +185,8 @@ impl Config {
     pub fn new(data_dir: PathBuf) -> Config {
         Config {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            tls_cert: None,
+            tls_key: None,
             data_dir,
             database_url: None,
             admin_token: None,
@@ -224,6 +234,28 @@ impl Config {
             log_format: crate::logs::LogFormat::Text,
             public_url: None,
             clock: Clock::default(),
+        }
+    }
+
+    /// `https` when sluice serves TLS, else `http`.
+    pub fn scheme(&self) -> &'static str {
+        if self.tls_cert.is_some() && self.tls_key.is_some() {
+            "https"
+        } else {
+            "http"
+        }
+    }
+
+    /// The base URL of the absolute links sluice gives clients, without a trailing `/`:
+    /// `--public-url` when set, else this scheme and `host` (a request's `Host` header; without
+    /// one, the listen address). Every absolute URL handed out is built on this.
+    pub fn public_base(&self, host: Option<&str>) -> String {
+        if let Some(url) = &self.public_url {
+            return url.trim_end_matches('/').to_owned();
+        }
+        match host {
+            Some(host) => format!("{}://{host}", self.scheme()),
+            None => format!("{}://{}", self.scheme(), self.listen),
         }
     }
 
@@ -293,6 +325,19 @@ mod tests {
     use super::*;
     use clap::Command;
     use std::collections::HashMap;
+
+    /// Absolute links: `--public-url` as given (without a trailing `/`), else the request's host
+    /// or the listen address, with `https://` when sluice serves TLS.
+    #[test]
+    fn public_base_follows_tls_unless_a_public_url_is_set() {
+        let mut c = Config::new(PathBuf::from("d"));
+        assert_eq!(c.public_base(Some("h:1")), "http://h:1");
+        (c.tls_cert, c.tls_key) = (Some("c.pem".into()), Some("k.pem".into()));
+        assert_eq!(c.public_base(Some("h:1")), "https://h:1");
+        assert_eq!(c.public_base(None), "https://127.0.0.1:0");
+        c.public_url = Some("http://proxy.example/".into());
+        assert_eq!(c.public_base(Some("h:1")), "http://proxy.example");
+    }
 
     /// The README's configuration table names every flag with its environment variable and default.
     #[test]

@@ -22,6 +22,7 @@ mod properties;
 pub mod runtime;
 mod serve;
 mod throttle;
+pub mod tls;
 mod uploads;
 mod url;
 mod web;
@@ -126,12 +127,15 @@ fn cors_layer(origins: &str) -> CorsLayer {
 pub struct Server {
     pub addr: SocketAddr,
     listener: TcpListener,
+    tls: Option<tls::TlsAcceptor>,
     state: State,
 }
 
 impl Server {
-    /// Opens the store, bootstraps the admin token and binds the listener.
+    /// Reads the TLS certificate and key (if any), opens the store, bootstraps the admin token and
+    /// binds the listener. A TLS file that cannot be used fails here, before anything listens.
     pub async fn bind(config: Config) -> anyhow::Result<Server> {
+        let tls = tls::acceptor(config.tls_cert.as_deref(), config.tls_key.as_deref())?;
         // Installed before the engine opens, so its counters register from the first one.
         metrics::handle();
         let engine = Arc::new(Engine::open(
@@ -141,11 +145,8 @@ impl Server {
         )?);
         let listener = TcpListener::bind(config.listen).await?;
         let addr = listener.local_addr()?;
-        let base = config
-            .public_url
-            .clone()
-            .unwrap_or_else(|| format!("http://{addr}"));
-        dialects::register(&engine, base.trim_end_matches('/'));
+        // Callbacks have no request to take a host from: the listen address stands in.
+        dialects::register(&engine, &config.public_base(Some(&addr.to_string())));
         engine.start().await?;
         if let Some(token) = engine.auth().bootstrap_admin(&config.data_dir).await? {
             println!(
@@ -156,6 +157,7 @@ impl Server {
         Ok(Server {
             addr,
             listener,
+            tls,
             state: Arc::new(AppState {
                 engine,
                 config,
@@ -181,6 +183,7 @@ impl Server {
         serve::serve(
             self.listener,
             app,
+            self.tls,
             Duration::from_secs(c.read_timeout),
             drain,
             shutdown,
@@ -188,6 +191,11 @@ impl Server {
         .await;
         self.state.engine.shutdown(drain).await;
         Ok(())
+    }
+
+    /// Where clients reach this server: `http://` or `https://` and the bound address.
+    pub fn url(&self) -> String {
+        format!("{}://{}", self.state.config.scheme(), self.addr)
     }
 
     /// The engine behind this server (tests arm its breakpoints).

@@ -102,7 +102,15 @@ impl Download {
             lines(input, max)?
         } else {
             let with_header = u64::from(start == 0 && header > 0);
-            let (len, n) = csv_records(input, max + with_header)?;
+            let (mut len, n) = csv_records(input, max + with_header, self.export.csv.delimiter)?;
+            // The reader stops after a CRLF's `\r`: the page ends after its `\n`.
+            if start + len < self.total {
+                let mut next = [0u8];
+                self.open(start + len, 1)?
+                    .read_exact(&mut next)
+                    .map_err(Error::io)?;
+                len += u64::from(next[0] == b'\n');
+            }
             (len, n.saturating_sub(with_header))
         };
         let end = start + len;
@@ -161,8 +169,9 @@ fn lines(input: impl Read, n: u64) -> Result<(u64, u64)> {
 
 /// Bytes taken by the first `n` CSV records of `input` (quoted line breaks stay inside a record),
 /// and how many records that is.
-fn csv_records(input: impl Read, n: u64) -> Result<(u64, u64)> {
+fn csv_records(input: impl Read, n: u64, delimiter: u8) -> Result<(u64, u64)> {
     let mut r = csv::ReaderBuilder::new()
+        .delimiter(delimiter)
         .has_headers(false)
         .flexible(true)
         .from_reader(input);
@@ -180,9 +189,14 @@ mod tests {
     #[test]
     fn pages_end_at_record_boundaries() {
         let csv = b"a,b\n1,\"x\ny\"\n2,z\n";
-        assert_eq!(csv_records(&csv[..], 1).unwrap(), (4, 1));
-        assert_eq!(csv_records(&csv[..], 2).unwrap(), (12, 2));
-        assert_eq!(csv_records(&csv[..], 9).unwrap(), (csv.len() as u64, 3));
+        assert_eq!(csv_records(&csv[..], 1, b',').unwrap(), (4, 1));
+        assert_eq!(csv_records(&csv[..], 2, b',').unwrap(), (12, 2));
+        assert_eq!(
+            csv_records(&csv[..], 9, b',').unwrap(),
+            (csv.len() as u64, 3)
+        );
+        let tabbed = b"a\tb\r\n1\t\"x\ny\"\r\n";
+        assert_eq!(csv_records(&tabbed[..], 2, b'\t').unwrap(), (13, 2));
         let nd = b"{\"a\":1}\n{\"a\":2}\n";
         assert_eq!(lines(&nd[..], 1).unwrap(), (8, 1));
         assert_eq!(lines(&nd[..], 5).unwrap(), (16, 2));

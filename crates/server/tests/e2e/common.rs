@@ -42,6 +42,8 @@ where
 
 pub struct TestApp {
     pub addr: SocketAddr,
+    /// `http`, or `https` from `spawn_tls_app_with` (its `client` trusts the certificate).
+    pub scheme: &'static str,
     pub client: Client,
     pub dir: Option<TempDir>,
     pub data_dir: PathBuf,
@@ -79,6 +81,31 @@ pub async fn spawn_app_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
     app
 }
 
+/// A server speaking only HTTPS with a self-signed certificate made now for `localhost` and
+/// `127.0.0.1`: the app (its `client` and helpers go over HTTPS), its base `https://127.0.0.1:PORT`
+/// and the certificate's PEM file (in the app's temp dir), by which other clients trust the server:
+/// Python's `requests` and the SDKs on it with `REQUESTS_CA_BUNDLE=<path>`, curl with `--cacert`.
+pub async fn spawn_tls_app_with(tweak: impl FnOnce(&mut Config)) -> (TestApp, String, PathBuf) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (cert, key) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    let made = rcgen::generate_simple_self_signed(["localhost".to_owned(), "127.0.0.1".to_owned()])
+        .expect("a self-signed certificate");
+    std::fs::write(&cert, made.cert.pem()).expect("certificate written");
+    std::fs::write(&key, made.signing_key.serialize_pem()).expect("key written");
+    let mut config = test_config(dir.path());
+    (config.tls_cert, config.tls_key) = (Some(cert.clone()), Some(key));
+    tweak(&mut config);
+    let mut app = start_in_process(config).await;
+    let ca = reqwest::Certificate::from_pem(made.cert.pem().as_bytes()).expect("a PEM certificate");
+    app.client = Client::builder()
+        .add_root_certificate(ca)
+        .build()
+        .expect("client");
+    (app.scheme, app.dir) = ("https", Some(dir));
+    let base = format!("https://127.0.0.1:{}", app.addr.port());
+    (app, base, cert)
+}
+
 /// Server logs on the test's output, filtered by `SLUICE_TEST_LOG` (e.g. `warn`), when it is set.
 fn init_logs() {
     static ONCE: std::sync::Once = std::sync::Once::new();
@@ -108,6 +135,7 @@ pub async fn start_in_process(config: Config) -> TestApp {
     });
     TestApp {
         addr,
+        scheme: "http",
         client: Client::new(),
         dir: None,
         data_dir,
@@ -120,7 +148,7 @@ pub async fn start_in_process(config: Config) -> TestApp {
 
 impl TestApp {
     pub fn url(&self, path: &str) -> String {
-        format!("http://{}{}", self.addr, path)
+        format!("{}://{}{}", self.scheme, self.addr, path)
     }
 
     /// Sends a request with these headers and an optional JSON body; returns the status and the
@@ -353,6 +381,7 @@ impl ChildServer {
     pub fn app(&self) -> TestApp {
         TestApp {
             addr: self.addr,
+            scheme: "http",
             client: Client::new(),
             dir: None,
             data_dir: PathBuf::new(),

@@ -206,20 +206,15 @@ pub async fn resolve(state: &State, kind: AliasKind, given: &str, field: &str) -
     }
 }
 
-/// The server's base URL as a client reaches it: `--public-url`, else the request's `Host`.
+/// The server's base URL as a client reaches it: `--public-url`, else the request's `Host` (with
+/// `https://` when the server serves TLS).
 pub fn base_url(state: &State, headers: &HeaderMap) -> String {
-    if let Some(p) = &state.config.public_url {
-        return p.trim_end_matches('/').to_owned();
-    }
-    let host = headers
-        .get("host")
-        .and_then(|v| v.to_str().ok())
-        .map_or_else(|| state_addr(state), str::to_owned);
-    format!("http://{host}")
-}
-
-fn state_addr(state: &State) -> String {
-    state.config.listen.to_string()
+    let host = headers.get("host").and_then(|v| v.to_str().ok());
+    state
+        .config
+        .public_base(host)
+        .trim_end_matches('/')
+        .to_owned()
 }
 
 /// Zoho's timestamps: seconds and an offset, `2024-01-31T12:00:00+00:00` (sluice keeps
