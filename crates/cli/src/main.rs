@@ -113,6 +113,18 @@ enum BenchCommand {
         #[arg(long, default_value_t = 3)]
         instances: usize,
     },
+    /// Salesforce Bulk API 2.0 against the native API on one server: an ingest job against an
+    /// insert job of the same CSV, a query job's results pages against a CSV export.
+    Salesforce {
+        #[arg(long, default_value_t = 1_000_000)]
+        rows: usize,
+        /// Rounds, alternating which side goes first, each into fresh objects.
+        #[arg(long, default_value_t = 1)]
+        rounds: usize,
+        /// Records per query results page (`maxRecords`).
+        #[arg(long, default_value_t = 100_000)]
+        page: usize,
+    },
     /// Many clients mixing writes, lists, gets and queries: latency, errors, memory, WAL size.
     Load {
         #[arg(long, default_value_t = 64)]
@@ -244,6 +256,9 @@ async fn run() -> anyhow::Result<i32> {
         }) => bench::pg::run(&database, rows, bulk_rows, instances)
             .await
             .map(|()| 0),
+        Command::Bench(BenchCommand::Salesforce { rows, rounds, page }) => {
+            bench::salesforce::run(rows, rounds, page).await.map(|()| 0)
+        }
         Command::Bench(BenchCommand::Load {
             clients,
             seconds,

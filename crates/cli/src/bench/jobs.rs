@@ -22,13 +22,20 @@ pub const HEADER: [&str; 8] = [
     "notes",
 ];
 
-/// Writes the CSV of rows `0..n`, then a ZIP holding it; returns the ZIP's path.
+/// Writes the CSV of rows `0..n`, then a ZIP holding it; returns the CSV's and the ZIP's paths.
 pub fn make_files(
     dir: &Path,
     n: usize,
 ) -> anyhow::Result<(std::path::PathBuf, std::path::PathBuf)> {
     let csv_path = dir.join("people.csv");
-    let mut w = csv::Writer::from_writer(BufWriter::new(std::fs::File::create(&csv_path)?));
+    write_csv(&csv_path, n)?;
+    let zip_path = zip_csv(&csv_path)?;
+    Ok((csv_path, zip_path))
+}
+
+/// Writes rows `0..n` of the bench data set under `HEADER` to `csv_path`.
+pub fn write_csv(csv_path: &Path, n: usize) -> anyhow::Result<()> {
+    let mut w = csv::Writer::from_writer(BufWriter::new(std::fs::File::create(csv_path)?));
     w.write_record(HEADER)?;
     for i in 0..n {
         let r = bench_record(i);
@@ -38,9 +45,7 @@ pub fn make_files(
         }))?;
     }
     w.flush()?;
-    drop(w);
-    let zip_path = zip_csv(&csv_path)?;
-    Ok((csv_path, zip_path))
+    Ok(())
 }
 
 /// Writes `<name>.zip` beside `<name>.csv`, holding it (deflated); returns the ZIP's path.
@@ -152,19 +157,24 @@ pub const JOB_ARGS: [&str; 6] = [
     "100000000000",
 ];
 
-/// Streams the ZIP up as a file of app `bench` (named as on disk); returns its id and how long
-/// that took.
+/// Streams the ZIP (or a plain CSV) up as a file of app `bench` (named as on disk); returns its id
+/// and how long that took.
 pub async fn upload(base: &str, zip_path: &Path) -> anyhow::Result<(Value, Duration)> {
     let start = Instant::now();
     let name = zip_path
         .file_name()
         .and_then(|n| n.to_str())
         .unwrap_or("data.zip");
+    let content_type = if name.ends_with(".csv") {
+        "text/csv"
+    } else {
+        "application/zip"
+    };
     let file = tokio::fs::File::open(zip_path).await?;
     let resp = Client::new()
         .post(format!("{base}/v1/apps/bench/files?name={name}"))
         .bearer_auth(ADMIN)
-        .header("content-type", "application/zip")
+        .header("content-type", content_type)
         .body(reqwest::Body::wrap_stream(
             tokio_util::io::ReaderStream::new(file),
         ))

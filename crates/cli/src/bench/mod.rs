@@ -11,6 +11,7 @@ pub mod pg_raw;
 pub mod raw;
 pub mod records;
 pub mod relations;
+pub mod salesforce;
 pub mod served;
 
 use reqwest::Client;
