@@ -76,8 +76,12 @@ impl Jobs {
         let limit = limit.min(MAX_LOOK_ROWS);
         tokio::task::spawn_blocking(move || {
             let lines = files.open_result(&job.id, job.checkpoint.result_offset)?;
-            // Rows never reached are not failures: only the stored lines are read.
-            let none: Box<dyn Read + Send> = Box::new(std::io::empty());
+            // Rows never reached are not failures: only the stored lines are read (and, when
+            // rows are shown whole, the upload beside them).
+            let none: Box<dyn Read + Send> = match job.result_rows_whole {
+                true => files.open_input(&job.file_id, 0)?,
+                false => Box::new(std::io::empty()),
+            };
             let mut done = job.clone();
             done.progress.total = done.checkpoint.rows_done;
             let (mut out, mut row) = (Vec::new(), 0);

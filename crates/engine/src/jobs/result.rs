@@ -94,8 +94,18 @@ pub fn render_lines(rows: &[ResultRow]) -> Result<Vec<u8>> {
     w.into_inner().map_err(|e| Error::internal(e.to_string()))
 }
 
+/// Where a job's upload is read from for its results: its start when the rows are shown whole
+/// (read beside the result lines), else where the job stopped (the rows never reached).
+pub fn input_offset(job: &Job) -> u64 {
+    if job.result_rows_whole {
+        0
+    } else {
+        job.checkpoint.input_offset
+    }
+}
+
 /// Reads every row's outcome in input order: the stored ones, then the rows never reached.
-/// `result` reads the stored lines; `input` reads the upload from the checkpointed offset.
+/// `result` reads the stored lines; `input` reads the upload from `input_offset`.
 pub fn for_each(
     job: &Job,
     result: Box<dyn Read + Send>,
@@ -103,11 +113,16 @@ pub fn for_each(
     mut f: impl FnMut(ResultRow) -> Result<()>,
 ) -> Result<()> {
     let n = job.result_columns.len();
+    let whole = job.result_rows_whole;
     let mut row = 0u64;
     let mut next_row = || {
         row += 1;
         row
     };
+    let mut rows_in = csv::ReaderBuilder::new()
+        .has_headers(input_offset(job) == 0)
+        .from_reader(input);
+    let mut input_row = csv::StringRecord::new();
     {
         let mut rdr = csv::ReaderBuilder::new()
             .has_headers(false)
@@ -124,8 +139,19 @@ pub fn for_each(
                     None => (e.to_owned(), String::new()),
                 })
                 .collect();
+            // A whole row is its input line, read in step with the result lines.
+            let cells = if !whole {
+                (0..n).map(get).collect()
+            } else if rows_in
+                .read_record(&mut input_row)
+                .map_err(Error::internal)?
+            {
+                input_row.iter().map(str::to_owned).collect()
+            } else {
+                Vec::new()
+            };
             f(ResultRow {
-                cells: (0..n).map(get).collect(),
+                cells,
                 id: get(n),
                 number: get(n + 4).parse().ok(),
                 status: RowStatus::parse(&get(n + 1)),
@@ -136,17 +162,18 @@ pub fn for_each(
         }
     }
     if job.checkpoint.rows_done < job.progress.total {
-        let mut rdr = csv::ReaderBuilder::new()
-            .has_headers(job.checkpoint.input_offset == 0)
-            .from_reader(input);
-        for rec in rdr.records() {
+        for rec in rows_in.records() {
             let rec = rec.map_err(Error::internal)?;
-            f(ResultRow {
-                cells: job
-                    .result_columns
+            let cells = if whole {
+                rec.iter().map(str::to_owned).collect()
+            } else {
+                job.result_columns
                     .iter()
                     .map(|&c| rec.get(c).unwrap_or_default().to_owned())
-                    .collect(),
+                    .collect()
+            };
+            f(ResultRow {
+                cells,
                 id: String::new(),
                 number: None,
                 status: Some(RowStatus::Unprocessed),

@@ -279,7 +279,7 @@ impl Jobs {
         let (files, out2) = (self.core.store.files(), out.clone());
         tokio::task::spawn_blocking(move || {
             let lines = files.open_result(&job.id, job.checkpoint.result_offset)?;
-            let input = files.open_input(&job.file_id, job.checkpoint.input_offset)?;
+            let input = files.open_input(&job.file_id, result::input_offset(&job))?;
             result::write_zip(
                 &job,
                 lines,
@@ -324,7 +324,7 @@ impl Jobs {
         let (files, out2) = (self.core.store.files(), out.clone());
         tokio::task::spawn_blocking(move || {
             let lines = files.open_result(&job.id, job.checkpoint.result_offset)?;
-            let input = files.open_input(&job.file_id, job.checkpoint.input_offset)?;
+            let input = files.open_input(&job.file_id, result::input_offset(&job))?;
             result::write_csv(&job, lines, input, &out2, &view)
         })
         .await

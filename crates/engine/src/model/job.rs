@@ -170,9 +170,14 @@ pub struct Job {
     pub lease: Option<Lease>,
     pub progress: Progress,
     pub checkpoint: Checkpoint,
-    /// Input columns copied into the result file: the first three mapped ones.
+    /// Input columns copied into the result file: the first three mapped ones (none when the
+    /// rows are shown whole).
     pub result_columns: Vec<usize>,
     pub result_headers: Vec<String>,
+    /// Results show each input row whole, read back from the upload beside the result lines
+    /// rather than copied into them.
+    #[serde(default)]
+    pub result_rows_whole: bool,
     pub cancel_requested: bool,
     pub created_at: Timestamp,
     pub started_at: Option<Timestamp>,

@@ -58,10 +58,10 @@ pub struct JobRequest {
     /// refusal; the server's `--max-job-records` applies as well. Not part of any wire format.
     #[serde(skip)]
     pub vendor_cap: Option<(u64, &'static str)>,
-    /// Result lines copy every input column, not only the first three mapped ones (a front door
-    /// whose result files repeat each row whole). Not part of any wire format.
+    /// Results show each input row whole, not only its first three mapped columns (a front door
+    /// whose result files repeat each row). Not part of any wire format.
     #[serde(skip)]
-    pub copy_row: bool,
+    pub whole_rows: bool,
 }
 
 /// Who asks, and where the job lives.
@@ -202,8 +202,8 @@ pub fn plan_job(req: JobRequest, obj: &Object, file: &FileRow, owner: Owner<'_>)
             }
         }
     }
-    let result_columns: Vec<usize> = if req.copy_row {
-        (0..file.header.len()).collect()
+    let result_columns: Vec<usize> = if req.whole_rows {
+        Vec::new()
     } else {
         mappings.iter().filter_map(|m| m.column).take(3).collect()
     };
@@ -218,10 +218,14 @@ pub fn plan_job(req: JobRequest, obj: &Object, file: &FileRow, owner: Owner<'_>)
         file_id: file.id.clone(),
         file_name: file.name.clone(),
         find_by,
-        result_headers: result_columns
-            .iter()
-            .map(|&c| file.header[c].clone())
-            .collect(),
+        result_headers: match req.whole_rows {
+            true => file.header.clone(),
+            false => result_columns
+                .iter()
+                .map(|&c| file.header[c].clone())
+                .collect(),
+        },
+        result_rows_whole: req.whole_rows,
         result_columns,
         mappings,
         ignore_empty: req.ignore_empty,

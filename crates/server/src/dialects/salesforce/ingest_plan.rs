@@ -136,6 +136,6 @@ pub fn request(app: &App, meta: &Meta, header: &[String]) -> Result<JobRequest> 
         callback: None,
         numbered: false,
         vendor_cap: None,
-        copy_row: true,
+        whole_rows: true,
     })
 }

@@ -93,7 +93,7 @@ fn from_wire(req: ZohoJob) -> Result<JobRequest> {
         numbered: false,
         // Zoho's Bulk Write limit (25,000 records a job), kept in its dialect.
         vendor_cap: Some((ZOHO_MAX_JOB_RECORDS, "Zoho Bulk Write")),
-        copy_row: false,
+        whole_rows: false,
     })
 }
 
