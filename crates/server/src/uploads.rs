@@ -65,6 +65,19 @@ struct Saved {
     sha256: String,
 }
 
+/// The answer to an upload refused for its size, which comes before its body was read whole, says
+/// `Connection: close`: the bytes still coming must not be read as the client's next request, and
+/// a client told to close does not send its next request on a connection about to close.
+pub fn closing_if_unread(mut answer: Response, e: &Error) -> Response {
+    if e.code == ErrorCode::TooLarge {
+        answer.headers_mut().insert(
+            axum::http::header::CONNECTION,
+            axum::http::HeaderValue::from_static("close"),
+        );
+    }
+    answer
+}
+
 /// Receives an upload for `app` and registers it.
 pub async fn receive(
     state: &State,

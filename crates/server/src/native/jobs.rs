@@ -35,8 +35,14 @@ pub async fn upload(
     Path(app): Path<String>,
     Params(q): Params<UploadQuery>,
     req: Request,
-) -> ApiResult<Response> {
-    Ok(uploads::receive_native(&state, &who, &app, req, q.name).await?)
+) -> Response {
+    match uploads::receive_native(&state, &who, &app, req, q.name).await {
+        Ok(answer) => answer,
+        Err(e) => {
+            let answer = crate::error::ApiError(e.clone()).into_response();
+            uploads::closing_if_unread(answer, &e)
+        }
+    }
 }
 
 pub async fn create(

@@ -209,6 +209,31 @@ async fn bad_uploads_are_refused_with_clear_errors() {
             "{name}: {b}"
         );
     }
+    // Refused before its body was read whole: the answer closes the connection, so the client
+    // sends its next request on a fresh one.
+    let resp = app
+        .client
+        .post(app.url("/v1/apps/crm/files?name=huge.csv"))
+        .bearer_auth(crate::common::ADMIN)
+        .header("Content-Type", "text/csv")
+        .body(vec![b'x'; 5 << 20])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 413);
+    assert_eq!(resp.headers()["connection"], "close");
+    let (s, _) = app
+        .upload(
+            "crm",
+            "ok.csv",
+            "text/csv",
+            b"email
+a@x
+"
+            .to_vec(),
+        )
+        .await;
+    assert_eq!(s, 201);
     let (s, b) = app
         .upload(
             "crm",

@@ -145,7 +145,7 @@ pub async fn upload(
     .await;
     match added {
         Ok(_) => StatusCode::CREATED.into_response(),
-        Err(e) => error(&e),
+        Err(e) => uploads::closing_if_unread(error(&e), &e),
     }
 }
 

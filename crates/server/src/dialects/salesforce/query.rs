@@ -68,12 +68,10 @@ pub async fn create(
             .map_err(|e| Error::new(ErrorCode::InvalidJson, e.to_string()))?;
         let operation = body.operation.unwrap_or_else(|| "query".into());
         if operation != "query" && operation != "queryAll" {
-            return Err(invalid(format!(
-                "InvalidJob : Invalid operation: {operation}"
-            )));
+            return Err(invalid(format!("InvalidJob : Invalid operation: {operation}")).into());
         }
         if let Some(ct) = body.content_type.filter(|c| c != "CSV") {
-            return Err(invalid(format!("InvalidJob : Invalid contentType: {ct}")));
+            return Err(invalid(format!("InvalidJob : Invalid contentType: {ct}")).into());
         }
         let column_delimiter = body.column_delimiter.unwrap_or_else(|| "COMMA".into());
         let delimiter = DELIMITERS
@@ -87,9 +85,7 @@ pub async fn create(
             })?;
         let line_ending = body.line_ending.unwrap_or_else(|| "LF".into());
         if line_ending != "LF" && line_ending != "CRLF" {
-            return Err(invalid(format!(
-                "InvalidJob : Invalid lineEnding: {line_ending}"
-            )));
+            return Err(invalid(format!("InvalidJob : Invalid lineEnding: {line_ending}")).into());
         }
         let text = body.query.unwrap_or_default();
         let catalog = state.engine.catalog();
@@ -97,12 +93,7 @@ pub async fn create(
             .app(&app)
             .ok_or_else(|| Error::not_found("no such app"))?;
         let now = chrono::DateTime::<chrono::Utc>::from(state.engine.settings().clock.now());
-        let t = soql::translate(&text, a, state.engine.syntax(), now).map_err(|e| {
-            Error::new(
-                ErrorCode::InvalidRequest,
-                format!("{}\u{0}{}", e.code, e.message),
-            )
-        })?;
+        let t = soql::translate(&text, a, state.engine.syntax(), now).map_err(Refused::Soql)?;
         let meta = Meta {
             salesforce: MARK.into(),
             operation,
@@ -127,17 +118,25 @@ pub async fn create(
         req.header = Some(t.headers);
         req.meta = serde_json::to_value(&meta).map_err(Error::internal)?;
         let e = state.engine.exports().create(&who, &app, req).await?;
-        info(&state, &e, &who, false).await
+        Ok::<_, Refused>(info(&state, &e, &who, false).await?)
     }
     .await;
-    made.map_or_else(|e| query_error(&e), |v| AxJson(v).into_response())
+    match made {
+        Ok(v) => AxJson(v).into_response(),
+        Err(Refused::Sluice(e)) => error(&e),
+        Err(Refused::Soql(e)) => fault(StatusCode::BAD_REQUEST, e.code, &e.message),
+    }
 }
 
-/// A SOQL refusal carries Salesforce's own code before a NUL; other errors map as elsewhere.
-fn query_error(e: &Error) -> Response {
-    match e.message.split_once('\u{0}') {
-        Some((code, message)) => fault(StatusCode::BAD_REQUEST, code, message),
-        None => error(e),
+/// Why a query job was refused: as any call is, or by the SOQL translator in Salesforce's terms.
+enum Refused {
+    Sluice(Error),
+    Soql(soql::SoqlError),
+}
+
+impl From<Error> for Refused {
+    fn from(e: Error) -> Refused {
+        Refused::Sluice(e)
     }
 }
 

@@ -46,7 +46,7 @@ pub async fn upload(state: State, api: Api, req: Request) -> Response {
             "details": {"file_id": n.to_string(), "created_time": zoho_time(file.created_at.as_str())},
         }))
         .into_response(),
-        Err(e) => error(&e, api.refusals()),
+        Err(e) => uploads::closing_if_unread(error(&e, api.refusals()), &e),
     }
 }
 
