@@ -214,7 +214,7 @@ async fn bad_uploads_are_refused_with_clear_errors() {
     let resp = app
         .client
         .post(app.url("/v1/apps/crm/files?name=huge.csv"))
-        .bearer_auth(crate::common::ADMIN)
+        .bearer_auth(ADMIN)
         .header("Content-Type", "text/csv")
         .body(vec![b'x'; 5 << 20])
         .send()
