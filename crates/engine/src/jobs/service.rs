@@ -15,6 +15,7 @@ use crate::model::{
     TaskKind,
 };
 use crate::tasks::{every, Scheduler};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -262,41 +263,18 @@ impl Jobs {
         id: &str,
         layout: impl FnOnce(&Job) -> ResultLayout,
     ) -> Result<PathBuf> {
-        let job = self.load(who, app, id, Need::Read).await?;
-        if job.result_expired {
-            return Err(Error::new(
-                ErrorCode::Expired,
-                "the job's result was deleted after the retention period",
-            ));
-        }
+        let job = self.with_result(who, app, id).await?;
         let layout = layout(&job);
         let out = self
             .scratch
             .result_zip(&job.id, layout.tag, job.checkpoint.rows_done);
-        if job.status.is_final() && out.exists() {
-            return Ok(out);
-        }
-        let (files, out2) = (self.core.store.files(), out.clone());
-        tokio::task::spawn_blocking(move || {
-            let lines = files.open_result(&job.id, job.checkpoint.result_offset)?;
-            let input = files.open_input(&job.file_id, result::input_offset(&job))?;
-            result::write_zip(
-                &job,
-                lines,
-                input,
-                &out2,
-                &layout.csv_name,
-                &layout.header,
-                &*layout.render,
-            )
+        self.render(job, out, move |job, lines, input, out| {
+            let (name, header) = (&layout.csv_name, &layout.header);
+            result::write_zip(job, lines, input, out, name, header, &*layout.render)
         })
         .await
-        .map_err(Error::internal)??;
-        Ok(out)
     }
-}
 
-impl Jobs {
     /// The job's result as a plain CSV file on disk, the rows and shape `view` picks (built once
     /// the job has finished, and kept for later downloads).
     pub async fn result_view(
@@ -306,6 +284,20 @@ impl Jobs {
         id: &str,
         view: impl FnOnce(&Job) -> ResultView,
     ) -> Result<PathBuf> {
+        let job = self.with_result(who, app, id).await?;
+        let view = view(&job);
+        let out = self
+            .scratch
+            .result_zip(&job.id, view.tag, job.checkpoint.rows_done)
+            .with_extension("csv");
+        self.render(job, out, move |job, lines, input, out| {
+            result::write_csv(job, lines, input, out, &view)
+        })
+        .await
+    }
+
+    /// Job `id`, whose result is still kept.
+    async fn with_result(&self, who: &Principal, app: &str, id: &str) -> Result<Job> {
         let job = self.load(who, app, id, Need::Read).await?;
         if job.result_expired {
             return Err(Error::new(
@@ -313,11 +305,19 @@ impl Jobs {
                 "the job's result was deleted after the retention period",
             ));
         }
-        let view = view(&job);
-        let out = self
-            .scratch
-            .result_zip(&job.id, view.tag, job.checkpoint.rows_done)
-            .with_extension("csv");
+        Ok(job)
+    }
+
+    /// `out`, written by `write` from the job's result lines and its upload — unless the job has
+    /// finished and `out` was written already.
+    async fn render(
+        &self,
+        job: Job,
+        out: PathBuf,
+        write: impl FnOnce(&Job, Box<dyn Read + Send>, Box<dyn Read + Send>, &Path) -> Result<()>
+            + Send
+            + 'static,
+    ) -> Result<PathBuf> {
         if job.status.is_final() && out.exists() {
             return Ok(out);
         }
@@ -325,7 +325,7 @@ impl Jobs {
         tokio::task::spawn_blocking(move || {
             let lines = files.open_result(&job.id, job.checkpoint.result_offset)?;
             let input = files.open_input(&job.file_id, result::input_offset(&job))?;
-            result::write_csv(&job, lines, input, &out2, &view)
+            write(&job, lines, input, &out2)
         })
         .await
         .map_err(Error::internal)??;

@@ -3,7 +3,7 @@
 
 use super::ingest_info::{info, Ids, Meta};
 use super::ingest_plan::{invalid_job, plan, request, CreateBody};
-use super::wire::{caller, error, job_number, not_found, version};
+use super::wire::{caller, error, job_number, json_body, not_found, version, StateBody};
 use super::State;
 use crate::uploads::{self, Rules};
 use axum::body::Bytes;
@@ -11,7 +11,6 @@ use axum::extract::{Path, Request, State as S};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json as AxJson;
-use serde::Deserialize;
 use serde_json::json;
 use sluice_engine::model::{AliasKind, AssemblyState, FileRow, Job, Principal};
 use sluice_engine::{Error, ErrorCode, Result};
@@ -30,8 +29,7 @@ pub async fn create(
     };
     let made = async {
         let (who, app) = caller(&state, &headers).await?;
-        let body: CreateBody = serde_json::from_slice(&body)
-            .map_err(|e| Error::new(ErrorCode::InvalidJson, e.to_string()))?;
+        let body: CreateBody = json_body(&body)?;
         let catalog = state.engine.catalog();
         let a = catalog
             .app(&app)
@@ -149,11 +147,6 @@ pub async fn upload(
     }
 }
 
-#[derive(Deserialize)]
-struct StateBody {
-    state: String,
-}
-
 /// `PATCH` with `{"state":"UploadComplete"}` (start the job) or `{"state":"Aborted"}`.
 pub async fn set_state(
     S(state): S<State>,
@@ -165,8 +158,7 @@ pub async fn set_state(
         return not_found();
     }
     let changed = async {
-        let asked: StateBody = serde_json::from_slice(&body)
-            .map_err(|e| Error::new(ErrorCode::InvalidJson, e.to_string()))?;
+        let asked: StateBody = json_body(&body)?;
         let f = find(&state, &headers, &id).await?;
         let jobs = state.engine.jobs();
         match (asked.state.as_str(), &f.job) {

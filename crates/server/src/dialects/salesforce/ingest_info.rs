@@ -2,20 +2,10 @@
 //! upload), its state (from the assembly while it is open, from the bulk-write job after) and its
 //! counters, in Salesforce's job info shape.
 
-use super::wire::{sf_id, sf_time, JOB, USER};
+use super::wire::{sf_id, sf_time, DELIMITERS, JOB, USER};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value as Json};
 use sluice_engine::model::{AssemblyState, FileRow, Job, JobOp, JobStatus};
-
-/// The column delimiters Bulk API 2.0 names, and their characters.
-pub const DELIMITERS: [(&str, u8); 6] = [
-    ("COMMA", b','),
-    ("TAB", b'\t'),
-    ("SEMICOLON", b';'),
-    ("PIPE", b'|'),
-    ("CARET", b'^'),
-    ("BACKQUOTE", b'`'),
-];
 
 /// What an ingest job's client chose, kept with its upload.
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -1,8 +1,9 @@
 //! Checking an ingest job's settings when it is created, and the bulk-write job its CSV header
 //! asks for once its upload is complete.
 
-use super::ingest_info::{Meta, DELIMITERS};
+use super::ingest_info::Meta;
 use super::names;
+use super::wire::CsvFormat;
 use serde::Deserialize;
 use sluice_engine::jobs::{JobRequest, MappingSpec};
 use sluice_engine::model::{App, JobOp};
@@ -47,30 +48,14 @@ pub fn plan(app: &App, body: CreateBody, api_version: f64) -> Result<Meta> {
         }
         (_, ext) => ext,
     };
-    if let Some(ct) = body.content_type.filter(|c| c != "CSV") {
-        return Err(invalid_job(format!(
-            "InvalidJob : Invalid contentType: {ct}"
-        )));
-    }
-    let column_delimiter = body.column_delimiter.unwrap_or_else(|| "COMMA".into());
-    if !DELIMITERS.iter().any(|(n, _)| *n == column_delimiter) {
-        return Err(invalid_job(format!(
-            "InvalidJob : Invalid columnDelimiter: {column_delimiter}"
-        )));
-    }
-    let line_ending = body.line_ending.unwrap_or_else(|| "LF".into());
-    if line_ending != "LF" && line_ending != "CRLF" {
-        return Err(invalid_job(format!(
-            "InvalidJob : Invalid lineEnding: {line_ending}"
-        )));
-    }
+    let format = CsvFormat::parse(body.content_type, body.column_delimiter, body.line_ending)?;
     let meta = Meta {
         object,
         sluice_object: obj.name.to_string(),
         operation,
         external_id_field_name: external,
-        column_delimiter,
-        line_ending,
+        column_delimiter: format.column_delimiter,
+        line_ending: format.line_ending,
         api_version,
     };
     meta.job_op().ok_or_else(|| {

@@ -3,9 +3,9 @@
 //! job's delimiter and line ending, the query's own column names); results are read a page at a
 //! time with `Sforce-Locator` (the literal `null` on the last page) and `Sforce-NumberOfRecords`.
 
-use super::ingest_info::DELIMITERS;
 use super::wire::{
-    caller, error, fault, job_number, not_found, sf_id, sf_time, version, JOB, USER,
+    caller, error, fault, job_number, json_body, not_found, sf_id, sf_time, version, CsvFormat,
+    StateBody, JOB, USER,
 };
 use super::{soql, State};
 use crate::download::reader_body;
@@ -64,29 +64,12 @@ pub async fn create(
     };
     let made = async {
         let (who, app) = caller(&state, &headers).await?;
-        let body: CreateBody = serde_json::from_slice(&body)
-            .map_err(|e| Error::new(ErrorCode::InvalidJson, e.to_string()))?;
+        let body: CreateBody = json_body(&body)?;
         let operation = body.operation.unwrap_or_else(|| "query".into());
         if operation != "query" && operation != "queryAll" {
             return Err(invalid(format!("InvalidJob : Invalid operation: {operation}")).into());
         }
-        if let Some(ct) = body.content_type.filter(|c| c != "CSV") {
-            return Err(invalid(format!("InvalidJob : Invalid contentType: {ct}")).into());
-        }
-        let column_delimiter = body.column_delimiter.unwrap_or_else(|| "COMMA".into());
-        let delimiter = DELIMITERS
-            .iter()
-            .find(|(n, _)| *n == column_delimiter)
-            .map(|(_, c)| *c)
-            .ok_or_else(|| {
-                invalid(format!(
-                    "InvalidJob : Invalid columnDelimiter: {column_delimiter}"
-                ))
-            })?;
-        let line_ending = body.line_ending.unwrap_or_else(|| "LF".into());
-        if line_ending != "LF" && line_ending != "CRLF" {
-            return Err(invalid(format!("InvalidJob : Invalid lineEnding: {line_ending}")).into());
-        }
+        let format = CsvFormat::parse(body.content_type, body.column_delimiter, body.line_ending)?;
         let text = body.query.unwrap_or_default();
         let catalog = state.engine.catalog();
         let a = catalog
@@ -98,8 +81,8 @@ pub async fn create(
             salesforce: MARK.into(),
             operation,
             object: t.object.clone(),
-            column_delimiter,
-            line_ending: line_ending.clone(),
+            column_delimiter: format.column_delimiter,
+            line_ending: format.line_ending.clone(),
             api_version,
         };
         let mut req = ExportRequest::new(
@@ -111,8 +94,8 @@ pub async fn create(
             None,
         );
         req.csv = CsvStyle {
-            delimiter,
-            crlf: line_ending == "CRLF",
+            delimiter: format.delimiter,
+            crlf: format.line_ending == "CRLF",
             quote_all: true,
         };
         req.header = Some(t.headers);
@@ -213,11 +196,6 @@ pub async fn show(
     shown.map_or_else(|e| error(&e), |v| AxJson(v).into_response())
 }
 
-#[derive(Deserialize)]
-struct StateBody {
-    state: String,
-}
-
 /// `PATCH {"state":"Aborted"}`.
 pub async fn set_state(
     S(state): S<State>,
@@ -229,8 +207,7 @@ pub async fn set_state(
         return not_found();
     }
     let changed = async {
-        let asked: StateBody = serde_json::from_slice(&body)
-            .map_err(|e| Error::new(ErrorCode::InvalidJson, e.to_string()))?;
+        let asked: StateBody = json_body(&body)?;
         if asked.state != "Aborted" {
             return Err(invalid(format!(
                 "InvalidJob : Invalid state: {}",

@@ -6,6 +6,8 @@ use crate::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json as AxJson;
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
 use serde_json::json;
 use sluice_engine::model::Principal;
 use sluice_engine::{Error, ErrorCode, Result};
@@ -28,6 +30,67 @@ pub fn not_found() -> Response {
         "NOT_FOUND",
         "The requested resource does not exist",
     )
+}
+
+/// A JSON request body, or `JSON_PARSER_ERROR`'s refusal.
+pub fn json_body<T: DeserializeOwned>(body: &[u8]) -> Result<T> {
+    serde_json::from_slice(body).map_err(|e| Error::new(ErrorCode::InvalidJson, e.to_string()))
+}
+
+/// A `PATCH` body: the state a job is asked to move to.
+#[derive(Deserialize)]
+pub struct StateBody {
+    pub state: String,
+}
+
+/// The column delimiters Bulk API 2.0 names, and their characters.
+pub const DELIMITERS: [(&str, u8); 6] = [
+    ("COMMA", b','),
+    ("TAB", b'\t'),
+    ("SEMICOLON", b';'),
+    ("PIPE", b'|'),
+    ("CARET", b'^'),
+    ("BACKQUOTE", b'`'),
+];
+
+/// A job's CSV format as its client names it (COMMA and LF when it does not), checked.
+pub struct CsvFormat {
+    pub column_delimiter: String,
+    pub delimiter: u8,
+    pub line_ending: String,
+}
+
+impl CsvFormat {
+    pub fn parse(
+        content_type: Option<String>,
+        column_delimiter: Option<String>,
+        line_ending: Option<String>,
+    ) -> Result<CsvFormat> {
+        let invalid = |what: &str, v: &str| {
+            Error::new(
+                ErrorCode::InvalidRequest,
+                format!("InvalidJob : Invalid {what}: {v}"),
+            )
+        };
+        if let Some(ct) = content_type.filter(|c| c != "CSV") {
+            return Err(invalid("contentType", &ct));
+        }
+        let column_delimiter = column_delimiter.unwrap_or_else(|| "COMMA".into());
+        let delimiter = DELIMITERS
+            .iter()
+            .find(|(n, _)| *n == column_delimiter)
+            .map(|(_, c)| *c)
+            .ok_or_else(|| invalid("columnDelimiter", &column_delimiter))?;
+        let line_ending = line_ending.unwrap_or_else(|| "LF".into());
+        if line_ending != "LF" && line_ending != "CRLF" {
+            return Err(invalid("lineEnding", &line_ending));
+        }
+        Ok(CsvFormat {
+            column_delimiter,
+            delimiter,
+            line_ending,
+        })
+    }
 }
 
 /// Salesforce's error answer: a list of one `{errorCode, message}`.
