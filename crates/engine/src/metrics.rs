@@ -45,6 +45,11 @@ pub fn describe() {
         "Callback delivery attempts, by outcome (delivered, retry, failed)"
     );
     describe_counter!(
+        "sluice_write_retries_total",
+        "Writes run again on a fresh transaction after losing a race, by reason (deadlock, \
+         serialization, lock_timeout, lock_held, schema, commit)"
+    );
+    describe_counter!(
         INTERNAL_ERRORS,
         "Internal errors (each is logged with its detail)"
     );
@@ -118,6 +123,11 @@ pub fn writer_wait(d: Duration) {
 
 pub fn checkpoint(d: Duration) {
     histogram!("sluice_sqlite_checkpoint_seconds").record(d.as_secs_f64());
+}
+
+/// A write that lost a race runs again; `reason` names the race.
+pub fn write_retry(reason: &'static str) {
+    counter!("sluice_write_retries_total", "reason" => reason).increment(1);
 }
 
 pub fn callback(outcome: &'static str) {

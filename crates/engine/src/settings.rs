@@ -75,6 +75,13 @@ pub mod defaults {
     pub const MAX_READERS: usize = 0;
     pub const MAX_WRITERS: usize = 0;
     pub const READ_WAIT_MS: u64 = 2_000;
+    /// Longest one write statement waits for one lock on a shared database (`lock_timeout`): past
+    /// it, the write's attempt ends and runs again, so no write waits on a cycle or a stuck holder
+    /// for long.
+    pub const LOCK_TIMEOUT_MS: u64 = 2_000;
+    /// How long a write that keeps losing races (deadlocks, serialization failures, lock waits past
+    /// `LOCK_TIMEOUT_MS`) is run again, with a growing, jittered pause, before it answers `busy`.
+    pub const WRITE_RETRY_MS: u64 = 10_000;
     pub const READER_IDLE_SECS: u64 = 10;
     pub const WAL_MAX_BYTES: u64 = 64 << 20;
     pub const MAX_EXPENSIVE: usize = 0;
@@ -97,6 +104,10 @@ pub struct StoreLimits {
     /// Write connections on a server database (the embedded store has one writer).
     pub max_writers: usize,
     pub read_wait: Duration,
+    /// Longest a write statement waits for one lock (`--lock-timeout-ms`).
+    pub lock_timeout: Duration,
+    /// How long a write that lost a race is run again (`--write-retry-ms`).
+    pub write_retry: Duration,
     pub reader_idle: Duration,
     pub wal_max_bytes: u64,
 }
@@ -356,6 +367,8 @@ impl Default for Settings {
                 max_readers: MAX_READERS,
                 max_writers: MAX_WRITERS,
                 read_wait: Duration::from_millis(READ_WAIT_MS),
+                lock_timeout: Duration::from_millis(LOCK_TIMEOUT_MS),
+                write_retry: Duration::from_millis(WRITE_RETRY_MS),
                 reader_idle: Duration::from_secs(READER_IDLE_SECS),
                 wal_max_bytes: WAL_MAX_BYTES,
             },

@@ -131,6 +131,13 @@ pub struct Config {
     /// How long a read waits for a free connection before it gets 503, in milliseconds.
     #[arg(long, env = "SLUICE_READ_WAIT_MS", default_value_t = d::READ_WAIT_MS)]
     pub read_wait_ms: u64,
+    /// Longest a write on PostgreSQL waits for one lock before it runs again, in milliseconds.
+    #[arg(long, env = "SLUICE_LOCK_TIMEOUT_MS", default_value_t = d::LOCK_TIMEOUT_MS)]
+    pub lock_timeout_ms: u64,
+    /// How long a write on PostgreSQL that lost a race (a deadlock, a lock wait past the timeout)
+    /// runs again before it gets 503, in milliseconds.
+    #[arg(long, env = "SLUICE_WRITE_RETRY_MS", default_value_t = d::WRITE_RETRY_MS)]
+    pub write_retry_ms: u64,
     /// Size the write-ahead log is kept under, in bytes.
     #[arg(long, env = "SLUICE_WAL_MAX_BYTES", default_value_t = d::WAL_MAX_BYTES)]
     pub wal_max_bytes: u64,
@@ -220,6 +227,8 @@ impl Config {
             max_readers: d::MAX_READERS,
             max_writers: d::MAX_WRITERS,
             read_wait_ms: d::READ_WAIT_MS,
+            lock_timeout_ms: d::LOCK_TIMEOUT_MS,
+            write_retry_ms: d::WRITE_RETRY_MS,
             wal_max_bytes: d::WAL_MAX_BYTES,
             read_timeout: defaults::READ_TIMEOUT_SECS,
             shutdown_timeout: defaults::SHUTDOWN_TIMEOUT_SECS,
@@ -300,6 +309,8 @@ impl Config {
                 max_readers: self.max_readers,
                 max_writers: self.max_writers,
                 read_wait: Duration::from_millis(self.read_wait_ms),
+                lock_timeout: Duration::from_millis(self.lock_timeout_ms),
+                write_retry: Duration::from_millis(self.write_retry_ms),
                 wal_max_bytes: self.wal_max_bytes,
                 ..base.store.clone()
             },

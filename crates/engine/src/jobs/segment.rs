@@ -25,6 +25,15 @@ pub fn apply_rows(
     rows: &[&PreparedRow],
     stamp: &Stamp,
 ) -> Result<(Vec<Outcome>, u64)> {
+    // Every unique value the chunk may write is locked at once, before its lookups: the chunk then
+    // waits only there, in the order every writer takes, and its later batches find them held.
+    let writes: Vec<RowWrite<'_>> = rows
+        .iter()
+        .flat_map(|r| [&r.create, &r.update])
+        .flatten()
+        .map(|writes| RowWrite { id: "", writes })
+        .collect();
+    ctx.tx.lock_unique(obj, &writes)?;
     let mut out = Vec::with_capacity(rows.len());
     let mut cascaded = 0;
     let mut start = 0;

@@ -141,6 +141,12 @@ pub trait RecordTx {
     ) -> Result<Vec<Option<String>>> {
         self.find_ids(obj, field, keys)
     }
+    /// Takes, before a run of writes, what makes writers of the same unique values queue in one
+    /// order instead of deadlocking (PostgreSQL: advisory locks, in one statement); the batched
+    /// writes then find them taken. A backend with one writer has nothing to do.
+    fn lock_unique(&mut self, _obj: &Object, _rows: &[RowWrite<'_>]) -> Result<()> {
+        Ok(())
+    }
     /// Locks records a delete that follows relations is about to plan for, so that no other
     /// transaction points at them meanwhile (a backend with one writer has nothing to do).
     fn lock_for_delete(&mut self, _obj: &Object, _ids: &[&str]) -> Result<()> {

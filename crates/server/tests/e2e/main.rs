@@ -13,6 +13,7 @@ mod batches;
 mod bigin;
 mod bulk;
 mod common;
+mod contention;
 mod copy;
 mod diskfull;
 mod durability;

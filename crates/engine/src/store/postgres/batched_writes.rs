@@ -2,8 +2,10 @@
 //! travel as one array per column and are spread with `unnest`. Inserts skip taken values (`ON
 //! CONFLICT DO NOTHING … RETURNING id`) and name them afterwards; updates join the arrays by id;
 //! deletes match `id = ANY($1)`. A batch statement runs in a savepoint: if it fails (a unique value
-//! taken by an update), the batch is undone and its rows go one by one, each failing alone.
+//! taken by an update), the batch is undone and its rows go one by one, each failing alone. The
+//! unique values a batch writes are locked first (`locks`), in one statement.
 
+use super::locks::lock_unique;
 use super::single_writes::{conflict, insert, update};
 use super::tx::PgTx;
 use super::value::{array_type, at, uuid, wire_type, PgValue};
@@ -127,6 +129,7 @@ pub fn insert_records(
 ) -> Result<Vec<Result<()>>> {
     let mut out: Vec<Option<Result<()>>> = (0..rows.len()).map(|_| None).collect();
     let at = at(stamp)?;
+    lock_unique(tx, obj, rows)?;
     for (fields, group) in groups(rows) {
         let ids: Vec<Option<Uuid>> = group.iter().map(|&p| uuid(rows[p].id)).collect();
         if ids.iter().any(Option::is_none) {
@@ -195,6 +198,7 @@ pub fn update_records(
 ) -> Result<Vec<Result<bool>>> {
     let mut out: Vec<Option<Result<bool>>> = (0..rows.len()).map(|_| None).collect();
     let at = at(stamp)?;
+    lock_unique(tx, obj, rows)?;
     for (fields, group) in groups(rows) {
         let ids: Vec<Option<Uuid>> = group.iter().map(|&p| uuid(rows[p].id)).collect();
         if ids.iter().any(Option::is_none) {

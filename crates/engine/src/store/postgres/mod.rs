@@ -12,6 +12,7 @@ mod catalog;
 mod files;
 mod idempotency;
 mod listen;
+mod locks;
 mod migrate;
 mod pool;
 mod query;
@@ -35,10 +36,10 @@ use crate::settings::StoreLimits;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-/// How often a write that lost a race runs again before its caller is told the store is busy.
-const MAX_ATTEMPTS: u32 = 8;
+/// The longest pause between two runs of a write that lost a race.
+const MAX_BACKOFF: Duration = Duration::from_millis(200);
 /// How long a write waits for a connection.
 const WRITE_WAIT: Duration = Duration::from_secs(30);
 /// The channel catalog changes are announced on.
@@ -60,6 +61,8 @@ struct Inner {
     catalog: RwLock<(i64, Arc<Catalog>)>,
     closed: AtomicBool,
     runtime: tokio::runtime::Handle,
+    /// What starts a write transaction: its settings with it, in one round trip.
+    begin: String,
 }
 
 pub struct PgStore {
@@ -121,6 +124,10 @@ impl PgStore {
             catalog: RwLock::new((-1, Arc::new(Catalog::default()))),
             closed: AtomicBool::new(false),
             runtime,
+            begin: format!(
+                "BEGIN; SET LOCAL lock_timeout = {}",
+                limits.lock_timeout.as_millis().max(1)
+            ),
         });
         conn.client
             .batch_execute("BEGIN")
@@ -139,7 +146,8 @@ impl PgStore {
 
 /// How one run of write work ended.
 enum Attempt {
-    Retry(Error),
+    /// It lost a race (the reason names which, for the metric): run it again.
+    Retry(Error, &'static str),
     Done(Result<()>),
 }
 
@@ -186,15 +194,24 @@ impl Inner {
             Ok(c) => c,
             Err(e) => return job.done(Err(e)),
         };
-        for attempt in 1.. {
+        // Runs again while within the bound, pausing a random time under a ceiling that doubles
+        // each run, so contenders that collided spread apart.
+        let until = Instant::now() + self.shared.limits.write_retry;
+        for attempt in 0u32.. {
             match self.attempt(&mut conn, &mut job) {
-                Attempt::Retry(e) if attempt < MAX_ATTEMPTS => {
-                    tracing::debug!(attempt, error = %e, "running a write again");
-                    // Back off a little, differently for each contender.
-                    let jitter = u64::from(uuid::Uuid::new_v4().as_bytes()[0]) % 20;
-                    std::thread::sleep(Duration::from_millis(5 * u64::from(attempt) + jitter));
+                Attempt::Retry(e, why) if Instant::now() < until => {
+                    tracing::debug!(attempt, error = %e, why, "running a write again");
+                    crate::metrics::write_retry(why);
+                    let ceiling =
+                        (Duration::from_millis(5) * 2u32.pow(attempt.min(6))).min(MAX_BACKOFF);
+                    let r = u32::from_le_bytes(
+                        uuid::Uuid::new_v4().as_bytes()[..4]
+                            .try_into()
+                            .unwrap_or_default(),
+                    );
+                    std::thread::sleep(ceiling.mul_f64(f64::from(r) / f64::from(u32::MAX)));
                 }
-                Attempt::Retry(e) => return job.done(Err(e)),
+                Attempt::Retry(e, _) => return job.done(Err(e)),
                 Attempt::Done(r) => return job.done(r),
             }
         }
@@ -202,7 +219,7 @@ impl Inner {
 
     fn attempt(&self, conn: &mut Conn, job: &mut WriteJob) -> Attempt {
         let db = |e: postgres::Error| tx::map_err(&e);
-        if let Err(e) = conn.client.batch_execute("BEGIN") {
+        if let Err(e) = conn.client.batch_execute(&self.begin) {
             return Attempt::Done(Err(db(e)));
         }
         let rollback = |conn: &mut Conn| {
@@ -223,9 +240,9 @@ impl Inner {
             tracing::error!("a write job panicked; its work is undone");
             false
         });
-        if let Some(e) = outcome.retry {
+        if let Some((e, why)) = outcome.retry {
             rollback(conn);
-            return Attempt::Retry(e);
+            return Attempt::Retry(e, why);
         }
         if !keep {
             rollback(conn);
@@ -248,10 +265,10 @@ impl Inner {
                 Ok(1) => {}
                 Ok(_) => {
                     rollback(conn);
-                    return Attempt::Retry(Error::new(
-                        ErrorCode::Busy,
-                        "the schema changed meanwhile; retry",
-                    ));
+                    return Attempt::Retry(
+                        Error::new(ErrorCode::Busy, "the schema changed meanwhile; retry"),
+                        "schema",
+                    );
                 }
                 Err(e) => {
                     rollback(conn);
@@ -270,7 +287,7 @@ impl Inner {
                 rollback(conn);
                 let err = db(e);
                 if err.code == ErrorCode::Busy {
-                    Attempt::Retry(err)
+                    Attempt::Retry(err, "commit")
                 } else {
                     Attempt::Done(Err(err))
                 }

@@ -1,6 +1,7 @@
 //! Record SQL on PostgreSQL: the store's `RecordTx`, with the reads and counts; single writes go
 //! through `single_writes`, batched ones through `batched_writes`.
 
+use super::locks::lock_unique;
 use super::single_writes::{insert, update};
 use super::tx::{Params, PgTx};
 use super::value::{params, read_record, uuid, PgValue};
@@ -93,6 +94,7 @@ impl RecordTx for PgTx<'_> {
         w: &Writes,
         stamp: &Stamp,
     ) -> Result<()> {
+        lock_unique(self, obj, &[RowWrite { id, writes: w }])?;
         insert(self, obj, id, w, stamp)
     }
 
@@ -103,6 +105,7 @@ impl RecordTx for PgTx<'_> {
         w: &Writes,
         stamp: &Stamp,
     ) -> Result<bool> {
+        lock_unique(self, obj, &[RowWrite { id, writes: w }])?;
         update(self, obj, id, w, stamp)
     }
 
@@ -179,6 +182,10 @@ impl RecordTx for PgTx<'_> {
         keys: &[&Value],
     ) -> Result<Vec<Option<String>>> {
         batched_writes::find_ids(self, obj, field, keys, batched_writes::Lock::KeyShare)
+    }
+
+    fn lock_unique(&mut self, obj: &Object, rows: &[RowWrite<'_>]) -> Result<()> {
+        lock_unique(self, obj, rows)
     }
 
     fn lock_for_delete(&mut self, obj: &Object, ids: &[&str]) -> Result<()> {

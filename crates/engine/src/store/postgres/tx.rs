@@ -5,6 +5,7 @@
 //! later statements fail at once, and the store rolls it back — or runs the work again, when it
 //! failed only for losing a race (a deadlock, a serialization failure, a table that changed).
 
+use super::locks::Held;
 use super::pool::Conn;
 use super::Shared;
 use crate::error::{Error, ErrorCode, Result};
@@ -25,13 +26,15 @@ pub struct PgTx<'c> {
     depth: usize,
     /// The failure that aborted the transaction, and the savepoint depth it happened at.
     failed: Option<(usize, Error)>,
-    /// Set when the work should run again on a fresh transaction.
-    retry: Option<Error>,
+    /// Set when the work should run again on a fresh transaction, with why (for the metric).
+    retry: Option<(Error, &'static str)>,
+    /// The advisory locks on unique values this transaction took.
+    pub(super) locks: Held,
 }
 
 /// How a transaction's work ended, for the store to act on.
 pub struct Outcome {
-    pub retry: Option<Error>,
+    pub retry: Option<(Error, &'static str)>,
     pub failed: Option<Error>,
 }
 
@@ -44,7 +47,16 @@ impl<'c> PgTx<'c> {
             depth: 0,
             failed: None,
             retry: None,
+            locks: Held::default(),
         }
+    }
+
+    /// Ends this attempt because another writer holds what it needs: every later statement fails
+    /// at once, and the store runs the work again.
+    pub fn lost_race(&mut self, err: Error) -> Error {
+        self.retry.get_or_insert_with(|| (err.clone(), "lock_held"));
+        self.failed = Some((0, err.clone()));
+        err
     }
 
     pub fn outcome(self) -> Outcome {
@@ -71,8 +83,8 @@ impl<'c> PgTx<'c> {
             {
                 return err;
             }
-            if retryable(&e) {
-                self.retry.get_or_insert_with(|| err.clone());
+            if let Some(why) = retryable(&e) {
+                self.retry.get_or_insert_with(|| (err.clone(), why));
             }
             self.failed = Some((self.depth, err.clone()));
             err
@@ -119,8 +131,8 @@ impl<'c> PgTx<'c> {
         })();
         copied.map_err(|e| {
             let err = map_err(&e);
-            if retryable(&e) {
-                self.retry.get_or_insert_with(|| err.clone());
+            if let Some(why) = retryable(&e) {
+                self.retry.get_or_insert_with(|| (err.clone(), why));
             }
             self.failed = Some((self.depth, err.clone()));
             err
@@ -154,17 +166,21 @@ impl<'c> PgTx<'c> {
     }
 }
 
-/// Failures that say only that this transaction lost a race with another.
-fn retryable(e: &postgres::Error) -> bool {
-    e.code().is_some_and(|c| {
-        [
-            SqlState::T_R_SERIALIZATION_FAILURE,
-            SqlState::T_R_DEADLOCK_DETECTED,
-            // The catalog this work was planned on changed under it.
-            SqlState::UNDEFINED_COLUMN,
-            SqlState::UNDEFINED_TABLE,
-        ]
-        .contains(c)
+/// Failures that say only that this transaction lost a race with another, and which race.
+fn retryable(e: &postgres::Error) -> Option<&'static str> {
+    let c = e.code()?;
+    Some(if *c == SqlState::T_R_SERIALIZATION_FAILURE {
+        "serialization"
+    } else if *c == SqlState::T_R_DEADLOCK_DETECTED {
+        "deadlock"
+    } else if *c == SqlState::LOCK_NOT_AVAILABLE {
+        // A lock wait reached `lock_timeout`: what it waited on may be waiting on this.
+        "lock_timeout"
+    } else if [SqlState::UNDEFINED_COLUMN, SqlState::UNDEFINED_TABLE].contains(c) {
+        // The catalog this work was planned on changed under it.
+        "schema"
+    } else {
+        return None;
     })
 }
 

@@ -1,0 +1,151 @@
+//! Unique values locked in one order before they are written, so that writers on the same values
+//! queue instead of deadlocking. Two transactions that insert the same unique values in different
+//! orders each hold an index entry the other waits on; here a write first takes a
+//! transaction-scoped advisory lock per (object, field, value), all in one statement, sorted, and
+//! only then writes. A transaction's first such statement waits (it holds nothing another waits
+//! on, and every writer takes its locks in the same order); any later one only tries, and a lock
+//! held elsewhere ends the attempt at once (`busy`, which the store runs again), since waiting
+//! while holding could close a cycle. A batch with more values than `MAX_VALUE_LOCKS` takes the
+//! object's lock exclusively instead; a smaller one takes it shared, so the lock table stays
+//! small whatever the batch size.
+
+use super::tx::PgTx;
+use crate::error::{Error, ErrorCode, Result};
+use crate::model::{Object, Value};
+use crate::store::RowWrite;
+use std::hash::Hasher;
+
+/// Values one statement locks one by one; a batch with more locks its whole object.
+const MAX_VALUE_LOCKS: usize = 256;
+
+/// FNV-1a, 64 bits: the same key for the same value on every instance and build.
+struct Fnv(u64);
+
+impl Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0 ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+}
+
+fn hasher(obj: &Object) -> Fnv {
+    let mut h = Fnv(0xcbf2_9ce4_8422_2325);
+    h.write(obj.id.as_bytes());
+    h
+}
+
+/// The lock of `obj` as a whole.
+fn object_key(obj: &Object) -> i64 {
+    hasher(obj).finish() as i64
+}
+
+/// The lock of `value` in field `field` of `obj`.
+fn value_key(obj: &Object, field: usize, value: &Value) -> i64 {
+    let mut h = hasher(obj);
+    h.write(obj.fields[field].name.as_str().as_bytes());
+    h.write_u8(0);
+    match value {
+        Value::Text(s) | Value::Date(s) | Value::DateTime(s) | Value::Json(s) => {
+            h.write(s.as_bytes())
+        }
+        Value::Integer(n) => h.write(&n.to_le_bytes()),
+        Value::Number(n) => h.write(&n.to_le_bytes()),
+        Value::Boolean(b) => h.write_u8(u8::from(*b)),
+        Value::Null | Value::Lookup(_) => {}
+    }
+    h.finish() as i64
+}
+
+/// The unique values `rows` write: (field, value) keys, sorted and without repeats.
+fn keys(obj: &Object, rows: &[RowWrite<'_>]) -> Vec<i64> {
+    let mut keys: Vec<i64> = rows
+        .iter()
+        .flat_map(|r| r.writes.0.iter())
+        .filter(|(i, v)| obj.fields[*i].unique && !v.is_null())
+        .map(|(i, v)| value_key(obj, *i, v))
+        .collect();
+    keys.sort_unstable();
+    keys.dedup();
+    keys
+}
+
+/// Locks the unique values `rows` are about to write (nothing when they write none). At most one
+/// statement; none when this transaction holds them already, or when this is its first write of
+/// unique values and the only value (a lone insert waits on one index entry while holding none).
+pub fn lock_unique(tx: &mut PgTx<'_>, obj: &Object, rows: &[RowWrite<'_>]) -> Result<()> {
+    if !obj.fields.iter().any(|f| f.unique) {
+        return Ok(());
+    }
+    let keys = keys(obj, rows);
+    let first = !tx.locks.wrote_unique;
+    if keys.is_empty() || (first && keys.len() == 1) {
+        tx.locks.wrote_unique |= !keys.is_empty();
+        return Ok(());
+    }
+    let object = object_key(obj);
+    let whole = keys.len() > MAX_VALUE_LOCKS;
+    let held = &tx.locks;
+    let (mut lock, mut shared) = (Vec::new(), Vec::new());
+    if whole && !held.whole.contains(&object) {
+        lock.push(object);
+        shared.push(false);
+    } else if !whole && !held.whole.contains(&object) && !held.shared.contains(&object) {
+        lock.push(object);
+        shared.push(true);
+    }
+    if !whole && !held.whole.contains(&object) {
+        for k in keys.iter().filter(|k| !held.values.contains(k)) {
+            lock.push(*k);
+            shared.push(false);
+        }
+    }
+    tx.locks.wrote_unique = true;
+    if lock.is_empty() {
+        return Ok(());
+    }
+    let modes = "CASE WHEN l.s THEN pg_{try}advisory_xact_lock_shared(l.k) ELSE pg_{try}advisory_xact_lock(l.k) END";
+    let from = "FROM unnest($1::int8[], $2::bool[]) AS l(k, s)";
+    if first {
+        let sql = format!("SELECT count({}) {from}", modes.replace("{try}", ""));
+        tx.query(&sql, &[&lock, &shared])?;
+    } else {
+        let sql = format!("SELECT bool_and({}) {from}", modes.replace("{try}", "try_"));
+        let got = tx
+            .query(&sql, &[&lock, &shared])?
+            .first()
+            .and_then(|r| r.try_get::<_, Option<bool>>(0).ok().flatten())
+            .unwrap_or(false);
+        if !got {
+            return Err(tx.lost_race(Error::new(
+                ErrorCode::Busy,
+                "another writer holds these values; retry",
+            )));
+        }
+    }
+    for (k, s) in lock.into_iter().zip(shared) {
+        match (k == object, s) {
+            (true, true) => tx.locks.shared.push(k),
+            (true, false) => tx.locks.whole.push(k),
+            (false, _) => {
+                tx.locks.values.insert(k);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The advisory locks a transaction holds, so that it asks for each once.
+#[derive(Default)]
+pub struct Held {
+    /// Whether the transaction wrote (or locked) unique values already: later locks only try.
+    pub wrote_unique: bool,
+    /// Objects locked whole, and objects locked shared.
+    whole: Vec<i64>,
+    shared: Vec<i64>,
+    values: std::collections::HashSet<i64>,
+}
