@@ -18,6 +18,14 @@ use std::hash::Hasher;
 /// Values one statement locks one by one; a batch with more locks its whole object.
 const MAX_VALUE_LOCKS: usize = 256;
 
+/// Takes the locks in array order (the object's first, then the values sorted), each shared or
+/// exclusive as its flag says, waiting for each.
+const WAIT: &str = "SELECT count(CASE WHEN l.s THEN pg_advisory_xact_lock_shared(l.k) \
+    ELSE pg_advisory_xact_lock(l.k) END) FROM unnest($1::int8[], $2::bool[]) AS l(k, s)";
+/// The same without waiting: whether every lock was free.
+const TRY: &str = "SELECT bool_and(CASE WHEN l.s THEN pg_try_advisory_xact_lock_shared(l.k) \
+    ELSE pg_try_advisory_xact_lock(l.k) END) FROM unnest($1::int8[], $2::bool[]) AS l(k, s)";
+
 /// FNV-1a, 64 bits: the same key for the same value on every instance and build.
 struct Fnv(u64);
 
@@ -108,15 +116,11 @@ pub fn lock_unique(tx: &mut PgTx<'_>, obj: &Object, rows: &[RowWrite<'_>]) -> Re
     if lock.is_empty() {
         return Ok(());
     }
-    let modes = "CASE WHEN l.s THEN pg_{try}advisory_xact_lock_shared(l.k) ELSE pg_{try}advisory_xact_lock(l.k) END";
-    let from = "FROM unnest($1::int8[], $2::bool[]) AS l(k, s)";
     if first {
-        let sql = format!("SELECT count({}) {from}", modes.replace("{try}", ""));
-        tx.query(&sql, &[&lock, &shared])?;
+        tx.query(WAIT, &[&lock, &shared])?;
     } else {
-        let sql = format!("SELECT bool_and({}) {from}", modes.replace("{try}", "try_"));
         let got = tx
-            .query(&sql, &[&lock, &shared])?
+            .query(TRY, &[&lock, &shared])?
             .first()
             .and_then(|r| r.try_get::<_, Option<bool>>(0).ok().flatten())
             .unwrap_or(false);
@@ -139,13 +143,36 @@ pub fn lock_unique(tx: &mut PgTx<'_>, obj: &Object, rows: &[RowWrite<'_>]) -> Re
     Ok(())
 }
 
-/// The advisory locks a transaction holds, so that it asks for each once.
-#[derive(Default)]
-pub struct Held {
-    /// Whether the transaction wrote (or locked) unique values already: later locks only try.
-    pub wrote_unique: bool,
-    /// Objects locked whole, and objects locked shared.
-    whole: Vec<i64>,
-    shared: Vec<i64>,
-    values: std::collections::HashSet<i64>,
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{ObjectSpec, Timestamp, Writes};
+
+    fn obj() -> Object {
+        let spec: ObjectSpec = serde_json::from_value(serde_json::json!({"name": "o", "fields": [
+            {"name": "email", "type": "text", "unique": true},
+            {"name": "code", "type": "text", "unique": true},
+            {"name": "age", "type": "integer"}
+        ]}))
+        .unwrap();
+        Object::from_spec(uuid::Uuid::nil(), spec, Timestamp::now()).unwrap()
+    }
+
+    #[test]
+    fn keys_are_the_unique_values_sorted_once_each() {
+        let o = obj();
+        let t = |s: &str| Value::Text(s.into());
+        let a = Writes(vec![(0, t("x")), (1, t("x")), (2, Value::Integer(1))]);
+        let b = Writes(vec![(0, t("x")), (1, Value::Null)]);
+        let rows = [
+            RowWrite { id: "", writes: &a },
+            RowWrite { id: "", writes: &b },
+        ];
+        let k = keys(&o, &rows);
+        // The same text in two fields is two values; the repeat and the null are left out.
+        assert_eq!(k.len(), 2);
+        assert!(k.windows(2).all(|w| w[0] < w[1]));
+        assert_eq!(k, keys(&o, &rows[..1]), "the same keys on every call");
+        assert!(!k.contains(&object_key(&o)));
+    }
 }

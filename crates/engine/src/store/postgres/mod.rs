@@ -38,6 +38,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
+/// How many runs a write that lost a race gets, however long they take (a deadlock costs 1 s).
+const MIN_ATTEMPTS: u32 = 8;
 /// The longest pause between two runs of a write that lost a race.
 const MAX_BACKOFF: Duration = Duration::from_millis(200);
 /// How long a write waits for a connection.
@@ -194,22 +196,18 @@ impl Inner {
             Ok(c) => c,
             Err(e) => return job.done(Err(e)),
         };
-        // Runs again while within the bound, pausing a random time under a ceiling that doubles
-        // each run, so contenders that collided spread apart.
+        // Runs again a few times, then while within the bound, pausing a random time under a
+        // ceiling that doubles each run, so contenders that collided spread apart.
         let until = Instant::now() + self.shared.limits.write_retry;
         for attempt in 0u32.. {
             match self.attempt(&mut conn, &mut job) {
-                Attempt::Retry(e, why) if Instant::now() < until => {
+                Attempt::Retry(e, why) if attempt + 1 < MIN_ATTEMPTS || Instant::now() < until => {
                     tracing::debug!(attempt, error = %e, why, "running a write again");
                     crate::metrics::write_retry(why);
                     let ceiling =
                         (Duration::from_millis(5) * 2u32.pow(attempt.min(6))).min(MAX_BACKOFF);
-                    let r = u32::from_le_bytes(
-                        uuid::Uuid::new_v4().as_bytes()[..4]
-                            .try_into()
-                            .unwrap_or_default(),
-                    );
-                    std::thread::sleep(ceiling.mul_f64(f64::from(r) / f64::from(u32::MAX)));
+                    let r = f64::from(uuid::Uuid::new_v4().as_bytes()[0]) / 255.0;
+                    std::thread::sleep(ceiling.mul_f64(r));
                 }
                 Attempt::Retry(e, _) => return job.done(Err(e)),
                 Attempt::Done(r) => return job.done(r),

@@ -5,7 +5,6 @@
 //! later statements fail at once, and the store rolls it back — or runs the work again, when it
 //! failed only for losing a race (a deadlock, a serialization failure, a table that changed).
 
-use super::locks::Held;
 use super::pool::Conn;
 use super::Shared;
 use crate::error::{Error, ErrorCode, Result};
@@ -30,6 +29,17 @@ pub struct PgTx<'c> {
     retry: Option<(Error, &'static str)>,
     /// The advisory locks on unique values this transaction took.
     pub(super) locks: Held,
+}
+
+/// The advisory locks a transaction holds, so that it asks for each once.
+#[derive(Default)]
+pub struct Held {
+    /// Whether the transaction wrote (or locked) unique values already: later locks only try.
+    pub wrote_unique: bool,
+    /// Objects locked whole, and objects locked shared.
+    pub whole: Vec<i64>,
+    pub shared: Vec<i64>,
+    pub values: std::collections::HashSet<i64>,
 }
 
 /// How a transaction's work ended, for the store to act on.
