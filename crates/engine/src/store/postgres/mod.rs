@@ -15,6 +15,7 @@ mod listen;
 mod migrate;
 mod pool;
 mod query;
+mod reach;
 mod records;
 mod relations;
 mod schema;
@@ -60,6 +61,8 @@ struct Inner {
     catalog: RwLock<(i64, Arc<Catalog>)>,
     closed: AtomicBool,
     runtime: tokio::runtime::Handle,
+    /// How a write transaction starts: with the bounds on a session that stops answering.
+    begin_write: String,
 }
 
 pub struct PgStore {
@@ -94,13 +97,17 @@ fn config(url: &str) -> Result<postgres::Config> {
 
 impl PgStore {
     /// Connects, migrates (one instance at a time) and loads the catalog. Call from a thread
-    /// outside the runtime; blocking work later runs on `runtime`'s blocking threads.
+    /// outside the runtime; blocking work later runs on `runtime`'s blocking threads. A session
+    /// that stops answering is given up within a part of `lease` (`reach`).
     pub fn open(
         url: &str,
         limits: &StoreLimits,
+        lease: Duration,
         runtime: tokio::runtime::Handle,
     ) -> Result<PgStore> {
-        let main = config(url)?;
+        let reach = reach::Reach::for_lease(lease);
+        let mut main = config(url)?;
+        reach.client(&mut main, url);
         let writers = Pool::new(main.clone(), limits.writers(), "writes");
         let mut conn = writers.connect()?;
         let role = migrate::migrate(&mut conn)?;
@@ -121,6 +128,7 @@ impl PgStore {
             catalog: RwLock::new((-1, Arc::new(Catalog::default()))),
             closed: AtomicBool::new(false),
             runtime,
+            begin_write: format!("BEGIN; {}", reach.server()),
         });
         conn.client
             .batch_execute("BEGIN")
@@ -202,7 +210,7 @@ impl Inner {
 
     fn attempt(&self, conn: &mut Conn, job: &mut WriteJob) -> Attempt {
         let db = |e: postgres::Error| tx::map_err(&e);
-        if let Err(e) = conn.client.batch_execute("BEGIN") {
+        if let Err(e) = conn.client.batch_execute(&self.begin_write) {
             return Attempt::Done(Err(db(e)));
         }
         let rollback = |conn: &mut Conn| {
