@@ -48,8 +48,10 @@ async fn insert_job(app: &TestApp, file: &str, callback: &str) -> String {
         .admin(
             "POST",
             "/v1/apps/log/jobs",
-            Some(json!({"operation": "insert", "object": "events", "file_id": file,
-                        "callback": {"url": callback}})),
+            Some(
+                json!({"operation": "insert", "object": "events", "file_id": file,
+                        "callback": {"url": callback}}),
+            ),
         )
         .await;
     assert_eq!(s, 201, "{job}");
@@ -106,7 +108,10 @@ async fn a_job_cut_off_from_the_database_is_finished_elsewhere_once() {
     .await;
     let path = format!("/v1/apps/log/jobs/{id}");
     let (_, job) = a.admin("GET", &path, None).await;
-    assert_eq!(job["progress"]["processed"], 1000, "one chunk committed: {job}");
+    assert_eq!(
+        job["progress"]["processed"], 1000,
+        "one chunk committed: {job}"
+    );
     proxy.freeze();
     held.release();
 
@@ -141,7 +146,11 @@ async fn a_job_cut_off_from_the_database_is_finished_elsewhere_once() {
         (receiver.got.lock().unwrap().len() >= 2).then_some(())
     })
     .await;
-    assert_eq!(receiver.got.lock().unwrap().len(), 2, "one callback per job");
+    assert_eq!(
+        receiver.got.lock().unwrap().len(),
+        2,
+        "one callback per job"
+    );
     a.stop().await;
 }
 
@@ -150,10 +159,14 @@ const BATCHES: &str = "/v1/apps/crm/batches";
 
 async fn update_all(app: &TestApp, age: u64) -> String {
     let (s, batch) = app
-        .admin("POST", BATCHES, Some(json!({"start": true, "operations": [
-            {"action": "update", "object": "contacts", "query": "SELECT id FROM contacts",
-             "set": {"age": age}}
-        ]})))
+        .admin(
+            "POST",
+            BATCHES,
+            Some(json!({"start": true, "operations": [
+                {"action": "update", "object": "contacts", "query": "SELECT id FROM contacts",
+                 "set": {"age": age}}
+            ]})),
+        )
         .await;
     assert_eq!(s, 201, "{batch}");
     batch["id"].as_str().unwrap().to_owned()
@@ -189,7 +202,10 @@ async fn a_batch_cut_off_from_the_database_is_finished_elsewhere_once() {
     let (id, held) = hold_second_chunk(&a, "batch.chunk.before_commit", update_all(&a, 2)).await;
     let path = format!("{BATCHES}/{id}");
     let (_, batch) = a.admin("GET", &path, None).await;
-    assert_eq!(batch["objects_success"], 500, "one chunk committed: {batch}");
+    assert_eq!(
+        batch["objects_success"], 500,
+        "one chunk committed: {batch}"
+    );
     proxy.freeze();
     held.release();
 
@@ -197,7 +213,10 @@ async fn a_batch_cut_off_from_the_database_is_finished_elsewhere_once() {
     let batch = wait_batch(&b, &path).await;
     assert_eq!(batch["status"], "success", "{batch}");
     assert_eq!(
-        (batch["objects_success"].as_u64(), batch["objects_failed"].as_u64()),
+        (
+            batch["objects_success"].as_u64(),
+            batch["objects_failed"].as_u64()
+        ),
         (Some(RECORDS as u64), Some(0)),
         "{batch}"
     );
@@ -261,7 +280,11 @@ async fn an_export_cut_off_from_the_database_is_finished_elsewhere_once() {
         (e["callback"]["status"] == "delivered").then_some(e)
     })
     .await;
-    assert_eq!((e["status"].as_str(), e["rows"].as_u64()), (Some("completed"), Some(ROWS as u64)), "{e}");
+    assert_eq!(
+        (e["status"].as_str(), e["rows"].as_u64()),
+        (Some("completed"), Some(ROWS as u64)),
+        "{e}"
+    );
     let (s, csv) = b.download(&format!("{path}/result")).await;
     assert_eq!(s, 200);
     let text = String::from_utf8(csv.clone()).unwrap();

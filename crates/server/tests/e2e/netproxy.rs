@@ -68,7 +68,9 @@ async fn pump(mut from: OwnedReadHalf, mut to: OwnedWriteHalf, mut frozen: watch
 /// this proxy cannot stand in for (several hosts, a socket directory).
 pub fn through(url: &str, addr: SocketAddr) -> Option<(String, String)> {
     let start = url.find("://")? + 3;
-    let end = url[start..].find(['/', '?']).map_or(url.len(), |i| start + i);
+    let end = url[start..]
+        .find(['/', '?'])
+        .map_or(url.len(), |i| start + i);
     let host_at = url[start..end].rfind('@').map_or(start, |i| start + i + 1);
     let host = &url[host_at..end];
     if host.is_empty() || host.contains(',') || host.starts_with('%') {
@@ -78,8 +80,5 @@ pub fn through(url: &str, addr: SocketAddr) -> Option<(String, String)> {
         Some((_, port)) if port.parse::<u16>().is_ok() => host.to_owned(),
         _ => format!("{host}:5432"),
     };
-    Some((
-        format!("{}{addr}{}", &url[..host_at], &url[end..]),
-        target,
-    ))
+    Some((format!("{}{addr}{}", &url[..host_at], &url[end..]), target))
 }
