@@ -15,7 +15,22 @@ pub struct Background {
     wake: Notify,
     tasks: TaskTracker,
     #[cfg(feature = "failpoints")]
-    pub breakpoints: testing::Breakpoints,
+    pub breakpoints: std::sync::Arc<testing::Breakpoints>,
+}
+
+/// This instance's breakpoints, for work that blocks instead of awaiting (a transaction's
+/// closure, which holds its transaction open while held).
+#[derive(Clone, Default)]
+pub struct Holds(#[cfg(feature = "failpoints")] std::sync::Arc<testing::Breakpoints>);
+
+impl Holds {
+    /// Blocks this thread at breakpoint `name` while a test holds it there.
+    pub fn hold(&self, name: &str) {
+        #[cfg(feature = "failpoints")]
+        self.0.hit_blocking(name);
+        #[cfg(not(feature = "failpoints"))]
+        let _ = name;
+    }
 }
 
 impl Background {
@@ -62,6 +77,14 @@ impl Background {
         let _ = tokio::time::timeout(limit, self.tasks.wait()).await;
     }
 
+    /// The breakpoints, for blocking work to carry.
+    pub fn holds(&self) -> Holds {
+        #[cfg(feature = "failpoints")]
+        return Holds(self.breakpoints.clone());
+        #[cfg(not(feature = "failpoints"))]
+        Holds()
+    }
+
     /// A named place where a test may hold this runner until it lets it go.
     pub async fn breakpoint(&self, name: &str) {
         #[cfg(feature = "failpoints")]
@@ -93,9 +116,30 @@ pub mod testing {
     //! Fail-points and breakpoints, for tests.
 
     use std::collections::HashMap;
+    use std::future::Future;
     use std::sync::atomic::{AtomicU64, Ordering};
     use std::sync::{Arc, Mutex, OnceLock};
+    use std::task::{Context, Poll, Wake, Waker};
     use tokio::sync::watch;
+
+    /// Runs `f` to its end on this thread (a breakpoint's wait, on a thread outside the runtime).
+    fn block_on<F: Future>(f: F) -> F::Output {
+        struct Unpark(std::thread::Thread);
+        impl Wake for Unpark {
+            fn wake(self: Arc<Self>) {
+                self.0.unpark();
+            }
+        }
+        let waker = Waker::from(Arc::new(Unpark(std::thread::current())));
+        let mut cx = Context::from_waker(&waker);
+        let mut f = std::pin::pin!(f);
+        loop {
+            if let Poll::Ready(v) = f.as_mut().poll(&mut cx) {
+                return v;
+            }
+            std::thread::park();
+        }
+    }
 
     fn armed() -> &'static Option<Mutex<HashMap<String, AtomicU64>>> {
         static POINTS: OnceLock<Option<Mutex<HashMap<String, AtomicU64>>>> = OnceLock::new();
@@ -174,6 +218,11 @@ pub mod testing {
                 .unwrap_or_else(|p| p.into_inner())
                 .insert(name.to_owned(), pause.clone());
             pause
+        }
+
+        /// `hit`, blocking this thread.
+        pub fn hit_blocking(&self, name: &str) {
+            block_on(self.hit(name));
         }
 
         pub async fn hit(&self, name: &str) {

@@ -35,7 +35,7 @@ impl Engine {
     /// needed; local files (uploads, results) live in `data_dir`.
     pub fn open(database: Option<&str>, data_dir: &Path, settings: Settings) -> Result<Engine> {
         std::fs::create_dir_all(data_dir).map_err(Error::internal)?;
-        let store = store::open(database, data_dir, &settings.store)?;
+        let store = store::open(database, data_dir, &settings.store, settings.lease)?;
         let core = Arc::new(Core::new(store, settings));
         let jobs = Jobs::new(core.clone(), data_dir)?;
         Ok(Engine {

@@ -87,6 +87,12 @@ pub mod defaults {
     pub const MAX_EXPENSIVE: usize = 0;
     pub const EXPENSIVE_WAIT_MS: u64 = 2_000;
     pub const LEASE_MS: u64 = 30_000;
+    /// A database session that stops answering is given up within the lease divided by this, at
+    /// both ends (PostgreSQL ends a write transaction left idle; unacknowledged data and unanswered
+    /// keepalive probes close the connection), so its locks are gone before its work is taken over.
+    pub const UNREACHABLE_LEASE_DIVISOR: u32 = 2;
+    /// Keepalive probes unanswered before a database connection counts as dead.
+    pub const KEEPALIVE_PROBES: u32 = 3;
     pub const IDEMPOTENCY_TTL_SECS: u64 = 24 * 3600;
     pub const MAX_EXPORT_ROWS: u64 = 10_000_000;
     pub const EXPORT_WORKERS: usize = 2;

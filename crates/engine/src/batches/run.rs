@@ -3,7 +3,7 @@
 //! is lost, or the server stops (a restart, or another instance once the lease expires, resumes it
 //! from its stored position).
 
-use crate::background::failpoint;
+use crate::background::{failpoint, Holds};
 use crate::core::{Core, Ctx};
 use crate::error::{ErrorCode, Result};
 use crate::model::{held, Action, Batch, BatchStatus, Lease, Stamp, WriteMode, Writes};
@@ -47,9 +47,9 @@ async fn run_chunks(core: Arc<Core>, id: String) {
     let chunk = core.settings.batch_chunk_rows.max(1);
     let pause = core.settings.batch_pause;
     loop {
-        let (bid, lease) = (id.clone(), core.lease());
+        let (bid, lease, holds) = (id.clone(), core.lease(), core.background.holds());
         match core
-            .transact(move |ctx| chunk_of(ctx, &bid, chunk, lease.clone()))
+            .transact(move |ctx| chunk_of(ctx, &bid, chunk, lease.clone(), &holds))
             .await
         {
             Ok(Some((success, failed))) => {
@@ -77,14 +77,18 @@ async fn run_chunks(core: Arc<Core>, id: String) {
     }
 }
 
-/// Ends batch `id` failed with `message`.
+/// Ends batch `id` failed with `message`, if this instance still runs it (one cut off from the
+/// database meanwhile finds another instance ran it, and leaves it be).
 async fn fail(core: &Core, id: &str, message: String) {
-    let id = id.to_owned();
+    let (id, owner) = (id.to_owned(), core.instance.clone());
     let _ = core
         .transact(move |ctx| {
             let Some(mut b) = ctx.tx.get_batch(&id)? else {
                 return Ok(());
             };
+            if b.status != BatchStatus::Running || !ours(&b, &owner) {
+                return Ok(());
+            }
             b.error = Some(message.clone());
             finish(ctx, &mut b, BatchStatus::Failed)
         })
@@ -103,7 +107,13 @@ fn finish(ctx: &mut Ctx<'_>, b: &mut Batch, status: BatchStatus) -> Result<()> {
 
 /// One chunk of a running batch this instance still holds, renewing its lease; while there is
 /// more to do, the records it changed and failed to change (`None`: the batch is done here).
-fn chunk_of(ctx: &mut Ctx<'_>, id: &str, chunk: usize, lease: Lease) -> Result<Option<(u64, u64)>> {
+fn chunk_of(
+    ctx: &mut Ctx<'_>,
+    id: &str,
+    chunk: usize,
+    lease: Lease,
+    holds: &Holds,
+) -> Result<Option<(u64, u64)>> {
     let Some(mut b) = ctx.tx.get_batch(id)? else {
         return Ok(None);
     };
@@ -196,6 +206,7 @@ fn chunk_of(ctx: &mut Ctx<'_>, id: &str, chunk: usize, lease: Lease) -> Result<O
         b.position = item.seq + 1;
     }
     b.updated_at = ctx.now.clone();
+    holds.hold("batch.chunk.before_commit");
     ctx.tx.put_batch(&b)?;
     Ok(Some((
         b.objects_success - before.0,

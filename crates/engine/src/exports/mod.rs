@@ -32,3 +32,10 @@ pub(crate) struct Runner {
     /// Where query exports write and ZIPs are packed before the file store keeps them.
     scratch: PathBuf,
 }
+
+/// A new name for export `id`'s finished file in the file store: each run keeps its own, so a run
+/// that lost the export to another instance (cut off from the database meanwhile) never writes
+/// over the file the export ended with; its own is deleted once its end is refused.
+fn file_id(id: &str) -> String {
+    format!("{id}-{}", uuid::Uuid::new_v4().simple())
+}

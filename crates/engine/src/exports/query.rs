@@ -173,6 +173,8 @@ impl Runner {
         let files = self.core.store.files();
         let (id, zip, entry) = (e.id.clone(), e.format == ExportFormat::Zip, csv_entry(e));
         let zipped = self.scratch.join(format!("{id}.zip"));
+        let stored = super::file_id(&id);
+        let kept_as = stored.clone();
         let bytes = tokio::task::spawn_blocking(move || {
             let keep = if zip {
                 let csv = File::open(&path).map_err(Error::io)?;
@@ -182,14 +184,14 @@ impl Runner {
                 path.clone()
             };
             let size = std::fs::metadata(&keep).map_err(Error::io)?.len();
-            let kept = files.put_input(&id, &keep);
+            let kept = files.put_input(&kept_as, &keep);
             let _ = std::fs::remove_file(&zipped);
             kept.map(|_| size)
         })
         .await
         .map_err(Error::internal)??;
         Ok(End::Done {
-            stored: Stored::File(e.id.clone()),
+            stored: Stored::File(stored),
             rows,
             bytes,
             header_len,

@@ -10,7 +10,7 @@ use super::encode::{self, Layout};
 use super::queue::{self, End};
 use super::request::too_many_rows;
 use super::Runner;
-use crate::background::failpoint;
+use crate::background::{failpoint, Holds};
 use crate::core::{Ctx, Pending};
 use crate::error::{Error, ErrorCode, Result};
 use crate::model::{Export, ExportFormat, ExportSource, Stored};
@@ -51,17 +51,19 @@ impl Runner {
             } => Some(f.clone()),
             _ => None,
         };
-        let done = queue::end(&self.core, &id, end).await.unwrap_or(e);
+        let ended = queue::end(&self.core, &id, end).await;
         // Once the end is committed (a crash before it resumes from what is stored): appended
         // lines are of no use when a file holds the export, or when it did not complete; nor is a
-        // file it made and then did not keep.
+        // file this run made and the export did not keep (it ended elsewhere, or not completed).
         // The file store is blocking (PostgreSQL's client drives a runtime of its own).
-        if done.status.is_final() {
+        let made = made.filter(|f| {
+            let kept = |d: &Export| d.stored.as_ref() == Some(&Stored::File(f.clone()));
+            ended.as_ref().is_ok_and(|d| !kept(d))
+        });
+        let done = ended.unwrap_or(e);
+        if done.status.is_final() || made.is_some() {
             let files = self.core.store.files();
-            let (results, made) = (
-                done.stored != Some(Stored::Results),
-                made.filter(|_| done.stored.is_none()),
-            );
+            let results = done.status.is_final() && done.stored != Some(Stored::Results);
             let _ = tokio::task::spawn_blocking(move || {
                 if results {
                     let _ = files.delete_result(&id);
@@ -166,10 +168,10 @@ impl Runner {
             let (n, from) = (count as u64, read_at.clone());
             read_at = next.or(read_at);
             let (id, owner, at) = (e.id.clone(), self.core.instance.clone(), read_at.clone());
-            let lease = self.core.lease();
+            let (lease, holds) = (self.core.lease(), self.core.background.holds());
             let bytes = Arc::new(bytes);
             pending = Some(self.core.submit(move |ctx| {
-                commit(ctx, &id, &owner, &from, &bytes, |cur| {
+                commit(ctx, &id, &owner, &from, &bytes, &holds, |cur| {
                     cur.rows += n;
                     cur.cursor = at.clone();
                     cur.header_len = header_len;
@@ -220,10 +222,12 @@ impl Runner {
         let files = self.core.store.files();
         let (id, len, entry) = (e.id.clone(), e.bytes, csv_entry(e));
         let path = self.scratch.join(format!("{id}.zip"));
+        let stored = super::file_id(&id);
+        let kept_as = stored.clone();
         let size = tokio::task::spawn_blocking(move || {
             let csv = files.open_result(&id, len)?;
             let size = encode::pack_zip(csv, &entry, &path);
-            let kept = size.and_then(|s| files.put_input(&id, &path).map(|_| s));
+            let kept = size.and_then(|s| files.put_input(&kept_as, &path).map(|_| s));
             if kept.is_err() {
                 let _ = std::fs::remove_file(&path);
             }
@@ -232,7 +236,7 @@ impl Runner {
         .await
         .map_err(Error::internal)??;
         Ok(End::Done {
-            stored: Stored::File(e.id.clone()),
+            stored: Stored::File(stored),
             rows: e.rows,
             bytes: size,
             header_len: e.header_len,
@@ -259,6 +263,7 @@ fn commit(
     owner: &str,
     from: &Option<String>,
     bytes: &[u8],
+    holds: &Holds,
     update: impl FnOnce(&mut Export),
 ) -> Result<Step> {
     let mut cur = ctx
@@ -272,6 +277,7 @@ fn commit(
         return Err(Error::new(ErrorCode::Conflict, "the export moved on"));
     }
     cur.bytes = ctx.tx.append_result(id, cur.bytes, bytes)?;
+    holds.hold("export.chunk.before_commit");
     update(&mut cur);
     cur.updated_at = ctx.now.clone();
     ctx.tx.put_export(&cur)?;

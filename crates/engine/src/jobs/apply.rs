@@ -7,7 +7,7 @@ use super::refs::resolve_rows;
 use super::result::{self, ResultRow, RowStatus};
 use super::rows::{PreparedRow, RowPlan};
 use super::segment::apply_rows;
-use crate::background::failpoint;
+use crate::background::{failpoint, Holds};
 use crate::core::Ctx;
 use crate::error::{Error, ErrorCode, Result};
 use crate::model::{held, Job, JobStatus, Object, Stamp};
@@ -22,6 +22,8 @@ pub struct Chunk {
     pub from: u64,
     /// The instance applying it, which must still hold the job's lease.
     pub owner: String,
+    /// Its breakpoints (tests hold a chunk's transaction open at one).
+    pub holds: Holds,
 }
 
 /// Applies `chunk` to job `id`, if the job is still running here and at the chunk's start.
@@ -132,6 +134,7 @@ pub fn apply_chunk(
         .tx
         .append_result(&job.id, job.checkpoint.result_offset, &lines)?;
     failpoint("job.chunk.before_commit");
+    chunk.holds.hold("job.chunk.before_commit");
     job.progress.processed += n;
     job.checkpoint.rows_done += n;
     job.checkpoint.input_offset = chunk.end;

@@ -1,16 +1,21 @@
 //! How a job ends, each one transaction (the scheduler's queue does the rest): failed, or
-//! finished once every row is done.
+//! finished once every row is done — either only while this instance holds the job's lease (one
+//! cut off from the database meanwhile finds another instance ran it, and leaves it be).
 
 use crate::core::{Core, Pending};
 use crate::error::{Error, ErrorCode};
-use crate::model::{CallbackStatus, Job, JobStatus};
+use crate::model::{held, CallbackStatus, Job, JobStatus};
 use crate::tasks::queue::get as reload;
 
-/// Marks a job failed with `message`; its callback becomes due.
+/// Marks a job this instance runs failed with `message`; its callback becomes due. The job as it
+/// then stands.
 pub fn fail(core: &Core, id: &str, message: String) -> Pending<Job> {
-    let id = id.to_owned();
+    let (id, owner) = (id.to_owned(), core.instance.clone());
     core.submit(move |ctx| {
         let mut job = reload::<Job>(ctx.tx, &id)?;
+        if job.status != JobStatus::Running || !held(job.lease.as_ref(), &owner) {
+            return Ok(job);
+        }
         job.status = JobStatus::Failed;
         job.lease = None;
         job.error = Some(message.clone());
@@ -24,12 +29,14 @@ pub fn fail(core: &Core, id: &str, message: String) -> Pending<Job> {
 }
 
 /// Marks a job completed (or canceled, if that was asked) once every row is done; its callback
-/// becomes due. `rows_done` must match the committed checkpoint.
+/// becomes due. `rows_done` must match the committed checkpoint, and the job must still be this
+/// instance's.
 pub fn finish(core: &Core, id: &str, rows_done: u64) -> Pending<Job> {
-    let id = id.to_owned();
+    let (id, owner) = (id.to_owned(), core.instance.clone());
     core.submit(move |ctx| {
         let mut job = reload::<Job>(ctx.tx, &id)?;
-        if job.checkpoint.rows_done != rows_done {
+        let ours = job.status == JobStatus::Running && held(job.lease.as_ref(), &owner);
+        if job.checkpoint.rows_done != rows_done || !ours {
             return Err(Error::new(ErrorCode::Conflict, "the job moved on"));
         }
         job.status = if job.cancel_requested {

@@ -169,6 +169,7 @@ fn run_from_checkpoint(core: &Core, job: &Job) -> Result<Job> {
             end,
             from,
             owner: core.instance.clone(),
+            holds: core.background.holds(),
         };
         let (obj, plan, id) = (obj.clone(), plan.clone(), job.id.clone());
         pending = Some(core.submit(move |ctx| apply_chunk(ctx, &id, &obj, &plan, &chunk)));

@@ -354,8 +354,14 @@ pub trait Store: Send + Sync {
 }
 
 /// Opens the store a database URL names: `postgres://…` (or `postgresql://…`), `sqlite:PATH`, or
-/// `None` for the embedded SQLite database in `data_dir`.
-pub fn open(url: Option<&str>, data_dir: &Path, limits: &StoreLimits) -> Result<Arc<dyn Store>> {
+/// `None` for the embedded SQLite database in `data_dir`. `lease` bounds how long a shared
+/// database's session may go unanswered.
+pub fn open(
+    url: Option<&str>,
+    data_dir: &Path,
+    limits: &StoreLimits,
+    lease: Duration,
+) -> Result<Arc<dyn Store>> {
     let path = match url {
         None => data_dir.join("sluice.db"),
         Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
@@ -363,7 +369,7 @@ pub fn open(url: Option<&str>, data_dir: &Path, limits: &StoreLimits) -> Result<
                 .map_err(|_| Error::internal("the PostgreSQL store needs a tokio runtime"))?;
             // The synchronous client may not run on an async worker thread: open it on its own.
             let store = std::thread::scope(|s| {
-                s.spawn(|| postgres::PgStore::open(url, limits, runtime))
+                s.spawn(|| postgres::PgStore::open(url, limits, lease, runtime))
                     .join()
                     .map_err(|_| Error::internal("opening the database panicked"))
             })??;

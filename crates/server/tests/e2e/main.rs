@@ -31,6 +31,8 @@ mod jobs_common;
 mod jobs_refusals;
 mod jobs_runs;
 mod limits;
+mod netfault;
+mod netproxy;
 mod pgdb;
 mod query;
 mod records;

@@ -16,7 +16,13 @@ fn admin() -> Principal {
 /// A real store in a temp dir with app `a` holding object `o` (`email` unique).
 async fn store() -> (tempfile::TempDir, Core) {
     let dir = tempfile::tempdir().unwrap();
-    let store = crate::store::open(None, dir.path(), &Settings::default().store).unwrap();
+    let store = crate::store::open(
+        None,
+        dir.path(),
+        &Settings::default().store,
+        Settings::default().lease,
+    )
+    .unwrap();
     let core = Core::new(store, Settings::default());
     core.transact(|ctx| {
         run(ctx, &admin(), Op::CreateApp(json!({"name": "a"})))?;

@@ -16,6 +16,7 @@ mod locks;
 mod migrate;
 mod pool;
 mod query;
+mod reach;
 mod records;
 mod relations;
 mod schema;
@@ -63,7 +64,8 @@ struct Inner {
     catalog: RwLock<(i64, Arc<Catalog>)>,
     closed: AtomicBool,
     runtime: tokio::runtime::Handle,
-    /// What starts a write transaction: its settings with it, in one round trip.
+    /// What starts a write transaction: its bounds (on lock waits, on a session that stops
+    /// answering) with it, in one round trip.
     begin: String,
 }
 
@@ -99,13 +101,17 @@ fn config(url: &str) -> Result<postgres::Config> {
 
 impl PgStore {
     /// Connects, migrates (one instance at a time) and loads the catalog. Call from a thread
-    /// outside the runtime; blocking work later runs on `runtime`'s blocking threads.
+    /// outside the runtime; blocking work later runs on `runtime`'s blocking threads. A session
+    /// that stops answering is given up within a part of `lease` (`reach`).
     pub fn open(
         url: &str,
         limits: &StoreLimits,
+        lease: Duration,
         runtime: tokio::runtime::Handle,
     ) -> Result<PgStore> {
-        let main = config(url)?;
+        let reach = reach::Reach::for_lease(lease);
+        let mut main = config(url)?;
+        reach.client(&mut main, url);
         let writers = Pool::new(main.clone(), limits.writers(), "writes");
         let mut conn = writers.connect()?;
         let role = migrate::migrate(&mut conn)?;
@@ -127,8 +133,9 @@ impl PgStore {
             closed: AtomicBool::new(false),
             runtime,
             begin: format!(
-                "BEGIN; SET LOCAL lock_timeout = {}",
-                limits.lock_timeout.as_millis().max(1)
+                "BEGIN; SET LOCAL lock_timeout = {}; {}",
+                limits.lock_timeout.as_millis().max(1),
+                reach.server()
             ),
         });
         conn.client

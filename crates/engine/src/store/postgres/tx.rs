@@ -237,6 +237,8 @@ pub fn map_err(e: &postgres::Error) -> Error {
         if [
             SqlState::TOO_MANY_CONNECTIONS,
             SqlState::ADMIN_SHUTDOWN,
+            // The session sat in a transaction past `reach`'s bound (its link was down).
+            SqlState::IDLE_IN_TRANSACTION_SESSION_TIMEOUT,
             SqlState::CANNOT_CONNECT_NOW,
         ]
         .contains(code)
