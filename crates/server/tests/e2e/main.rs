@@ -19,6 +19,7 @@ mod durability;
 mod errors;
 mod events;
 mod exports;
+mod failover;
 mod first_use;
 mod fulcrum;
 mod hardening;

@@ -182,11 +182,16 @@ impl Inner {
     }
 
     fn run_write(&self, mut job: WriteJob) {
-        let mut conn = match self.writers.get(WRITE_WAIT) {
+        let mut conn = match self.writers.get_begun(WRITE_WAIT, "BEGIN") {
             Ok(c) => c,
             Err(e) => return job.done(Err(e)),
         };
         for attempt in 1.. {
+            if attempt > 1 {
+                if let Err(e) = conn.client.batch_execute("BEGIN") {
+                    return job.done(Err(tx::map_err(&e)));
+                }
+            }
             match self.attempt(&mut conn, &mut job) {
                 Attempt::Retry(e) if attempt < MAX_ATTEMPTS => {
                     tracing::debug!(attempt, error = %e, "running a write again");
@@ -200,11 +205,9 @@ impl Inner {
         }
     }
 
+    /// Runs `job` once in the transaction begun on `conn`, and commits or rolls it back.
     fn attempt(&self, conn: &mut Conn, job: &mut WriteJob) -> Attempt {
         let db = |e: postgres::Error| tx::map_err(&e);
-        if let Err(e) = conn.client.batch_execute("BEGIN") {
-            return Attempt::Done(Err(db(e)));
-        }
         let rollback = |conn: &mut Conn| {
             let _ = conn.client.batch_execute("ROLLBACK");
         };
@@ -279,16 +282,11 @@ impl Inner {
     }
 
     fn run_read(&self, job: ReadJob) {
-        let mut conn = match self.readers.get(self.shared.limits.read_wait) {
+        let begin = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY";
+        let mut conn = match self.readers.get_begun(self.shared.limits.read_wait, begin) {
             Ok(c) => c,
             Err(e) => return job(Err(e)),
         };
-        if let Err(e) = conn
-            .client
-            .batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-        {
-            return job(Err(tx::map_err(&e)));
-        }
         match self.fresh(&mut conn) {
             Ok((_, catalog)) => {
                 let mut tx = PgTx::new(&mut conn, &self.shared, false);

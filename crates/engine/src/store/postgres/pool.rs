@@ -143,6 +143,38 @@ impl Pool {
         }
     }
 
+    /// A connection on which `first` (the transaction's `BEGIN`, or `""` for none) ran. A
+    /// connection found lost there (its server stopped or was replaced by a promoted standby)
+    /// had done nothing yet: it is closed with every idle one, opened before the loss too, and
+    /// the statement runs on a fresh connection, which the URL's `target_session_attrs` sends to
+    /// whichever server takes writes now.
+    pub fn get_begun(self: &Arc<Self>, wait: Duration, first: &str) -> Result<Pooled> {
+        let mut tries = 0;
+        loop {
+            let mut conn = self.get(wait)?;
+            match conn.client.batch_execute(first) {
+                Ok(()) => return Ok(conn),
+                Err(e) if super::tx::lost(&e) && tries <= self.max => {
+                    tries += 1;
+                    tracing::warn!(error = %e, purpose = self.purpose, "a database connection was lost; opening another");
+                    conn.discard();
+                    self.drop_idle();
+                }
+                Err(e) => return Err(super::tx::map_err(&e)),
+            }
+        }
+    }
+
+    /// Closes every idle connection.
+    fn drop_idle(&self) {
+        let mut state = self.lock();
+        let idle = std::mem::take(&mut state.idle);
+        state.open -= idle.len();
+        drop(state);
+        self.freed.notify_all();
+        drop(idle);
+    }
+
     /// Closes connections that sat unused longer than the idle time.
     pub fn close_idle(&self) {
         let mut state = self.lock();
@@ -208,6 +240,17 @@ impl Deref for Pooled {
 impl DerefMut for Pooled {
     fn deref_mut(&mut self) -> &mut Conn {
         self.conn.as_mut().unwrap_or_else(|| unreachable!())
+    }
+}
+
+impl Pooled {
+    /// Closes the connection instead of putting it back.
+    fn discard(&mut self) {
+        if let Some(conn) = self.conn.take() {
+            self.pool.lock().open -= 1;
+            self.pool.freed.notify_one();
+            drop(conn);
+        }
     }
 }
 

@@ -154,6 +154,17 @@ impl<'c> PgTx<'c> {
     }
 }
 
+/// Failures that say the connection is gone: closed, broken, or ended by its server's shutdown.
+pub fn lost(e: &postgres::Error) -> bool {
+    if let Some(code) = e.code() {
+        return [SqlState::ADMIN_SHUTDOWN, SqlState::CRASH_SHUTDOWN].contains(code)
+            || code.code().starts_with("08");
+    }
+    e.is_closed()
+        || std::error::Error::source(e)
+            .is_some_and(|s| s.downcast_ref::<std::io::Error>().is_some())
+}
+
 /// Failures that say only that this transaction lost a race with another.
 fn retryable(e: &postgres::Error) -> bool {
     e.code().is_some_and(|c| {
@@ -211,7 +222,10 @@ pub fn map_err(e: &postgres::Error) -> Error {
         if [
             SqlState::TOO_MANY_CONNECTIONS,
             SqlState::ADMIN_SHUTDOWN,
+            SqlState::CRASH_SHUTDOWN,
             SqlState::CANNOT_CONNECT_NOW,
+            // A server that became a standby (a failover the other way) takes no writes.
+            SqlState::READ_ONLY_SQL_TRANSACTION,
         ]
         .contains(code)
         {
@@ -220,7 +234,7 @@ pub fn map_err(e: &postgres::Error) -> Error {
         tracing::error!(code = code.code(), error = %db, "database error");
         return Error::internal(format!("database error {}", code.code()));
     }
-    if e.is_closed() {
+    if lost(e) {
         return Error::new(
             ErrorCode::Unavailable,
             "the database connection was lost; retry",
