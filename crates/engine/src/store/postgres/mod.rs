@@ -67,15 +67,20 @@ pub struct PgStore {
 }
 
 /// `url` naming database `name` instead of its own (for tools that make databases: tests,
-/// benchmarks, `sluice copy`).
+/// benchmarks, `sluice copy`). Several hosts (`h1:5432,h2:5433`) and the query's settings
+/// (`target_session_attrs`) are kept.
 pub fn with_database(url: &str, name: &str) -> String {
     let (main, query) = match url.split_once('?') {
         Some((m, q)) => (m, format!("?{q}")),
         None => (url, String::new()),
     };
+    // The hosts start after the user and password, which may hold a `/`.
     let scheme_end = main.find("://").map_or(0, |i| i + 3);
-    let root = match main[scheme_end..].find('/') {
-        Some(i) => &main[..scheme_end + i],
+    let hosts = main[scheme_end..]
+        .rfind('@')
+        .map_or(scheme_end, |i| scheme_end + i + 1);
+    let root = match main[hosts..].find('/') {
+        Some(i) => &main[..hosts + i],
         None => main,
     };
     format!("{root}/{name}{query}")
@@ -375,5 +380,16 @@ mod tests {
             "postgresql://u:p@h/y?sslmode=disable"
         );
         assert_eq!(with_database("postgres://h", "z"), "postgres://h/z");
+        assert_eq!(
+            with_database(
+                "postgres://postgres@127.0.0.1:5432,127.0.0.1:5433/db?target_session_attrs=read-write",
+                "x"
+            ),
+            "postgres://postgres@127.0.0.1:5432,127.0.0.1:5433/x?target_session_attrs=read-write"
+        );
+        assert_eq!(
+            with_database("postgres://u:a/b@h1,h2/db", "w"),
+            "postgres://u:a/b@h1,h2/w"
+        );
     }
 }
