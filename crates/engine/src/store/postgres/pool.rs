@@ -4,6 +4,7 @@
 //! store is busy.
 
 use crate::error::{Error, ErrorCode, Result};
+use postgres::error::SqlState;
 use postgres::{Client, NoTls, Statement};
 use std::collections::HashMap;
 use std::ops::{Deref, DerefMut};
@@ -14,6 +15,17 @@ use std::time::{Duration, Instant};
 const IDLE: Duration = Duration::from_secs(10);
 /// Statements one connection keeps prepared at most.
 const MAX_STATEMENTS: usize = 512;
+
+/// Failures that say the connection is gone: closed, broken, or ended by its server's shutdown.
+pub fn lost(e: &postgres::Error) -> bool {
+    if let Some(code) = e.code() {
+        return [SqlState::ADMIN_SHUTDOWN, SqlState::CRASH_SHUTDOWN].contains(code)
+            || code.code().starts_with("08");
+    }
+    e.is_closed()
+        || std::error::Error::source(e)
+            .is_some_and(|s| s.downcast_ref::<std::io::Error>().is_some())
+}
 
 /// One connection and the statements prepared on it.
 pub struct Conn {
@@ -154,13 +166,19 @@ impl Pool {
             let mut conn = self.get(wait)?;
             match conn.client.batch_execute(first) {
                 Ok(()) => return Ok(conn),
-                Err(e) if super::tx::lost(&e) && tries <= self.max => {
+                Err(e) if lost(&e) && tries <= self.max => {
                     tries += 1;
                     tracing::warn!(error = %e, purpose = self.purpose, "a database connection was lost; opening another");
                     conn.discard();
                     self.drop_idle();
                 }
-                Err(e) => return Err(super::tx::map_err(&e)),
+                Err(e) => {
+                    tracing::error!(error = %e, purpose = self.purpose, "cannot begin on PostgreSQL");
+                    return Err(Error::new(
+                        ErrorCode::Unavailable,
+                        "the database cannot be reached; retry shortly",
+                    ));
+                }
             }
         }
     }

@@ -5,7 +5,7 @@
 //! later statements fail at once, and the store rolls it back — or runs the work again, when it
 //! failed only for losing a race (a deadlock, a serialization failure, a table that changed).
 
-use super::pool::Conn;
+use super::pool::{lost, Conn};
 use super::Shared;
 use crate::error::{Error, ErrorCode, Result};
 use crate::store::Tx;
@@ -152,17 +152,6 @@ impl<'c> PgTx<'c> {
         }
         r
     }
-}
-
-/// Failures that say the connection is gone: closed, broken, or ended by its server's shutdown.
-pub fn lost(e: &postgres::Error) -> bool {
-    if let Some(code) = e.code() {
-        return [SqlState::ADMIN_SHUTDOWN, SqlState::CRASH_SHUTDOWN].contains(code)
-            || code.code().starts_with("08");
-    }
-    e.is_closed()
-        || std::error::Error::source(e)
-            .is_some_and(|s| s.downcast_ref::<std::io::Error>().is_some())
 }
 
 /// Failures that say only that this transaction lost a race with another.
