@@ -27,7 +27,7 @@ fn db(e: postgres::Error) -> Error {
 impl FileStore for PgFiles {
     fn put_input(&self, id: &str, local: &Path) -> Result<()> {
         let mut file = std::fs::File::open(local).map_err(Error::io)?;
-        let mut conn = self.pool.get(WAIT)?;
+        let mut conn = self.pool.get_begun(WAIT, "")?;
         let mut tx = conn.client.transaction().map_err(db)?;
         let insert = tx
             .prepare("INSERT INTO _uploads (id, seq, data) VALUES ($1, $2, $3)")
@@ -94,7 +94,7 @@ impl FileStore for PgFiles {
         if from > 0 && len > 0 {
             // The piece holding byte `from`, then on from there.
             let at = i64::try_from(from).unwrap_or(i64::MAX);
-            let mut conn = self.pool.get(WAIT)?;
+            let mut conn = self.pool.get_begun(WAIT, "")?;
             let row = conn
                 .client
                 .query_opt(
@@ -114,7 +114,7 @@ impl FileStore for PgFiles {
     }
 
     fn delete_result(&self, id: &str) -> Result<()> {
-        let mut conn = self.pool.get(WAIT)?;
+        let mut conn = self.pool.get_begun(WAIT, "")?;
         conn.client
             .execute("DELETE FROM _results WHERE job_id = $1", &[&id])
             .map_err(db)?;
@@ -122,7 +122,7 @@ impl FileStore for PgFiles {
     }
 
     fn delete_input(&self, id: &str) -> Result<()> {
-        let mut conn = self.pool.get(WAIT)?;
+        let mut conn = self.pool.get_begun(WAIT, "")?;
         conn.client
             .execute("DELETE FROM _uploads WHERE id = $1", &[&id])
             .map_err(db)?;
@@ -130,7 +130,7 @@ impl FileStore for PgFiles {
     }
 
     fn rename_input(&self, from: &str, to: &str) -> Result<()> {
-        let mut conn = self.pool.get(WAIT)?;
+        let mut conn = self.pool.get_begun(WAIT, "")?;
         conn.client
             .execute("UPDATE _uploads SET id = $2 WHERE id = $1", &[&from, &to])
             .map_err(db)?;
@@ -163,7 +163,7 @@ struct Pieces {
 impl Pieces {
     /// Loads the next piece; false at the end.
     fn fetch(&mut self) -> Result<bool> {
-        let mut conn = self.pool.get(WAIT)?;
+        let mut conn = self.pool.get_begun(WAIT, "")?;
         let stmt = conn.prepare(self.sql).map_err(db)?;
         let row = conn
             .client

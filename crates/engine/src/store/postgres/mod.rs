@@ -74,15 +74,20 @@ pub struct PgStore {
 }
 
 /// `url` naming database `name` instead of its own (for tools that make databases: tests,
-/// benchmarks, `sluice copy`).
+/// benchmarks, `sluice copy`). Several hosts (`h1:5432,h2:5433`) and the query's settings
+/// (`target_session_attrs`) are kept.
 pub fn with_database(url: &str, name: &str) -> String {
     let (main, query) = match url.split_once('?') {
         Some((m, q)) => (m, format!("?{q}")),
         None => (url, String::new()),
     };
+    // The hosts start after the user and password, which may hold a `/`.
     let scheme_end = main.find("://").map_or(0, |i| i + 3);
-    let root = match main[scheme_end..].find('/') {
-        Some(i) => &main[..scheme_end + i],
+    let hosts = main[scheme_end..]
+        .rfind('@')
+        .map_or(scheme_end, |i| scheme_end + i + 1);
+    let root = match main[hosts..].find('/') {
+        Some(i) => &main[..hosts + i],
         None => main,
     };
     format!("{root}/{name}{query}")
@@ -199,7 +204,7 @@ impl Inner {
     }
 
     fn run_write(&self, mut job: WriteJob) {
-        let mut conn = match self.writers.get(WRITE_WAIT) {
+        let mut conn = match self.writers.get_begun(WRITE_WAIT, &self.begin) {
             Ok(c) => c,
             Err(e) => return job.done(Err(e)),
         };
@@ -207,6 +212,11 @@ impl Inner {
         // ceiling that doubles each run, so contenders that collided spread apart.
         let until = Instant::now() + self.shared.limits.write_retry;
         for attempt in 0u32.. {
+            if attempt > 0 {
+                if let Err(e) = conn.client.batch_execute(&self.begin) {
+                    return job.done(Err(tx::map_err(&e)));
+                }
+            }
             match self.attempt(&mut conn, &mut job) {
                 Attempt::Retry(e, why) if attempt + 1 < MIN_ATTEMPTS || Instant::now() < until => {
                     tracing::debug!(attempt, error = %e, why, "running a write again");
@@ -222,11 +232,9 @@ impl Inner {
         }
     }
 
+    /// Runs `job` once in the transaction begun on `conn`, and commits or rolls it back.
     fn attempt(&self, conn: &mut Conn, job: &mut WriteJob) -> Attempt {
         let db = |e: postgres::Error| tx::map_err(&e);
-        if let Err(e) = conn.client.batch_execute(&self.begin) {
-            return Attempt::Done(Err(db(e)));
-        }
         let rollback = |conn: &mut Conn| {
             let _ = conn.client.batch_execute("ROLLBACK");
         };
@@ -301,16 +309,11 @@ impl Inner {
     }
 
     fn run_read(&self, job: ReadJob) {
-        let mut conn = match self.readers.get(self.shared.limits.read_wait) {
+        let begin = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY";
+        let mut conn = match self.readers.get_begun(self.shared.limits.read_wait, begin) {
             Ok(c) => c,
             Err(e) => return job(Err(e)),
         };
-        if let Err(e) = conn
-            .client
-            .batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-        {
-            return job(Err(tx::map_err(&e)));
-        }
         match self.fresh(&mut conn) {
             Ok((_, catalog)) => {
                 let mut tx = PgTx::new(&mut conn, &self.shared, false);
@@ -399,5 +402,16 @@ mod tests {
             "postgresql://u:p@h/y?sslmode=disable"
         );
         assert_eq!(with_database("postgres://h", "z"), "postgres://h/z");
+        assert_eq!(
+            with_database(
+                "postgres://postgres@127.0.0.1:5432,127.0.0.1:5433/db?target_session_attrs=read-write",
+                "x"
+            ),
+            "postgres://postgres@127.0.0.1:5432,127.0.0.1:5433/x?target_session_attrs=read-write"
+        );
+        assert_eq!(
+            with_database("postgres://u:a/b@h1,h2/db", "w"),
+            "postgres://u:a/b@h1,h2/w"
+        );
     }
 }

@@ -4,6 +4,7 @@
 //! store is busy.
 
 use crate::error::{Error, ErrorCode, Result};
+use postgres::error::SqlState;
 use postgres::{Client, NoTls, Statement};
 use std::collections::HashMap;
 use std::ops::{Deref, DerefMut};
@@ -14,6 +15,17 @@ use std::time::{Duration, Instant};
 const IDLE: Duration = Duration::from_secs(10);
 /// Statements one connection keeps prepared at most.
 const MAX_STATEMENTS: usize = 512;
+
+/// Failures that say the connection is gone: closed, broken, or ended by its server's shutdown.
+pub fn lost(e: &postgres::Error) -> bool {
+    if let Some(code) = e.code() {
+        return [SqlState::ADMIN_SHUTDOWN, SqlState::CRASH_SHUTDOWN].contains(code)
+            || code.code().starts_with("08");
+    }
+    e.is_closed()
+        || std::error::Error::source(e)
+            .is_some_and(|s| s.downcast_ref::<std::io::Error>().is_some())
+}
 
 /// One connection and the statements prepared on it.
 pub struct Conn {
@@ -143,6 +155,44 @@ impl Pool {
         }
     }
 
+    /// A connection on which `first` (the transaction's `BEGIN`, or `""` for none) ran. A
+    /// connection found lost there (its server stopped or was replaced by a promoted standby)
+    /// had done nothing yet: it is closed with every idle one, opened before the loss too, and
+    /// the statement runs on a fresh connection, which the URL's `target_session_attrs` sends to
+    /// whichever server takes writes now.
+    pub fn get_begun(self: &Arc<Self>, wait: Duration, first: &str) -> Result<Pooled> {
+        let mut tries = 0;
+        loop {
+            let mut conn = self.get(wait)?;
+            match conn.client.batch_execute(first) {
+                Ok(()) => return Ok(conn),
+                Err(e) if lost(&e) && tries <= self.max => {
+                    tries += 1;
+                    tracing::warn!(error = %e, purpose = self.purpose, "a database connection was lost; opening another");
+                    conn.discard();
+                    self.drop_idle();
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, purpose = self.purpose, "cannot begin on PostgreSQL");
+                    return Err(Error::new(
+                        ErrorCode::Unavailable,
+                        "the database cannot be reached; retry shortly",
+                    ));
+                }
+            }
+        }
+    }
+
+    /// Closes every idle connection.
+    fn drop_idle(&self) {
+        let mut state = self.lock();
+        let idle = std::mem::take(&mut state.idle);
+        state.open -= idle.len();
+        drop(state);
+        self.freed.notify_all();
+        drop(idle);
+    }
+
     /// Closes connections that sat unused longer than the idle time.
     pub fn close_idle(&self) {
         let mut state = self.lock();
@@ -208,6 +258,17 @@ impl Deref for Pooled {
 impl DerefMut for Pooled {
     fn deref_mut(&mut self) -> &mut Conn {
         self.conn.as_mut().unwrap_or_else(|| unreachable!())
+    }
+}
+
+impl Pooled {
+    /// Closes the connection instead of putting it back.
+    fn discard(&mut self) {
+        if let Some(conn) = self.conn.take() {
+            self.pool.lock().open -= 1;
+            self.pool.freed.notify_one();
+            drop(conn);
+        }
     }
 }
 

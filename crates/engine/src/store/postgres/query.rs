@@ -159,7 +159,10 @@ impl PgTx<'_> {
         sink: &mut dyn FnMut(Vec<Json>) -> Result<()>,
     ) -> Result<(Vec<String>, Vec<String>)> {
         let sql = rewrite(q, Flavor::Postgres, limits)?.sql;
-        let mut conn = self.shared.queries.get(self.shared.limits.read_wait)?;
+        let mut conn = self
+            .shared
+            .queries
+            .get_begun(self.shared.limits.read_wait, "")?;
         let mut tx = conn.client.transaction().map_err(|e| map_err(&e))?;
         tx.batch_execute(&format!(
             "SET TRANSACTION READ ONLY; SET LOCAL statement_timeout = {}; SET LOCAL TimeZone = 'UTC'",
@@ -268,7 +271,10 @@ impl QueryTx for PgTx<'_> {
 
     fn query_columns(&mut self, q: &CheckedQuery, limits: &QueryLimits) -> Result<Vec<String>> {
         let sql = rewrite(q, Flavor::Postgres, limits)?.sql;
-        let mut conn = self.shared.queries.get(self.shared.limits.read_wait)?;
+        let mut conn = self
+            .shared
+            .queries
+            .get_begun(self.shared.limits.read_wait, "")?;
         let stmt = conn.client.prepare(&sql).map_err(|e| refused(&e))?;
         Ok(stmt.columns().iter().map(|c| c.name().to_owned()).collect())
     }

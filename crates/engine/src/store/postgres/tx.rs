@@ -5,7 +5,7 @@
 //! later statements fail at once, and the store rolls it back — or runs the work again, when it
 //! failed only for losing a race (a deadlock, a serialization failure, a table that changed).
 
-use super::pool::Conn;
+use super::pool::{lost, Conn};
 use super::Shared;
 use crate::error::{Error, ErrorCode, Result};
 use crate::store::Tx;
@@ -239,7 +239,10 @@ pub fn map_err(e: &postgres::Error) -> Error {
             SqlState::ADMIN_SHUTDOWN,
             // The session sat in a transaction past `reach`'s bound (its link was down).
             SqlState::IDLE_IN_TRANSACTION_SESSION_TIMEOUT,
+            SqlState::CRASH_SHUTDOWN,
             SqlState::CANNOT_CONNECT_NOW,
+            // A server that became a standby (a failover the other way) takes no writes.
+            SqlState::READ_ONLY_SQL_TRANSACTION,
         ]
         .contains(code)
         {
@@ -248,7 +251,7 @@ pub fn map_err(e: &postgres::Error) -> Error {
         tracing::error!(code = code.code(), error = %db, "database error");
         return Error::internal(format!("database error {}", code.code()));
     }
-    if e.is_closed() {
+    if lost(e) {
         return Error::new(
             ErrorCode::Unavailable,
             "the database connection was lost; retry",
