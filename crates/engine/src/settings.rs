@@ -76,6 +76,7 @@ pub mod defaults {
     pub const MAX_WRITERS: usize = 0;
     pub const READ_WAIT_MS: u64 = 2_000;
     pub const READER_IDLE_SECS: u64 = 10;
+    pub const DATABASE_POOLED: bool = false;
     pub const WAL_MAX_BYTES: u64 = 64 << 20;
     pub const MAX_EXPENSIVE: usize = 0;
     pub const EXPENSIVE_WAIT_MS: u64 = 2_000;
@@ -99,6 +100,12 @@ pub struct StoreLimits {
     pub read_wait: Duration,
     pub reader_idle: Duration,
     pub wal_max_bytes: u64,
+    /// The database URL reaches PostgreSQL through a transaction-pooling proxy (PgBouncer's
+    /// `pool_mode = transaction`): statements are prepared for one transaction only.
+    pub pooled: bool,
+    /// A direct URL for the one connection that needs a session of its own (the listener for
+    /// catalog notifications); `None`: the database URL.
+    pub notify_url: Option<String>,
 }
 
 impl StoreLimits {
@@ -358,6 +365,8 @@ impl Default for Settings {
                 read_wait: Duration::from_millis(READ_WAIT_MS),
                 reader_idle: Duration::from_secs(READER_IDLE_SECS),
                 wal_max_bytes: WAL_MAX_BYTES,
+                pooled: DATABASE_POOLED,
+                notify_url: None,
             },
             max_expensive: MAX_EXPENSIVE,
             expensive_wait: Duration::from_millis(EXPENSIVE_WAIT_MS),

@@ -3,7 +3,9 @@
 //! runs again from the start when it lost a race; reads run on `REPEATABLE READ READ ONLY`
 //! snapshots. The catalog is versioned in the database: every transaction checks the version and
 //! reloads a stale catalog, a change bumps it (refusing to commit over a change it did not see),
-//! and a notification tells the other instances at once.
+//! and a notification tells the other instances at once. Nothing depends on the session (see
+//! `pool`), so the database URL may name a transaction pooler; the listener alone needs a session,
+//! and may be given a direct URL of its own.
 
 mod aliases;
 mod auth;
@@ -54,6 +56,9 @@ pub struct Shared {
 struct Inner {
     writers: Arc<Pool>,
     readers: Arc<Pool>,
+    /// The listener's connection (LISTEN needs a session of its own); none behind a pooler
+    /// without a direct URL.
+    notify: Option<Arc<Pool>>,
     shared: Shared,
     files: Arc<PgFiles>,
     /// The catalog and the version it was loaded at.
@@ -81,13 +86,13 @@ pub fn with_database(url: &str, name: &str) -> String {
     format!("{root}/{name}{query}")
 }
 
-/// Connection settings for every sluice connection: its schema first on the search path.
+/// Connection settings for every sluice connection. No startup `options` (a pooler refuses
+/// them): each transaction sets its search path itself.
 fn config(url: &str) -> Result<postgres::Config> {
     let mut c: postgres::Config = url
         .parse()
         .map_err(|e| Error::invalid(format!("the database URL is not valid: {e}")))?;
     c.application_name("sluice");
-    c.options(&format!("-c search_path={}", migrate::SCHEMA));
     c.connect_timeout(Duration::from_secs(10));
     Ok(c)
 }
@@ -101,20 +106,39 @@ impl PgStore {
         runtime: tokio::runtime::Handle,
     ) -> Result<PgStore> {
         let main = config(url)?;
-        let writers = Pool::new(main.clone(), limits.writers(), "writes");
+        let pooled = limits.pooled;
+        // LISTEN needs a session of its own: never through a pooler. The listener names itself,
+        // so it is told apart among the database's sessions.
+        let listen_to = match &limits.notify_url {
+            Some(direct) => Some(config(direct)?),
+            None if pooled => {
+                tracing::warn!(
+                    "the database is pooled and no --notify-database is set: other instances' \
+                     schema changes are seen as each transaction checks, not announced"
+                );
+                None
+            }
+            None => Some(main.clone()),
+        };
+        let notify = listen_to.map(|mut c| {
+            c.application_name("sluice-listener");
+            Pool::new(c, false, 1, "notifications")
+        });
+        let writers = Pool::new(main.clone(), pooled, limits.writers(), "writes");
         let mut conn = writers.connect()?;
         let role = migrate::migrate(&mut conn)?;
         let mut query = main.clone();
         query.user(&role.name).password(role.password.as_bytes());
-        let readers = Pool::new(main, limits.readers(), "reads");
+        let readers = Pool::new(main, pooled, limits.readers(), "reads");
         let inner = Arc::new(Inner {
             files: Arc::new(PgFiles {
                 pool: writers.clone(),
             }),
             writers,
             readers,
+            notify,
             shared: Shared {
-                queries: Pool::new(query, limits.readers(), "queries"),
+                queries: Pool::new(query, pooled, limits.readers(), "queries"),
                 query_role: role.name,
                 limits: limits.clone(),
             },
@@ -122,12 +146,7 @@ impl PgStore {
             closed: AtomicBool::new(false),
             runtime,
         });
-        conn.client
-            .batch_execute("BEGIN")
-            .map_err(|e| tx::map_err(&e))?;
-        let loaded = inner.fresh(&mut conn);
-        let _ = conn.client.batch_execute("ROLLBACK");
-        loaded?;
+        conn.transact("BEGIN", |conn| inner.fresh(conn))?;
         let listener = Arc::downgrade(&inner);
         std::thread::Builder::new()
             .name("sluice-catalog".into())
@@ -202,11 +221,11 @@ impl Inner {
 
     fn attempt(&self, conn: &mut Conn, job: &mut WriteJob) -> Attempt {
         let db = |e: postgres::Error| tx::map_err(&e);
-        if let Err(e) = conn.client.batch_execute("BEGIN") {
+        if let Err(e) = conn.begin("BEGIN") {
             return Attempt::Done(Err(db(e)));
         }
         let rollback = |conn: &mut Conn| {
-            let _ = conn.client.batch_execute("ROLLBACK");
+            let _ = conn.end("ROLLBACK");
         };
         let (version, mut catalog) = match self.fresh(conn) {
             Ok(c) => c,
@@ -259,7 +278,7 @@ impl Inner {
                 }
             }
         }
-        match conn.client.batch_execute("COMMIT") {
+        match conn.end("COMMIT") {
             Ok(()) => {
                 if changed {
                     self.publish(version + 1, catalog);
@@ -283,10 +302,7 @@ impl Inner {
             Ok(c) => c,
             Err(e) => return job(Err(e)),
         };
-        if let Err(e) = conn
-            .client
-            .batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-        {
+        if let Err(e) = conn.begin("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY") {
             return job(Err(tx::map_err(&e)));
         }
         match self.fresh(&mut conn) {
@@ -301,7 +317,7 @@ impl Inner {
             }
             Err(e) => job(Err(e)),
         }
-        let _ = conn.client.batch_execute("ROLLBACK");
+        let _ = conn.end("ROLLBACK");
     }
 }
 

@@ -1,8 +1,12 @@
 //! A bounded pool of PostgreSQL connections used from blocking threads only (the synchronous
 //! client drives its own runtime, which must never run on an async worker): at most `max` open,
 //! opened on demand, closed after idling; a caller waits a bounded time for one, then is told the
-//! store is busy.
+//! store is busy. Every statement runs inside a transaction `Conn::begin` opens, which also sets
+//! the search path: nothing relies on the session, so a transaction-pooling proxy may hand each
+//! transaction a different server connection.
 
+use super::migrate::SCHEMA;
+use super::tx::map_err;
 use crate::error::{Error, ErrorCode, Result};
 use postgres::{Client, NoTls, Statement};
 use std::collections::HashMap;
@@ -21,6 +25,9 @@ pub struct Conn {
     statements: HashMap<String, Statement>,
     /// The catalog version its statements were prepared under.
     pub catalog_version: i64,
+    /// Behind a transaction pooler: the next transaction may run on another server connection,
+    /// so statements are closed before each transaction ends, not kept for the next.
+    pooled: bool,
 }
 
 impl Conn {
@@ -44,6 +51,41 @@ impl Conn {
             self.catalog_version = version;
         }
     }
+
+    /// Opens a transaction with `begin` (`BEGIN` and its modes), the search path set for it in
+    /// the same round trip.
+    pub fn begin(&mut self, begin: &str) -> std::result::Result<(), postgres::Error> {
+        self.client
+            .batch_execute(&format!("{begin}; SET LOCAL search_path = {SCHEMA}"))
+    }
+
+    /// Ends the transaction with `end` (`COMMIT` or `ROLLBACK`). Behind a pooler its statements
+    /// are closed first, while the transaction still holds its server connection: left open, one
+    /// would be missing on the connection the next transaction gets, or its name would clash
+    /// with another client's there.
+    pub fn end(&mut self, end: &str) -> std::result::Result<(), postgres::Error> {
+        if self.pooled {
+            self.statements.clear();
+            self.client.clear_type_cache();
+        }
+        self.client.batch_execute(end)
+    }
+
+    /// Runs `f` in a transaction of its own, committed when it succeeds, else rolled back.
+    pub fn transact<T>(
+        &mut self,
+        begin: &str,
+        f: impl FnOnce(&mut Conn) -> Result<T>,
+    ) -> Result<T> {
+        self.begin(begin).map_err(|e| map_err(&e))?;
+        match f(self) {
+            Ok(v) => self.end("COMMIT").map(|()| v).map_err(|e| map_err(&e)),
+            Err(e) => {
+                let _ = self.end("ROLLBACK");
+                Err(e)
+            }
+        }
+    }
 }
 
 struct State {
@@ -53,6 +95,8 @@ struct State {
 
 pub struct Pool {
     config: postgres::Config,
+    /// Its connections go through a transaction pooler.
+    pooled: bool,
     max: usize,
     state: Mutex<State>,
     freed: Condvar,
@@ -61,9 +105,15 @@ pub struct Pool {
 }
 
 impl Pool {
-    pub fn new(config: postgres::Config, max: usize, purpose: &'static str) -> Arc<Pool> {
+    pub fn new(
+        config: postgres::Config,
+        pooled: bool,
+        max: usize,
+        purpose: &'static str,
+    ) -> Arc<Pool> {
         Arc::new(Pool {
             config,
+            pooled,
             max: max.max(1),
             state: Mutex::new(State {
                 idle: Vec::new(),
@@ -91,6 +141,7 @@ impl Pool {
             client,
             statements: HashMap::new(),
             catalog_version: -1,
+            pooled: self.pooled,
         })
     }
 

@@ -3,6 +3,7 @@
 //! the checker), in a `READ ONLY` transaction with a statement timeout, a row cap and a cap on the
 //! answer's size.
 
+use super::migrate::SCHEMA;
 use super::tx::{map_err, PgTx};
 use super::value::{stamp_text, PgValue};
 use crate::error::{Error, ErrorCode, Result};
@@ -162,7 +163,8 @@ impl PgTx<'_> {
         let mut conn = self.shared.queries.get(self.shared.limits.read_wait)?;
         let mut tx = conn.client.transaction().map_err(|e| map_err(&e))?;
         tx.batch_execute(&format!(
-            "SET TRANSACTION READ ONLY; SET LOCAL statement_timeout = {}; SET LOCAL TimeZone = 'UTC'",
+            "SET TRANSACTION READ ONLY; SET LOCAL statement_timeout = {}; SET LOCAL TimeZone = 'UTC';
+             SET LOCAL search_path = {SCHEMA}",
             limits.timeout.as_millis().max(1)
         ))
         .map_err(|e| map_err(&e))?;
@@ -214,6 +216,8 @@ impl PgTx<'_> {
                 sink(out)?;
             }
         }
+        // Closed inside the transaction (behind a pooler, the next one may be elsewhere).
+        drop((portal, stmt));
         let _ = tx.rollback();
         Ok((columns, types))
     }
@@ -269,7 +273,9 @@ impl QueryTx for PgTx<'_> {
     fn query_columns(&mut self, q: &CheckedQuery, limits: &QueryLimits) -> Result<Vec<String>> {
         let sql = rewrite(q, Flavor::Postgres, limits)?.sql;
         let mut conn = self.shared.queries.get(self.shared.limits.read_wait)?;
-        let stmt = conn.client.prepare(&sql).map_err(|e| refused(&e))?;
-        Ok(stmt.columns().iter().map(|c| c.name().to_owned()).collect())
+        conn.transact("BEGIN READ ONLY", |conn| {
+            let stmt = conn.client.prepare(&sql).map_err(|e| refused(&e))?;
+            Ok(stmt.columns().iter().map(|c| c.name().to_owned()).collect())
+        })
     }
 }
