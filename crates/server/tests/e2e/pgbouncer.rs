@@ -367,6 +367,29 @@ async fn two_instances_work_through_pgbouncer_in_transaction_mode() {
         assert_eq!(r["rows"], json!([[left]]), "{r}");
     }
 
+    // A table's row type is looked up with statements the client keeps: refused as a column,
+    // and the connection it was looked up on is not reused, so later queries still answer.
+    for _ in 0..3 {
+        for app in [&a, &b] {
+            let (s, r) = app
+                .admin(
+                    "POST",
+                    "/v1/apps/crm/query",
+                    Some(json!({"sql": "SELECT c FROM contacts c LIMIT 1"})),
+                )
+                .await;
+            assert_eq!(s, 400, "{r}");
+            let (s, r) = app
+                .admin(
+                    "POST",
+                    "/v1/apps/crm/query",
+                    Some(json!({"sql": "SELECT count(*) AS n FROM contacts"})),
+                )
+                .await;
+            assert_eq!((s.as_u16(), &r["rows"]), (200, &json!([[left]])), "{r}");
+        }
+    }
+
     // Each listener holds a direct session of its own; everything else shares the pooler's
     // few server connections.
     let (listeners, others) = sessions(&db, &user);

@@ -52,6 +52,11 @@ impl Conn {
         }
     }
 
+    /// Whether it goes through a transaction pooler.
+    pub fn pooled(&self) -> bool {
+        self.pooled
+    }
+
     /// Opens a transaction with `begin` (`BEGIN` and its modes), the search path set for it in
     /// the same round trip.
     pub fn begin(&mut self, begin: &str) -> std::result::Result<(), postgres::Error> {
@@ -259,6 +264,18 @@ impl Deref for Pooled {
 impl DerefMut for Pooled {
     fn deref_mut(&mut self) -> &mut Conn {
         self.conn.as_mut().unwrap_or_else(|| unreachable!())
+    }
+}
+
+impl Pooled {
+    /// Closes the connection instead of putting it back: its client keeps something the next
+    /// user must not get.
+    pub fn discard(mut self) {
+        if let Some(conn) = self.conn.take() {
+            drop(conn);
+            self.pool.lock().open -= 1;
+            self.pool.freed.notify_one();
+        }
     }
 }
 
