@@ -4,12 +4,9 @@
 //! Migration 1 also makes the query role: a login role that can read record tables and nothing
 //! else (each record table is granted to it as it is made).
 
-use super::pool::Conn;
+use super::pool::{Conn, SCHEMA};
 use crate::error::{Error, ErrorCode, Result};
 use postgres::error::SqlState;
-
-/// The schema sluice's tables live in (every connection's search path).
-pub const SCHEMA: &str = "sluice";
 
 /// Each entry migrates from version `i` to `i + 1`.
 const MIGRATIONS: &[&str] = &[

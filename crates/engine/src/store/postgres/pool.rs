@@ -5,8 +5,6 @@
 //! the search path: nothing relies on the session, so a transaction-pooling proxy may hand each
 //! transaction a different server connection.
 
-use super::migrate::SCHEMA;
-use super::tx::map_err;
 use crate::error::{Error, ErrorCode, Result};
 use postgres::{Client, NoTls, Statement};
 use std::collections::HashMap;
@@ -14,6 +12,8 @@ use std::ops::{Deref, DerefMut};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
+/// The schema sluice's tables live in (every transaction's search path).
+pub const SCHEMA: &str = "sluice";
 /// How long an unused connection stays open.
 const IDLE: Duration = Duration::from_secs(10);
 /// Statements one connection keeps prepared at most.
@@ -74,22 +74,6 @@ impl Conn {
             self.client.clear_type_cache();
         }
         self.client.batch_execute(end)
-    }
-
-    /// Runs `f` in a transaction of its own, committed when it succeeds, else rolled back.
-    pub fn transact<T>(
-        &mut self,
-        begin: &str,
-        f: impl FnOnce(&mut Conn) -> Result<T>,
-    ) -> Result<T> {
-        self.begin(begin).map_err(|e| map_err(&e))?;
-        match f(self) {
-            Ok(v) => self.end("COMMIT").map(|()| v).map_err(|e| map_err(&e)),
-            Err(e) => {
-                let _ = self.end("ROLLBACK");
-                Err(e)
-            }
-        }
     }
 }
 

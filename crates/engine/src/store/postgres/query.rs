@@ -3,7 +3,7 @@
 //! the checker), in a `READ ONLY` transaction with a statement timeout, a row cap and a cap on the
 //! answer's size.
 
-use super::migrate::SCHEMA;
+use super::pool::SCHEMA;
 use super::tx::{map_err, PgTx};
 use super::value::{stamp_text, PgValue};
 use crate::error::{Error, ErrorCode, Result};
