@@ -39,10 +39,10 @@ pub struct Config {
     pub database_url: Option<String>,
     /// The database URL is a transaction pooler (PgBouncer `pool_mode = transaction`): statements
     /// are prepared for one transaction, not kept on the connection.
-    #[arg(long, env = "SLUICE_DATABASE_POOLED")]
+    #[arg(long, env = "SLUICE_DATABASE_POOLED", default_value_t = d::DATABASE_POOLED)]
     pub database_pooled: bool,
     /// A direct PostgreSQL URL for catalog notifications (LISTEN needs a session); without it,
-    /// the database URL.
+    /// the database URL, or no listener when that is pooled.
     #[arg(long = "notify-database", env = "SLUICE_NOTIFY_DATABASE")]
     pub notify_database_url: Option<String>,
     /// A fixed admin token (otherwise one is generated on first start).
