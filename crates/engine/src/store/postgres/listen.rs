@@ -2,9 +2,12 @@
 //! announce (reloading at once), and closes pooled connections left idle. LISTEN holds a session,
 //! so it runs on the notification URL: a direct connection when the database URL is a pooler.
 
-use super::{Inner, CHANNEL};
+use super::pool::Pool;
+use super::{config, Inner, CHANNEL};
+use crate::error::Result;
+use crate::settings::StoreLimits;
 use std::sync::atomic::Ordering;
-use std::sync::Weak;
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 /// How often idle connections are looked for.
@@ -16,6 +19,25 @@ impl Inner {
         self.readers.close_idle();
         self.shared.queries.close_idle();
     }
+}
+
+/// The listener's connection: on `--notify-database`, else on the database URL `main` unless
+/// that is pooled (LISTEN needs a session of its own: never through a pooler). The listener names
+/// itself, so it is told apart among the database's sessions.
+pub(super) fn pool(limits: &StoreLimits, main: &postgres::Config) -> Result<Option<Arc<Pool>>> {
+    let mut listen_to = match &limits.notify_url {
+        Some(direct) => config(direct)?,
+        None if limits.pooled => {
+            tracing::warn!(
+                "the database is pooled and no --notify-database is set: other instances' \
+                 schema changes are seen as each transaction checks, not announced"
+            );
+            return Ok(None);
+        }
+        None => main.clone(),
+    };
+    listen_to.application_name("sluice-listener");
+    Ok(Some(Pool::new(listen_to, false, 1, "notifications")))
 }
 
 /// Follows catalog changes other instances announce, and closes idle connections, until the

@@ -107,23 +107,7 @@ impl PgStore {
     ) -> Result<PgStore> {
         let main = config(url)?;
         let pooled = limits.pooled;
-        // LISTEN needs a session of its own: never through a pooler. The listener names itself,
-        // so it is told apart among the database's sessions.
-        let listen_to = match &limits.notify_url {
-            Some(direct) => Some(config(direct)?),
-            None if pooled => {
-                tracing::warn!(
-                    "the database is pooled and no --notify-database is set: other instances' \
-                     schema changes are seen as each transaction checks, not announced"
-                );
-                None
-            }
-            None => Some(main.clone()),
-        };
-        let notify = listen_to.map(|mut c| {
-            c.application_name("sluice-listener");
-            Pool::new(c, false, 1, "notifications")
-        });
+        let notify = listen::pool(limits, &main)?;
         let writers = Pool::new(main.clone(), pooled, limits.writers(), "writes");
         let mut conn = writers.connect()?;
         let role = migrate::migrate(&mut conn)?;
