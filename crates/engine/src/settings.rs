@@ -83,6 +83,7 @@ pub mod defaults {
     /// `LOCK_TIMEOUT_MS`) is run again, with a growing, jittered pause, before it answers `busy`.
     pub const WRITE_RETRY_MS: u64 = 10_000;
     pub const READER_IDLE_SECS: u64 = 10;
+    pub const DATABASE_POOLED: bool = false;
     pub const WAL_MAX_BYTES: u64 = 64 << 20;
     pub const MAX_EXPENSIVE: usize = 0;
     pub const EXPENSIVE_WAIT_MS: u64 = 2_000;
@@ -116,6 +117,12 @@ pub struct StoreLimits {
     pub write_retry: Duration,
     pub reader_idle: Duration,
     pub wal_max_bytes: u64,
+    /// The database URL reaches PostgreSQL through a transaction-pooling proxy (PgBouncer's
+    /// `pool_mode = transaction`): statements are prepared for one transaction only.
+    pub pooled: bool,
+    /// A direct URL for the one connection that needs a session of its own (the listener for
+    /// catalog notifications); `None`: the database URL.
+    pub notify_url: Option<String>,
 }
 
 impl StoreLimits {
@@ -377,6 +384,8 @@ impl Default for Settings {
                 write_retry: Duration::from_millis(WRITE_RETRY_MS),
                 reader_idle: Duration::from_secs(READER_IDLE_SECS),
                 wal_max_bytes: WAL_MAX_BYTES,
+                pooled: DATABASE_POOLED,
+                notify_url: None,
             },
             max_expensive: MAX_EXPENSIVE,
             expensive_wait: Duration::from_millis(EXPENSIVE_WAIT_MS),

@@ -37,6 +37,14 @@ pub struct Config {
     /// Database URL; without it, an embedded SQLite file in the data dir.
     #[arg(long = "database", env = "SLUICE_DATABASE_URL")]
     pub database_url: Option<String>,
+    /// The database URL is a transaction pooler (PgBouncer `pool_mode = transaction`): statements
+    /// are prepared for one transaction, not kept on the connection.
+    #[arg(long, env = "SLUICE_DATABASE_POOLED", default_value_t = d::DATABASE_POOLED)]
+    pub database_pooled: bool,
+    /// A direct PostgreSQL URL for catalog notifications (LISTEN needs a session); without it,
+    /// the database URL, or no listener when that is pooled.
+    #[arg(long = "notify-database", env = "SLUICE_NOTIFY_DATABASE")]
+    pub notify_database_url: Option<String>,
     /// A fixed admin token (otherwise one is generated on first start).
     #[arg(long, env = "SLUICE_ADMIN_TOKEN", hide_env_values = true)]
     pub admin_token: Option<String>,
@@ -196,6 +204,8 @@ impl Config {
             tls_key: None,
             data_dir,
             database_url: None,
+            database_pooled: d::DATABASE_POOLED,
+            notify_database_url: None,
             admin_token: None,
             max_bulk_ops: d::MAX_BULK_OPS,
             max_body_bytes: defaults::MAX_BODY_BYTES,
@@ -312,6 +322,8 @@ impl Config {
                 lock_timeout: Duration::from_millis(self.lock_timeout_ms),
                 write_retry: Duration::from_millis(self.write_retry_ms),
                 wal_max_bytes: self.wal_max_bytes,
+                pooled: self.database_pooled,
+                notify_url: self.notify_database_url.clone(),
                 ..base.store.clone()
             },
             max_expensive: self.max_expensive,

@@ -35,6 +35,7 @@ mod limits;
 mod netfault;
 mod netproxy;
 mod pg_cluster;
+mod pgbouncer;
 mod pgdb;
 mod query;
 mod records;

@@ -1,7 +1,7 @@
 //! Uploads and job results kept in PostgreSQL, so every instance reaches them without a shared
 //! disk: an upload is stored in numbered pieces, a job's result lines in one row per chunk (keyed
 //! by its offset, written in the chunk's transaction). Both are read back piece by piece, each
-//! piece with a connection borrowed only for that read.
+//! piece in a transaction of its own on a connection borrowed only for that read.
 
 use super::pool::Pool;
 use crate::error::{Error, Result};
@@ -28,30 +28,33 @@ impl FileStore for PgFiles {
     fn put_input(&self, id: &str, local: &Path) -> Result<()> {
         let mut file = std::fs::File::open(local).map_err(Error::io)?;
         let mut conn = self.pool.get_begun(WAIT, "")?;
-        let mut tx = conn.client.transaction().map_err(db)?;
-        let insert = tx
-            .prepare("INSERT INTO _uploads (id, seq, data) VALUES ($1, $2, $3)")
-            .map_err(db)?;
-        let mut buf = vec![0u8; PIECE];
-        let mut seq = 0i32;
-        loop {
-            let mut n = 0;
-            while n < PIECE {
-                match file.read(&mut buf[n..]).map_err(Error::io)? {
-                    0 => break,
-                    k => n += k,
+        conn.transact("BEGIN", |conn| {
+            let insert = conn
+                .prepare("INSERT INTO _uploads (id, seq, data) VALUES ($1, $2, $3)")
+                .map_err(db)?;
+            let mut buf = vec![0u8; PIECE];
+            let mut seq = 0i32;
+            loop {
+                let mut n = 0;
+                while n < PIECE {
+                    match file.read(&mut buf[n..]).map_err(Error::io)? {
+                        0 => break,
+                        k => n += k,
+                    }
+                }
+                if n == 0 && seq > 0 {
+                    break;
+                }
+                conn.client
+                    .execute(&insert, &[&id, &seq, &&buf[..n]])
+                    .map_err(db)?;
+                seq += 1;
+                if n < PIECE {
+                    break;
                 }
             }
-            if n == 0 && seq > 0 {
-                break;
-            }
-            tx.execute(&insert, &[&id, &seq, &&buf[..n]]).map_err(db)?;
-            seq += 1;
-            if n < PIECE {
-                break;
-            }
-        }
-        tx.commit().map_err(db)?;
+            Ok(())
+        })?;
         drop(conn);
         let _ = std::fs::remove_file(local);
         Ok(())
@@ -95,14 +98,15 @@ impl FileStore for PgFiles {
             // The piece holding byte `from`, then on from there.
             let at = i64::try_from(from).unwrap_or(i64::MAX);
             let mut conn = self.pool.get_begun(WAIT, "")?;
-            let row = conn
-                .client
-                .query_opt(
-                    "SELECT start FROM _results WHERE job_id = $1 AND start <= $2
-                     ORDER BY start DESC LIMIT 1",
-                    &[&id, &at],
-                )
-                .map_err(db)?;
+            let row = conn.transact("BEGIN READ ONLY", |conn| {
+                conn.client
+                    .query_opt(
+                        "SELECT start FROM _results WHERE job_id = $1 AND start <= $2
+                         ORDER BY start DESC LIMIT 1",
+                        &[&id, &at],
+                    )
+                    .map_err(db)
+            })?;
             let start: i64 = match row {
                 Some(row) => row.try_get(0).map_err(Error::internal)?,
                 None => 0,
@@ -115,25 +119,31 @@ impl FileStore for PgFiles {
 
     fn delete_result(&self, id: &str) -> Result<()> {
         let mut conn = self.pool.get_begun(WAIT, "")?;
-        conn.client
-            .execute("DELETE FROM _results WHERE job_id = $1", &[&id])
-            .map_err(db)?;
+        conn.transact("BEGIN", |conn| {
+            conn.client
+                .execute("DELETE FROM _results WHERE job_id = $1", &[&id])
+                .map_err(db)
+        })?;
         Ok(())
     }
 
     fn delete_input(&self, id: &str) -> Result<()> {
         let mut conn = self.pool.get_begun(WAIT, "")?;
-        conn.client
-            .execute("DELETE FROM _uploads WHERE id = $1", &[&id])
-            .map_err(db)?;
+        conn.transact("BEGIN", |conn| {
+            conn.client
+                .execute("DELETE FROM _uploads WHERE id = $1", &[&id])
+                .map_err(db)
+        })?;
         Ok(())
     }
 
     fn rename_input(&self, from: &str, to: &str) -> Result<()> {
         let mut conn = self.pool.get_begun(WAIT, "")?;
-        conn.client
-            .execute("UPDATE _uploads SET id = $2 WHERE id = $1", &[&from, &to])
-            .map_err(db)?;
+        conn.transact("BEGIN", |conn| {
+            conn.client
+                .execute("UPDATE _uploads SET id = $2 WHERE id = $1", &[&from, &to])
+                .map_err(db)
+        })?;
         Ok(())
     }
 }
@@ -164,11 +174,11 @@ impl Pieces {
     /// Loads the next piece; false at the end.
     fn fetch(&mut self) -> Result<bool> {
         let mut conn = self.pool.get_begun(WAIT, "")?;
-        let stmt = conn.prepare(self.sql).map_err(db)?;
-        let row = conn
-            .client
-            .query_opt(&stmt, &[&self.key, &self.next])
-            .map_err(db)?;
+        let (sql, key, next) = (self.sql, &self.key, self.next);
+        let row = conn.transact("BEGIN READ ONLY", |conn| {
+            let stmt = conn.prepare(sql).map_err(db)?;
+            conn.client.query_opt(&stmt, &[key, &next]).map_err(db)
+        })?;
         let Some(row) = row else {
             return Ok(false);
         };

@@ -4,12 +4,9 @@
 //! Migration 1 also makes the query role: a login role that can read record tables and nothing
 //! else (each record table is granted to it as it is made).
 
-use super::pool::Conn;
+use super::pool::{Conn, SCHEMA};
 use crate::error::{Error, ErrorCode, Result};
 use postgres::error::SqlState;
-
-/// The schema sluice's tables live in (every connection's search path).
-pub const SCHEMA: &str = "sluice";
 
 /// Each entry migrates from version `i` to `i + 1`.
 const MIGRATIONS: &[&str] = &[
@@ -144,7 +141,12 @@ pub fn migrate(conn: &mut Conn) -> Result<QueryRole> {
              version int PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now());"
     );
     let mut tries = 0;
-    while let Err(e) = conn.client.batch_execute(&setup) {
+    while let Err(e) = conn
+        .begin("BEGIN")
+        .and_then(|()| conn.client.batch_execute(&setup))
+        .and_then(|()| conn.end("COMMIT"))
+    {
+        let _ = conn.end("ROLLBACK");
         // Two instances creating the schema at once: one wins, the other tries again.
         tries += 1;
         if tries == 5 {
@@ -256,7 +258,9 @@ mod tests {
         }
         let mut config: postgres::Config = with_database(&url, &db).parse().unwrap();
         config.options(&format!("-c search_path={SCHEMA}"));
-        let mut conn = Pool::new(config, 1, "migration test").connect().unwrap();
+        let mut conn = Pool::new(config, false, 1, "migration test")
+            .connect()
+            .unwrap();
         // The schema as it stood before the task table, and rows in it.
         let mut tx = conn.client.transaction().unwrap();
         tx.batch_execute(&format!(

@@ -3,7 +3,9 @@
 //! runs again from the start when it lost a race; reads run on `REPEATABLE READ READ ONLY`
 //! snapshots. The catalog is versioned in the database: every transaction checks the version and
 //! reloads a stale catalog, a change bumps it (refusing to commit over a change it did not see),
-//! and a notification tells the other instances at once.
+//! and a notification tells the other instances at once. Nothing depends on the session (see
+//! `pool`), so the database URL may name a transaction pooler; the listener alone needs a session,
+//! and may be given a direct URL of its own.
 
 mod aliases;
 mod auth;
@@ -58,6 +60,9 @@ pub struct Shared {
 struct Inner {
     writers: Arc<Pool>,
     readers: Arc<Pool>,
+    /// The listener's connection (LISTEN needs a session of its own); none behind a pooler
+    /// without a direct URL.
+    notify: Option<Arc<Pool>>,
     shared: Shared,
     files: Arc<PgFiles>,
     /// The catalog and the version it was loaded at.
@@ -93,13 +98,13 @@ pub fn with_database(url: &str, name: &str) -> String {
     format!("{root}/{name}{query}")
 }
 
-/// Connection settings for every sluice connection: its schema first on the search path.
+/// Connection settings for every sluice connection. No startup `options` (a pooler refuses
+/// them): each transaction sets its search path itself.
 fn config(url: &str) -> Result<postgres::Config> {
     let mut c: postgres::Config = url
         .parse()
         .map_err(|e| Error::invalid(format!("the database URL is not valid: {e}")))?;
     c.application_name("sluice");
-    c.options(&format!("-c search_path={}", migrate::SCHEMA));
     c.connect_timeout(Duration::from_secs(10));
     Ok(c)
 }
@@ -117,20 +122,23 @@ impl PgStore {
         let reach = reach::Reach::for_lease(lease);
         let mut main = config(url)?;
         reach.client(&mut main, url);
-        let writers = Pool::new(main.clone(), limits.writers(), "writes");
+        let pooled = limits.pooled;
+        let notify = listen::pool(limits, &main)?;
+        let writers = Pool::new(main.clone(), pooled, limits.writers(), "writes");
         let mut conn = writers.connect()?;
         let role = migrate::migrate(&mut conn)?;
         let mut query = main.clone();
         query.user(&role.name).password(role.password.as_bytes());
-        let readers = Pool::new(main, limits.readers(), "reads");
+        let readers = Pool::new(main, pooled, limits.readers(), "reads");
         let inner = Arc::new(Inner {
             files: Arc::new(PgFiles {
                 pool: writers.clone(),
             }),
             writers,
             readers,
+            notify,
             shared: Shared {
-                queries: Pool::new(query, limits.readers(), "queries"),
+                queries: Pool::new(query, pooled, limits.readers(), "queries"),
                 query_role: role.name,
                 limits: limits.clone(),
             },
@@ -143,12 +151,7 @@ impl PgStore {
                 reach.server()
             ),
         });
-        conn.client
-            .batch_execute("BEGIN")
-            .map_err(|e| tx::map_err(&e))?;
-        let loaded = inner.fresh(&mut conn);
-        let _ = conn.client.batch_execute("ROLLBACK");
-        loaded?;
+        conn.transact("BEGIN", |conn| inner.fresh(conn))?;
         let listener = Arc::downgrade(&inner);
         std::thread::Builder::new()
             .name("sluice-catalog".into())
@@ -213,7 +216,7 @@ impl Inner {
         let until = Instant::now() + self.shared.limits.write_retry;
         for attempt in 0u32.. {
             if attempt > 0 {
-                if let Err(e) = conn.client.batch_execute(&self.begin) {
+                if let Err(e) = conn.begin(&self.begin) {
                     return job.done(Err(tx::map_err(&e)));
                 }
             }
@@ -236,7 +239,7 @@ impl Inner {
     fn attempt(&self, conn: &mut Conn, job: &mut WriteJob) -> Attempt {
         let db = |e: postgres::Error| tx::map_err(&e);
         let rollback = |conn: &mut Conn| {
-            let _ = conn.client.batch_execute("ROLLBACK");
+            let _ = conn.end("ROLLBACK");
         };
         let (version, mut catalog) = match self.fresh(conn) {
             Ok(c) => c,
@@ -289,7 +292,7 @@ impl Inner {
                 }
             }
         }
-        match conn.client.batch_execute("COMMIT") {
+        match conn.end("COMMIT") {
             Ok(()) => {
                 if changed {
                     self.publish(version + 1, catalog);
@@ -326,7 +329,7 @@ impl Inner {
             }
             Err(e) => job(Err(e)),
         }
-        let _ = conn.client.batch_execute("ROLLBACK");
+        let _ = conn.end("ROLLBACK");
     }
 }
 

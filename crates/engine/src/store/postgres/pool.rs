@@ -1,7 +1,9 @@
 //! A bounded pool of PostgreSQL connections used from blocking threads only (the synchronous
 //! client drives its own runtime, which must never run on an async worker): at most `max` open,
 //! opened on demand, closed after idling; a caller waits a bounded time for one, then is told the
-//! store is busy.
+//! store is busy. Every statement runs inside a transaction `Conn::begin` opens, which also sets
+//! the search path: nothing relies on the session, so a transaction-pooling proxy may hand each
+//! transaction a different server connection.
 
 use crate::error::{Error, ErrorCode, Result};
 use postgres::error::SqlState;
@@ -11,6 +13,8 @@ use std::ops::{Deref, DerefMut};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
+/// The schema sluice's tables live in (every transaction's search path).
+pub const SCHEMA: &str = "sluice";
 /// How long an unused connection stays open.
 const IDLE: Duration = Duration::from_secs(10);
 /// Statements one connection keeps prepared at most.
@@ -33,6 +37,9 @@ pub struct Conn {
     statements: HashMap<String, Statement>,
     /// The catalog version its statements were prepared under.
     pub catalog_version: i64,
+    /// Behind a transaction pooler: the next transaction may run on another server connection,
+    /// so statements are closed before each transaction ends, not kept for the next.
+    pooled: bool,
 }
 
 impl Conn {
@@ -56,6 +63,30 @@ impl Conn {
             self.catalog_version = version;
         }
     }
+
+    /// Whether it goes through a transaction pooler.
+    pub fn pooled(&self) -> bool {
+        self.pooled
+    }
+
+    /// Opens a transaction with `begin` (`BEGIN` and its modes), the search path set for it in
+    /// the same round trip.
+    pub fn begin(&mut self, begin: &str) -> std::result::Result<(), postgres::Error> {
+        self.client
+            .batch_execute(&format!("{begin}; SET LOCAL search_path = {SCHEMA}"))
+    }
+
+    /// Ends the transaction with `end` (`COMMIT` or `ROLLBACK`). Behind a pooler its statements
+    /// are closed first, while the transaction still holds its server connection: left open, one
+    /// would be missing on the connection the next transaction gets, or its name would clash
+    /// with another client's there.
+    pub fn end(&mut self, end: &str) -> std::result::Result<(), postgres::Error> {
+        if self.pooled {
+            self.statements.clear();
+            self.client.clear_type_cache();
+        }
+        self.client.batch_execute(end)
+    }
 }
 
 struct State {
@@ -65,6 +96,8 @@ struct State {
 
 pub struct Pool {
     config: postgres::Config,
+    /// Its connections go through a transaction pooler.
+    pooled: bool,
     max: usize,
     state: Mutex<State>,
     freed: Condvar,
@@ -73,9 +106,15 @@ pub struct Pool {
 }
 
 impl Pool {
-    pub fn new(config: postgres::Config, max: usize, purpose: &'static str) -> Arc<Pool> {
+    pub fn new(
+        config: postgres::Config,
+        pooled: bool,
+        max: usize,
+        purpose: &'static str,
+    ) -> Arc<Pool> {
         Arc::new(Pool {
             config,
+            pooled,
             max: max.max(1),
             state: Mutex::new(State {
                 idle: Vec::new(),
@@ -103,6 +142,7 @@ impl Pool {
             client,
             statements: HashMap::new(),
             catalog_version: -1,
+            pooled: self.pooled,
         })
     }
 
@@ -155,7 +195,8 @@ impl Pool {
         }
     }
 
-    /// A connection on which `first` (the transaction's `BEGIN`, or `""` for none) ran. A
+    /// A connection on which `first` ran (a transaction begun with `Conn::begin`; `""` only
+    /// checks the connection). A
     /// connection found lost there (its server stopped or was replaced by a promoted standby)
     /// had done nothing yet: it is closed with every idle one, opened before the loss too, and
     /// the statement runs on a fresh connection, which the URL's `target_session_attrs` sends to
@@ -164,7 +205,11 @@ impl Pool {
         let mut tries = 0;
         loop {
             let mut conn = self.get(wait)?;
-            match conn.client.batch_execute(first) {
+            let begun = match first {
+                "" => conn.client.batch_execute(""),
+                begin => conn.begin(begin),
+            };
+            match begun {
                 Ok(()) => return Ok(conn),
                 Err(e) if lost(&e) && tries <= self.max => {
                     tries += 1;
@@ -262,12 +307,13 @@ impl DerefMut for Pooled {
 }
 
 impl Pooled {
-    /// Closes the connection instead of putting it back.
-    fn discard(&mut self) {
+    /// Closes the connection instead of putting it back: it was lost, or its client keeps
+    /// something the next user must not get.
+    pub fn discard(&mut self) {
         if let Some(conn) = self.conn.take() {
+            drop(conn);
             self.pool.lock().open -= 1;
             self.pool.freed.notify_one();
-            drop(conn);
         }
     }
 }

@@ -3,6 +3,7 @@
 //! the checker), in a `READ ONLY` transaction with a statement timeout, a row cap and a cap on the
 //! answer's size.
 
+use super::pool::SCHEMA;
 use super::tx::{map_err, PgTx};
 use super::value::{stamp_text, PgValue};
 use crate::error::{Error, ErrorCode, Result};
@@ -13,6 +14,7 @@ use crate::store::sql::Flavor;
 use crate::store::QueryTx;
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use postgres::types::{FromSql, Type};
+use postgres::{GenericClient, Statement};
 use serde_json::Value as Json;
 use std::error::Error as StdError;
 use uuid::Uuid;
@@ -141,6 +143,34 @@ fn type_name(ty: &Type) -> &'static str {
     }
 }
 
+/// Prepares a query. A type PostgreSQL does not build in (a table's row type) makes the client
+/// look it up with statements it then keeps for the connection; behind a pooler those would stay
+/// on a server connection other transactions get. So there the server's statements are dropped
+/// and the query prepared again (its types now known), and `stale` says the connection must not
+/// be used again.
+fn prepare(
+    client: &mut impl GenericClient,
+    sql: &str,
+    pooled: bool,
+    stale: &mut bool,
+) -> std::result::Result<Statement, postgres::Error> {
+    let stmt = client.prepare(sql)?;
+    let builtin = |t: &Type| Type::from_oid(t.oid()).is_some();
+    if !pooled
+        || stmt
+            .params()
+            .iter()
+            .chain(stmt.columns().iter().map(|c| c.type_()))
+            .all(builtin)
+    {
+        return Ok(stmt);
+    }
+    *stale = true;
+    drop(stmt);
+    client.batch_execute("DEALLOCATE ALL")?;
+    client.prepare(sql)
+}
+
 /// Rows fetched from a query's portal at a time.
 const PORTAL_ROWS: i32 = 2000;
 
@@ -159,67 +189,94 @@ impl PgTx<'_> {
         sink: &mut dyn FnMut(Vec<Json>) -> Result<()>,
     ) -> Result<(Vec<String>, Vec<String>)> {
         let sql = rewrite(q, Flavor::Postgres, limits)?.sql;
-        let mut conn = self
-            .shared
+        let mut conn = self.shared
             .queries
             .get_begun(self.shared.limits.read_wait, "")?;
-        let mut tx = conn.client.transaction().map_err(|e| map_err(&e))?;
-        tx.batch_execute(&format!(
-            "SET TRANSACTION READ ONLY; SET LOCAL statement_timeout = {}; SET LOCAL TimeZone = 'UTC'",
-            limits.timeout.as_millis().max(1)
-        ))
-        .map_err(|e| map_err(&e))?;
-        let stmt = tx.prepare(&sql).map_err(|e| refused(&e))?;
-        if stmt.params().len() != params.len() {
-            return Err(Error::new(
-                ErrorCode::InvalidRequest,
-                format!(
-                    "the query takes {} parameters; {} were given",
-                    stmt.params().len(),
-                    params.len()
-                ),
-            )
-            .with_field("params"));
+        let (pooled, mut stale) = (conn.pooled(), false);
+        let out = stream_on(
+            &mut conn.client,
+            &sql,
+            params,
+            limits,
+            sink,
+            pooled,
+            &mut stale,
+        );
+        if stale {
+            conn.discard();
         }
-        let values: Vec<Value> = params.iter().map(param).collect();
-        let bound: Vec<PgValue<'_>> = values.iter().map(PgValue).collect();
-        let columns: Vec<String> = stmt.columns().iter().map(|c| c.name().to_owned()).collect();
-        let types = stmt
-            .columns()
-            .iter()
-            .map(|c| type_name(c.type_()).to_owned())
-            .collect();
-        // A portal read in batches: however large the answer, only one batch is held at a time.
-        let refs: Vec<&(dyn postgres::types::ToSql + Sync)> = bound
-            .iter()
-            .map(|b| b as &(dyn postgres::types::ToSql + Sync))
-            .collect();
-        let portal = tx.bind(&stmt, &refs).map_err(|e| refused(&e))?;
-        loop {
-            let batch = tx
-                .query_portal(&portal, PORTAL_ROWS)
-                .map_err(|e| refused(&e))?;
-            if batch.is_empty() {
-                break;
-            }
-            for row in batch {
-                let mut out = Vec::with_capacity(columns.len());
-                for i in 0..columns.len() {
-                    out.push(
-                        row.try_get::<_, AnyJson>(i)
-                            .map_err(|e| {
-                                Error::new(ErrorCode::InvalidRequest, e.to_string())
-                                    .with_field("sql")
-                            })?
-                            .0,
-                    );
-                }
-                sink(out)?;
-            }
-        }
-        let _ = tx.rollback();
-        Ok((columns, types))
+        out
     }
+}
+
+/// `PgTx::stream` on a query connection.
+fn stream_on(
+    client: &mut postgres::Client,
+    sql: &str,
+    params: &[Json],
+    limits: &QueryLimits,
+    sink: &mut dyn FnMut(Vec<Json>) -> Result<()>,
+    pooled: bool,
+    stale: &mut bool,
+) -> Result<(Vec<String>, Vec<String>)> {
+    let mut tx = client.transaction().map_err(|e| map_err(&e))?;
+    tx.batch_execute(&format!(
+        "SET TRANSACTION READ ONLY; SET LOCAL statement_timeout = {}; SET LOCAL TimeZone = 'UTC';
+             SET LOCAL search_path = {SCHEMA}",
+        limits.timeout.as_millis().max(1)
+    ))
+    .map_err(|e| map_err(&e))?;
+    let stmt = prepare(&mut tx, sql, pooled, stale).map_err(|e| refused(&e))?;
+    if stmt.params().len() != params.len() {
+        return Err(Error::new(
+            ErrorCode::InvalidRequest,
+            format!(
+                "the query takes {} parameters; {} were given",
+                stmt.params().len(),
+                params.len()
+            ),
+        )
+        .with_field("params"));
+    }
+    let values: Vec<Value> = params.iter().map(param).collect();
+    let bound: Vec<PgValue<'_>> = values.iter().map(PgValue).collect();
+    let columns: Vec<String> = stmt.columns().iter().map(|c| c.name().to_owned()).collect();
+    let types = stmt
+        .columns()
+        .iter()
+        .map(|c| type_name(c.type_()).to_owned())
+        .collect();
+    // A portal read in batches: however large the answer, only one batch is held at a time.
+    let refs: Vec<&(dyn postgres::types::ToSql + Sync)> = bound
+        .iter()
+        .map(|b| b as &(dyn postgres::types::ToSql + Sync))
+        .collect();
+    let portal = tx.bind(&stmt, &refs).map_err(|e| refused(&e))?;
+    loop {
+        let batch = tx
+            .query_portal(&portal, PORTAL_ROWS)
+            .map_err(|e| refused(&e))?;
+        if batch.is_empty() {
+            break;
+        }
+        for row in batch {
+            let mut out = Vec::with_capacity(columns.len());
+            for i in 0..columns.len() {
+                out.push(
+                    row.try_get::<_, AnyJson>(i)
+                        .map_err(|e| {
+                            Error::new(ErrorCode::InvalidRequest, e.to_string()).with_field("sql")
+                        })?
+                        .0,
+                );
+            }
+            sink(out)?;
+        }
+    }
+    // Closed inside the transaction (behind a pooler, the next one may be elsewhere).
+    drop((portal, stmt));
+    let _ = tx.rollback();
+    Ok((columns, types))
 }
 
 impl QueryTx for PgTx<'_> {
@@ -271,11 +328,18 @@ impl QueryTx for PgTx<'_> {
 
     fn query_columns(&mut self, q: &CheckedQuery, limits: &QueryLimits) -> Result<Vec<String>> {
         let sql = rewrite(q, Flavor::Postgres, limits)?.sql;
-        let mut conn = self
-            .shared
+        let mut conn = self.shared
             .queries
             .get_begun(self.shared.limits.read_wait, "")?;
-        let stmt = conn.client.prepare(&sql).map_err(|e| refused(&e))?;
-        Ok(stmt.columns().iter().map(|c| c.name().to_owned()).collect())
+        let (pooled, mut stale) = (conn.pooled(), false);
+        let columns = conn.transact("BEGIN READ ONLY", |conn| {
+            let stmt =
+                prepare(&mut conn.client, &sql, pooled, &mut stale).map_err(|e| refused(&e))?;
+            Ok(stmt.columns().iter().map(|c| c.name().to_owned()).collect())
+        });
+        if stale {
+            conn.discard();
+        }
+        columns
     }
 }

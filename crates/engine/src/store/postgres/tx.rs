@@ -176,6 +176,24 @@ impl<'c> PgTx<'c> {
     }
 }
 
+impl Conn {
+    /// Runs `f` in a transaction of its own, committed when it succeeds, else rolled back.
+    pub fn transact<T>(
+        &mut self,
+        begin: &str,
+        f: impl FnOnce(&mut Conn) -> Result<T>,
+    ) -> Result<T> {
+        self.begin(begin).map_err(|e| map_err(&e))?;
+        match f(self) {
+            Ok(v) => self.end("COMMIT").map(|()| v).map_err(|e| map_err(&e)),
+            Err(e) => {
+                let _ = self.end("ROLLBACK");
+                Err(e)
+            }
+        }
+    }
+}
+
 /// Failures that say only that this transaction lost a race with another, and which race.
 fn retryable(e: &postgres::Error) -> Option<&'static str> {
     let c = e.code()?;
