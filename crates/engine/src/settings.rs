@@ -77,6 +77,10 @@ pub mod defaults {
     pub const READ_WAIT_MS: u64 = 2_000;
     pub const READER_IDLE_SECS: u64 = 10;
     pub const WAL_MAX_BYTES: u64 = 64 << 20;
+    /// How far behind the primary a read replica may be and still serve reads: a few seconds,
+    /// which a healthy streaming standby stays well within, and what a caller who did not write
+    /// may see stale.
+    pub const MAX_REPLICA_LAG: std::time::Duration = std::time::Duration::from_secs(5);
     pub const MAX_EXPENSIVE: usize = 0;
     pub const EXPENSIVE_WAIT_MS: u64 = 2_000;
     pub const LEASE_MS: u64 = 30_000;
@@ -99,6 +103,10 @@ pub struct StoreLimits {
     pub read_wait: Duration,
     pub reader_idle: Duration,
     pub wal_max_bytes: u64,
+    /// Read replicas of a server database (standbys), for reads that may be served by one.
+    pub read_replicas: Vec<String>,
+    /// A replica further behind than this is skipped.
+    pub max_replica_lag: Duration,
 }
 
 impl StoreLimits {
@@ -358,6 +366,8 @@ impl Default for Settings {
                 read_wait: Duration::from_millis(READ_WAIT_MS),
                 reader_idle: Duration::from_secs(READER_IDLE_SECS),
                 wal_max_bytes: WAL_MAX_BYTES,
+                read_replicas: Vec::new(),
+                max_replica_lag: MAX_REPLICA_LAG,
             },
             max_expensive: MAX_EXPENSIVE,
             expensive_wait: Duration::from_millis(EXPENSIVE_WAIT_MS),

@@ -331,6 +331,22 @@ pub trait Store: Send + Sync {
     }
     /// Queues read work on a snapshot.
     fn read(&self, job: ReadJob);
+    /// Queues read work that a read replica may serve, once it has replayed the store's log up to
+    /// `after` (a `position`; 0: any replica in bounds will do). A store without replicas reads
+    /// as `read` does.
+    fn read_after(&self, job: ReadJob, after: u64) {
+        let _ = after;
+        self.read(job)
+    }
+    /// Whether reads may go to replicas (then a caller's writes are followed by `position`).
+    fn has_replicas(&self) -> bool {
+        false
+    }
+    /// The log position of this instance's last commit, or later: a read `after` it sees every
+    /// write this instance committed before asking (0 on a store without replicas).
+    fn position(&self) -> u64 {
+        0
+    }
     /// The catalog as of the last commit.
     fn catalog(&self) -> Arc<Catalog>;
     /// The SQL grammar queries are checked in.

@@ -17,6 +17,8 @@ mod pool;
 mod query;
 mod records;
 mod relations;
+mod replica_probe;
+mod replicas;
 mod schema;
 mod selections;
 mod single_writes;
@@ -60,6 +62,8 @@ struct Inner {
     catalog: RwLock<(i64, Arc<Catalog>)>,
     closed: AtomicBool,
     runtime: tokio::runtime::Handle,
+    /// Read replicas, when `--read-database` names any.
+    replicas: Option<replicas::Replicas>,
 }
 
 pub struct PgStore {
@@ -106,7 +110,8 @@ impl PgStore {
         let role = migrate::migrate(&mut conn)?;
         let mut query = main.clone();
         query.user(&role.name).password(role.password.as_bytes());
-        let readers = Pool::new(main, limits.readers(), "reads");
+        let replicas = replicas::Replicas::new(limits, (&role.name, &role.password), config)?;
+        let readers = Pool::new(main.clone(), limits.readers(), "reads");
         let inner = Arc::new(Inner {
             files: Arc::new(PgFiles {
                 pool: writers.clone(),
@@ -121,6 +126,7 @@ impl PgStore {
             catalog: RwLock::new((-1, Arc::new(Catalog::default()))),
             closed: AtomicBool::new(false),
             runtime,
+            replicas,
         });
         conn.client
             .batch_execute("BEGIN")
@@ -133,6 +139,13 @@ impl PgStore {
             .name("sluice-catalog".into())
             .spawn(move || listen::listen(listener))
             .map_err(Error::internal)?;
+        if inner.replicas.is_some() {
+            let probed = Arc::downgrade(&inner);
+            std::thread::Builder::new()
+                .name("sluice-replicas".into())
+                .spawn(move || replica_probe::probe(probed, main))
+                .map_err(Error::internal)?;
+        }
         Ok(PgStore { inner })
     }
 }
@@ -259,7 +272,7 @@ impl Inner {
                 }
             }
         }
-        match conn.client.batch_execute("COMMIT") {
+        match replicas::commit(&mut conn.client, self.replicas.as_ref()) {
             Ok(()) => {
                 if changed {
                     self.publish(version + 1, catalog);
@@ -278,7 +291,18 @@ impl Inner {
         }
     }
 
-    fn run_read(&self, job: ReadJob) {
+    /// Runs `job` on a snapshot: of a replica that has replayed `after` when there is one.
+    fn run_read(&self, job: ReadJob, after: Option<u64>) {
+        let job = match (&self.replicas, after) {
+            (Some(replicas), Some(after)) => match replicas.read(self, job, after) {
+                Some(job) => {
+                    crate::metrics::read_served(false);
+                    job
+                }
+                None => return,
+            },
+            _ => job,
+        };
         let mut conn = match self.readers.get(self.shared.limits.read_wait) {
             Ok(c) => c,
             Err(e) => return job(Err(e)),
@@ -328,7 +352,26 @@ impl Store for PgStore {
         crate::counters::handoff();
         self.inner
             .runtime
-            .spawn_blocking(move || inner.run_read(job));
+            .spawn_blocking(move || inner.run_read(job, None));
+    }
+
+    fn read_after(&self, job: ReadJob, after: u64) {
+        if self.inner.replicas.is_none() || self.inner.closed.load(Ordering::SeqCst) {
+            return self.read(job);
+        }
+        let inner = self.inner.clone();
+        crate::counters::handoff();
+        self.inner
+            .runtime
+            .spawn_blocking(move || inner.run_read(job, Some(after)));
+    }
+
+    fn has_replicas(&self) -> bool {
+        self.inner.replicas.is_some()
+    }
+
+    fn position(&self) -> u64 {
+        self.inner.replicas.as_ref().map_or(0, |r| r.position())
     }
 
     fn catalog(&self) -> Arc<Catalog> {
