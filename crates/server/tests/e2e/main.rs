@@ -30,6 +30,7 @@ mod jobs_common;
 mod jobs_refusals;
 mod jobs_runs;
 mod limits;
+mod pg_cluster;
 mod pgdb;
 mod query;
 mod records;
