@@ -236,6 +236,16 @@ impl Engine {
         self.core.position_of(&Principal::Anonymous).is_some()
     }
 
+    /// Where `who`'s last write made here is in the store's log, with read replicas.
+    pub fn position_of(&self, who: &Principal) -> Option<u64> {
+        self.core.position_of(who)
+    }
+
+    /// `who`'s reads must see the store's log up to `position` (carried from another instance).
+    pub fn must_see(&self, who: &Principal, position: u64) {
+        self.core.must_see(who, position);
+    }
+
     /// Runs a bulk request in one transaction. More items than the limit → `limit_exceeded`, nothing runs.
     pub async fn bulk(&self, items: Vec<BulkItem>, atomic: bool) -> Result<Vec<Result<Output>>> {
         let max = self.core.settings.max_bulk_ops;

@@ -159,6 +159,16 @@ impl Pool {
         drop(stale);
     }
 
+    /// Closes every idle connection: their server went away, and each would fail on first use.
+    pub fn drop_idle(&self) {
+        let mut state = self.lock();
+        let idle = std::mem::take(&mut state.idle);
+        state.open -= idle.len();
+        drop(state);
+        drop(idle);
+        self.freed.notify_all();
+    }
+
     fn pooled(self: &Arc<Self>, conn: Conn) -> Pooled {
         Pooled {
             pool: self.clone(),

@@ -8,7 +8,7 @@
 //! therefore shows no lag (where `now() - pg_last_xact_replay_timestamp()` would grow), and a
 //! standby whose replay is paused while the primary writes falls behind by the rounds since.
 
-use super::replicas::{first_number, Replicas, REPLAYED};
+use super::replicas::{first_number, Replicas, LAGS, REPLAYED};
 use super::Inner;
 use postgres::{Client, NoTls};
 use std::collections::VecDeque;
@@ -142,7 +142,7 @@ fn round(
                     tracing::info!(replica = %r.name, lag_ms = l.as_millis() as u64, "read replica in use");
                 }
             }
-            _ => r.down("it lags more than --max-replica-lag"),
+            _ => r.down(LAGS),
         }
     }
     crate::metrics::replicas_usable(usable);

@@ -26,6 +26,9 @@ use std::time::Duration;
 /// The WAL position a replica has replayed, as a number (NULL on a server not in recovery).
 pub(super) const REPLAYED: &str = "SELECT (pg_last_wal_replay_lsn() - '0/0')::int8";
 
+/// Why a replica reachable and well is skipped.
+pub(super) const LAGS: &str = "it lags more than --max-replica-lag";
+
 /// One read replica: its connections and what the probe last found.
 pub(super) struct Replica {
     /// `replica N` (its place among the flags) in logs: its URL may hold a password.
@@ -45,6 +48,11 @@ impl Replica {
     pub fn down(&self, why: &str) {
         if self.usable.swap(false, Ordering::SeqCst) {
             tracing::warn!(replica = %self.name, reason = why, "read replica skipped");
+        }
+        // Connections to a server that went away would fail the first reads once it is back.
+        if why != LAGS {
+            self.readers.drop_idle();
+            self.shared.queries.drop_idle();
         }
     }
 }
@@ -167,10 +175,11 @@ impl Replicas {
     }
 }
 
-/// Notes where a replica read's position is read, then begins its snapshot — one round trip.
-/// The position read before the snapshot is one the snapshot sees.
+/// Reads how far the replica has replayed, then begins the read's transaction — one round trip.
+/// The position is read in a transaction of its own, ended before the read's begins, so the
+/// read's snapshot (taken at its first statement) sees at least that position.
 fn begin(conn: &mut Conn) -> Result<Option<u64>> {
-    let sql = format!("{REPLAYED}; BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+    let sql = format!("{REPLAYED}; COMMIT; BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
     let answer = conn.client.simple_query(&sql).map_err(|e| map_err(&e))?;
     Ok(first_number(&answer))
 }
