@@ -118,6 +118,9 @@ impl<L, F> Decode<L> for F where
 {
 }
 
+/// The decoding thread: it ends with the callers its entries run as (see `Feed::callers`).
+type Producer = tokio::task::JoinHandle<Vec<model::Principal>>;
+
 /// Starts decoding `bytes` into a feed on a blocking thread; the receiver for the engine, the
 /// labels as they come, and the producer to await.
 fn start<L: Send + 'static>(
@@ -128,7 +131,7 @@ fn start<L: Send + 'static>(
 ) -> (
     std::sync::mpsc::Receiver<BulkMsg>,
     Arc<Mutex<Vec<L>>>,
-    tokio::task::JoinHandle<Vec<model::Principal>>,
+    Producer,
 ) {
     let (tx, rx) = std::sync::mpsc::channel();
     let labels = Arc::new(Mutex::new(Vec::new()));
