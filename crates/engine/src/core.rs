@@ -182,7 +182,7 @@ impl Core {
             queued: Default::default(),
             in_flight: Default::default(),
             small_writes: Default::default(),
-            positions: store.has_replicas().then(Positions::default),
+            positions: store.position().map(|_| Positions::default()),
             store,
         }
     }

@@ -32,7 +32,9 @@ impl Core {
     ) -> Result<R> {
         let (job, pending) = self.read_job(f);
         match &self.positions {
-            Some(_) => self.store.read_after(job, self.store.position()),
+            Some(_) => self
+                .store
+                .read_after(job, self.store.position().unwrap_or(0)),
             None => self.store.read(job),
         }
         pending.await
@@ -41,7 +43,7 @@ impl Core {
     /// Notes that `who` just wrote (their write committed): their next reads must see it.
     pub fn wrote(&self, who: &Principal) {
         if let Some(p) = &self.positions {
-            p.raise(who, self.store.position());
+            p.raise(who, self.store.position().unwrap_or(0));
         }
     }
 

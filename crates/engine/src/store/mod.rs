@@ -338,14 +338,10 @@ pub trait Store: Send + Sync {
         let _ = after;
         self.read(job)
     }
-    /// Whether reads may go to replicas (then a caller's writes are followed by `position`).
-    fn has_replicas(&self) -> bool {
-        false
-    }
     /// The log position of this instance's last commit, or later: a read `after` it sees every
-    /// write this instance committed before asking (0 on a store without replicas).
-    fn position(&self) -> u64 {
-        0
+    /// write this instance committed before asking. `None` on a store without read replicas.
+    fn position(&self) -> Option<u64> {
+        None
     }
     /// The catalog as of the last commit.
     fn catalog(&self) -> Arc<Catalog>;

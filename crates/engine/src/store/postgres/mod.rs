@@ -139,13 +139,7 @@ impl PgStore {
             .name("sluice-catalog".into())
             .spawn(move || listen::listen(listener))
             .map_err(Error::internal)?;
-        if inner.replicas.is_some() {
-            let probed = Arc::downgrade(&inner);
-            std::thread::Builder::new()
-                .name("sluice-replicas".into())
-                .spawn(move || replica_probe::probe(probed, main))
-                .map_err(Error::internal)?;
-        }
+        replica_probe::start(&inner, main)?;
         Ok(PgStore { inner })
     }
 }
@@ -291,17 +285,9 @@ impl Inner {
         }
     }
 
-    /// Runs `job` on a snapshot: of a replica that has replayed `after` when there is one.
     fn run_read(&self, job: ReadJob, after: Option<u64>) {
-        let job = match (&self.replicas, after) {
-            (Some(replicas), Some(after)) => match replicas.read(self, job, after) {
-                Some(job) => {
-                    crate::metrics::read_served(false);
-                    job
-                }
-                None => return,
-            },
-            _ => job,
+        let Some(job) = replicas::route(self, job, after) else {
+            return;
         };
         let mut conn = match self.readers.get(self.shared.limits.read_wait) {
             Ok(c) => c,
@@ -356,22 +342,11 @@ impl Store for PgStore {
     }
 
     fn read_after(&self, job: ReadJob, after: u64) {
-        if self.inner.replicas.is_none() || self.inner.closed.load(Ordering::SeqCst) {
-            return self.read(job);
-        }
-        let inner = self.inner.clone();
-        crate::counters::handoff();
-        self.inner
-            .runtime
-            .spawn_blocking(move || inner.run_read(job, Some(after)));
+        replicas::spawn_read(self, job, after);
     }
 
-    fn has_replicas(&self) -> bool {
-        self.inner.replicas.is_some()
-    }
-
-    fn position(&self) -> u64 {
-        self.inner.replicas.as_ref().map_or(0, |r| r.position())
+    fn position(&self) -> Option<u64> {
+        self.inner.replicas.as_ref().map(|r| r.position())
     }
 
     fn catalog(&self) -> Arc<Catalog> {

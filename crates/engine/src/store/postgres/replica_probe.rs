@@ -13,7 +13,7 @@ use super::Inner;
 use postgres::{Client, NoTls};
 use std::collections::VecDeque;
 use std::sync::atomic::Ordering;
-use std::sync::Weak;
+use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
 /// Samples kept at most, whatever the lag allowed (a day of one-second rounds would be more).
@@ -71,6 +71,19 @@ impl Link {
             }
         }
     }
+}
+
+/// Starts the probe of the replicas, if there are any.
+pub(super) fn start(inner: &Arc<Inner>, primary: postgres::Config) -> crate::error::Result<()> {
+    if inner.replicas.is_none() {
+        return Ok(());
+    }
+    let probed = Arc::downgrade(inner);
+    std::thread::Builder::new()
+        .name("sluice-replicas".into())
+        .spawn(move || probe(probed, primary))
+        .map(|_| ())
+        .map_err(crate::error::Error::internal)
 }
 
 /// Runs rounds until the store is dropped or closed.

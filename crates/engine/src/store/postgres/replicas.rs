@@ -13,10 +13,10 @@
 
 use super::pool::{Conn, Pool};
 use super::tx::{map_err, PgTx};
-use super::{Inner, Shared};
+use super::{Inner, PgStore, Shared};
 use crate::error::Result;
 use crate::settings::StoreLimits;
-use crate::store::{ReadJob, Snapshot};
+use crate::store::{ReadJob, Snapshot, Store};
 use postgres::{Client, SimpleQueryMessage};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -173,6 +173,31 @@ impl Replicas {
         }
         None
     }
+}
+
+/// Queues `job` for a replica that has replayed `after` (or the primary, if none has): as a
+/// plain read when the store has no replicas or is closed.
+pub(super) fn spawn_read(store: &PgStore, job: ReadJob, after: u64) {
+    let inner = &store.inner;
+    if inner.replicas.is_none() || inner.closed.load(Ordering::SeqCst) {
+        return store.read(job);
+    }
+    let run = inner.clone();
+    crate::counters::handoff();
+    inner
+        .runtime
+        .spawn_blocking(move || run.run_read(job, Some(after)));
+}
+
+/// Before a read on the primary: runs `job` on a replica when it may go to one (`after` is set) and one can serve it; gives it
+/// back for the primary otherwise.
+pub(super) fn route(inner: &Inner, job: ReadJob, after: Option<u64>) -> Option<ReadJob> {
+    let (Some(replicas), Some(after)) = (&inner.replicas, after) else {
+        return Some(job);
+    };
+    let job = replicas.read(inner, job, after)?;
+    crate::metrics::read_served(false);
+    Some(job)
 }
 
 /// Reads how far the replica has replayed, then begins the read's transaction — one round trip.
