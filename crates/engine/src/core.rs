@@ -6,10 +6,11 @@ use crate::background::Background;
 use crate::error::{Error, ErrorCode, Result};
 use crate::idempotency::{self, InFlight};
 use crate::model::{
-    Answer, App, Catalog, Held, IdemKey, Keyed, Lease, Need, Object, Principal, TaskKind, Timestamp,
+    Answer, App, Catalog, Held, IdemKey, Keyed, Lease, Need, Object, Positions, Principal,
+    TaskKind, Timestamp,
 };
 use crate::settings::Settings;
-use crate::store::{Store, Tx, WriteJob, WriteWork};
+use crate::store::{ReadJob, Store, Tx, WriteJob, WriteWork};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -162,6 +163,8 @@ pub struct Core {
     /// Small writes under way (`transact_small`): one alone may run on its caller's thread; with
     /// others at hand they queue, so the writer commits them together.
     small_writes: std::sync::atomic::AtomicUsize,
+    /// Where each caller's last write is in the store's log, when reads may go to replicas.
+    pub(crate) positions: Option<Positions>,
 }
 
 impl Core {
@@ -171,7 +174,6 @@ impl Core {
             n => n,
         };
         Core {
-            store,
             settings: Arc::new(settings),
             background: Background::default(),
             expensive: Arc::new(Semaphore::new(turns)),
@@ -180,6 +182,8 @@ impl Core {
             queued: Default::default(),
             in_flight: Default::default(),
             small_writes: Default::default(),
+            positions: store.position().map(|_| Positions::default()),
+            store,
         }
     }
 
@@ -298,15 +302,24 @@ impl Core {
         (work, Pending(recv))
     }
 
-    /// Runs `f` on a read snapshot.
+    /// Runs `f` on a read snapshot of the primary database.
     pub async fn read<R: Send + 'static>(
         &self,
         f: impl FnOnce(&mut Ctx<'_>) -> Result<R> + Send + 'static,
     ) -> Result<R> {
+        let (job, pending) = self.read_job(f);
+        self.store.read(job);
+        pending.await
+    }
+
+    pub(crate) fn read_job<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Ctx<'_>) -> Result<R> + Send + 'static,
+    ) -> (ReadJob, Pending<R>) {
         let (send, recv) = oneshot::channel();
         let settings = self.settings.clone();
         let caller = std::thread::current().id();
-        self.store.read(Box::new(move |snapshot| {
+        let job: ReadJob = Box::new(move |snapshot| {
             let result = snapshot.and_then(|s| {
                 let mut catalog = s.catalog.clone();
                 let mut ctx = Ctx {
@@ -323,8 +336,8 @@ impl Core {
                 crate::counters::handoff();
             }
             let _ = send.send(result);
-        }));
-        Pending(recv).await
+        });
+        (job, Pending(recv))
     }
 
     fn now_ms(&self) -> i64 {

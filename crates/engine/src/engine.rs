@@ -140,14 +140,17 @@ impl Engine {
     }
 
     /// Runs one op as `who`: reads on a snapshot, writes in the writer's transaction.
-    pub async fn run(&self, who: &Principal, op: Op) -> Result<Output> {
-        let who = who.clone();
+    pub async fn run(&self, caller: &Principal, op: Op) -> Result<Output> {
+        let who = caller.clone();
         if op.is_read() {
             let _turn = match op.is_expensive() {
                 true => Some(self.core.expensive_turn().await?),
                 false => None,
             };
-            return self.core.read(move |ctx| ops::run(ctx, &who, op)).await;
+            return self
+                .core
+                .read_for(caller, move |ctx| ops::run(ctx, &who, op))
+                .await;
         }
         let clears = op.touches_tokens();
         let op = self.prepared(op).await?;
@@ -161,6 +164,7 @@ impl Engine {
                 )),
             })
             .await;
+        self.core.wrote(caller);
         if clears {
             self.auth.clear_cache();
         }
@@ -182,18 +186,19 @@ impl Engine {
     /// Runs a write op once for idempotency `key`; `render` makes the answer kept with it.
     pub async fn run_keyed(
         &self,
-        who: &Principal,
+        caller: &Principal,
         op: Op,
         key: IdemKey,
         render: impl Fn(Output) -> Answer + Send + 'static,
     ) -> Result<Keyed> {
-        let who = who.clone();
+        let who = caller.clone();
         let clears = op.touches_tokens();
         let op = self.prepared(op).await?;
         let result = self
             .core
             .transact_keyed(key, move |ctx| ops::run(ctx, &who, op.clone()).map(&render))
             .await;
+        self.core.wrote(caller);
         if clears {
             self.auth.clear_cache();
         }
@@ -219,6 +224,26 @@ impl Engine {
             .await;
         self.auth.clear_cache();
         keyed
+    }
+
+    /// Notes that `who` wrote (a bulk request of theirs committed): their next reads must see it.
+    pub fn wrote(&self, who: &Principal) {
+        self.core.wrote(who);
+    }
+
+    /// Whether reads may go to read replicas (then callers' writes are worth noting).
+    pub fn reads_replicas(&self) -> bool {
+        self.core.position_of(&Principal::Anonymous).is_some()
+    }
+
+    /// Where `who`'s last write made here is in the store's log, with read replicas.
+    pub fn position_of(&self, who: &Principal) -> Option<u64> {
+        self.core.position_of(who)
+    }
+
+    /// `who`'s reads must see the store's log up to `position` (carried from another instance).
+    pub fn must_see(&self, who: &Principal, position: u64) {
+        self.core.must_see(who, position);
     }
 
     /// Runs a bulk request in one transaction. More items than the limit → `limit_exceeded`, nothing runs.

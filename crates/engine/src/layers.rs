@@ -20,7 +20,7 @@ const LAYERS: &[&[&str]] = &[
     &["clock", "settings", "model", "metrics"],
     &["store"],
     // The way into the store that every service takes.
-    &["background", "core", "idempotency"],
+    &["background", "core", "idempotency", "replica_reads"],
     // The one scheduler of background work, which services register their executors with.
     &["tasks"],
     &["auth"],

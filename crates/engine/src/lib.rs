@@ -23,6 +23,7 @@ pub mod ops;
 #[cfg(test)]
 mod properties;
 pub mod query;
+mod replica_reads;
 pub mod settings;
 pub mod store;
 mod sweep;

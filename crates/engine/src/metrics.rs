@@ -5,7 +5,9 @@
 
 use crate::error::{Result, INTERNAL_ERRORS};
 use crate::model::Progress;
-use metrics::{counter, describe_counter, describe_histogram, histogram, Unit};
+use metrics::{
+    counter, describe_counter, describe_gauge, describe_histogram, gauge, histogram, Unit,
+};
 use std::time::Duration;
 
 /// Describes every metric the engine records (for the `# HELP` lines).
@@ -48,6 +50,14 @@ pub fn describe() {
         "sluice_write_retries_total",
         "Writes run again on a fresh transaction after losing a race, by reason (deadlock, \
          serialization, lock_timeout, lock_held, schema, commit)"
+    );
+    describe_counter!(
+        "sluice_reads_total",
+        "Reads that could go to a read replica, by where they were served (replica, primary)"
+    );
+    describe_gauge!(
+        "sluice_read_replicas_usable",
+        "Read replicas in use: reachable standbys within --max-replica-lag"
     );
     describe_counter!(
         INTERNAL_ERRORS,
@@ -132,4 +142,15 @@ pub fn write_retry(reason: &'static str) {
 
 pub fn callback(outcome: &'static str) {
     counter!("sluice_callback_deliveries_total", "outcome" => outcome).increment(1);
+}
+
+/// A read that a replica could serve, served by one (or by the primary): counted only where read
+/// replicas are configured.
+pub fn read_served(by_replica: bool) {
+    let by = if by_replica { "replica" } else { "primary" };
+    counter!("sluice_reads_total", "served_by" => by).increment(1);
+}
+
+pub fn replicas_usable(n: usize) {
+    gauge!("sluice_read_replicas_usable").set(n as f64);
 }

@@ -85,6 +85,10 @@ pub mod defaults {
     pub const READER_IDLE_SECS: u64 = 10;
     pub const DATABASE_POOLED: bool = false;
     pub const WAL_MAX_BYTES: u64 = 64 << 20;
+    /// How far behind the primary a read replica may be and still serve reads: a few seconds,
+    /// which a healthy streaming standby stays well within, and what a caller who did not write
+    /// may see stale.
+    pub const MAX_REPLICA_LAG: std::time::Duration = std::time::Duration::from_secs(5);
     pub const MAX_EXPENSIVE: usize = 0;
     pub const EXPENSIVE_WAIT_MS: u64 = 2_000;
     pub const LEASE_MS: u64 = 30_000;
@@ -123,6 +127,10 @@ pub struct StoreLimits {
     /// A direct URL for the one connection that needs a session of its own (the listener for
     /// catalog notifications); `None`: the database URL.
     pub notify_url: Option<String>,
+    /// Read replicas of a server database (standbys), for reads that may be served by one.
+    pub read_replicas: Vec<String>,
+    /// A replica further behind than this is skipped.
+    pub max_replica_lag: Duration,
 }
 
 impl StoreLimits {
@@ -386,6 +394,8 @@ impl Default for Settings {
                 wal_max_bytes: WAL_MAX_BYTES,
                 pooled: DATABASE_POOLED,
                 notify_url: None,
+                read_replicas: Vec::new(),
+                max_replica_lag: MAX_REPLICA_LAG,
             },
             max_expensive: MAX_EXPENSIVE,
             expensive_wait: Duration::from_millis(EXPENSIVE_WAIT_MS),

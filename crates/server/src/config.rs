@@ -1,5 +1,6 @@
 //! Server settings: flags with `SLUICE_*` environment equivalents; every limit is named here.
 
+use crate::duration::Span;
 use clap::Args;
 use sluice_engine::clock::Clock;
 use sluice_engine::settings::{defaults as d, CallbackAllow};
@@ -45,6 +46,13 @@ pub struct Config {
     /// the database URL, or no listener when that is pooled.
     #[arg(long = "notify-database", env = "SLUICE_NOTIFY_DATABASE")]
     pub notify_database_url: Option<String>,
+    /// A read replica's URL (repeatable; comma-separated in the variable): reads of records,
+    /// lists, counts, queries and exports go to one that has replayed the caller's writes.
+    #[arg(long = "read-database", env = "SLUICE_READ_DATABASE")]
+    pub read_databases: Vec<String>,
+    /// How far a read replica may lag behind the primary (`500ms`, `5s`, `1m`) and still serve.
+    #[arg(long, env = "SLUICE_MAX_REPLICA_LAG", default_value_t = Span(d::MAX_REPLICA_LAG))]
+    pub max_replica_lag: Span,
     /// A fixed admin token (otherwise one is generated on first start).
     #[arg(long, env = "SLUICE_ADMIN_TOKEN", hide_env_values = true)]
     pub admin_token: Option<String>,
@@ -206,6 +214,8 @@ impl Config {
             database_url: None,
             database_pooled: d::DATABASE_POOLED,
             notify_database_url: None,
+            read_databases: Vec::new(),
+            max_replica_lag: Span(d::MAX_REPLICA_LAG),
             admin_token: None,
             max_bulk_ops: d::MAX_BULK_OPS,
             max_body_bytes: defaults::MAX_BODY_BYTES,
@@ -324,6 +334,8 @@ impl Config {
                 wal_max_bytes: self.wal_max_bytes,
                 pooled: self.database_pooled,
                 notify_url: self.notify_database_url.clone(),
+                read_replicas: crate::duration::urls(&self.read_databases),
+                max_replica_lag: self.max_replica_lag.0,
                 ..base.store.clone()
             },
             max_expensive: self.max_expensive,

@@ -24,7 +24,9 @@ impl FromRequestParts<State> for Caller {
 
     async fn from_request_parts(parts: &mut Parts, state: &State) -> Result<Self, ApiError> {
         let token = bearer(&parts.headers)?;
-        Ok(Caller(state.engine.auth().authenticate(token).await?))
+        let who = state.engine.auth().authenticate(token).await?;
+        crate::read_after::take(state, &parts.headers, &who);
+        Ok(Caller(who))
     }
 }
 

@@ -28,6 +28,9 @@ pub struct Feed<L> {
     stop: Option<Error>,
     pub rt: tokio::runtime::Handle,
     pub state: State,
+    /// Who the entries run as (once each, in a row), when reads may go to replicas: each must
+    /// read what the request wrote.
+    callers: Option<Vec<model::Principal>>,
 }
 
 impl<L> Feed<L> {
@@ -40,6 +43,11 @@ impl<L> Feed<L> {
                 return Err(());
             }
             labels.push(label);
+        }
+        if let (Some(callers), Ok(who)) = (&mut self.callers, &item.who) {
+            if callers.last() != Some(who) {
+                callers.push(who.clone());
+            }
         }
         self.pending.push(item);
         if self.pending.len() == BATCH {
@@ -110,6 +118,9 @@ impl<L, F> Decode<L> for F where
 {
 }
 
+/// The decoding thread: it ends with the callers its entries run as (see `Feed::callers`).
+type Producer = tokio::task::JoinHandle<Vec<model::Principal>>;
+
 /// Starts decoding `bytes` into a feed on a blocking thread; the receiver for the engine, the
 /// labels as they come, and the producer to await.
 fn start<L: Send + 'static>(
@@ -120,7 +131,7 @@ fn start<L: Send + 'static>(
 ) -> (
     std::sync::mpsc::Receiver<BulkMsg>,
     Arc<Mutex<Vec<L>>>,
-    tokio::task::JoinHandle<()>,
+    Producer,
 ) {
     let (tx, rx) = std::sync::mpsc::channel();
     let labels = Arc::new(Mutex::new(Vec::new()));
@@ -132,6 +143,7 @@ fn start<L: Send + 'static>(
         stop: None,
         rt: tokio::runtime::Handle::current(),
         state: state.clone(),
+        callers: state.engine.reads_replicas().then(Vec::new),
     };
     sluice_engine::counters::handoff();
     let producer = tokio::task::spawn_blocking(move || {
@@ -147,6 +159,7 @@ fn start<L: Send + 'static>(
         let _ = feed.tx.send(BulkMsg::End(end));
         // The producer's end, which the request awaits.
         sluice_engine::counters::handoff();
+        feed.callers.take().unwrap_or_default()
     });
     (rx, labels, producer)
 }
@@ -161,7 +174,7 @@ pub async fn run<L: Send + 'static>(
 ) -> Result<Vec<(L, Result<Output>)>> {
     let (rx, labels, producer) = start(state, bytes, what, decode);
     let results = state.engine.bulk_stream(rx).await;
-    producer.await.map_err(Error::internal)?;
+    wrote(state, producer.await.map_err(Error::internal)?);
     let labels = std::mem::take(&mut *lock(&labels));
     Ok(labels.into_iter().zip(results?).collect())
 }
@@ -183,8 +196,15 @@ pub async fn run_keyed<L: Send + 'static>(
         .engine
         .bulk_stream_keyed(rx, key, move |results| render(&lock(&shared), results))
         .await;
-    producer.await.map_err(Error::internal)?;
+    wrote(state, producer.await.map_err(Error::internal)?);
     keyed
+}
+
+/// Notes that a bulk request's callers wrote: their next reads see its work.
+fn wrote(state: &State, callers: Vec<model::Principal>) {
+    for who in &callers {
+        state.engine.wrote(who);
+    }
 }
 
 /// Decodes a JSON array, handing each element to `each`; `Err(())` from `each` stops decoding.

@@ -6,6 +6,7 @@ pub mod config;
 mod credentials;
 pub mod dialects;
 mod download;
+pub mod duration;
 pub mod error;
 mod extract;
 mod feed;
@@ -19,6 +20,7 @@ pub mod openapi;
 
 #[cfg(test)]
 mod properties;
+mod read_after;
 pub mod runtime;
 mod serve;
 mod throttle;

@@ -14,7 +14,7 @@ pub(super) async fn any_after(
     obj: Arc<Object>,
     spec: crate::model::ListSpec,
 ) -> Result<bool> {
-    core.read(move |ctx| {
+    core.read_current(move |ctx| {
         let mut sel = crate::ops::selection(ctx, &obj, &spec)?;
         sel.limit = 1;
         let mut any = false;
@@ -46,7 +46,7 @@ impl Chunk {
     /// Reads and encodes the chunk on one snapshot (on the reading thread, records borrowed from
     /// the store's rows): its bytes, how many records, and the cursor after the last.
     pub(super) async fn read(self, core: &Core) -> Result<(Vec<u8>, usize, Option<String>)> {
-        core.read(move |ctx| {
+        core.read_current(move |ctx| {
             let Chunk {
                 obj,
                 spec,

@@ -67,7 +67,7 @@ pub(super) async fn read(chunk: Chunk, core: &Core) -> Result<(Vec<u8>, usize, O
     } = chunk;
     let names = layout.names.clone();
     let (read, mut numbers, missing) = core
-        .read(move |ctx| {
+        .read_current(move |ctx| {
             let sel = window(ctx, &obj, &spec, size, offset)?;
             let keys = sel.keys();
             let (shape, records): (Arc<Object>, Vec<Record>) =

@@ -73,7 +73,7 @@ impl Runner {
             _ => ExportFormat::Csv,
         };
         let (sh, p, style, names) = (shared.clone(), path.clone(), e.csv, e.header.clone());
-        let reading = self.core.read(move |ctx| {
+        let reading = self.core.read_current(move |ctx| {
             let columns = ctx.tx.query_columns(&checked, &limits)?;
             let layout = Layout::new(match names {
                 Some(names) if names.len() == columns.len() => names,

@@ -15,6 +15,7 @@ mod job;
 mod lease;
 mod lifecycle;
 mod names;
+mod position;
 mod principal;
 mod query;
 mod record;
@@ -44,6 +45,7 @@ pub use job::{
 pub use lease::{abandoned, held, takeable, Lease};
 pub use lifecycle::{cancel, Phase, Tracked};
 pub use names::{Name, SYSTEM_FIELDS};
+pub use position::Positions;
 pub use principal::{Need, Principal};
 pub use query::{
     CheckedQuery, QueryResult, QueryView, Relation, SqlSyntax, ViewColumn, Window,

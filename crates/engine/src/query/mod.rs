@@ -74,7 +74,7 @@ impl Queries {
         let _turn = self.core.expensive_turn().await?;
         let limits = self.core.settings.query.clone();
         self.core
-            .read(move |ctx| ctx.tx.query(&checked, &params, &limits))
+            .read_for(who, move |ctx| ctx.tx.query(&checked, &params, &limits))
             .await
     }
 }

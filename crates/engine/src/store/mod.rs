@@ -337,6 +337,18 @@ pub trait Store: Send + Sync {
     }
     /// Queues read work on a snapshot.
     fn read(&self, job: ReadJob);
+    /// Queues read work that a read replica may serve, once it has replayed the store's log up to
+    /// `after` (a `position`; 0: any replica in bounds will do). A store without replicas reads
+    /// as `read` does.
+    fn read_after(&self, job: ReadJob, after: u64) {
+        let _ = after;
+        self.read(job)
+    }
+    /// The log position of this instance's last commit, or later: a read `after` it sees every
+    /// write this instance committed before asking. `None` on a store without read replicas.
+    fn position(&self) -> Option<u64> {
+        None
+    }
     /// The catalog as of the last commit.
     fn catalog(&self) -> Arc<Catalog>;
     /// The SQL grammar queries are checked in.

@@ -149,6 +149,7 @@ pub async fn bulk(
         .auth()
         .authenticate(outer_token.as_deref())
         .await?;
+    crate::read_after::take(&state, &headers, &outer);
     let bytes = read_bytes(body)?;
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(Error::new(ErrorCode::InvalidJson, "a JSON body is required").into());
@@ -158,6 +159,8 @@ pub async fn bulk(
     })?;
     // References are rare: without any `${` in the body, entries skip substitution entirely.
     let has_refs = std::str::from_utf8(&bytes).map_or(true, |s| s.contains("${"));
+    // Only with read replicas is the caller needed after the request: where its writes are.
+    let who = state.engine.reads_replicas().then(|| outer.clone());
     let planner = Planner {
         outer,
         outer_token,
@@ -172,10 +175,18 @@ pub async fn bulk(
             idempotency::json_answer(StatusCode::OK, &r)
         };
         let keyed = feed::run_keyed(&state, bytes, "bulk request", decode, key, render).await?;
-        return Ok(idempotency::respond(keyed));
+        let mut answer = idempotency::respond(keyed);
+        if let Some(who) = &who {
+            crate::read_after::give(&state, who, &mut answer);
+        }
+        return Ok(answer);
     }
     let results = feed::run(&state, bytes, "bulk request", decode).await?;
-    Ok(Json(response(results)).into_response())
+    let mut answer = Json(response(results)).into_response();
+    if let Some(who) = &who {
+        crate::read_after::give(&state, who, &mut answer);
+    }
+    Ok(answer)
 }
 
 /// Decodes a `/v1/bulk` body into the feed, planning each entry; whether it is atomic.

@@ -25,6 +25,7 @@ pub async fn dispatch(
     sluice_engine::background::panic_point("native_request");
     let result = async {
         let who = state.engine.auth().authenticate(bearer(&headers)?).await?;
+        crate::read_after::take(&state, &headers, &who);
         let bytes = read_bytes(body)?;
         let key = match method == Method::POST {
             true => idempotency::key_of(&headers, &who, idempotency::app_of(uri.path()), || {
@@ -38,7 +39,7 @@ pub async fn dispatch(
             query: uri.query(),
             body: json_body(Ok(bytes))?,
         })?;
-        match key {
+        let ran = match key {
             None => state.engine.run(&who, op).await.map(Ran::Plain),
             // A kept answer would hold the new token's secret, which sluice otherwise only hashes.
             Some(_) if matches!(op, Op::CreateToken(..)) => Err(Error::invalid(
@@ -56,12 +57,19 @@ pub async fn dispatch(
                     .await
                     .map(Ran::Keyed)
             }
-        }
+        };
+        ran.map(|ran| (ran, who))
     }
     .await;
     match result {
-        Ok(Ran::Plain(out)) => respond(Ok(out)),
-        Ok(Ran::Keyed(k)) => idempotency::respond(k),
+        Ok((ran, who)) => {
+            let mut response = match ran {
+                Ran::Plain(out) => respond(Ok(out)),
+                Ran::Keyed(k) => idempotency::respond(k),
+            };
+            crate::read_after::give(&state, &who, &mut response);
+            response
+        }
         Err(e) => respond(Err(e)),
     }
 }

@@ -43,6 +43,7 @@ mod relations;
 mod relations_common;
 mod relations_races;
 mod relations_work;
+mod replicas;
 mod salesforce_client;
 mod salesforce_common;
 mod salesforce_ingest;

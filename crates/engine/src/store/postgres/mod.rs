@@ -21,6 +21,8 @@ mod query;
 mod reach;
 mod records;
 mod relations;
+mod replica_probe;
+mod replicas;
 mod schema;
 mod selections;
 mod single_writes;
@@ -72,6 +74,8 @@ struct Inner {
     /// What starts a write transaction: its bounds (on lock waits, on a session that stops
     /// answering) with it, in one round trip.
     begin: String,
+    /// Read replicas, when `--read-database` names any.
+    replicas: Option<replicas::Replicas>,
 }
 
 pub struct PgStore {
@@ -129,6 +133,7 @@ impl PgStore {
         let role = migrate::migrate(&mut conn)?;
         let mut query = main.clone();
         query.user(&role.name).password(role.password.as_bytes());
+        let replicas = replicas::Replicas::new(limits, (&role.name, &role.password), config)?;
         let readers = Pool::new(main, pooled, limits.readers(), "reads");
         let inner = Arc::new(Inner {
             files: Arc::new(PgFiles {
@@ -150,6 +155,7 @@ impl PgStore {
                 limits.lock_timeout.as_millis().max(1),
                 reach.server()
             ),
+            replicas,
         });
         conn.transact("BEGIN", |conn| inner.fresh(conn))?;
         let listener = Arc::downgrade(&inner);
@@ -157,6 +163,7 @@ impl PgStore {
             .name("sluice-catalog".into())
             .spawn(move || listen::listen(listener))
             .map_err(Error::internal)?;
+        replica_probe::start(&inner, main)?;
         Ok(PgStore { inner })
     }
 }
@@ -292,7 +299,7 @@ impl Inner {
                 }
             }
         }
-        match conn.end("COMMIT") {
+        match replicas::commit(conn, self.replicas.as_ref()) {
             Ok(()) => {
                 if changed {
                     self.publish(version + 1, catalog);
@@ -311,7 +318,10 @@ impl Inner {
         }
     }
 
-    fn run_read(&self, job: ReadJob) {
+    fn run_read(&self, job: ReadJob, after: Option<u64>) {
+        let Some(job) = replicas::route(self, job, after) else {
+            return;
+        };
         let begin = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY";
         let mut conn = match self.readers.get_begun(self.shared.limits.read_wait, begin) {
             Ok(c) => c,
@@ -356,7 +366,15 @@ impl Store for PgStore {
         crate::counters::handoff();
         self.inner
             .runtime
-            .spawn_blocking(move || inner.run_read(job));
+            .spawn_blocking(move || inner.run_read(job, None));
+    }
+
+    fn read_after(&self, job: ReadJob, after: u64) {
+        replicas::spawn_read(self, job, after);
+    }
+
+    fn position(&self) -> Option<u64> {
+        self.inner.replicas.as_ref().map(|r| r.position())
     }
 
     fn catalog(&self) -> Arc<Catalog> {

@@ -81,11 +81,24 @@ impl Conn {
     /// would be missing on the connection the next transaction gets, or its name would clash
     /// with another client's there.
     pub fn end(&mut self, end: &str) -> std::result::Result<(), postgres::Error> {
+        self.close_for_pooler();
+        self.client.batch_execute(end)
+    }
+
+    /// `end`, for an end that answers rows (the commit's WAL position).
+    pub fn end_query(
+        &mut self,
+        end: &str,
+    ) -> std::result::Result<Vec<postgres::SimpleQueryMessage>, postgres::Error> {
+        self.close_for_pooler();
+        self.client.simple_query(end)
+    }
+
+    fn close_for_pooler(&mut self) {
         if self.pooled {
             self.statements.clear();
             self.client.clear_type_cache();
         }
-        self.client.batch_execute(end)
     }
 }
 
@@ -252,6 +265,16 @@ impl Pool {
         state.open -= before - state.idle.len();
         drop(state);
         drop(stale);
+    }
+
+    /// Closes every idle connection: their server went away, and each would fail on first use.
+    pub fn drop_idle(&self) {
+        let mut state = self.lock();
+        let idle = std::mem::take(&mut state.idle);
+        state.open -= idle.len();
+        drop(state);
+        drop(idle);
+        self.freed.notify_all();
     }
 
     fn pooled(self: &Arc<Self>, conn: Conn) -> Pooled {
