@@ -142,8 +142,7 @@ pub trait RecordTx {
         self.find_ids(obj, field, keys)
     }
     /// Takes, before a run of writes, what makes writers of the same unique values queue in one
-    /// order instead of deadlocking (PostgreSQL: advisory locks, in one statement); the batched
-    /// writes then find them taken. A backend with one writer has nothing to do.
+    /// order instead of deadlocking (PostgreSQL: advisory locks); one writer has nothing to do.
     fn lock_unique(&mut self, _obj: &Object, _rows: &[RowWrite<'_>]) -> Result<()> {
         Ok(())
     }
@@ -340,8 +339,7 @@ pub trait Store: Send + Sync {
     /// Queues read work that a read replica may serve, once it has replayed the store's log up to
     /// `after` (a `position`; 0: any replica in bounds will do). A store without replicas reads
     /// as `read` does.
-    fn read_after(&self, job: ReadJob, after: u64) {
-        let _ = after;
+    fn read_after(&self, job: ReadJob, _after: u64) {
         self.read(job)
     }
     /// The log position of this instance's last commit, or later: a read `after` it sees every

@@ -241,16 +241,6 @@ impl Pool {
         }
     }
 
-    /// Closes every idle connection.
-    fn drop_idle(&self) {
-        let mut state = self.lock();
-        let idle = std::mem::take(&mut state.idle);
-        state.open -= idle.len();
-        drop(state);
-        self.freed.notify_all();
-        drop(idle);
-    }
-
     /// Closes connections that sat unused longer than the idle time.
     pub fn close_idle(&self) {
         let mut state = self.lock();

@@ -189,7 +189,8 @@ impl PgTx<'_> {
         sink: &mut dyn FnMut(Vec<Json>) -> Result<()>,
     ) -> Result<(Vec<String>, Vec<String>)> {
         let sql = rewrite(q, Flavor::Postgres, limits)?.sql;
-        let mut conn = self.shared
+        let mut conn = self
+            .shared
             .queries
             .get_begun(self.shared.limits.read_wait, "")?;
         let (pooled, mut stale) = (conn.pooled(), false);
@@ -328,7 +329,8 @@ impl QueryTx for PgTx<'_> {
 
     fn query_columns(&mut self, q: &CheckedQuery, limits: &QueryLimits) -> Result<Vec<String>> {
         let sql = rewrite(q, Flavor::Postgres, limits)?.sql;
-        let mut conn = self.shared
+        let mut conn = self
+            .shared
             .queries
             .get_begun(self.shared.limits.read_wait, "")?;
         let (pooled, mut stale) = (conn.pooled(), false);

@@ -17,7 +17,7 @@ use super::{Inner, PgStore, Shared};
 use crate::error::Result;
 use crate::settings::StoreLimits;
 use crate::store::{ReadJob, Snapshot, Store};
-use postgres::{Client, SimpleQueryMessage};
+use postgres::SimpleQueryMessage;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
