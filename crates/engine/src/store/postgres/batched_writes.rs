@@ -5,7 +5,7 @@
 //! taken by an update), the batch is undone and its rows go one by one, each failing alone. The
 //! unique values a batch writes are locked first (`locks`), in one statement.
 
-use super::locks::lock_unique;
+use super::locks::{lock_unique, Past};
 use super::single_writes::{conflict, insert, update};
 use super::tx::PgTx;
 use super::value::{array_type, at, uuid, wire_type, PgValue};
@@ -129,7 +129,7 @@ pub fn insert_records(
 ) -> Result<Vec<Result<()>>> {
     let mut out: Vec<Option<Result<()>>> = (0..rows.len()).map(|_| None).collect();
     let at = at(stamp)?;
-    lock_unique(tx, obj, rows)?;
+    lock_unique(tx, obj, rows, Past::Nothing)?;
     for (fields, group) in groups(rows) {
         let ids: Vec<Option<Uuid>> = group.iter().map(|&p| uuid(rows[p].id)).collect();
         if ids.iter().any(Option::is_none) {
@@ -198,7 +198,7 @@ pub fn update_records(
 ) -> Result<Vec<Result<bool>>> {
     let mut out: Vec<Option<Result<bool>>> = (0..rows.len()).map(|_| None).collect();
     let at = at(stamp)?;
-    lock_unique(tx, obj, rows)?;
+    lock_unique(tx, obj, rows, Past::Nothing)?;
     for (fields, group) in groups(rows) {
         let ids: Vec<Option<Uuid>> = group.iter().map(|&p| uuid(rows[p].id)).collect();
         if ids.iter().any(Option::is_none) {

@@ -5,9 +5,12 @@
 //! only then writes. A transaction's first such statement waits (it holds nothing another waits
 //! on, and every writer takes its locks in the same order); any later one only tries, and a lock
 //! held elsewhere ends the attempt at once (`busy`, which the store runs again), since waiting
-//! while holding could close a cycle. A batch with more values than `MAX_VALUE_LOCKS` takes the
-//! object's lock exclusively instead; a smaller one takes it shared, so the lock table stays
-//! small whatever the batch size.
+//! while holding could close a cycle. Every such write holds the object's lock shared. A batch with
+//! more values than `MAX_VALUE_LOCKS` locks no values, so the lock table stays small whatever the
+//! batch size: a job's chunk takes the object's lock exclusively instead (`Past::Object`: jobs
+//! queue behind one another and make bulk writers wait for one chunk); a bulk request's batch takes
+//! nothing more (`Past::Nothing`: concurrent bulk requests on one object would otherwise queue
+//! whole, and their rare collisions past that size are bounded by `lock_timeout` and rerun).
 
 use super::tx::PgTx;
 use crate::error::{Error, ErrorCode, Result};
@@ -15,8 +18,17 @@ use crate::model::{Object, Value};
 use crate::store::RowWrite;
 use std::hash::Hasher;
 
-/// Values one statement locks one by one; a batch with more locks its whole object.
+/// Values one statement locks one by one; a batch with more does as its `Past` says.
 const MAX_VALUE_LOCKS: usize = 256;
+
+/// What a batch with more than `MAX_VALUE_LOCKS` unique values locks.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Past {
+    /// The object, exclusively (a job's chunk).
+    Object,
+    /// Nothing beyond the object's shared lock (a bulk request's batch).
+    Nothing,
+}
 
 /// Takes the locks in array order (the object's first, then the values sorted), each shared or
 /// exclusive as its flag says, waiting for each.
@@ -85,8 +97,14 @@ fn keys(obj: &Object, rows: &[RowWrite<'_>]) -> Vec<i64> {
 /// Locks the unique values `rows` are about to write (nothing when they write none). At most one
 /// statement; none when this transaction holds them already, or when this is its first write of
 /// unique values and the only value (a lone insert waits on one index entry while holding none).
-pub fn lock_unique(tx: &mut PgTx<'_>, obj: &Object, rows: &[RowWrite<'_>]) -> Result<()> {
-    if !obj.fields.iter().any(|f| f.unique) {
+pub fn lock_unique(
+    tx: &mut PgTx<'_>,
+    obj: &Object,
+    rows: &[RowWrite<'_>],
+    past: Past,
+) -> Result<()> {
+    // A job's chunk that holds the object whole has nothing to hash for its later batches.
+    if !obj.fields.iter().any(|f| f.unique) || tx.locks.whole.contains(&object_key(obj)) {
         return Ok(());
     }
     let keys = keys(obj, rows);
@@ -96,17 +114,19 @@ pub fn lock_unique(tx: &mut PgTx<'_>, obj: &Object, rows: &[RowWrite<'_>]) -> Re
         return Ok(());
     }
     let object = object_key(obj);
-    let whole = keys.len() > MAX_VALUE_LOCKS;
+    let many = keys.len() > MAX_VALUE_LOCKS;
     let held = &tx.locks;
     let (mut lock, mut shared) = (Vec::new(), Vec::new());
-    if whole && !held.whole.contains(&object) {
-        lock.push(object);
-        shared.push(false);
-    } else if !whole && !held.whole.contains(&object) && !held.shared.contains(&object) {
-        lock.push(object);
-        shared.push(true);
+    if !held.whole.contains(&object) {
+        if many && past == Past::Object {
+            lock.push(object);
+            shared.push(false);
+        } else if !held.shared.contains(&object) {
+            lock.push(object);
+            shared.push(true);
+        }
     }
-    if !whole && !held.whole.contains(&object) {
+    if !many && !held.whole.contains(&object) {
         for k in keys.iter().filter(|k| !held.values.contains(k)) {
             lock.push(*k);
             shared.push(false);

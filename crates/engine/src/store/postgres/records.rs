@@ -1,7 +1,7 @@
 //! Record SQL on PostgreSQL: the store's `RecordTx`, with the reads and counts; single writes go
 //! through `single_writes`, batched ones through `batched_writes`.
 
-use super::locks::lock_unique;
+use super::locks::{lock_unique, Past};
 use super::single_writes::{insert, update};
 use super::tx::{Params, PgTx};
 use super::value::{params, read_record, uuid, PgValue};
@@ -94,7 +94,7 @@ impl RecordTx for PgTx<'_> {
         w: &Writes,
         stamp: &Stamp,
     ) -> Result<()> {
-        lock_unique(self, obj, &[RowWrite { id, writes: w }])?;
+        lock_unique(self, obj, &[RowWrite { id, writes: w }], Past::Nothing)?;
         insert(self, obj, id, w, stamp)
     }
 
@@ -105,7 +105,7 @@ impl RecordTx for PgTx<'_> {
         w: &Writes,
         stamp: &Stamp,
     ) -> Result<bool> {
-        lock_unique(self, obj, &[RowWrite { id, writes: w }])?;
+        lock_unique(self, obj, &[RowWrite { id, writes: w }], Past::Nothing)?;
         update(self, obj, id, w, stamp)
     }
 
@@ -185,7 +185,7 @@ impl RecordTx for PgTx<'_> {
     }
 
     fn lock_unique(&mut self, obj: &Object, rows: &[RowWrite<'_>]) -> Result<()> {
-        lock_unique(self, obj, rows)
+        lock_unique(self, obj, rows, Past::Object)
     }
 
     fn lock_for_delete(&mut self, obj: &Object, ids: &[&str]) -> Result<()> {
