@@ -25,7 +25,7 @@ impl FromRequestParts<State> for Caller {
     async fn from_request_parts(parts: &mut Parts, state: &State) -> Result<Self, ApiError> {
         let token = bearer(&parts.headers)?;
         let who = state.engine.auth().authenticate(token).await?;
-        crate::read_after::take(state, &parts.headers, &who);
+        crate::read_after::take(state, &parts.headers, &who)?;
         Ok(Caller(who))
     }
 }

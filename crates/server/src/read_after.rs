@@ -8,18 +8,29 @@ use crate::State;
 use axum::http::{HeaderMap, HeaderValue};
 use axum::response::Response;
 use sluice_engine::model::Principal;
+use sluice_engine::{Error, ErrorCode, Result};
 
 pub const HEADER: &str = "sluice-read-after";
 
 /// Takes the position a client carried over: `who`'s reads here must see it. A value that is not
-/// a position is ignored (it could only make reads more careful).
-pub fn take(state: &State, headers: &HeaderMap, who: &Principal) {
+/// a position (a decimal number, as `give` writes it) is refused with the header named.
+pub fn take(state: &State, headers: &HeaderMap, who: &Principal) -> Result<()> {
     let Some(value) = headers.get(HEADER) else {
-        return;
+        return Ok(());
     };
-    if let Some(at) = value.to_str().ok().and_then(|v| v.trim().parse().ok()) {
-        state.engine.must_see(who, at);
-    }
+    let at = value
+        .to_str()
+        .ok()
+        .and_then(|v| v.trim().parse().ok())
+        .ok_or_else(|| {
+            Error::new(
+                ErrorCode::InvalidRequest,
+                "Sluice-Read-After must be a position as an answer gave it (a decimal number)",
+            )
+            .with_field("Sluice-Read-After")
+        })?;
+    state.engine.must_see(who, at);
+    Ok(())
 }
 
 /// Tells the client where `who`'s writes are, for its next request to any instance.

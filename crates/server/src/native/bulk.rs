@@ -149,7 +149,7 @@ pub async fn bulk(
         .auth()
         .authenticate(outer_token.as_deref())
         .await?;
-    crate::read_after::take(&state, &headers, &outer);
+    crate::read_after::take(&state, &headers, &outer)?;
     let bytes = read_bytes(body)?;
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(Error::new(ErrorCode::InvalidJson, "a JSON body is required").into());

@@ -25,7 +25,7 @@ pub async fn dispatch(
     sluice_engine::background::panic_point("native_request");
     let result = async {
         let who = state.engine.auth().authenticate(bearer(&headers)?).await?;
-        crate::read_after::take(&state, &headers, &who);
+        crate::read_after::take(&state, &headers, &who)?;
         let bytes = read_bytes(body)?;
         let key = match method == Method::POST {
             true => idempotency::key_of(&headers, &who, idempotency::app_of(uri.path()), || {

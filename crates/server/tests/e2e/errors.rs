@@ -238,3 +238,31 @@ async fn edge_inputs_get_4xx_not_500() {
         "without a default the new values are all null, which may repeat"
     );
 }
+
+/// A read-after position that is not one is refused, naming the header, on every door that takes
+/// it (a records call, a bulk request); a good one is taken without replicas too.
+#[tokio::test]
+async fn a_bad_read_after_position_is_refused() {
+    let app = spawn_app().await;
+    app.setup_crm().await;
+    let send = |path: &'static str, position: &'static str, body: Option<serde_json::Value>| {
+        let req = match body {
+            Some(b) => app.client.post(app.url(path)).json(&b),
+            None => app.client.get(app.url(path)),
+        };
+        req.bearer_auth(ADMIN)
+            .header("Sluice-Read-After", position)
+            .send()
+    };
+    let bulk = json!({"operations": []});
+    for position in ["soon", "-1", "1.5"] {
+        for (path, body) in [(RECS, None), ("/v1/bulk", Some(bulk.clone()))] {
+            let resp = send(path, position, body).await.unwrap();
+            assert_eq!(resp.status(), 400, "{path} {position:?}");
+            let b: serde_json::Value = resp.json().await.unwrap();
+            assert_eq!(b["error"]["code"], "invalid_request");
+            assert_eq!(b["error"]["field"], "Sluice-Read-After");
+        }
+    }
+    assert_eq!(send(RECS, "12345", None).await.unwrap().status(), 200);
+}
